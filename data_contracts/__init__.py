@@ -1,0 +1,1 @@
+"""data_contracts layer (see DEVELOPERS.md)."""

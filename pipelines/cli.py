@@ -1,0 +1,73 @@
+"""The one `tidlig` command. Subcommands live beside the code they run and load only when called,
+so `tidlig --help` stays fast and never imports Prefect, MLflow or Great Expectations."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from pipelines.settings import load_settings
+
+# name -> (import path "module:attribute", one-line help shown by `tidlig --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("pipelines.demo:demo", "Run the whole platform end to end on a synthetic world."),
+    "synth": ("synthetic.cli:synth", "Generate a synthetic Danish elderly population and its deliveries."),
+    "contracts": ("data_contracts.cli:contracts", "Inspect and document the data contracts."),
+    "ingest": ("pipelines.ingest:ingest_command", "Validate, pseudonymise and land new deliveries."),
+    "features": ("pipelines.build_features:features_command", "Build point-in-time features and labels."),
+    "train": ("pipelines.train:train_command", "Train, evaluate, register and promote risk models."),
+    "score": ("pipelines.score:score_command", "Score citizens and publish screening lists per district."),
+    "serve": ("pipelines.serve:serve_command", "Serve the scheduled Prefect deployments."),
+    "review": ("review.cli:review", "Start the clinician review web app on localhost."),
+    "users": ("review.cli:users", "Manage review app users."),
+    "audit": ("review.cli:audit", "Verify and inspect the audit log."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        target, _ = COMMANDS[cmd_name]
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Data root for world, warehouse, models and lists [env TIDLIG_HOME; default ./tidlig-data].",
+)
+@click.option(
+    "--demo", is_flag=True, default=None, help="Use the public demo pseudonym key (synthetic data only)."
+)
+@click.pass_context
+def cli(ctx: click.Context, home: str | None, demo: bool | None) -> None:
+    """Tidlig: early detection for elderly care.
+
+    Typical order: synth -> ingest -> features -> train -> score -> review. `tidlig demo` runs them all.
+    """
+    ctx.obj = load_settings(home=home, demo=demo)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

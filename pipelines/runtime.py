@@ -1,0 +1,27 @@
+"""Process environment for Prefect, MLflow and GX: quiet, offline, and local to the project."""
+
+from __future__ import annotations
+
+import os
+
+from pipelines.settings import Settings
+
+QUIET_ENVIRONMENT = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "GX_ANALYTICS_ENABLED": "false",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+}
+
+
+def prepare_environment(settings: Settings) -> None:
+    """Set the environment variables every Tidlig process needs before Prefect or MLflow is imported.
+
+    Values the user already set win, so a real Prefect server or MLflow server can be given by URL.
+    """
+    settings.home.mkdir(parents=True, exist_ok=True)
+    for name, value in QUIET_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("PREFECT_HOME", str(settings.home / "prefect"))
+    os.environ.setdefault("MLFLOW_TRACKING_URI", str(settings.mlflow_tracking_uri))

@@ -1,0 +1,1 @@
+"""synthetic layer (see DEVELOPERS.md)."""

@@ -1,0 +1,33 @@
+import pytest
+
+from pipelines.settings import DEMO_PSEUDONYM_KEY, MissingPseudonymKeyError, load_settings
+
+
+def test_paths_default_inside_home(tmp_path):
+    settings = load_settings(environ={}, home=tmp_path)
+    assert settings.warehouse_dir == tmp_path / "warehouse"
+    assert settings.landing_dir == tmp_path / "world" / "deliveries"
+    assert settings.care_db_url == f"sqlite:///{tmp_path / 'world' / 'care.sqlite'}"
+
+
+def test_environment_overrides_defaults(tmp_path):
+    settings = load_settings(environ={"TIDLIG_HOME": str(tmp_path), "TIDLIG_DRIFT_PSI_THRESHOLD": "0.4"})
+    assert settings.home == tmp_path
+    assert settings.drift_psi_threshold == 0.4
+
+
+def test_no_key_outside_demo_mode_is_refused_with_instructions(tmp_path):
+    settings = load_settings(environ={}, home=tmp_path)
+    with pytest.raises(MissingPseudonymKeyError, match="TIDLIG_PSEUDONYM_KEY"):
+        settings.require_pseudonym_key()
+
+
+def test_demo_mode_uses_the_explicit_demo_key(tmp_path):
+    key, version = load_settings(environ={}, home=tmp_path, demo=True).require_pseudonym_key()
+    assert key == DEMO_PSEUDONYM_KEY
+    assert version == "demo-1"
+
+
+def test_unknown_setting_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="Unknown Tidlig setting"):
+        load_settings(environ={}, home=tmp_path, colour="blue")
