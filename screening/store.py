@@ -1,0 +1,358 @@
+"""The operational database tables the screening layer owns, and the only code that reads or writes them.
+
+Tables (docs/interfaces.md section 5; the review app reads them, never writes them):
+
+- ``screening_lists``: one row per published district list. ``status`` is ``current`` for exactly one list
+  per district (the latest published), ``superseded`` for the rest.
+- ``screening_list_entries``: the ranked citizens of a list (pseudonymised ``person_key`` only).
+- ``citizen_facts``: what the citizen page shows, as known at the list's ``as_of_date`` (JSON document).
+- ``screening_scores``: every eligible citizen's risk at a list (not only the listed ones), so the next list
+  can show "change since previous list" for people who were scored but not listed last time.
+- ``screening_runs``: one row per scoring run, published or refused, with a reason free of person data.
+
+The key store (``settings.keystore_url``, table ``keystore(person_key, key_version, cpr, name)``, written by
+ingest in operational deployments) is read only by :func:`read_identities`; callers must check the
+deployment before calling it.
+
+Publishing is one database transaction (:func:`publish_lists`): a crash leaves either the old current lists
+or the new ones, never a mix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+LIST_STATUSES = ("current", "superseded")
+RUN_STATUSES = ("published", "refused", "unchanged")
+
+screening_lists = sa.Table(
+    "screening_lists",
+    metadata,
+    sa.Column("list_id", sa.String(64), primary_key=True),
+    sa.Column("district", sa.String(32), nullable=False),
+    sa.Column("municipality", sa.String(16), nullable=False),
+    sa.Column("as_of_date", sa.Date, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("model_versions", sa.JSON, nullable=False),
+    sa.Column("feature_set_version", sa.String(64), nullable=False),
+    sa.Column("data_batches", sa.JSON, nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.CheckConstraint("status IN ('current', 'superseded')", name="ck_screening_lists_status"),
+    sa.Index("ix_screening_lists_district_status", "district", "status"),
+    sa.Index("ix_screening_lists_district_as_of", "district", "as_of_date"),
+)
+
+screening_list_entries = sa.Table(
+    "screening_list_entries",
+    metadata,
+    sa.Column(
+        "list_id",
+        sa.String(64),
+        sa.ForeignKey("screening_lists.list_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("rank", sa.Integer, primary_key=True),
+    sa.Column("person_key", sa.String(64), nullable=False),
+    sa.Column("risk", sa.Float, nullable=False),
+    sa.Column("risk_previous", sa.Float, nullable=True),
+    sa.Column("risk_change", sa.Float, nullable=True),
+    sa.Column("new_on_list", sa.Boolean, nullable=False),
+    sa.Column("flags", sa.JSON, nullable=False),
+    sa.Column("reasons_da", sa.JSON, nullable=False),
+    sa.Column("reasons_en", sa.JSON, nullable=False),
+    sa.Column("suggested_action_da", sa.Text, nullable=False),
+    sa.Column("suggested_action_en", sa.Text, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Index("ix_screening_list_entries_person_key", "person_key"),
+)
+
+citizen_facts = sa.Table(
+    "citizen_facts",
+    metadata,
+    sa.Column(
+        "list_id",
+        sa.String(64),
+        sa.ForeignKey("screening_lists.list_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("person_key", sa.String(64), primary_key=True),
+    sa.Column("facts", sa.JSON, nullable=False),
+)
+
+screening_scores = sa.Table(
+    "screening_scores",
+    metadata,
+    sa.Column(
+        "list_id",
+        sa.String(64),
+        sa.ForeignKey("screening_lists.list_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("person_key", sa.String(64), primary_key=True),
+    sa.Column("risk", sa.Float, nullable=False),
+)
+
+screening_runs = sa.Table(
+    "screening_runs",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("as_of_date", sa.Date, nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("list_ids", sa.JSON, nullable=False),
+    sa.Column("model_versions", sa.JSON, nullable=False),
+    sa.Column("feature_set_version", sa.String(64), nullable=True),
+    sa.Column("data_batches", sa.JSON, nullable=False),
+)
+
+keystore_metadata = sa.MetaData()
+keystore = sa.Table(
+    "keystore",
+    keystore_metadata,
+    sa.Column("person_key", sa.String(64), primary_key=True),
+    sa.Column("key_version", sa.String(32), primary_key=True),
+    sa.Column("cpr", sa.String(10), nullable=False),
+    sa.Column("name", sa.Text, nullable=True),
+)
+
+
+def create_schema(engine: sa.Engine) -> None:
+    """Create the screening tables in the operational database if they do not exist (idempotent)."""
+    metadata.create_all(engine, checkfirst=True)
+
+
+def operational_engine(url: str) -> sa.Engine:
+    """An engine for the operational DB with the schema in place (SQLite by default, PostgreSQL by URL)."""
+    engine = sa.create_engine(url)
+    if engine.dialect.name == "sqlite":
+        # SQLite ignores foreign keys unless asked per connection.
+        sa.event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+    create_schema(engine)
+    return engine
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+@dataclass(frozen=True)
+class ListToPublish:
+    """One district list, ready to be written: its header row and its per-person rows.
+
+    ``header`` holds the ``screening_lists`` columns except ``created_at`` and ``status`` (set by
+    :func:`publish_lists`). ``entries``, ``facts`` and ``scores`` are records for the other tables, without
+    ``list_id`` (filled in from the header).
+    """
+
+    header: dict[str, Any]
+    entries: Sequence[dict[str, Any]]
+    facts: Sequence[dict[str, Any]]
+    scores: Sequence[dict[str, Any]] = field(default_factory=tuple)
+
+
+def publish_lists(
+    engine: sa.Engine,
+    lists: Sequence[ListToPublish],
+    *,
+    created_at: dt.datetime,
+    fail_after_rows: int | None = None,
+) -> list[str]:
+    """Make ``lists`` the current list of their districts, in one transaction; return the list IDs.
+
+    A list whose ``list_id`` already exists is not written again (same inputs, same list): it only becomes
+    current again if it was superseded. Earlier current lists of the same districts become ``superseded``.
+    ``fail_after_rows`` exists for crash-safety tests: it raises after that many rows were written, inside
+    the transaction, which must then leave the database as it was.
+    """
+    written = 0
+
+    def count(rows: int) -> None:
+        nonlocal written
+        written += rows
+        if fail_after_rows is not None and written >= fail_after_rows:
+            raise SimulatedCrashError("Simulated crash while publishing (test hook).")
+
+    with engine.begin() as connection:
+        for item in lists:
+            list_id = item.header["list_id"]
+            district = item.header["district"]
+            connection.execute(
+                sa.update(screening_lists)
+                .where(screening_lists.c.district == district)
+                .where(screening_lists.c.status == "current")
+                .where(screening_lists.c.list_id != list_id)
+                .values(status="superseded")
+            )
+            exists = connection.execute(
+                sa.select(screening_lists.c.list_id).where(screening_lists.c.list_id == list_id)
+            ).first()
+            if exists is not None:
+                connection.execute(
+                    sa.update(screening_lists)
+                    .where(screening_lists.c.list_id == list_id)
+                    .values(status="current")
+                )
+                continue
+            connection.execute(
+                sa.insert(screening_lists).values(**item.header, created_at=created_at, status="current")
+            )
+            count(1)
+            for table, rows in (
+                (screening_list_entries, item.entries),
+                (citizen_facts, item.facts),
+                (screening_scores, item.scores),
+            ):
+                if rows:
+                    connection.execute(sa.insert(table), [{**row, "list_id": list_id} for row in rows])
+                    count(len(rows))
+    return [item.header["list_id"] for item in lists]
+
+
+class SimulatedCrashError(RuntimeError):
+    """Raised by the crash-safety test hook of :func:`publish_lists`."""
+
+
+def record_run(
+    engine: sa.Engine,
+    *,
+    run_id: str,
+    as_of_date: dt.date,
+    finished_at: dt.datetime,
+    status: str,
+    reason: str | None,
+    list_ids: Sequence[str],
+    model_versions: dict[str, str],
+    feature_set_version: str | None,
+    data_batches: Sequence[str],
+) -> None:
+    """Record how a scoring run ended (``published``, ``refused`` with a reason, or ``unchanged``)."""
+    if status not in RUN_STATUSES:
+        raise ValueError(f"Unknown run status {status!r}; expected one of {RUN_STATUSES}.")
+    with engine.begin() as connection:
+        connection.execute(sa.delete(screening_runs).where(screening_runs.c.run_id == run_id))
+        connection.execute(
+            sa.insert(screening_runs).values(
+                run_id=run_id,
+                as_of_date=as_of_date,
+                finished_at=finished_at,
+                status=status,
+                reason=reason,
+                list_ids=list(list_ids),
+                model_versions=dict(model_versions),
+                feature_set_version=feature_set_version,
+                data_batches=list(data_batches),
+            )
+        )
+
+
+def read_current_lists(engine: sa.Engine) -> pd.DataFrame:
+    """The header rows of the current list of every district, ordered by district."""
+    query = (
+        sa.select(screening_lists)
+        .where(screening_lists.c.status == "current")
+        .order_by(screening_lists.c.district)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).mappings().all()
+    return pd.DataFrame(rows, columns=list(screening_lists.c.keys()))
+
+
+def read_list_entries(engine: sa.Engine, list_id: str) -> pd.DataFrame:
+    """The entries of one list, ordered by rank."""
+    query = (
+        sa.select(screening_list_entries)
+        .where(screening_list_entries.c.list_id == list_id)
+        .order_by(screening_list_entries.c.rank)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).mappings().all()
+    return pd.DataFrame(rows, columns=list(screening_list_entries.c.keys()))
+
+
+def read_previous_list(engine: sa.Engine, district: str, before: dt.date) -> dict[str, Any] | None:
+    """The latest list of ``district`` with ``as_of_date`` strictly before ``before`` (any status), or None.
+
+    "Previous" is defined by date, not by status, so that re-running the same as-of date finds the same
+    previous list and gives the same result.
+    """
+    query = (
+        sa.select(screening_lists)
+        .where(screening_lists.c.district == district)
+        .where(screening_lists.c.as_of_date < before)
+        .order_by(screening_lists.c.as_of_date.desc(), screening_lists.c.created_at.desc())
+        .limit(1)
+    )
+    with engine.connect() as connection:
+        row = connection.execute(query).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def read_scores(engine: sa.Engine, list_ids: Iterable[str]) -> pd.DataFrame:
+    """``list_id``, ``person_key``, ``risk`` of everyone scored at the given lists."""
+    ids = list(list_ids)
+    columns = ["list_id", "person_key", "risk"]
+    if not ids:
+        return pd.DataFrame(columns=columns)
+    query = sa.select(screening_scores).where(screening_scores.c.list_id.in_(ids))
+    with engine.connect() as connection:
+        rows = connection.execute(query).mappings().all()
+    return pd.DataFrame(rows, columns=columns)
+
+
+def read_list_members(engine: sa.Engine, list_ids: Iterable[str]) -> set[str]:
+    """The person keys listed on any of the given lists."""
+    ids = list(list_ids)
+    if not ids:
+        return set()
+    query = sa.select(screening_list_entries.c.person_key).where(screening_list_entries.c.list_id.in_(ids))
+    with engine.connect() as connection:
+        return {row[0] for row in connection.execute(query)}
+
+
+def read_identities(keystore_url: str, person_keys: Iterable[str]) -> pd.DataFrame:
+    """``person_key``, ``cpr``, ``name`` for the given pseudonyms from the key store (operational only).
+
+    When the key store holds several key versions for a pseudonym, the latest ``key_version`` wins.
+    Pseudonyms missing from the key store are simply absent from the result. Raises
+    :class:`KeyStoreUnavailableError` (without person data) when the key store has no ``keystore`` table.
+    """
+    keys = sorted(set(person_keys))
+    columns = ["person_key", "cpr", "name"]
+    engine = sa.create_engine(keystore_url)
+    try:
+        if not sa.inspect(engine).has_table("keystore"):
+            raise KeyStoreUnavailableError(
+                "The key store has no 'keystore' table. Run `tidlig ingest` in an operational deployment "
+                "(it writes the key store), or check TIDLIG_KEYSTORE_URL."
+            )
+        frames = []
+        with engine.connect() as connection:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                query = sa.select(keystore).where(keystore.c.person_key.in_(chunk))
+                frames.append(pd.DataFrame(connection.execute(query).mappings().all()))
+    finally:
+        engine.dispose()
+    frames = [frame for frame in frames if not frame.empty]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    identities = pd.concat(frames, ignore_index=True).sort_values(["person_key", "key_version"])
+    latest = identities.drop_duplicates("person_key", keep="last")
+    return latest[columns].reset_index(drop=True)
+
+
+class KeyStoreUnavailableError(RuntimeError):
+    """Raised when re-identification is asked for but the key store is missing."""
