@@ -1,0 +1,85 @@
+"""Capacity analytics: what the chosen capacity buys, and whom the lists reach compared with the need.
+
+Everything is an aggregate of calibrated risks (the expected number of events), so it is available on the
+day the list is made, before any outcome is known. Every cell built from fewer than
+``MIN_CELL`` persons is suppressed (value None, ``suppressed`` True) before it leaves this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MIN_CELL = 5
+AGE_BANDS = ((65, 75, "65-74"), (75, 85, "75-84"), (85, 200, "85+"))
+
+
+def age_band(age_years: pd.Series) -> pd.Series:
+    """``65-74``, ``75-84``, ``85+`` (``under 65`` below and ``unknown`` for missing ages)."""
+    age = pd.to_numeric(age_years, errors="coerce")
+    bands = pd.Series("unknown", index=age.index, dtype="object")
+    bands[age < 65] = "under 65"
+    for low, high, label in AGE_BANDS:
+        bands[(age >= low) & (age < high)] = label
+    return bands
+
+
+def capacity_analytics(
+    eligible: pd.DataFrame,
+    listed_keys: set[str],
+    *,
+    risk_column: str = "risk",
+    person_key: str = "person_key",
+    district: str = "district",
+    age_years: str = "age_years",
+    sex_female: str = "sex_female",
+) -> pd.DataFrame:
+    """One row per cell: ``dimension`` (overall/sex/age_band/district), ``group``, and the measures.
+
+    Measures: ``eligible`` and ``listed`` persons; ``expected_events_listed`` (sum of risk on the lists);
+    ``expected_events_per_visit`` (mean risk on the lists); ``share_of_events_captured`` (expected events on
+    the lists over expected events among all eligible); ``share_of_listed`` and ``share_of_events`` (the
+    group's share of all listed persons and of all expected events: where the list goes vs where events
+    happen). Cells with fewer than 5 eligible or listed persons (but more than 0 listed) are suppressed.
+    """
+    frame = pd.DataFrame(
+        {
+            "risk": pd.to_numeric(eligible[risk_column], errors="coerce").fillna(0.0).to_numpy(),
+            "listed": eligible[person_key].isin(listed_keys).to_numpy(),
+            "sex": np.where(pd.to_numeric(eligible.get(sex_female), errors="coerce") > 0, "F", "M")
+            if sex_female in eligible
+            else "unknown",
+            "age_band": age_band(eligible[age_years]).to_numpy() if age_years in eligible else "unknown",
+            "district": eligible[district].astype(str).to_numpy(),
+        }
+    )
+    frame["overall"] = "all"
+    total_events = frame["risk"].sum()
+    total_listed = int(frame["listed"].sum())
+    rows: list[dict[str, Any]] = []
+    for dimension in ("overall", "sex", "age_band", "district"):
+        for group, cell in frame.groupby(dimension, sort=True):
+            listed = cell.loc[cell["listed"]]
+            expected_listed = float(listed["risk"].sum())
+            expected_all = float(cell["risk"].sum())
+            row = {
+                "dimension": dimension,
+                "group": str(group),
+                "eligible": len(cell),
+                "listed": len(listed),
+                "expected_events_listed": round(expected_listed, 2),
+                "expected_events_per_visit": round(expected_listed / len(listed), 4) if len(listed) else None,
+                "share_of_events_captured": round(expected_listed / expected_all, 4)
+                if expected_all
+                else None,
+                "share_of_listed": round(len(listed) / total_listed, 4) if total_listed else None,
+                "share_of_events": round(expected_all / total_events, 4) if total_events else None,
+                "suppressed": False,
+            }
+            if len(cell) < MIN_CELL or 0 < len(listed) < MIN_CELL:
+                row = {key: (value if key in ("dimension", "group") else None) for key, value in row.items()}
+                row["suppressed"] = True
+            rows.append(row)
+    return pd.DataFrame(rows)
