@@ -4,23 +4,24 @@
 "as known at as-of" by ``screening.history_reader``) and returns one JSON-ready dict. Reasons are rendered
 from these same dicts, so a reason can never state a number the citizen page does not show.
 
-Facts document (``citizen_facts.facts``), every key always present, ``None`` or empty when unknown::
+Facts document (``citizen_facts.facts``; the review app's ``review.citizen_facts`` reads it). Every key is
+always present (``None`` or empty when unknown); lists are the timelines the citizen page draws::
 
-    as_of_date            "YYYY-MM-DD"
-    age_years             int | None         sex "F" | "M" | None        living_alone bool | None
-    risks                 {outcome: calibrated risk}
-    acute_admissions      {count_12m, timeline: [{start, end, diagnosis}] (24 months, newest first)}
-    home_care             {minutes_per_week_now, minutes_per_week_3m_ago,
-                           by_month: [{month "YYYY-MM", personal_care, practical_help}] (12 months)}
-    functional_ability    {assessed_on, mean_score, previous_assessed_on, previous_mean_score,
-                           domains: {J1..J5: mean score}}        (FSIII, scores 0-4; 9 excluded)
-    medicines             {distinct_atc_90d, atc_90d: [codes]}
-    falls                 {count_12m, with_injury_12m, dates: [...]}
-    weights               {latest_kg, change_pct_6m, series: [{date, kg}] (12 months)}
-    gp_contacts           {count_3m, count_previous_3m}
-    home_nursing          {visits_3m}
-    conditions            [condition codes flagged in the feature row, e.g. "heart_failure"]
-    scores                {hfrs: float | None, charlson: float | None}
+    as_of_date                 "YYYY-MM-DD"
+    age_years, sex, living_alone       int | None, "F" | "M" | None, bool | None
+    risks                      {outcome: calibrated risk}
+    admissions                 [{start, end, diagnosis, acute: true}] acute, 24 months, newest first
+    admissions_count_12m       int
+    home_care                  [{month "YYYY-MM-01", personal_care_granted, practical_help_granted}] 12 months
+    home_care_minutes_per_week_now, home_care_minutes_per_week_3m_ago   int (granted, both kinds)
+    fsiii                      [{code, score, assessed_date}]  the latest FSIII assessment (scores 0-4)
+    fsiii_assessed_on, fsiii_mean_score, fsiii_previous_assessed_on, fsiii_previous_mean_score
+    medicines_count            distinct ATC codes dispensed in the past 90 days; medicines_atc_90d [codes]
+    falls                      [{date, injury}] past 12 months; falls_count_12m, falls_with_injury_12m
+    weights                    [{date, kg}] past 12 months; weight_latest_kg, weight_change_pct_6m
+    gp_contacts_3m, gp_contacts_previous_3m, home_nursing_visits_3m    int
+    conditions                 [condition codes flagged in the feature row, e.g. "heart_failure"]
+    hfrs_score, charlson_index float | None (from the feature row)
 """
 
 from __future__ import annotations
@@ -83,18 +84,17 @@ def build_facts(
         "sex": None if sex_female is None else ("F" if sex_female > 0 else "M"),
         "living_alone": None if alone is None else bool(alone > 0),
         "risks": {name: round(float(value), 4) for name, value in sorted(risks.items())},
-        "acute_admissions": _admissions(_rows(history, "hospital_contacts"), t),
-        "home_care": _home_care(_rows(history, "home_care"), t),
-        "functional_ability": _functional_ability(_rows(history, "fsiii_functional_ability")),
-        "medicines": _medicines(_rows(history, "prescriptions"), t),
-        "falls": _falls(_rows(history, "falls"), t),
-        "weights": _weights(_rows(history, "weights"), t),
-        "gp_contacts": _gp_contacts(_rows(history, "gp_services"), t),
-        "home_nursing": {
-            "visits_3m": _count_since(_rows(history, "home_nursing_visits"), "visit_date", t, 91)
-        },
+        **_admissions(_rows(history, "hospital_contacts"), t),
+        **_home_care(_rows(history, "home_care"), t),
+        **_functional_ability(_rows(history, "fsiii_functional_ability")),
+        **_medicines(_rows(history, "prescriptions"), t),
+        **_falls(_rows(history, "falls"), t),
+        **_weights(_rows(history, "weights"), t),
+        **_gp_contacts(_rows(history, "gp_services"), t),
+        "home_nursing_visits_3m": _count_since(_rows(history, "home_nursing_visits"), "visit_date", t, 91),
         "conditions": _conditions(feature_row),
-        "scores": {"hfrs": _score(feature_row, "hfrs"), "charlson": _score(feature_row, "charlson")},
+        "hfrs_score": _score(feature_row, "hfrs"),
+        "charlson_index": _score(feature_row, "charlson"),
     }
 
 
@@ -142,8 +142,8 @@ def is_acute_admission(contacts: pd.DataFrame) -> pd.Series:
 
 def _admissions(contacts: pd.DataFrame, t: pd.Timestamp) -> dict[str, Any]:
     if contacts.empty:
-        return {"count_12m": 0, "timeline": []}
-    acute = contacts.loc[is_acute_admission(contacts)].copy()
+        return {"admissions": [], "admissions_count_12m": 0}
+    acute = contacts.loc[is_acute_admission(contacts)]
     start = pd.to_datetime(acute["contact_start"])
     in_24m = acute.loc[(start >= t - pd.DateOffset(months=24)) & (start < t)]
     in_24m = in_24m.sort_values(["contact_start", "contact_id"], ascending=[False, True])
@@ -154,146 +154,151 @@ def _admissions(contacts: pd.DataFrame, t: pd.Timestamp) -> dict[str, Any]:
             if pd.isna(row["contact_end"])
             else pd.Timestamp(row["contact_end"]).date().isoformat(),
             "diagnosis": None if pd.isna(row.get("action_diagnosis")) else str(row["action_diagnosis"]),
+            "acute": True,
         }
         for _, row in in_24m.iterrows()
     ]
     count_12m = int(((start >= t - pd.DateOffset(months=12)) & (start < t)).sum())
-    return {"count_12m": count_12m, "timeline": timeline}
-
-
-def _home_care_minutes(frame: pd.DataFrame) -> pd.Series:
-    personal = pd.to_numeric(frame["personal_care_granted"], errors="coerce").fillna(0)
-    practical = pd.to_numeric(frame["practical_help_granted"], errors="coerce").fillna(0)
-    return personal + practical
+    return {"admissions": timeline, "admissions_count_12m": count_12m}
 
 
 def _home_care(frame: pd.DataFrame, t: pd.Timestamp) -> dict[str, Any]:
-    empty = {"minutes_per_week_now": 0, "minutes_per_week_3m_ago": 0, "by_month": []}
+    empty = {"home_care": [], "home_care_minutes_per_week_now": 0, "home_care_minutes_per_week_3m_ago": 0}
     if frame.empty:
         return empty
-    months = pd.to_datetime(frame["month"])
-    frame = frame.assign(_month=months, _minutes=_home_care_minutes(frame)).sort_values("_month")
-    by_month_frame = frame.loc[frame["_month"] >= t - pd.DateOffset(months=12)]
+    personal = pd.to_numeric(frame["personal_care_granted"], errors="coerce").fillna(0)
+    practical = pd.to_numeric(frame["practical_help_granted"], errors="coerce").fillna(0)
+    frame = frame.assign(
+        _month=pd.to_datetime(frame["month"]), _personal=personal, _practical=practical
+    ).sort_values("_month", kind="mergesort")
+    frame = frame.loc[frame["_month"] < t]
 
     def level_at(moment: pd.Timestamp) -> int:
         before = frame.loc[frame["_month"] < moment]
-        return int(before["_minutes"].iloc[-1]) if not before.empty else 0
+        return int(before["_personal"].iloc[-1] + before["_practical"].iloc[-1]) if not before.empty else 0
 
-    by_month = [
-        {
-            "month": row["_month"].strftime("%Y-%m"),
-            "personal_care": int(_number(row["personal_care_granted"]) or 0),
-            "practical_help": int(_number(row["practical_help_granted"]) or 0),
-        }
-        for _, row in by_month_frame.iterrows()
-    ]
+    recent = frame.loc[frame["_month"] >= t - pd.DateOffset(months=12)]
     return {
-        "minutes_per_week_now": level_at(t),
-        "minutes_per_week_3m_ago": level_at(t - pd.DateOffset(months=3)),
-        "by_month": by_month,
+        "home_care": [
+            {
+                "month": row["_month"].date().isoformat(),
+                "personal_care_granted": int(row["_personal"]),
+                "practical_help_granted": int(row["_practical"]),
+            }
+            for _, row in recent.iterrows()
+        ],
+        "home_care_minutes_per_week_now": level_at(t),
+        "home_care_minutes_per_week_3m_ago": level_at(t - pd.DateOffset(months=3)),
     }
 
 
 def _functional_ability(frame: pd.DataFrame) -> dict[str, Any]:
-    empty = {
-        "assessed_on": None,
-        "mean_score": None,
-        "previous_assessed_on": None,
-        "previous_mean_score": None,
-        "domains": {},
+    result: dict[str, Any] = {
+        "fsiii": [],
+        "fsiii_assessed_on": None,
+        "fsiii_mean_score": None,
+        "fsiii_previous_assessed_on": None,
+        "fsiii_previous_mean_score": None,
     }
     if frame.empty:
-        return empty
+        return result
     scores = frame.assign(
         _date=pd.to_datetime(frame["assessed_date"]).dt.date,
         _score=pd.to_numeric(frame["score"], errors="coerce"),
     )
     scores = scores.loc[scores["_score"].between(0, 4)]
     if scores.empty:
-        return empty
+        return result
     dates = sorted(scores["_date"].unique())
-    latest = scores.loc[scores["_date"] == dates[-1]]
-    domain = latest["domain"] if "domain" in latest else latest["code"].astype(str).str.split(".").str[0]
-    domains = {
-        str(k): round(float(v), 2) for k, v in latest.groupby(domain)["_score"].mean().sort_index().items()
-    }
-    result = dict(empty)
+    latest = scores.loc[scores["_date"] == dates[-1]].sort_values("code", kind="mergesort")
     result.update(
-        assessed_on=dates[-1].isoformat(),
-        mean_score=round(float(latest["_score"].mean()), 2),
-        domains=domains,
+        fsiii=[
+            {"code": str(row["code"]), "score": int(row["_score"]), "assessed_date": dates[-1].isoformat()}
+            for _, row in latest.iterrows()
+        ],
+        fsiii_assessed_on=dates[-1].isoformat(),
+        fsiii_mean_score=round(float(latest["_score"].mean()), 2),
     )
     if len(dates) > 1:
         previous = scores.loc[scores["_date"] == dates[-2]]
         result.update(
-            previous_assessed_on=dates[-2].isoformat(),
-            previous_mean_score=round(float(previous["_score"].mean()), 2),
+            fsiii_previous_assessed_on=dates[-2].isoformat(),
+            fsiii_previous_mean_score=round(float(previous["_score"].mean()), 2),
         )
     return result
 
 
 def _medicines(frame: pd.DataFrame, t: pd.Timestamp) -> dict[str, Any]:
     if frame.empty:
-        return {"distinct_atc_90d": 0, "atc_90d": []}
+        return {"medicines_count": 0, "medicines_atc_90d": []}
     dates = pd.to_datetime(frame["dispensing_date"])
     recent = frame.loc[(dates >= t - pd.Timedelta(days=90)) & (dates < t), "atc"].dropna().astype(str)
     codes = sorted(set(recent))
-    return {"distinct_atc_90d": len(codes), "atc_90d": codes}
+    return {"medicines_count": len(codes), "medicines_atc_90d": codes}
 
 
 def _falls(frame: pd.DataFrame, t: pd.Timestamp) -> dict[str, Any]:
     if frame.empty:
-        return {"count_12m": 0, "with_injury_12m": 0, "dates": []}
+        return {"falls": [], "falls_count_12m": 0, "falls_with_injury_12m": 0}
     dates = pd.to_datetime(frame["fall_date"])
     recent = frame.loc[(dates >= t - pd.DateOffset(months=12)) & (dates < t)]
-    recent_dates = sorted(pd.to_datetime(recent["fall_date"]).dt.date, reverse=True)
-    injuries = int(recent["injury"].fillna(False).astype(bool).sum()) if "injury" in recent else 0
+    recent = recent.assign(_date=pd.to_datetime(recent["fall_date"])).sort_values("_date", kind="mergesort")
+    injury = recent["injury"].astype("boolean").fillna(False) if "injury" in recent else None
     return {
-        "count_12m": len(recent),
-        "with_injury_12m": injuries,
-        "dates": [d.isoformat() for d in recent_dates],
+        "falls": [
+            {
+                "date": row["_date"].date().isoformat(),
+                "injury": None if injury is None else bool(injury.loc[i]),
+            }
+            for i, row in recent.iterrows()
+        ],
+        "falls_count_12m": len(recent),
+        "falls_with_injury_12m": 0 if injury is None else int(injury.sum()),
     }
 
 
 def _weights(frame: pd.DataFrame, t: pd.Timestamp) -> dict[str, Any]:
-    empty = {"latest_kg": None, "change_pct_6m": None, "series": []}
+    empty = {"weights": [], "weight_latest_kg": None, "weight_change_pct_6m": None}
     if frame.empty:
         return empty
     measured = frame.assign(
-        _date=pd.to_datetime(frame["measured_date"]), _kg=frame["weight_kg"].astype(float)
+        _date=pd.to_datetime(frame["measured_date"]), _kg=pd.to_numeric(frame["weight_kg"], errors="coerce")
     )
-    measured = measured.loc[(measured["_date"] < t) & measured["_kg"].notna()].sort_values("_date")
+    measured = measured.loc[(measured["_date"] < t) & measured["_kg"].notna()].sort_values(
+        "_date", kind="mergesort"
+    )
     if measured.empty:
         return empty
-    series_frame = measured.loc[measured["_date"] >= t - pd.DateOffset(months=12)]
     latest = measured.iloc[-1]
     window = measured.loc[measured["_date"] >= t - pd.DateOffset(months=6)]
     change = None
     if len(window) >= 2:
         first = window.iloc[0]["_kg"]
         change = round(float((latest["_kg"] - first) / first * 100), 1)
+    recent = measured.loc[measured["_date"] >= t - pd.DateOffset(months=12)]
     return {
-        "latest_kg": round(float(latest["_kg"]), 1),
-        "change_pct_6m": change,
-        "series": [
+        "weights": [
             {"date": row["_date"].date().isoformat(), "kg": round(float(row["_kg"]), 1)}
-            for _, row in series_frame.iterrows()
+            for _, row in recent.iterrows()
         ],
+        "weight_latest_kg": round(float(latest["_kg"]), 1),
+        "weight_change_pct_6m": change,
     }
 
 
 def _gp_contacts(frame: pd.DataFrame, t: pd.Timestamp) -> dict[str, Any]:
     if frame.empty:
-        return {"count_3m": 0, "count_previous_3m": 0}
+        return {"gp_contacts_3m": 0, "gp_contacts_previous_3m": 0}
     dates = pd.to_datetime(frame["service_date"])
-    services = pd.to_numeric(frame.get("services", pd.Series(1, index=frame.index)), errors="coerce").fillna(
-        1
-    )
+    if "services" in frame:
+        services = pd.to_numeric(frame["services"], errors="coerce").fillna(1)
+    else:
+        services = pd.Series(1, index=frame.index)
     start = t - pd.Timedelta(days=91)
     previous_start = t - pd.Timedelta(days=182)
     return {
-        "count_3m": int(services[(dates >= start) & (dates < t)].sum()),
-        "count_previous_3m": int(services[(dates >= previous_start) & (dates < start)].sum()),
+        "gp_contacts_3m": int(services[(dates >= start) & (dates < t)].sum()),
+        "gp_contacts_previous_3m": int(services[(dates >= previous_start) & (dates < start)].sum()),
     }
 
 

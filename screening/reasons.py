@@ -95,7 +95,7 @@ def _hours(minutes: float) -> str:
 
 
 def _admissions(facts: Mapping[str, Any]) -> tuple[str, str] | None:
-    n = int(facts["acute_admissions"]["count_12m"])
+    n = int(facts["admissions_count_12m"])
     if n < 1:
         return None
     return (
@@ -105,8 +105,8 @@ def _admissions(facts: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def _home_care(facts: Mapping[str, Any]) -> tuple[str, str] | None:
-    now = facts["home_care"]["minutes_per_week_now"]
-    before = facts["home_care"]["minutes_per_week_3m_ago"]
+    now = facts["home_care_minutes_per_week_now"]
+    before = facts["home_care_minutes_per_week_3m_ago"]
     if now <= before or now - before < 30:
         return None
     return (
@@ -116,7 +116,7 @@ def _home_care(facts: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def _medicines(facts: Mapping[str, Any]) -> tuple[str, str] | None:
-    n = int(facts["medicines"]["distinct_atc_90d"])
+    n = int(facts["medicines_count"])
     if n < 5:
         return None
     return (
@@ -126,10 +126,10 @@ def _medicines(facts: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def _falls(facts: Mapping[str, Any]) -> tuple[str, str] | None:
-    n = int(facts["falls"]["count_12m"])
+    n = int(facts["falls_count_12m"])
     if n < 1:
         return None
-    injured = int(facts["falls"]["with_injury_12m"])
+    injured = int(facts["falls_with_injury_12m"])
     da = f"{n} {_plural(n, 'fald', 'fald')} de seneste 12 måneder"
     en = f"{n} {_plural(n, 'fall', 'falls')} in the past 12 months"
     if injured:
@@ -139,7 +139,7 @@ def _falls(facts: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def _weight(facts: Mapping[str, Any]) -> tuple[str, str] | None:
-    change = facts["weights"]["change_pct_6m"]
+    change = facts["weight_change_pct_6m"]
     if change is None or change > -3:
         return None
     return (
@@ -149,8 +149,7 @@ def _weight(facts: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def _function(facts: Mapping[str, Any]) -> tuple[str, str] | None:
-    ability = facts["functional_ability"]
-    now, before = ability["mean_score"], ability["previous_mean_score"]
+    now, before = facts["fsiii_mean_score"], facts["fsiii_previous_mean_score"]
     if now is None or before is None or now - before < 0.5:
         return None
     return (
@@ -160,7 +159,7 @@ def _function(facts: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def _home_nursing(facts: Mapping[str, Any]) -> tuple[str, str] | None:
-    n = int(facts["home_nursing"]["visits_3m"])
+    n = int(facts["home_nursing_visits_3m"])
     if n < 1:
         return None
     return (
@@ -170,7 +169,7 @@ def _home_nursing(facts: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def _gp(facts: Mapping[str, Any]) -> tuple[str, str] | None:
-    now, before = facts["gp_contacts"]["count_3m"], facts["gp_contacts"]["count_previous_3m"]
+    now, before = facts["gp_contacts_3m"], facts["gp_contacts_previous_3m"]
     if now < 3 or now <= before:
         return None
     return (
@@ -180,7 +179,7 @@ def _gp(facts: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def _frailty_score(facts: Mapping[str, Any]) -> tuple[str, str] | None:
-    score = facts["scores"]["hfrs"]
+    score = facts["hfrs_score"]
     if score is None or score < 5:
         return None
     level_da, level_en = ("høj", "high") if score > 15 else ("middel", "intermediate")
@@ -191,7 +190,7 @@ def _frailty_score(facts: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def _comorbidity(facts: Mapping[str, Any]) -> tuple[str, str] | None:
-    score = facts["scores"]["charlson"]
+    score = facts["charlson_index"]
     if score is None or score < 2:
         return None
     return (

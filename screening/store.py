@@ -356,3 +356,31 @@ def read_identities(keystore_url: str, person_keys: Iterable[str]) -> pd.DataFra
 
 class KeyStoreUnavailableError(RuntimeError):
     """Raised when re-identification is asked for but the key store is missing."""
+
+
+REVIEW_DECISIONS_TABLE = "review_decisions"
+DISMISSING_ACTIONS = frozenset({"not_relevant"})
+
+
+def read_review_decisions(engine: sa.Engine) -> pd.DataFrame | None:
+    """Clinicians' decisions as ``person_key``, ``decided_on`` (date), ``kind`` (``reviewed``/``dismissed``).
+
+    Reads the review app's ``review_decisions`` table by name (the review app owns it); ``not_relevant``
+    counts as dismissed, any other decision as reviewed. None when the review app has not created its
+    tables yet (then the review-based exclusions are reported as not applied).
+    """
+    if not sa.inspect(engine).has_table(REVIEW_DECISIONS_TABLE):
+        return None
+    table = sa.Table(REVIEW_DECISIONS_TABLE, sa.MetaData(), autoload_with=engine)
+    query = sa.select(table.c.person_key, table.c.decided_at, table.c.action)
+    with engine.connect() as connection:
+        rows = pd.DataFrame(connection.execute(query).all(), columns=["person_key", "decided_at", "action"])
+    return pd.DataFrame(
+        {
+            "person_key": rows["person_key"].astype(str),
+            "decided_on": pd.to_datetime(rows["decided_at"]).dt.date,
+            "kind": [
+                "dismissed" if action in DISMISSING_ACTIONS else "reviewed" for action in rows["action"]
+            ],
+        }
+    )
