@@ -1,0 +1,219 @@
+"""The sources a feature can read: named views over the warehouse tables (docs/interfaces.md section 2).
+
+Each source is an SQL SELECT over the *known rows* of one or more warehouse tables (``{table}`` placeholders
+are replaced by the engine with the rows known at each prediction date, see ``features.known_rows``).
+Every source yields ``prediction_date``, ``person_key``, ``event_time`` (the valid time) and its own columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from features.admissions import sql_bed_days, sql_is_unplanned_admission
+from features.icd10 import sql_normalised_code
+
+
+@dataclass(frozen=True)
+class Source:
+    """A named row set features aggregate over.
+
+    ``numeric_columns`` can be summed, averaged and so on; ``categorical_columns`` only counted distinct.
+    The ``*_column`` attributes say which column a RowFilter kind applies to (None: that kind is refused).
+    """
+
+    name: str
+    tables: tuple[str, ...]
+    select_sql: str
+    numeric_columns: tuple[str, ...] = ()
+    categorical_columns: tuple[str, ...] = ()
+    icd10_column: str | None = None
+    atc_column: str | None = None
+    fsiii_domain_column: str | None = None
+    fsiii_area_column: str | None = None
+    priority_column: str | None = None
+    filter_columns: tuple[str, ...] = ()
+
+    @property
+    def value_columns(self) -> tuple[str, ...]:
+        return self.numeric_columns + self.categorical_columns
+
+    def check_filter(self, row_filter: object, where: str) -> None:
+        """Raise FeatureSpecError when the filter uses a kind this source does not have."""
+        from features.spec import FeatureSpecError, RowFilter
+
+        assert isinstance(row_filter, RowFilter)
+        kinds = {
+            "ICD-10": (row_filter.has_icd10, self.icd10_column),
+            "ATC": (bool(row_filter.atc_prefixes), self.atc_column),
+            "FSIII domain": (bool(row_filter.fsiii_domains), self.fsiii_domain_column),
+            "FSIII area": (bool(row_filter.fsiii_areas), self.fsiii_area_column),
+            "priority": (row_filter.priority is not None, self.priority_column),
+        }
+        for kind, (used, column) in kinds.items():
+            if used and column is None:
+                raise FeatureSpecError(f"{where}: source {self.name!r} cannot be filtered by {kind}.")
+        for column, _ in row_filter.column_equals:
+            if column not in self.filter_columns:
+                raise FeatureSpecError(
+                    f"{where}: source {self.name!r} has no filter column {column!r}; "
+                    f"choose from {', '.join(self.filter_columns) or 'none'}."
+                )
+
+    def check_numeric(self, column: str, where: str) -> None:
+        from features.spec import FeatureSpecError
+
+        if column not in self.numeric_columns:
+            raise FeatureSpecError(f"{where}: column {column!r} of {self.name!r} is not numeric.")
+
+
+_CUT = "prediction_date"
+_CONTACTS = f"""
+SELECT prediction_date, person_key, _valid_time AS event_time,
+       contact_type, priority, lpr_version,
+       {sql_normalised_code("action_diagnosis")} AS icd10_code,
+       {sql_is_unplanned_admission(cut_at=_CUT)} AS is_unplanned_admission,
+       CAST({sql_bed_days(cut_at=_CUT)} AS DOUBLE) AS bed_days
+FROM {{hospital_contacts}}
+"""
+
+SOURCES: dict[str, Source] = {
+    source.name: source
+    for source in (
+        Source(
+            name="hospital_contacts",
+            tables=("hospital_contacts",),
+            select_sql=_CONTACTS,
+            numeric_columns=("bed_days",),
+            categorical_columns=("icd10_code",),
+            icd10_column="icd10_code",
+            priority_column="priority",
+            filter_columns=("contact_type", "is_unplanned_admission", "lpr_version"),
+        ),
+        Source(
+            name="unplanned_admissions",
+            tables=("hospital_contacts",),
+            select_sql=f"SELECT * FROM ({_CONTACTS}) WHERE is_unplanned_admission",
+            numeric_columns=("bed_days",),
+            categorical_columns=("icd10_code",),
+            icd10_column="icd10_code",
+        ),
+        Source(
+            name="diagnoses",
+            tables=("hospital_diagnoses", "hospital_contacts"),
+            select_sql=f"""
+SELECT prediction_date, person_key, _valid_time AS event_time,
+       {sql_normalised_code("diagnosis_code")} AS icd10_code, diagnosis_type
+FROM {{hospital_diagnoses}} WHERE NOT coalesce(retracted, FALSE) AND diagnosis_code IS NOT NULL
+UNION ALL
+SELECT prediction_date, person_key, _valid_time AS event_time,
+       {sql_normalised_code("action_diagnosis")} AS icd10_code, 'A' AS diagnosis_type
+FROM {{hospital_contacts}} WHERE lpr_version = 'LPR2' AND action_diagnosis IS NOT NULL
+""",
+            categorical_columns=("icd10_code",),
+            icd10_column="icd10_code",
+            filter_columns=("diagnosis_type",),
+        ),
+        Source(
+            name="prescriptions",
+            tables=("prescriptions",),
+            select_sql="""
+SELECT prediction_date, person_key, _valid_time AS event_time, atc,
+       CAST(ddd AS DOUBLE) AS ddd, CAST(packages AS DOUBLE) AS packages
+FROM {prescriptions}""",
+            numeric_columns=("ddd", "packages"),
+            categorical_columns=("atc",),
+            atc_column="atc",
+        ),
+        Source(
+            name="gp_services",
+            tables=("gp_services",),
+            select_sql="""
+SELECT prediction_date, person_key, _valid_time AS event_time, CAST(services AS DOUBLE) AS services,
+       time_of_day
+FROM {gp_services} WHERE starts_with(specialty, '80')""",
+            numeric_columns=("services",),
+            filter_columns=("time_of_day",),
+        ),
+        Source(
+            name="fsiii_functional_ability",
+            tables=("fsiii_functional_ability",),
+            select_sql="""
+SELECT prediction_date, person_key, _valid_time AS event_time, code,
+       coalesce(domain, split_part(code, '.', 1)) AS domain, CAST(score AS DOUBLE) AS score
+FROM {fsiii_functional_ability} WHERE score BETWEEN 0 AND 4""",
+            numeric_columns=("score",),
+            categorical_columns=("code",),
+            fsiii_domain_column="domain",
+        ),
+        Source(
+            name="fsiii_health_conditions",
+            tables=("fsiii_health_conditions",),
+            select_sql="""
+SELECT prediction_date, person_key, _valid_time AS event_time, code,
+       coalesce(area, split_part(code, '.', 1)) AS area, status
+FROM {fsiii_health_conditions} WHERE status <> 'entered-in-error'""",
+            categorical_columns=("code",),
+            fsiii_area_column="area",
+            filter_columns=("status",),
+        ),
+        Source(
+            name="home_care",
+            tables=("home_care",),
+            select_sql="""
+SELECT prediction_date, person_key, _valid_time AS event_time,
+       CAST(personal_care_granted AS DOUBLE) AS personal_care_granted,
+       CAST(practical_help_granted AS DOUBLE) AS practical_help_granted,
+       CAST(coalesce(personal_care_granted, 0) + coalesce(practical_help_granted, 0) AS DOUBLE)
+           AS total_granted,
+       CAST(coalesce(personal_care_delivered, 0) + coalesce(practical_help_delivered, 0) AS DOUBLE)
+           AS total_delivered,
+       provider_type
+FROM {home_care}""",
+            numeric_columns=(
+                "personal_care_granted",
+                "practical_help_granted",
+                "total_granted",
+                "total_delivered",
+            ),
+            filter_columns=("provider_type",),
+        ),
+        Source(
+            name="home_nursing_visits",
+            tables=("home_nursing_visits",),
+            select_sql="""
+SELECT prediction_date, person_key, _valid_time AS event_time FROM {home_nursing_visits}""",
+        ),
+        Source(
+            name="falls",
+            tables=("falls",),
+            select_sql="""
+SELECT prediction_date, person_key, _valid_time AS event_time,
+       coalesce(CAST(injury AS BOOLEAN), FALSE) AS injury
+FROM {falls}""",
+            filter_columns=("injury",),
+        ),
+        Source(
+            name="weights",
+            tables=("weights",),
+            select_sql="""
+SELECT prediction_date, person_key, _valid_time AS event_time, CAST(weight_kg AS DOUBLE) AS weight_kg
+FROM {weights}""",
+            numeric_columns=("weight_kg",),
+        ),
+        Source(
+            name="preventive_visits",
+            tables=("preventive_visits",),
+            select_sql="""
+SELECT prediction_date, person_key, _valid_time AS event_time, outcome FROM {preventive_visits}""",
+            filter_columns=("outcome",),
+        ),
+        Source(
+            name="early_detection_observations",
+            tables=("early_detection_observations",),
+            select_sql="""
+SELECT prediction_date, person_key, _valid_time AS event_time, tool, triage_colour
+FROM {early_detection_observations}""",
+            filter_columns=("tool", "triage_colour"),
+        ),
+    )
+}
