@@ -1,0 +1,340 @@
+"""The domain feature set Tidlig ships with (``default_feature_set``), written as declarative specs.
+
+Every column name says what it is: ``<name>_<aggregation>_<start>_to_<end>d`` (days before the prediction
+date), scores ``hfrs_score_0_to_730d`` / ``charlson_index_0_to_1825d``, derived columns by their own names.
+Changing anything here changes the spec hash and therefore the feature-set version.
+"""
+
+from __future__ import annotations
+
+from features.icd10 import ICD10_CHAPTERS
+from features.spec import (
+    AnyFeatureSpec,
+    DerivedFeatureSpec,
+    FeatureSetSpec,
+    FeatureSpec,
+    RowFilter,
+    ScoreFeatureSpec,
+    Window,
+)
+
+DEFAULT_FEATURE_SET_NAME = "tidlig-default-v1"
+
+D30, D90, D180, D365, D730, D1825 = (Window(0, d) for d in (30, 90, 180, 365, 730, 1825))
+D30_90, D90_180, D90_365, D180_365, D365_730 = (
+    Window(30, 90),
+    Window(90, 180),
+    Window(90, 365),
+    Window(180, 365),
+    Window(365, 730),
+)
+
+# Key conditions: ICD-10 categories or longer codes (SKS D prefix is removed before matching).
+KEY_CONDITIONS: dict[str, tuple[str, ...]] = {
+    "heart_failure": ("I50", "I110", "I130", "I132", "I420", "I425", "I426", "I427", "I428", "I429"),
+    "copd": ("J43", "J44"),
+    "diabetes": ("E10", "E11", "E12", "E13", "E14"),
+    "dementia": ("F00", "F01", "F02", "F03", "G30", "G311"),
+    "stroke": ("I60", "I61", "I63", "I64"),
+    "cancer": tuple(f"C{n:02d}" for n in range(0, 98) if n != 44),
+    "hip_fracture": ("S720", "S721", "S722"),
+    "delirium": ("F05",),
+    "atrial_fibrillation": ("I48",),
+    "chronic_kidney_disease": ("N18",),
+    "pneumonia": ("J12", "J13", "J14", "J15", "J16", "J17", "J18"),
+    "urinary_tract_infection": ("N390", "N30"),
+    "dehydration": ("E86",),
+    "depression": ("F32", "F33"),
+    "parkinsonism": ("G20", "G21", "G22"),
+    "osteoporosis": ("M80", "M81"),
+    "fall_injury_external_cause": tuple(f"W{n:02d}" for n in range(0, 20)),
+    "anaemia": ("D50", "D51", "D52", "D53", "D62", "D63", "D64"),
+}
+
+# Fall-risk-increasing drugs (FRIDs), ATC prefixes.
+FALL_RISK_DRUG_CLASSES: dict[str, tuple[str, ...]] = {
+    "psycholeptic_drugs": ("N05",),
+    "antidepressant_drugs": ("N06A",),
+    "opioid_drugs": ("N02A",),
+    "antiepileptic_drugs": ("N03",),
+    "diuretic_drugs": ("C03",),
+}
+FALL_RISK_ATC_PREFIXES: tuple[str, ...] = tuple(
+    prefix for prefixes in FALL_RISK_DRUG_CLASSES.values() for prefix in prefixes
+)
+
+OTHER_DRUG_CLASSES: dict[str, tuple[str, ...]] = {
+    "antibiotic_drugs": ("J01",),
+    "anticoagulant_drugs": ("B01A",),
+    "insulin_drugs": ("A10A",),
+    "loop_diuretic_drugs": ("C03C",),
+    "antipsychotic_drugs": ("N05A",),
+    "antidementia_drugs": ("N06D",),
+    "proton_pump_inhibitor_drugs": ("A02BC",),
+    "laxative_drugs": ("A06",),
+}
+
+ATC_MAIN_GROUPS = ("A", "B", "C", "D", "G", "H", "J", "L", "M", "N", "P", "R", "S", "V")
+FSIII_DOMAINS = ("J1", "J2", "J3", "J4", "J5")
+FSIII_AREAS = tuple(f"I{n}" for n in range(1, 13))
+
+
+def _hospital() -> list[AnyFeatureSpec]:
+    chapter_features: list[AnyFeatureSpec] = [
+        FeatureSpec(
+            f"diagnoses_chapter_{chapter.lower()}_{title}",
+            "diagnoses",
+            "count",
+            (D365, D1825),
+            row_filter=RowFilter(icd10_chapters=(chapter,)),
+        )
+        for chapter, (_, _, title) in ICD10_CHAPTERS.items()
+    ]
+    condition_features: list[AnyFeatureSpec] = [
+        FeatureSpec(
+            f"{name}_diagnoses",
+            "diagnoses",
+            "count",
+            (D365, D1825),
+            row_filter=RowFilter(icd10_categories=codes),
+        )
+        for name, codes in KEY_CONDITIONS.items()
+    ]
+    physical = (("contact_type", "physical"),)
+    return [
+        FeatureSpec(
+            "acute_admissions", "unplanned_admissions", "count", (D30, D30_90, D90_365, D90, D365, D730)
+        ),
+        FeatureSpec("acute_admissions", "unplanned_admissions", "days_since_last", (D1825,)),
+        FeatureSpec("bed_days", "unplanned_admissions", "sum", (D90, D365, D730), value="bed_days"),
+        FeatureSpec(
+            "acute_contacts",
+            "hospital_contacts",
+            "count",
+            (D30, D90, D365, D730),
+            row_filter=RowFilter(priority="acute", column_equals=physical),
+        ),
+        FeatureSpec(
+            "planned_contacts",
+            "hospital_contacts",
+            "count",
+            (D365,),
+            row_filter=RowFilter(priority="planned"),
+        ),
+        FeatureSpec(
+            "virtual_contacts",
+            "hospital_contacts",
+            "count",
+            (D365,),
+            row_filter=RowFilter(column_equals=(("contact_type", "virtual"),)),
+        ),
+        FeatureSpec("hospital_contacts", "hospital_contacts", "count", (D365,)),
+        FeatureSpec("hospital_contacts", "hospital_contacts", "days_since_last", (D1825,)),
+        *chapter_features,
+        *condition_features,
+        ScoreFeatureSpec("hfrs", D730),
+        ScoreFeatureSpec("hfrs", D365),
+        ScoreFeatureSpec("charlson", D1825),
+    ]
+
+
+def _medicines() -> list[AnyFeatureSpec]:
+    fall_risk = [
+        FeatureSpec(name, "prescriptions", "count", (D90,), row_filter=RowFilter(atc_prefixes=prefixes))
+        for name, prefixes in FALL_RISK_DRUG_CLASSES.items()
+    ]
+    others = [
+        FeatureSpec(name, "prescriptions", "count", (D365,), row_filter=RowFilter(atc_prefixes=prefixes))
+        for name, prefixes in OTHER_DRUG_CLASSES.items()
+    ]
+    groups = [
+        FeatureSpec(
+            f"drugs_atc_group_{group.lower()}",
+            "prescriptions",
+            "distinct_count",
+            (D365,),
+            value="atc",
+            row_filter=RowFilter(atc_prefixes=(group,)),
+        )
+        for group in ATC_MAIN_GROUPS
+    ]
+    return [
+        FeatureSpec("distinct_drugs", "prescriptions", "distinct_count", (D90, D90_180, D365), value="atc"),
+        DerivedFeatureSpec(
+            "polypharmacy_5_or_more_0_to_90d", "at_least", ("distinct_drugs_distinct_count_0_to_90d",), 5.0
+        ),
+        DerivedFeatureSpec(
+            "polypharmacy_10_or_more_0_to_90d", "at_least", ("distinct_drugs_distinct_count_0_to_90d",), 10.0
+        ),
+        DerivedFeatureSpec(
+            "distinct_drugs_change_0_to_90d_vs_90_to_180d",
+            "difference",
+            ("distinct_drugs_distinct_count_0_to_90d", "distinct_drugs_distinct_count_90_to_180d"),
+        ),
+        FeatureSpec(
+            "fall_risk_drugs",
+            "prescriptions",
+            "distinct_count",
+            (D90,),
+            value="atc",
+            row_filter=RowFilter(atc_prefixes=FALL_RISK_ATC_PREFIXES),
+        ),
+        *fall_risk,
+        *others,
+        *groups,
+        FeatureSpec("dispensings", "prescriptions", "count", (D90, D365)),
+        FeatureSpec("defined_daily_doses", "prescriptions", "sum", (D90,), value="ddd"),
+    ]
+
+
+def _primary_care() -> list[AnyFeatureSpec]:
+    return [
+        FeatureSpec(
+            "gp_services", "gp_services", "sum", (D30, D90, D90_180, D365, D365_730), value="services"
+        ),
+        FeatureSpec("gp_services", "gp_services", "days_since_last", (D730,)),
+        FeatureSpec(
+            "gp_evening_services",
+            "gp_services",
+            "sum",
+            (D365,),
+            value="services",
+            row_filter=RowFilter(column_equals=(("time_of_day", "aften"),)),
+        ),
+        DerivedFeatureSpec(
+            "gp_services_change_0_to_90d_vs_90_to_180d",
+            "difference",
+            ("gp_services_sum_0_to_90d", "gp_services_sum_90_to_180d"),
+        ),
+        DerivedFeatureSpec(
+            "gp_services_change_0_to_365d_vs_365_to_730d",
+            "difference",
+            ("gp_services_sum_0_to_365d", "gp_services_sum_365_to_730d"),
+        ),
+    ]
+
+
+def _function() -> list[AnyFeatureSpec]:
+    per_domain: list[AnyFeatureSpec] = []
+    for domain in FSIII_DOMAINS:
+        stem = f"fsiii_{domain.lower()}_score"
+        only = RowFilter(fsiii_domains=(domain,))
+        per_domain += [
+            FeatureSpec(
+                stem, "fsiii_functional_ability", "mean", (D180, D180_365), value="score", row_filter=only
+            ),
+            FeatureSpec(stem, "fsiii_functional_ability", "max", (D365,), value="score", row_filter=only),
+            FeatureSpec(stem, "fsiii_functional_ability", "latest", (D365,), value="score", row_filter=only),
+            DerivedFeatureSpec(
+                f"{stem}_change_0_to_180d_vs_180_to_365d",
+                "difference",
+                (f"{stem}_mean_0_to_180d", f"{stem}_mean_180_to_365d"),
+            ),
+        ]
+    areas = [
+        FeatureSpec(
+            f"fsiii_condition_{area.lower()}_active",
+            "fsiii_health_conditions",
+            "count",
+            (D365,),
+            row_filter=RowFilter(fsiii_areas=(area,), column_equals=(("status", "active"),)),
+        )
+        for area in FSIII_AREAS
+    ]
+    return [
+        FeatureSpec("fsiii_score", "fsiii_functional_ability", "mean", (D180, D180_365), value="score"),
+        FeatureSpec("fsiii_score", "fsiii_functional_ability", "max", (D365,), value="score"),
+        FeatureSpec("fsiii_assessments", "fsiii_functional_ability", "count", (D365,)),
+        FeatureSpec("fsiii_assessments", "fsiii_functional_ability", "days_since_last", (D1825,)),
+        DerivedFeatureSpec(
+            "fsiii_score_change_0_to_180d_vs_180_to_365d",
+            "difference",
+            ("fsiii_score_mean_0_to_180d", "fsiii_score_mean_180_to_365d"),
+        ),
+        *per_domain,
+        *areas,
+        FeatureSpec("fsiii_conditions", "fsiii_health_conditions", "distinct_count", (D365,), value="code"),
+    ]
+
+
+def _care() -> list[AnyFeatureSpec]:
+    return [
+        FeatureSpec("home_care_minutes", "home_care", "latest", (D90,), value="total_granted"),
+        FeatureSpec("home_care_minutes", "home_care", "mean", (D90, D90_180), value="total_granted"),
+        FeatureSpec("home_care_minutes", "home_care", "max", (D365,), value="total_granted"),
+        FeatureSpec("home_care_minutes", "home_care", "slope", (D90, D180), value="total_granted"),
+        FeatureSpec("personal_care_minutes", "home_care", "latest", (D90,), value="personal_care_granted"),
+        FeatureSpec("practical_help_minutes", "home_care", "latest", (D90,), value="practical_help_granted"),
+        FeatureSpec("home_care_delivered_minutes", "home_care", "mean", (D90,), value="total_delivered"),
+        FeatureSpec("home_care_months", "home_care", "count", (D365,)),
+        FeatureSpec("home_care_months", "home_care", "days_since_last", (D1825,)),
+        DerivedFeatureSpec(
+            "home_care_minutes_change_0_to_90d_vs_90_to_180d",
+            "difference",
+            ("home_care_minutes_mean_0_to_90d", "home_care_minutes_mean_90_to_180d"),
+        ),
+        FeatureSpec("home_nursing_visits", "home_nursing_visits", "count", (D30, D90, D90_365, D365)),
+        FeatureSpec("home_nursing_visits", "home_nursing_visits", "days_since_last", (D730,)),
+        FeatureSpec("falls", "falls", "count", (D90, D365, D730)),
+        FeatureSpec("falls", "falls", "days_since_last", (D1825,)),
+        FeatureSpec(
+            "injurious_falls",
+            "falls",
+            "count",
+            (D365,),
+            row_filter=RowFilter(column_equals=(("injury", True),)),
+        ),
+        FeatureSpec("weight_kg", "weights", "latest", (D90, D180_365), value="weight_kg"),
+        FeatureSpec("weight_kg", "weights", "max", (D365,), value="weight_kg"),
+        FeatureSpec("weight_kg", "weights", "min", (D365,), value="weight_kg"),
+        FeatureSpec("weight_kg", "weights", "slope", (D365,), value="weight_kg"),
+        FeatureSpec("weighings", "weights", "count", (D365,)),
+        DerivedFeatureSpec(
+            "weight_change_percent_0_to_90d_vs_180_to_365d",
+            "percent_change",
+            ("weight_kg_latest_0_to_90d", "weight_kg_latest_180_to_365d"),
+        ),
+        DerivedFeatureSpec(
+            "weight_change_percent_0_to_90d_vs_max_0_to_365d",
+            "percent_change",
+            ("weight_kg_latest_0_to_90d", "weight_kg_max_0_to_365d"),
+        ),
+        FeatureSpec(
+            "preventive_visits_held",
+            "preventive_visits",
+            "days_since_last",
+            (D1825,),
+            row_filter=RowFilter(column_equals=(("outcome", "held"),)),
+        ),
+        FeatureSpec(
+            "preventive_visits_declined",
+            "preventive_visits",
+            "count",
+            (D1825,),
+            row_filter=RowFilter(column_equals=(("outcome", "declined"),)),
+        ),
+        FeatureSpec("preventive_visits", "preventive_visits", "count", (D730,)),
+        FeatureSpec(
+            "early_detection_red",
+            "early_detection_observations",
+            "count",
+            (D90, D365),
+            row_filter=RowFilter(column_equals=(("triage_colour", "red"),)),
+        ),
+        FeatureSpec(
+            "early_detection_yellow",
+            "early_detection_observations",
+            "count",
+            (D90,),
+            row_filter=RowFilter(column_equals=(("triage_colour", "yellow"),)),
+        ),
+        FeatureSpec("early_detection_observations", "early_detection_observations", "count", (D365,)),
+    ]
+
+
+def default_feature_set() -> FeatureSetSpec:
+    """Tidlig's domain features (issue 4, item 3) over every source of docs/interfaces.md section 2."""
+    return FeatureSetSpec(
+        DEFAULT_FEATURE_SET_NAME,
+        (*_hospital(), *_medicines(), *_primary_care(), *_function(), *_care()),
+    )
