@@ -1,0 +1,77 @@
+"""One frozen config describes a training run, so a run can be repeated from its config alone."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Outcome = Literal["admission", "death", "frailty"]
+OUTCOMES: tuple[Outcome, ...] = ("admission", "death", "frailty")
+Calibration = Literal["isotonic", "platt"]
+
+
+def target_name(outcome: str, horizon_months: int) -> str:
+    """The label column and model key for an outcome and horizon, e.g. ``admission_12m``."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"Unknown outcome '{outcome}'. Known: {', '.join(OUTCOMES)}.")
+    if horizon_months not in (6, 12):
+        raise ValueError(f"Horizon must be 6 or 12 months, got {horizon_months}.")
+    return f"{outcome}_{horizon_months}m"
+
+
+def registered_model_name(outcome: str, horizon_months: int) -> str:
+    """The MLflow registered model name, e.g. ``tidlig-admission-12m`` (docs/interfaces.md section 4)."""
+    return f"tidlig-{target_name(outcome, horizon_months).replace('_', '-')}"
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """Ranges of the random hyperparameter search (uniform on the log scale where marked)."""
+
+    learning_rate: tuple[float, float] = (0.02, 0.1)  # log-uniform
+    num_leaves: tuple[int, int] = (7, 63)
+    min_child_samples: tuple[int, int] = (20, 400)
+    feature_fraction: tuple[float, float] = (0.6, 1.0)
+    bagging_fraction: tuple[float, float] = (0.6, 1.0)
+    lambda_l2: tuple[float, float] = (0.01, 10.0)  # log-uniform
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Everything that decides a training run.
+
+    Split: test prediction dates are the latest ``test_span_months`` of dates with observed labels; the
+    validation fold (early stopping + calibration) is the latest ``validation_span_months`` of dates whose
+    outcome window ends on or before the first test date; training dates end their outcome window on or
+    before the first validation date. So no training or validation label overlaps the test period.
+    Search: at most ``search_trials`` random configurations, stopping early once ``search_budget_seconds``
+    is spent (the first trial always runs); the default trials with the fixed ``seed`` make runs repeatable.
+    """
+
+    horizon_months: int = 12
+    outcomes: tuple[Outcome, ...] = OUTCOMES
+    seed: int = 20240601
+    num_threads: int = 2
+    max_boosting_rounds: int = 1000
+    early_stopping_rounds: int = 50
+    search_trials: int = 8
+    search_budget_seconds: float = 600.0
+    search_space: SearchSpace = field(default_factory=SearchSpace)
+    calibration: Calibration = "isotonic"
+    test_span_months: int = 6
+    validation_span_months: int = 6
+    min_labelled_share: float = 0.5
+    bootstrap_samples: int = 200
+    capacity_per_district: int = 25
+    net_benefit_thresholds: tuple[float, ...] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
+    min_cell_persons: int = 5
+
+    def as_params(self) -> dict[str, str]:
+        """Flat string parameters for MLflow (aggregates only, no data)."""
+        flat: dict[str, str] = {}
+        for key, value in asdict(self).items():
+            if isinstance(value, dict):
+                flat.update({f"search_{k}": str(v) for k, v in value.items()})
+            else:
+                flat[key] = str(value)
+        return flat

@@ -1,0 +1,71 @@
+"""Train and evaluate one target end to end, in memory: what the flow and the notebooks both call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from models.baselines import oracle_risk
+from models.config import TrainingConfig, target_name
+from models.dataset import OutcomeFrame, build_outcome_frame
+from models.evaluation import Evaluation, evaluate
+from models.split import TemporalSplit, temporal_split
+from models.training import TrainedModel, fold_frames, train_outcome_model
+
+
+@dataclass(frozen=True)
+class HarnessResult:
+    """A trained, calibrated model with its split, its evaluation and the test rows' risks.
+
+    ``test_rows`` and ``risks`` are person-level and stay in memory: they are for the promotion gate and
+    for plots, never for logging.
+    """
+
+    target: str
+    outcome: OutcomeFrame
+    split: TemporalSplit
+    trained: TrainedModel
+    evaluation: Evaluation
+    test_rows: pd.DataFrame
+    risks: dict[str, np.ndarray]
+
+
+def fit_and_evaluate(
+    features: pd.DataFrame,
+    labels: pd.DataFrame,
+    outcome: str,
+    config: TrainingConfig,
+    feature_set_version: str,
+    *,
+    truth: pd.DataFrame | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> HarnessResult:
+    """Build the outcome frame, split in time, train with search and calibration, evaluate on test rows.
+
+    ``truth`` (pseudonymised, with ``person_key`` and ``month``) adds the oracle baseline when given.
+    Inputs are not modified.
+    """
+    target = target_name(outcome, config.horizon_months)
+    frame = build_outcome_frame(features, labels, target)
+    usable = frame.usable_dates(config.min_labelled_share)
+    split = temporal_split(
+        usable, config.horizon_months, config.test_span_months, config.validation_span_months
+    )
+    trained = train_outcome_model(frame, split, config, feature_set_version, progress=progress)
+    folds = fold_frames(frame, split)
+    test_rows = folds["test"].reset_index(drop=True)
+    fit_rows = pd.concat([folds["train"], folds["validation"]], ignore_index=True)
+    oracle = oracle_risk(test_rows, truth, target) if truth is not None else None
+    evaluation, risks = evaluate(trained.model, test_rows, fit_rows, config, oracle=oracle)
+    return HarnessResult(
+        target=target,
+        outcome=frame,
+        split=split,
+        trained=trained,
+        evaluation=evaluation,
+        test_rows=test_rows,
+        risks=risks,
+    )

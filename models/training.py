@@ -1,0 +1,164 @@
+"""Fit one LightGBM model per target: random search with early stopping, then temporal calibration."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from models.calibration import Calibrator
+from models.config import SearchSpace, TrainingConfig
+from models.dataset import OutcomeFrame, as_model_matrix
+from models.metrics import auroc
+from models.risk_model import RiskModel, gain_importance
+from models.split import TemporalSplit
+
+
+def sample_hyperparameters(space: SearchSpace, rng: np.random.Generator) -> dict[str, float | int]:
+    """One random draw from the search space (log-uniform for learning rate and L2)."""
+
+    def log_uniform(bounds: tuple[float, float]) -> float:
+        return float(math.exp(rng.uniform(math.log(bounds[0]), math.log(bounds[1]))))
+
+    return {
+        "learning_rate": log_uniform(space.learning_rate),
+        "num_leaves": int(rng.integers(space.num_leaves[0], space.num_leaves[1] + 1)),
+        "min_child_samples": int(rng.integers(space.min_child_samples[0], space.min_child_samples[1] + 1)),
+        "feature_fraction": float(rng.uniform(*space.feature_fraction)),
+        "bagging_fraction": float(rng.uniform(*space.bagging_fraction)),
+        "lambda_l2": log_uniform(space.lambda_l2),
+    }
+
+
+def lightgbm_parameters(hyperparameters: dict[str, float | int], config: TrainingConfig) -> dict[str, object]:
+    """Full LightGBM parameters: binary objective, deterministic, row-wise, explicit threads and seeds."""
+    return {
+        "objective": "binary",
+        "metric": "binary_logloss",
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": config.num_threads,
+        "seed": config.seed,
+        "bagging_seed": config.seed,
+        "feature_fraction_seed": config.seed,
+        "data_random_seed": config.seed,
+        "bagging_freq": 1,
+        "verbosity": -1,
+        **hyperparameters,
+    }
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One search trial: its hyperparameters, rounds kept by early stopping, and validation scores."""
+
+    hyperparameters: dict[str, float | int]
+    best_iteration: int
+    validation_logloss: float
+    validation_auroc: float
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """The calibrated model, the trials of its search, and the row counts of each fold."""
+
+    model: RiskModel
+    trials: list[Trial]
+    best_trial: Trial
+    fold_rows: dict[str, int]
+    fold_events: dict[str, int]
+
+
+def fold_frames(outcome: OutcomeFrame, split: TemporalSplit) -> dict[str, pd.DataFrame]:
+    """The outcome frame cut into 'train', 'validation' and 'test' rows (gap dates dropped)."""
+    folds = split.fold_of(outcome.frame["prediction_date"])
+    return {name: outcome.frame.loc[folds == name] for name in ("train", "validation", "test")}
+
+
+def train_outcome_model(
+    outcome: OutcomeFrame,
+    split: TemporalSplit,
+    config: TrainingConfig,
+    feature_set_version: str,
+    progress: callable | None = None,  # type: ignore[valid-type]
+) -> TrainedModel:
+    """Search hyperparameters on the validation fold, keep the best by validation log loss, calibrate.
+
+    Early stopping and the calibrator both use only the validation fold; the test fold is not touched.
+    ``progress``, when given, receives a one-line message per trial (aggregates only).
+    """
+    folds = fold_frames(outcome, split)
+    for name, frame in folds.items():
+        if frame["label"].nunique() < 2:
+            raise ValueError(
+                f"The {name} fold of {outcome.target} has {len(frame)} rows and only one outcome class; "
+                "use a larger world or more prediction dates."
+            )
+    names = outcome.feature_names
+    train_set = lgb.Dataset(
+        as_model_matrix(folds["train"], names),
+        label=folds["train"]["label"].to_numpy(),
+        feature_name=names,
+        free_raw_data=False,
+    )
+    validation_matrix = as_model_matrix(folds["validation"], names)
+    validation_labels = folds["validation"]["label"].to_numpy()
+    validation_set = lgb.Dataset(validation_matrix, label=validation_labels, reference=train_set)
+
+    rng = np.random.default_rng(config.seed)
+    started = time.monotonic()  # a compute budget, not a data time
+    trials: list[tuple[Trial, lgb.Booster]] = []
+    for number in range(config.search_trials):
+        if number > 0 and time.monotonic() - started > config.search_budget_seconds:
+            break
+        hyperparameters = sample_hyperparameters(config.search_space, rng)
+        booster = lgb.train(
+            lightgbm_parameters(hyperparameters, config),
+            train_set,
+            num_boost_round=config.max_boosting_rounds,
+            valid_sets=[validation_set],
+            valid_names=["validation"],
+            callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
+        )
+        raw = booster.predict(validation_matrix, num_iteration=booster.best_iteration)
+        trial = Trial(
+            hyperparameters=hyperparameters,
+            best_iteration=int(booster.best_iteration or config.max_boosting_rounds),
+            validation_logloss=float(booster.best_score["validation"]["binary_logloss"]),
+            validation_auroc=auroc(validation_labels, raw),
+        )
+        trials.append((trial, booster))
+        if progress is not None:
+            progress(
+                f"{outcome.target}: trial {number + 1}/{config.search_trials} "
+                f"validation AUROC {trial.validation_auroc:.3f}, {trial.best_iteration} rounds"
+            )
+    best_trial, best_booster = min(trials, key=lambda pair: pair[0].validation_logloss)
+    final_booster = _trimmed(best_booster, best_trial.best_iteration)
+    calibrator = Calibrator(config.calibration).fit(
+        final_booster.predict(validation_matrix), validation_labels
+    )
+    model = RiskModel(
+        booster=final_booster,
+        calibrator=calibrator,
+        feature_names=list(names),
+        feature_set_version=feature_set_version,
+        target=outcome.target,
+        global_importance=gain_importance(final_booster, list(names)),
+    )
+    return TrainedModel(
+        model=model,
+        trials=[trial for trial, _ in trials],
+        best_trial=best_trial,
+        fold_rows={name: len(frame) for name, frame in folds.items()},
+        fold_events={name: int(frame["label"].sum()) for name, frame in folds.items()},
+    )
+
+
+def _trimmed(booster: lgb.Booster, rounds: int) -> lgb.Booster:
+    """A booster holding only the first ``rounds`` trees, so every later predict uses the best iteration."""
+    return lgb.Booster(model_str=booster.model_to_string(num_iteration=rounds))

@@ -1,0 +1,179 @@
+"""The `tidlig-train` Prefect flow: train, evaluate, register and promote one risk model per outcome.
+
+The flow reads the latest feature set (or a named one), trains each outcome with the models layer's
+harness, logs and registers every candidate in MLflow, and moves the `champion` alias only through the
+promotion gate. Person-level frames stay in this process; MLflow receives aggregates only.
+Import this module only after `pipelines.runtime.prepare_environment` (it imports Prefect and MLflow);
+`tidlig train` (pipelines/train.py) does that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import click
+import pandas as pd
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from models import gate, registry, store
+from models.config import OUTCOMES, TrainingConfig, target_name
+from models.gate import GateDecision
+from models.harness import HarnessResult, fit_and_evaluate
+from models.registry import Candidate, Provenance
+from models.store import FeatureSet
+from pipelines.settings import Settings, load_settings
+
+
+@task(retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def read_feature_set(features_dir: str, version: str | None) -> FeatureSet:
+    """Read the feature table, labels and spec from disk."""
+    return store.read_feature_set(Path(features_dir), version)
+
+
+@task(retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def read_truth_if_present(world_dir: str, key: str | None, months: list[pd.Timestamp]) -> pd.DataFrame | None:
+    """The pseudonymised hidden truth of a synthetic world for the oracle; None when absent."""
+    if key is None or not (Path(world_dir) / "truth" / "truth.parquet").exists():
+        click.echo("  no synthetic truth (or no pseudonym key): the oracle baseline is skipped")
+        return None
+    return store.read_truth(Path(world_dir), key, months)
+
+
+@task(cache_policy=NO_CACHE)
+def train_and_evaluate(
+    feature_set: FeatureSet, truth: pd.DataFrame | None, outcome: str, config: TrainingConfig
+) -> HarnessResult:
+    """Temporal split, search, calibration and evaluation of one outcome."""
+    return fit_and_evaluate(
+        feature_set.features,
+        feature_set.labels,
+        outcome,
+        config,
+        feature_set.version,
+        truth=truth,
+        progress=lambda message: click.echo(f"  {message}"),
+    )
+
+
+@task(retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def register_candidate(
+    result: HarnessResult, config: TrainingConfig, provenance: Provenance, settings: Settings
+) -> Candidate:
+    """Log the run (aggregates, plots, model) and register a new model version."""
+    return registry.log_candidate(
+        result,
+        config,
+        provenance,
+        tracking_uri=str(settings.mlflow_tracking_uri),
+        artifact_root=artifact_root(settings),
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def judge(
+    result: HarnessResult, candidate: Candidate, config: TrainingConfig, tracking_uri: str
+) -> GateDecision:
+    """Score the champion (if any) on the challenger's test rows and apply the promotion gate."""
+    current = registry.champion_version(candidate.registered_name, tracking_uri)
+    champion = (
+        registry.load_model_version(candidate.registered_name, current, tracking_uri) if current else None
+    )
+    age_sex = result.evaluation.metrics.get("age_sex")
+    return gate.judge_challenger(
+        result.test_rows,
+        result.risks["model"],
+        champion,
+        age_sex_auroc=age_sex["auroc"].value if age_sex else None,
+        min_cell_persons=config.min_cell_persons,
+    )
+
+
+@task(retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def publish_decision(
+    candidate: Candidate, decision: GateDecision, result: HarnessResult, provenance: Provenance, uri: str
+) -> None:
+    """Log the decision and the model card; move the champion alias when promoted."""
+    registry.record_gate_and_card(candidate, decision, result, provenance, uri)
+
+
+@flow(name="tidlig-train")
+def train_flow(
+    home: str,
+    *,
+    demo: bool = False,
+    outcomes: tuple[str, ...] = OUTCOMES,
+    horizon_months: int = 12,
+    feature_set_version: str | None = None,
+    use_oracle: bool = True,
+    config_overrides: dict[str, object] | None = None,
+) -> list[dict[str, str]]:
+    """Train every outcome on one feature set; returns one summary per outcome (aggregates only).
+
+    Settings are loaded here from ``home``/``demo`` and the environment (a flow is an edge: a schedule
+    calls it directly), so the pseudonym key never becomes a flow parameter.
+    """
+    settings = load_settings(home=home, demo=demo or None)
+    config = replace(TrainingConfig(), horizon_months=horizon_months, **(config_overrides or {}))
+    feature_set = read_feature_set(str(settings.features_dir), feature_set_version)
+    click.echo(
+        f"Feature set {feature_set.version}: {len(feature_set.features)} rows, "
+        f"{feature_set.features['prediction_date'].nunique()} prediction dates"
+    )
+    truth = None
+    if use_oracle:
+        months = sorted(feature_set.features["prediction_date"].dt.to_period("M").dt.to_timestamp().unique())
+        truth = read_truth_if_present(str(settings.world_dir), settings.pseudonym_key, months)
+    provenance = Provenance(
+        feature_set_version=feature_set.version,
+        spec_hash=feature_set.spec_hash,
+        data_batches=tuple(feature_set.data_batches),
+        contract_versions=tuple(feature_set.contract_versions.items()),
+    )
+    uri = str(settings.mlflow_tracking_uri)
+    summaries = []
+    for number, outcome in enumerate(outcomes, start=1):
+        click.secho(f"[{number}/{len(outcomes)}] Training {target_name(outcome, horizon_months)}", bold=True)
+        result = train_and_evaluate(feature_set, truth, outcome, config)
+        candidate = register_candidate(result, config, provenance, settings)
+        decision = judge(result, candidate, config, uri)
+        publish_decision(candidate, decision, result, provenance, uri)
+        summaries.append(summarise(result, candidate, decision))
+        click.echo(summary_line(summaries[-1]))
+    return summaries
+
+
+def artifact_root(settings: Settings) -> Path | None:
+    """Local artifact root, unless the tracking URI is an MLflow server (it chooses the location)."""
+    if str(settings.mlflow_tracking_uri).startswith(("http://", "https://")):
+        return None
+    return settings.mlflow_artifact_root
+
+
+def summarise(result: HarnessResult, candidate: Candidate, decision: GateDecision) -> dict[str, str]:
+    """Aggregate summary of one outcome's run for the console and the flow's return value."""
+    summary = {
+        "target": result.target,
+        "registered_model": candidate.registered_name,
+        "version": candidate.version,
+        "run_id": candidate.run_id,
+        "promoted": str(decision.promote),
+        "gate": "; ".join(decision.reasons),
+    }
+    for name, estimates in result.evaluation.metrics.items():
+        summary[f"{name}_auroc"] = estimates["auroc"].as_text()
+        summary[f"{name}_calibration_slope"] = estimates["calibration_slope"].as_text()
+    return summary
+
+
+def summary_line(summary: dict[str, str]) -> str:
+    """Three readable lines: verdict, AUROC of model and baselines, calibration slope."""
+    aurocs = ", ".join(
+        f"{key.removesuffix('_auroc')} {value}" for key, value in summary.items() if key.endswith("_auroc")
+    )
+    verdict = "promoted to champion" if summary["promoted"] == "True" else "NOT promoted (see gate reasons)"
+    return (
+        f"  {summary['registered_model']} v{summary['version']}: {verdict}\n"
+        f"  AUROC: {aurocs}\n  calibration slope (model): {summary['model_calibration_slope']}"
+    )
