@@ -146,10 +146,14 @@ def target_groups(
     """The §79a groups of each citizen as a sorted list of codes (keys of :data:`TARGET_GROUPS`).
 
     ``at_special_risk`` (bool, same index) says whether the municipality judges the citizen at special risk;
-    the screening run passes "listed by the model", which is what the list is for.
+    the screening run passes "listed by the model", which is what the list is for. A ``birth_year`` column,
+    when present and known, gives the exact age reached this year; otherwise it is estimated from age.
     """
     columns = config.columns
     age = age_at_year_end(citizens[columns.age_years], as_of)
+    if "birth_year" in citizens:
+        exact = as_of.year - pd.to_numeric(citizens["birth_year"], errors="coerce")
+        age = exact.where(exact.notna(), age).astype(float)
     if columns.living_alone in citizens:
         alone = _truthy(citizens[columns.living_alone])
     else:

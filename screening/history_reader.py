@@ -65,3 +65,42 @@ def read_history(
     finally:
         connection.unregister("_screening_keys")
     return history
+
+
+def read_birth_years(
+    connection: duckdb.DuckDBPyConnection, person_keys: Iterable[str], as_of: dt.date
+) -> dict[str, int]:
+    """``person_key -> birth year`` as known at ``as_of`` (for the §79a "turns N this year" groups).
+
+    Empty when the warehouse has no ``population`` table.
+    """
+    keys = sorted(set(person_keys))
+    available = {
+        row[0] for row in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+    if not keys or "population" not in available:
+        return {}
+    t = dt.datetime.combine(as_of, dt.time())
+    connection.register("_screening_keys", pd.DataFrame({"person_key": keys}))
+    try:
+        rows = connection.execute(
+            """
+            WITH known AS (
+                SELECT w.person_key, w.birth_date, w._valid_time, row_number() OVER (
+                    PARTITION BY w._record_key ORDER BY w._delivered_at DESC, w._batch_id DESC
+                ) AS _known_rank
+                FROM population AS w JOIN _screening_keys AS k ON w.person_key = k.person_key
+                WHERE w._delivered_at <= ?
+            ), latest AS (
+                SELECT person_key, birth_date, row_number() OVER (
+                    PARTITION BY person_key ORDER BY _valid_time DESC
+                ) AS _spell_rank
+                FROM known WHERE _known_rank = 1 AND _valid_time < ? AND birth_date IS NOT NULL
+            )
+            SELECT person_key, year(birth_date) AS birth_year FROM latest WHERE _spell_rank = 1
+            """,
+            [t, t],
+        ).fetchall()
+    finally:
+        connection.unregister("_screening_keys")
+    return {str(key): int(year) for key, year in rows}
