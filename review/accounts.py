@@ -1,0 +1,131 @@
+"""User accounts: create, look up, list, deactivate. Roles and districts live here whatever the provider."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from review.access import ROLES, Principal
+from review.tables import to_utc_naive, users
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+
+@dataclass(frozen=True)
+class Account:
+    """A stored user account (the password hash is never part of it)."""
+
+    user_id: int
+    username: str
+    role: str
+    districts: tuple[str, ...]
+    auth_provider: str
+    active: bool
+
+    def principal(self) -> Principal:
+        """The account as the app authorises it."""
+        return Principal(self.user_id, self.username, self.role, frozenset(self.districts))
+
+
+class AccountError(ValueError):
+    """An account could not be created as asked; the message says what to change."""
+
+
+def create_account(
+    engine: sa.Engine,
+    *,
+    username: str,
+    role: str,
+    districts: Iterable[str],
+    password_hash: str | None,
+    created_at: dt.datetime,
+    auth_provider: str = "local",
+) -> Account:
+    """Insert a new active account. Raises :class:`AccountError` for a bad name or role or a duplicate."""
+    district_list = sorted({d.strip() for d in districts if d.strip()})
+    if not USERNAME_PATTERN.match(username):
+        raise AccountError("Usernames are 2-64 characters: lower-case letters, digits, '.', '_' or '-'.")
+    if role not in ROLES:
+        raise AccountError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+    if role in ("nurse", "gp", "coordinator", "analyst") and not district_list:
+        raise AccountError(f"A {role} needs at least one district (--district CODE).")
+    try:
+        with engine.begin() as connection:
+            user_id = connection.execute(
+                sa.insert(users)
+                .values(
+                    username=username,
+                    role=role,
+                    districts=district_list,
+                    password_hash=password_hash,
+                    auth_provider=auth_provider,
+                    external_subject=None,
+                    active=True,
+                    created_at=to_utc_naive(created_at),
+                )
+                .returning(users.c.user_id)
+            ).scalar_one()
+    except sa.exc.IntegrityError:
+        raise AccountError(f"A user named {username!r} already exists.") from None
+    return Account(user_id, username, role, tuple(district_list), auth_provider, True)
+
+
+def find_account(
+    engine: sa.Engine, *, username: str | None = None, user_id: int | None = None
+) -> Account | None:
+    """The account with this username or id, or None."""
+    query = sa.select(users)
+    query = query.where(users.c.username == username) if username is not None else query
+    query = query.where(users.c.user_id == user_id) if user_id is not None else query
+    with engine.connect() as connection:
+        row = connection.execute(query).mappings().first()
+    return _account(row) if row is not None else None
+
+
+def password_hash_of(engine: sa.Engine, username: str) -> str | None:
+    """The stored hash of an active local account, or None."""
+    query = sa.select(users.c.password_hash).where(
+        users.c.username == username, users.c.active.is_(True), users.c.auth_provider == "local"
+    )
+    with engine.connect() as connection:
+        return connection.execute(query).scalar_one_or_none()
+
+
+def list_accounts(engine: sa.Engine) -> list[Account]:
+    """All accounts ordered by username."""
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(users).order_by(users.c.username)).mappings().all()
+    return [_account(row) for row in rows]
+
+
+def set_active(engine: sa.Engine, username: str, active: bool) -> bool:
+    """Activate or deactivate an account; False if no such user."""
+    with engine.begin() as connection:
+        result = connection.execute(
+            sa.update(users).where(users.c.username == username).values(active=active)
+        )
+    return result.rowcount == 1
+
+
+def colleagues_in(engine: sa.Engine, district: str) -> list[Account]:
+    """Active clinical accounts covering ``district`` (whom a coordinator may assign citizens to)."""
+    return [
+        account
+        for account in list_accounts(engine)
+        if account.active and account.role in ("nurse", "gp", "coordinator") and district in account.districts
+    ]
+
+
+def _account(row: sa.RowMapping) -> Account:
+    return Account(
+        user_id=row["user_id"],
+        username=row["username"],
+        role=row["role"],
+        districts=tuple(row["districts"] or ()),
+        auth_provider=row["auth_provider"],
+        active=bool(row["active"]),
+    )

@@ -1,0 +1,42 @@
+"""Small inline SVG charts for the citizen page (no JavaScript, readable without colour)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from markupsafe import Markup, escape
+
+WIDTH, HEIGHT, PAD = 320, 90, 18
+
+
+def line_chart_svg(points: Sequence[tuple[str, float]], *, title: str, unit: str) -> Markup:
+    """A labelled line chart of ``(label, value)`` points as safe inline SVG (empty if no points).
+
+    Only numbers reach the path data; the title and labels are escaped.
+    """
+    if not points:
+        return Markup("")
+    values = [float(value) for _, value in points]
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    step = (WIDTH - 2 * PAD) / max(1, len(values) - 1)
+
+    def xy(index: int, value: float) -> tuple[float, float]:
+        return PAD + index * step, HEIGHT - PAD - (value - low) / span * (HEIGHT - 2 * PAD)
+
+    coordinates = [xy(index, value) for index, value in enumerate(values)]
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coordinates)
+    dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5"/>' for x, y in coordinates)
+    first_label, last_label = escape(points[0][0]), escape(points[-1][0])
+    summary = escape(f"{title}: {values[0]:g} → {values[-1]:g} {unit}")
+    return Markup(  # noqa: S704 (numbers and escaped text only, see docstring)
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{summary}">'
+        f"<title>{summary}</title>"
+        f'<line class="axis" x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}"/>'
+        f'<polyline points="{path}"/>{dots}'
+        f'<text x="{PAD}" y="{HEIGHT - 3}">{first_label}</text>'
+        f'<text x="{WIDTH - PAD}" y="{HEIGHT - 3}" text-anchor="end">{last_label}</text>'
+        f'<text x="{PAD}" y="11">{high:g} {escape(unit)}</text>'
+        f'<text x="{PAD}" y="{HEIGHT - PAD - 3}" class="low">{low:g}</text>'
+        "</svg>"
+    )

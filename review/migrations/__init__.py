@@ -1,0 +1,1 @@
+"""Alembic migrations of the review app's own tables (run by :func:`review.database.upgrade_database`)."""

@@ -1,0 +1,77 @@
+"""Server-side sessions: the cookie holds a random token, the database only its SHA-256 and a CSRF token.
+
+Logging out or expiry deletes the row, so a stolen cookie stops working at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from review.tables import sessions, to_utc_naive
+
+
+@dataclass(frozen=True)
+class Session:
+    """A live session: whose it is and the CSRF token every POST must carry."""
+
+    user_id: int
+    csrf_token: str
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+class SessionStore:
+    """Creates, resolves and ends sessions in the operational database."""
+
+    def __init__(self, engine: sa.Engine, lifetime: dt.timedelta, clock: Callable[[], dt.datetime]) -> None:
+        self._engine = engine
+        self._lifetime = lifetime
+        self._clock = clock
+
+    def start(self, user_id: int) -> tuple[str, Session]:
+        """A new session for ``user_id``: returns the cookie token and the session."""
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        now = to_utc_naive(self._clock())
+        with self._engine.begin() as connection:
+            connection.execute(
+                sa.insert(sessions).values(
+                    token_hash=_digest(token),
+                    user_id=user_id,
+                    csrf_token=csrf,
+                    created_at=now,
+                    expires_at=now + self._lifetime,
+                )
+            )
+        return token, Session(user_id, csrf)
+
+    def resolve(self, token: str | None) -> Session | None:
+        """The live session for a cookie token, or None (unknown, expired or empty)."""
+        if not token:
+            return None
+        query = sa.select(sessions).where(sessions.c.token_hash == _digest(token))
+        with self._engine.connect() as connection:
+            row = connection.execute(query).mappings().first()
+        if row is None or row["expires_at"] <= to_utc_naive(self._clock()):
+            return None
+        return Session(row["user_id"], row["csrf_token"])
+
+    def end(self, token: str | None) -> None:
+        """Delete the session (logout)."""
+        if token:
+            with self._engine.begin() as connection:
+                connection.execute(sa.delete(sessions).where(sessions.c.token_hash == _digest(token)))
+
+
+def tokens_match(expected: str | None, given: str | None) -> bool:
+    """Constant-time comparison of CSRF tokens; False if either is missing."""
+    return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))

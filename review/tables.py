@@ -1,0 +1,106 @@
+"""The review app's own tables in the operational database (managed by the Alembic migrations in
+``review/migrations``; this module mirrors the latest migration for queries).
+
+All timestamps are stored as naive UTC (``DateTime`` without time zone) so SQLite and PostgreSQL behave
+the same; :func:`to_utc_naive` converts at the boundary. The audit log stores its time as an ISO string
+because the hash chain must be recomputable byte for byte.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+VERSION_TABLE = "review_alembic_version"
+
+users = sa.Table(
+    "review_users",
+    metadata,
+    sa.Column("user_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("districts", sa.JSON, nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=True),
+    sa.Column("auth_provider", sa.String(32), nullable=False),
+    sa.Column("external_subject", sa.String(255), nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+sessions = sa.Table(
+    "review_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("review_users.user_id"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+)
+
+login_attempts = sa.Table(
+    "review_login_attempts",
+    metadata,
+    sa.Column("attempt_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("client_ip", sa.String(64), nullable=False),
+    sa.Column("attempted_at", sa.DateTime, nullable=False),
+    sa.Column("succeeded", sa.Boolean, nullable=False),
+    sa.Index("ix_review_login_attempts_lookup", "username", "client_ip", "attempted_at"),
+)
+
+assignments = sa.Table(
+    "review_assignments",
+    metadata,
+    sa.Column("assignment_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("list_id", sa.String(64), nullable=False),
+    sa.Column("person_key", sa.String(64), nullable=False),
+    sa.Column("assignee_user_id", sa.Integer, sa.ForeignKey("review_users.user_id"), nullable=True),
+    sa.Column("assigned_by_user_id", sa.Integer, sa.ForeignKey("review_users.user_id"), nullable=False),
+    sa.Column("assigned_at", sa.DateTime, nullable=False),
+    sa.Index("ix_review_assignments_list", "list_id", "person_key"),
+)
+
+decisions = sa.Table(
+    "review_decisions",
+    metadata,
+    sa.Column("decision_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("list_id", sa.String(64), nullable=False),
+    sa.Column("person_key", sa.String(64), nullable=False),
+    sa.Column("district", sa.String(32), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("review_users.user_id"), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("decided_at", sa.DateTime, nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("new_problem_found", sa.Boolean, nullable=True),
+    sa.Column("referred_to_gp", sa.Boolean, nullable=True),
+    sa.Column("not_relevant_reason", sa.String(32), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Index("ix_review_decisions_list", "list_id", "person_key"),
+)
+
+audit_log = sa.Table(
+    "review_audit_log",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("occurred_at", sa.String(32), nullable=False),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("unit", sa.String(255), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("purpose", sa.String(64), nullable=False),
+    sa.Column("list_id", sa.String(64), nullable=True),
+    sa.Column("person_keys", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("row_hash", sa.String(64), nullable=False),
+)
+
+
+def to_utc_naive(moment: dt.datetime) -> dt.datetime:
+    """``moment`` as a naive UTC datetime (aware values are converted, naive ones are taken as UTC)."""
+    if moment.tzinfo is not None:
+        return moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment

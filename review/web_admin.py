@@ -1,0 +1,148 @@
+"""Pages without identities: the analyst's aggregates and the admin's audit log and users."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from review.access import ROLES, Principal
+from review.accounts import AccountError, create_account, list_accounts, set_active
+from review.audit import AuditEvent
+from review.casework import STATUSES, latest_statuses
+from review.feedback import MIN_CELL, compute_yield, suppress_small_cells
+from review.identities import person_keys_for_cpr
+from review.passwords import hash_password
+from review.web_security import Require, render, services
+from review.worklist import lists_in
+
+router = APIRouter()
+
+
+@router.get("/aggregates")
+def aggregates(
+    request: Request, principal: Annotated[Principal, Depends(Require("aggregates:read"))]
+) -> Response:
+    """Per-list status counts and visit yield for the analyst's districts; cells < 5 suppressed."""
+    app = services(request)
+    app.audit.append(
+        AuditEvent(principal.username, principal.role, principal.unit, "aggregate_view", "evaluation")
+    )
+    lists = lists_in(app.engine, principal.districts)
+    status_counts = {}
+    for header in lists:
+        counts = Counter(latest_statuses(app.engine, header.list_id).values())
+        counts["new"] = header.entries - sum(counts.values())
+        status_counts[header.list_id] = {
+            status: (counts[status] if counts[status] == 0 or counts[status] >= MIN_CELL else None)
+            for status in STATUSES
+        }
+    districts = set(principal.districts)
+    return render(
+        request,
+        "aggregates.html",
+        lists=lists,
+        statuses=STATUSES,
+        status_counts=status_counts,
+        by_district=suppress_small_cells(compute_yield(app.engine, "district", districts)),
+        by_reason=suppress_small_cells(compute_yield(app.engine, "reason", districts)),
+        min_cell=MIN_CELL,
+    )
+
+
+@router.get("/admin/audit")
+def audit_page(
+    request: Request, principal: Annotated[Principal, Depends(Require("admin:audit"))]
+) -> Response:
+    """Who looked at this citizen (by pseudonym, or by CPR where the key store exists), when and why."""
+    app = services(request)
+    params = request.query_params
+    person_key = (params.get("person_key") or "").strip() or None
+    cpr = (params.get("cpr") or "").strip() or None
+    username = (params.get("user") or "").strip() or None
+    keys = [person_key] if person_key else []
+    if cpr and app.config.deployment == "operational":
+        keys += person_keys_for_cpr(app.config.keystore_url, cpr)
+    searched = bool(person_key or cpr or username)
+    app.audit.append(
+        AuditEvent(
+            principal.username,
+            principal.role,
+            principal.unit,
+            "audit_view",
+            "audit_review",
+            person_keys=keys,
+            detail={"user": username},
+        )
+    )
+    records = []
+    if keys:
+        for key in sorted(set(keys)):
+            records += app.audit.records(person_key=key, username=username)
+        records.sort(key=lambda record: record.seq, reverse=True)
+    elif searched and username:
+        records = app.audit.records(username=username)
+    elif not searched:
+        records = app.audit.records(limit=100)
+    return render(
+        request,
+        "admin_audit.html",
+        records=records,
+        person_key=person_key or "",
+        cpr=cpr or "",
+        user=username or "",
+        searched=searched,
+        report=app.audit.verify(),
+    )
+
+
+@router.get("/admin/users")
+def users_page(
+    request: Request, _principal: Annotated[Principal, Depends(Require("admin:users"))]
+) -> Response:
+    """All accounts, and a form to add one."""
+    error = request.query_params.get("error")
+    return render(
+        request,
+        "admin_users.html",
+        accounts=list_accounts(services(request).engine),
+        roles=ROLES,
+        error=error if error in ("error_account", "error_password") else None,
+    )
+
+
+@router.post("/admin/users")
+async def add_user(
+    request: Request, _principal: Annotated[Principal, Depends(Require("admin:users"))]
+) -> Response:
+    """Create a local account from the admin form."""
+    app = services(request)
+    form = await request.form()
+    try:
+        password_hash = hash_password(str(form.get("password") or ""), app.config.hashing)
+    except ValueError:
+        return RedirectResponse("/admin/users?error=error_password", status_code=303)
+    try:
+        create_account(
+            app.engine,
+            username=str(form.get("username") or "").strip().lower(),
+            role=str(form.get("role") or ""),
+            districts=str(form.get("districts") or "").replace(",", " ").split(),
+            password_hash=password_hash,
+            created_at=app.clock(),
+        )
+    except AccountError:
+        return RedirectResponse("/admin/users?error=error_account", status_code=303)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{username}/active")
+async def toggle_user(
+    request: Request, username: str, _principal: Annotated[Principal, Depends(Require("admin:users"))]
+) -> Response:
+    """Deactivate (``active=0``) or reactivate (``active=1``) an account."""
+    form = await request.form()
+    set_active(services(request).engine, username, str(form.get("active")) == "1")
+    return RedirectResponse("/admin/users", status_code=303)

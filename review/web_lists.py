@@ -1,0 +1,376 @@
+"""The clinicians' pages: my lists, a list, a citizen, decisions, assignments and exports.
+
+Every handler (1) checks the permission (``Require``), (2) checks that the list's district is one of the
+user's districts (:func:`scoped_list`, 404 otherwise so other districts' lists do not even show as
+existing), (3) writes the audit row naming the persons about to be shown, and only then (4) renders.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import replace
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from review.access import Principal, may_see_identities
+from review.accounts import colleagues_in
+from review.audit import AuditEvent
+from review.casework import (
+    DECISION_ACTIONS,
+    NOT_RELEVANT_REASONS,
+    STATUSES,
+    DecisionError,
+    assign,
+    current_assignees,
+    decision_history,
+    latest_statuses,
+    parse_decision,
+    record_decision,
+)
+from review.charts import line_chart_svg
+from review.citizen_facts import normalise_facts
+from review.identities import Identity, identities_for
+from review.web_security import Require, language_of, render, services
+from review.worklist import (
+    SORT_KEYS,
+    ListHeader,
+    WorklistQuery,
+    WorklistRow,
+    facts_of,
+    list_entry,
+    list_header,
+    list_rows,
+    lists_in,
+    risk_history,
+    select_page,
+)
+
+router = APIRouter()
+CARE_PURPOSE = "care_follow_up"
+
+
+def scoped_list(request: Request, principal: Principal, list_id: str) -> ListHeader:
+    """The list if it exists and is in one of the user's districts; 404 otherwise (deny by default)."""
+    header = list_header(services(request).engine, list_id)
+    if header is None or not principal.covers(header.district):
+        raise HTTPException(status_code=404)
+    return header
+
+
+def _audit(
+    request: Request,
+    principal: Principal,
+    action: str,
+    header: ListHeader | None,
+    person_keys: list[str],
+    **detail: Any,
+) -> None:
+    services(request).audit.append(
+        AuditEvent(
+            username=principal.username,
+            role=principal.role,
+            unit=principal.unit,
+            action=action,
+            purpose=CARE_PURPOSE,
+            list_id=header.list_id if header else None,
+            person_keys=person_keys,
+            detail=detail,
+        )
+    )
+
+
+def _identities(
+    request: Request, principal: Principal, header: ListHeader, person_keys: list[str]
+) -> dict[str, Identity] | None:
+    app = services(request)
+    if not may_see_identities(principal, header.district, app.config.deployment):
+        return None
+    return identities_for(app.config.keystore_url, person_keys)
+
+
+def _rows_with_state(request: Request, header: ListHeader) -> list[WorklistRow]:
+    engine = services(request).engine
+    statuses = latest_statuses(engine, header.list_id)
+    assignees = current_assignees(engine, header.list_id)
+    rows = []
+    for row in list_rows(engine, header.list_id, language_of(request)):  # type: ignore[arg-type]
+        assignee = assignees.get(row.person_key)
+        rows.append(
+            replace(
+                row,
+                status=statuses.get(row.person_key, "new"),
+                assignee_id=assignee[0] if assignee else None,
+                assignee=assignee[1] if assignee else None,
+            )
+        )
+    return rows
+
+
+def _query(request: Request) -> WorklistQuery:
+    params = request.query_params
+    status = params.get("status") if params.get("status") in STATUSES else None
+    assignee = params.get("assignee") if params.get("assignee") in ("me", "unassigned") else None
+    sort = params.get("sort") if params.get("sort") in SORT_KEYS else "rank"
+    try:
+        page = max(1, int(params.get("page", "1")))
+    except ValueError:
+        page = 1
+    return WorklistQuery(
+        status=status,
+        assignee=assignee,  # type: ignore[arg-type]
+        flag=(params.get("flag") or None),
+        new_only=params.get("new") == "1",
+        sort=sort,  # type: ignore[arg-type]
+        page=page,
+        page_size=services(request).config.page_size,
+    )
+
+
+@router.get("/lists")
+def my_lists(request: Request, principal: Annotated[Principal, Depends(Require("lists:read"))]) -> Response:
+    """The lists of the user's districts (no person data on this page)."""
+    lists = lists_in(services(request).engine, principal.districts)
+    return render(request, "lists.html", lists=lists)
+
+
+@router.get("/lists/{list_id}")
+def list_page(
+    request: Request, list_id: str, principal: Annotated[Principal, Depends(Require("lists:read"))]
+) -> Response:
+    """One page of a list, filtered and sorted; the shown persons are audited before rendering."""
+    header = scoped_list(request, principal, list_id)
+    rows = _rows_with_state(request, header)
+    query = _query(request)
+    page = select_page(rows, query, principal.user_id)
+    shown = [row.person_key for row in page.rows]
+    _audit(
+        request,
+        principal,
+        "list_view",
+        header,
+        shown,
+        page=page.page,
+        sort=query.sort,
+        status=query.status,
+        assignee=query.assignee,
+        flag=query.flag,
+        new_only=query.new_only,
+    )
+    flags = sorted({flag for row in rows for flag in row.flags})
+    return render(
+        request,
+        "list.html",
+        header=header,
+        page=page,
+        query=query,
+        flags=flags,
+        statuses=STATUSES,
+        identities=_identities(request, principal, header, shown),
+        show_identities=may_see_identities(principal, header.district, services(request).config.deployment),
+    )
+
+
+def _filtered_rows(request: Request, header: ListHeader, principal: Principal) -> list[WorklistRow]:
+    query = replace(_query(request), page=1, page_size=10**9)
+    return select_page(_rows_with_state(request, header), query, principal.user_id).rows
+
+
+_CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_CSV_FORMULA_START) else text  # no formulas in spreadsheets
+
+
+@router.get("/lists/{list_id}/export.csv")
+def export_csv(
+    request: Request, list_id: str, principal: Annotated[Principal, Depends(Require("lists:export"))]
+) -> Response:
+    """The list (with the page's filters) as CSV; every exported person is audited first."""
+    header = scoped_list(request, principal, list_id)
+    rows = _filtered_rows(request, header, principal)
+    keys = [row.person_key for row in rows]
+    _audit(request, principal, "export", header, keys, format="csv")
+    identities = _identities(request, principal, header, keys)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    who = ["cpr", "name"] if identities is not None else ["person_key"]
+    writer.writerow(
+        [
+            "rank",
+            *who,
+            "risk",
+            "risk_change",
+            "new_on_list",
+            "flags",
+            "reasons",
+            "suggested_action",
+            "status",
+            "assignee",
+        ]
+    )
+    for row in rows:
+        if identities is not None:
+            identity = identities.get(row.person_key)
+            person = [identity.cpr, identity.name] if identity else ["", ""]
+        else:
+            person = [row.person_key]
+        writer.writerow(
+            [
+                row.rank,
+                *[_csv_text(value) for value in person],
+                f"{row.risk:.4f}",
+                "" if row.risk_change is None else f"{row.risk_change:+.4f}",
+                int(row.new_on_list),
+                _csv_text("; ".join(row.flags)),
+                _csv_text("; ".join(row.reasons)),
+                _csv_text(row.suggested_action),
+                row.status,
+                _csv_text(row.assignee or ""),
+            ]
+        )
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="tidlig-{header.district}-{header.as_of_date}.csv"'
+        },
+    )
+
+
+@router.get("/lists/{list_id}/print")
+def export_print(
+    request: Request, list_id: str, principal: Annotated[Principal, Depends(Require("lists:export"))]
+) -> Response:
+    """A printable page of the whole (filtered) list; audited like the CSV export."""
+    header = scoped_list(request, principal, list_id)
+    rows = _filtered_rows(request, header, principal)
+    keys = [row.person_key for row in rows]
+    _audit(request, principal, "export", header, keys, format="print")
+    return render(
+        request,
+        "print.html",
+        header=header,
+        rows=rows,
+        identities=_identities(request, principal, header, keys),
+    )
+
+
+def _citizen_entry(request: Request, principal: Principal, list_id: str, person_key: str):
+    header = scoped_list(request, principal, list_id)
+    entry = list_entry(services(request).engine, list_id, person_key, language_of(request))  # type: ignore[arg-type]
+    if entry is None:
+        raise HTTPException(status_code=404)
+    return header, entry
+
+
+@router.get("/lists/{list_id}/citizens/{person_key}")
+def citizen_page(
+    request: Request,
+    list_id: str,
+    person_key: str,
+    principal: Annotated[Principal, Depends(Require("citizens:read"))],
+) -> Response:
+    """One citizen: risk over the user's districts' lists, facts, decisions; audited before rendering."""
+    header, entry = _citizen_entry(request, principal, list_id, person_key)
+    app = services(request)
+    history = risk_history(app.engine, person_key, principal.districts)
+    facts = normalise_facts(facts_of(app.engine, list_id, person_key))
+    decisions = decision_history(app.engine, person_key, [point.list_id for point in history])
+    assignee = current_assignees(app.engine, list_id).get(person_key)
+    colleagues = colleagues_in(app.engine, header.district) if principal.can("assignments:write") else []
+    _audit(request, principal, "citizen_view", header, [person_key])
+    identities = _identities(request, principal, header, [person_key])
+    t_lang = language_of(request)
+    return render(
+        request,
+        "citizen.html",
+        header=header,
+        entry=entry,
+        identity=(identities or {}).get(person_key),
+        show_identities=identities is not None,
+        history=history,
+        facts=facts,
+        risk_chart=line_chart_svg(
+            [(str(p.as_of_date), round(p.risk * 100, 1)) for p in history],
+            title="risk" if t_lang == "en" else "risiko",
+            unit="%",
+        ),
+        home_care_chart=line_chart_svg(
+            facts.home_care,
+            title="home care" if t_lang == "en" else "hjemmepleje",
+            unit="min/uge" if t_lang == "da" else "min/week",
+        ),
+        weight_chart=line_chart_svg(facts.weights, title="weight" if t_lang == "en" else "vægt", unit="kg"),
+        decisions=decisions,
+        current_status=next((d.decision.action for d in decisions if d.list_id == list_id), "new"),
+        assignee=assignee,
+        colleagues=colleagues,
+        actions=DECISION_ACTIONS,
+        reasons=NOT_RELEVANT_REASONS,
+        error_key=request.query_params.get("error")
+        if request.query_params.get("error", "").startswith("error_")
+        else None,
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
+@router.post("/lists/{list_id}/citizens/{person_key}/decisions")
+async def post_decision(
+    request: Request,
+    list_id: str,
+    person_key: str,
+    principal: Annotated[Principal, Depends(Require("decisions:write"))],
+) -> Response:
+    """Record a decision (audited first); back to the citizen page."""
+    header, _entry = _citizen_entry(request, principal, list_id, person_key)
+    form = await request.form()
+    target = f"/lists/{list_id}/citizens/{person_key}"
+    try:
+        decision = parse_decision({key: str(value) for key, value in form.items()})
+    except DecisionError as error:
+        return RedirectResponse(f"{target}?error={error.code}#decision", status_code=303)
+    app = services(request)
+    _audit(request, principal, "decision", header, [person_key], decision=decision.action)
+    record_decision(
+        app.engine,
+        list_id=list_id,
+        person_key=person_key,
+        district=header.district,
+        principal=principal,
+        decision=decision,
+        decided_at=app.clock(),
+    )
+    return RedirectResponse(f"{target}?saved=1", status_code=303)
+
+
+@router.post("/lists/{list_id}/citizens/{person_key}/assignment")
+async def post_assignment(
+    request: Request,
+    list_id: str,
+    person_key: str,
+    principal: Annotated[Principal, Depends(Require("assignments:write"))],
+) -> Response:
+    """Assign the citizen to a colleague of the same district (empty = unassign); audited."""
+    header, _entry = _citizen_entry(request, principal, list_id, person_key)
+    form = await request.form()
+    app = services(request)
+    chosen = str(form.get("assignee_id") or "")
+    allowed = {str(account.user_id): account for account in colleagues_in(app.engine, header.district)}
+    if chosen and chosen not in allowed:
+        raise HTTPException(status_code=403)
+    assignee_id = allowed[chosen].user_id if chosen else None
+    _audit(request, principal, "assignment", header, [person_key], assignee_id=assignee_id)
+    assign(
+        app.engine,
+        list_id=list_id,
+        person_key=person_key,
+        assignee_id=assignee_id,
+        assigned_by=principal,
+        assigned_at=app.clock(),
+    )
+    return RedirectResponse(f"/lists/{list_id}/citizens/{person_key}?saved=1", status_code=303)

@@ -1,0 +1,124 @@
+"""Request-level security: who is asking (session cookie), may they (permission), and is a POST genuine
+(CSRF token). Every route except the public ones (:data:`PUBLIC_PATHS`) depends on :class:`Require`;
+a test walks the routes to keep it that way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import HTTPException, Request
+from fastapi.templating import Jinja2Templates
+
+from review.access import Principal
+from review.accounts import find_account
+from review.audit import AuditLog
+from review.authentication import LoginThrottle, PasswordAuthProvider
+from review.config import ReviewConfig
+from review.sessions import SessionStore, tokens_match
+
+SESSION_COOKIE = "tidlig_session"
+LOGIN_CSRF_COOKIE = "tidlig_login_csrf"
+LANGUAGE_COOKIE = "tidlig_lang"
+LANGUAGES = ("da", "en")
+PUBLIC_PATHS = frozenset({"/login", "/lang/{code}", "/static"})
+
+
+@dataclass
+class Services:
+    """What the routes need, created once per app (``app.state.services``)."""
+
+    config: ReviewConfig
+    engine: sa.Engine
+    audit: AuditLog
+    sessions: SessionStore
+    throttle: LoginThrottle
+    auth_provider: PasswordAuthProvider
+    templates: Jinja2Templates
+    clock: Callable[[], dt.datetime]
+
+
+def services(request: Request) -> Services:
+    """The app's services."""
+    return request.app.state.services
+
+
+class NotAuthenticatedError(Exception):
+    """No valid session: GET requests are sent to the login page, others get 401."""
+
+
+class Require:
+    """Dependency: a logged-in, active user whose role grants ``permission`` (None = any logged-in user).
+
+    On POST it also checks the form's ``csrf_token`` against the session's token (403 on mismatch).
+    The principal and CSRF token are left on ``request.state`` for the templates.
+    """
+
+    def __init__(self, permission: str | None) -> None:
+        self.permission = permission
+
+    async def __call__(self, request: Request) -> Principal:
+        app = services(request)
+        session = app.sessions.resolve(request.cookies.get(SESSION_COOKIE))
+        if session is None:
+            raise NotAuthenticatedError
+        account = find_account(app.engine, user_id=session.user_id)
+        if account is None or not account.active:
+            raise NotAuthenticatedError
+        principal = account.principal()
+        if request.method not in ("GET", "HEAD"):
+            form = await request.form()
+            given = form.get("csrf_token") or request.headers.get("x-csrf-token")
+            if not tokens_match(session.csrf_token, str(given) if given is not None else None):
+                raise HTTPException(status_code=403, detail="csrf")
+        if self.permission is not None and not principal.can(self.permission):
+            raise HTTPException(status_code=403, detail="forbidden")
+        request.state.principal = principal
+        request.state.csrf_token = session.csrf_token
+        return principal
+
+
+def language_of(request: Request) -> str:
+    """The chosen language (cookie), Danish by default."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    return chosen if chosen in LANGUAGES else "da"
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A local redirect target: only absolute paths on this site (no scheme, no ``//host``)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def client_ip(request: Request) -> str:
+    """The peer address (the app is meant to run behind nothing or a trusted local proxy)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+def template_context(request: Request, **values: Any) -> dict[str, Any]:
+    """The variables every page gets: language, translator, principal, CSRF token, deployment."""
+    from review.i18n import translator
+
+    language = language_of(request)
+    current = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return {
+        "lang": language,
+        "t": translator(language),
+        "principal": getattr(request.state, "principal", None),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "deployment": services(request).config.deployment,
+        "current_url": current,
+        **values,
+    }
+
+
+def render(request: Request, template: str, status_code: int = 200, **values: Any) -> Any:
+    """A rendered page with the common context."""
+    return services(request).templates.TemplateResponse(
+        request, template, template_context(request, **values), status_code=status_code
+    )

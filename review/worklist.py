@@ -1,0 +1,281 @@
+"""Reading the published screening lists (tables owned by ``screening.store``) for the review pages.
+
+The app never writes these tables. A list page loads the list's entries once (a 5,000-citizen list is a few
+milliseconds), joins the latest decision and assignment per citizen, then filters, sorts and slices one page
+in Python; identities are looked up for the shown page only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from screening.store import citizen_facts, screening_list_entries, screening_lists
+
+Language = Literal["da", "en"]
+SortKey = Literal["rank", "risk", "change"]
+SORT_KEYS: tuple[str, ...] = ("rank", "risk", "change")
+
+
+@dataclass(frozen=True)
+class ListHeader:
+    """One published list as the app shows it."""
+
+    list_id: str
+    district: str
+    municipality: str
+    as_of_date: dt.date
+    capacity: int
+    status: str
+    entries: int
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    """One citizen on a list, with the review state joined in."""
+
+    rank: int
+    person_key: str
+    risk: float
+    risk_change: float | None
+    new_on_list: bool
+    flags: tuple[str, ...]
+    reasons: tuple[str, ...]
+    suggested_action: str
+    outcome: str
+    status: str = "new"
+    assignee_id: int | None = None
+    assignee: str | None = None
+
+
+@dataclass(frozen=True)
+class WorklistQuery:
+    """Filter, sort and page of a list view (all optional; defaults show rank order, page 1)."""
+
+    status: str | None = None
+    assignee: Literal["me", "unassigned"] | None = None
+    flag: str | None = None
+    new_only: bool = False
+    sort: SortKey = "rank"
+    page: int = 1
+    page_size: int = 50
+
+
+@dataclass(frozen=True)
+class WorklistPage:
+    """The rows of one page and what the pager needs."""
+
+    rows: list[WorklistRow]
+    total: int
+    page: int
+    pages: int
+
+
+def screening_tables_exist(engine: sa.Engine) -> bool:
+    """True once the screening layer has created its tables in the operational DB."""
+    return sa.inspect(engine).has_table(screening_lists.name)
+
+
+def lists_in(engine: sa.Engine, districts: Iterable[str]) -> list[ListHeader]:
+    """Lists of the given districts, newest first (current before superseded on the same date)."""
+    wanted = sorted(set(districts))
+    if not wanted or not screening_tables_exist(engine):
+        return []
+    counts = (
+        sa.select(screening_list_entries.c.list_id, sa.func.count().label("entries"))
+        .group_by(screening_list_entries.c.list_id)
+        .subquery()
+    )
+    query = (
+        sa.select(screening_lists, sa.func.coalesce(counts.c.entries, 0).label("entries"))
+        .outerjoin(counts, counts.c.list_id == screening_lists.c.list_id)
+        .where(screening_lists.c.district.in_(wanted))
+        .order_by(screening_lists.c.as_of_date.desc(), screening_lists.c.district, screening_lists.c.status)
+    )
+    with engine.connect() as connection:
+        return [_header(row) for row in connection.execute(query).mappings()]
+
+
+def list_header(engine: sa.Engine, list_id: str) -> ListHeader | None:
+    """The header of one list, or None if it does not exist."""
+    if not screening_tables_exist(engine):
+        return None
+    query = sa.select(screening_lists, sa.literal(0).label("entries")).where(
+        screening_lists.c.list_id == list_id
+    )
+    with engine.connect() as connection:
+        row = connection.execute(query).mappings().first()
+        if row is None:
+            return None
+        count = connection.execute(
+            sa.select(sa.func.count()).where(screening_list_entries.c.list_id == list_id)
+        ).scalar_one()
+    return replace(_header(row), entries=count)
+
+
+def _header(row: sa.RowMapping) -> ListHeader:
+    as_of = row["as_of_date"]
+    return ListHeader(
+        list_id=row["list_id"],
+        district=row["district"],
+        municipality=row["municipality"],
+        as_of_date=as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of)),
+        capacity=row["capacity"],
+        status=row["status"],
+        entries=row["entries"],
+    )
+
+
+def list_rows(engine: sa.Engine, list_id: str, language: Language) -> list[WorklistRow]:
+    """Every entry of the list in rank order, reasons and suggested action in ``language``."""
+    entries = screening_list_entries.c
+    reasons = entries.reasons_da if language == "da" else entries.reasons_en
+    action = entries.suggested_action_da if language == "da" else entries.suggested_action_en
+    query = (
+        sa.select(
+            entries.rank,
+            entries.person_key,
+            entries.risk,
+            entries.risk_change,
+            entries.new_on_list,
+            entries.flags,
+            reasons.label("reasons"),
+            action.label("action"),
+            entries.outcome,
+        )
+        .where(entries.list_id == list_id)
+        .order_by(entries.rank)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return [
+        WorklistRow(
+            rank=row.rank,
+            person_key=row.person_key,
+            risk=row.risk,
+            risk_change=row.risk_change,
+            new_on_list=bool(row.new_on_list),
+            flags=tuple(label_of(item) for item in row.flags or ()),
+            reasons=tuple(label_of(item) for item in row.reasons or ()),
+            suggested_action=row.action or "",
+            outcome=row.outcome,
+        )
+        for row in rows
+    ]
+
+
+def label_of(item: Any) -> str:
+    """The text of a flag or reason, whether the publisher stored a string or an object with a label."""
+    if isinstance(item, dict):
+        for key in ("text", "label", "reason", "flag", "code", "feature", "group"):
+            if item.get(key):
+                return str(item[key])
+        return ", ".join(f"{key}={value}" for key, value in sorted(item.items()))
+    return str(item)
+
+
+def select_page(rows: list[WorklistRow], query: WorklistQuery, me: int) -> WorklistPage:
+    """Filter, sort and slice ``rows`` as ``query`` says (``me`` is the viewer's user id)."""
+    selected = [row for row in rows if _matches(row, query, me)]
+    if query.sort == "risk":
+        selected.sort(key=lambda row: (-row.risk, row.rank))
+    elif query.sort == "change":
+        selected.sort(
+            key=lambda row: (-(row.risk_change if row.risk_change is not None else -math.inf), row.rank)
+        )
+    pages = max(1, math.ceil(len(selected) / query.page_size))
+    page = min(max(1, query.page), pages)
+    start = (page - 1) * query.page_size
+    return WorklistPage(selected[start : start + query.page_size], len(selected), page, pages)
+
+
+def _matches(row: WorklistRow, query: WorklistQuery, me: int) -> bool:
+    if query.status and row.status != query.status:
+        return False
+    if query.assignee == "me" and row.assignee_id != me:
+        return False
+    if query.assignee == "unassigned" and row.assignee_id is not None:
+        return False
+    if query.flag and query.flag not in row.flags:
+        return False
+    return not (query.new_only and not row.new_on_list)
+
+
+def list_entry(engine: sa.Engine, list_id: str, person_key: str, language: Language) -> WorklistRow | None:
+    """One citizen's entry on one list, or None if they are not on it."""
+    for row in _entries_for(engine, list_id, person_key, language):
+        return row
+    return None
+
+
+def _entries_for(engine: sa.Engine, list_id: str, person_key: str, language: Language) -> list[WorklistRow]:
+    entries = screening_list_entries.c
+    reasons = entries.reasons_da if language == "da" else entries.reasons_en
+    action = entries.suggested_action_da if language == "da" else entries.suggested_action_en
+    query = sa.select(
+        entries.rank,
+        entries.person_key,
+        entries.risk,
+        entries.risk_change,
+        entries.new_on_list,
+        entries.flags,
+        reasons.label("reasons"),
+        action.label("action"),
+        entries.outcome,
+    ).where(entries.list_id == list_id, entries.person_key == person_key)
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return [
+        WorklistRow(
+            rank=row.rank,
+            person_key=row.person_key,
+            risk=row.risk,
+            risk_change=row.risk_change,
+            new_on_list=bool(row.new_on_list),
+            flags=tuple(label_of(item) for item in row.flags or ()),
+            reasons=tuple(label_of(item) for item in row.reasons or ()),
+            suggested_action=row.action or "",
+            outcome=row.outcome,
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class RiskPoint:
+    """The citizen's risk on one earlier or current list."""
+
+    list_id: str
+    as_of_date: dt.date
+    rank: int
+    risk: float
+    outcome: str
+
+
+def risk_history(engine: sa.Engine, person_key: str, districts: Iterable[str]) -> list[RiskPoint]:
+    """The citizen's risk on every list of the given districts, oldest first (other districts stay hidden)."""
+    lists, entries = screening_lists.c, screening_list_entries.c
+    query = (
+        sa.select(lists.list_id, lists.as_of_date, entries.rank, entries.risk, entries.outcome)
+        .join(screening_list_entries, entries.list_id == lists.list_id)
+        .where(entries.person_key == person_key, lists.district.in_(sorted(set(districts))))
+        .order_by(lists.as_of_date)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return [RiskPoint(row.list_id, row.as_of_date, row.rank, row.risk, row.outcome) for row in rows]
+
+
+def facts_of(engine: sa.Engine, list_id: str, person_key: str) -> dict[str, Any]:
+    """The citizen facts document published with the list (empty if none was published)."""
+    query = sa.select(citizen_facts.c.facts).where(
+        citizen_facts.c.list_id == list_id, citizen_facts.c.person_key == person_key
+    )
+    with engine.connect() as connection:
+        facts = connection.execute(query).scalar_one_or_none()
+    return facts if isinstance(facts, dict) else {}
