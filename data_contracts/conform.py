@@ -1,0 +1,244 @@
+"""From a delivered frame to warehouse rows: types, pseudonyms, context columns, names and derived columns.
+
+Three steps, each returning a new frame (inputs are never modified):
+1. ``coerce_types``: source columns to the contract's types; values that do not parse are findings.
+2. ``add_context_columns``: the pseudonym and the columns the contract's expectations need (delivery,
+   delivered-at, birth date, cross-table look-ups). The CPR column stays only in memory until step 3.
+3. ``to_warehouse_rows``: keep the contract's columns under their warehouse names, map coded values, derive
+   table-specific columns, add ``person_key``, ``_record_key``, ``_valid_time``, ``_delivered_at``,
+   ``_ingested_at`` and ``_batch_id``. The CPR column and the name never reach the warehouse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.contract import Contract
+from data_contracts.pseudonym import cpr_is_well_formed, pseudonymise_cpr
+
+TIMESTAMP_DTYPE = "datetime64[us]"
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """What cross-table rules and joins need from tables already landed.
+
+    ``birth_dates``: birth date by person_key (the population); ``contacts``: ``person_key`` and
+    ``contact_start`` by contact_id (hospital contacts); ``ddd_per_pack``: by product_number.
+    """
+
+    birth_dates: pd.Series = field(default_factory=lambda: pd.Series(dtype=TIMESTAMP_DTYPE))
+    contacts: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(
+            {"person_key": pd.Series(dtype="str"), "contact_start": pd.Series(dtype=TIMESTAMP_DTYPE)}
+        )
+    )
+    ddd_per_pack: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
+
+
+@dataclass(frozen=True)
+class TypeProblem:
+    """Values of a column that do not parse as the contract's type (positions in the frame)."""
+
+    column: str
+    expected_type: str
+    positions: np.ndarray
+
+
+def _as_timestamps(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert(None).astype(TIMESTAMP_DTYPE)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.astype(TIMESTAMP_DTYPE)
+    return pd.to_datetime(values.astype("str"), format="ISO8601", errors="coerce").astype(TIMESTAMP_DTYPE)
+
+
+def coerce_types(raw: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, list[TypeProblem]]:
+    """A copy of ``raw`` with each contract column in its type, and the positions that failed to parse.
+
+    Types: ``cpr``/``string`` -> str; ``date``/``datetime`` -> datetime64[us]; ``int`` -> nullable Int64
+    (a fractional value is a problem); ``float`` -> float64. Missing stays missing; unparseable becomes
+    missing and is reported.
+    """
+    typed = pd.DataFrame(index=raw.index)
+    problems: list[TypeProblem] = []
+    for spec in contract.columns:
+        values = raw[spec.source]
+        present = values.notna().to_numpy()
+        if spec.type in ("cpr", "string"):
+            if pd.api.types.is_float_dtype(values):
+                values = values.astype("Int64")
+            converted = values.astype("str").where(present, np.nan) if len(values) else values.astype("str")
+            typed[spec.source] = converted.astype("str")
+            continue
+        if spec.type in ("date", "datetime"):
+            converted = _as_timestamps(values)
+        else:
+            numbers = pd.to_numeric(values, errors="coerce")
+            if spec.type == "int":
+                fractional = (numbers.notna() & (numbers % 1 != 0)).to_numpy()
+                converted = numbers.where(~fractional).astype("Float64").astype("Int64")
+            else:
+                converted = numbers.astype("float64")
+        failed = present & converted.isna().to_numpy()
+        if failed.any():
+            problems.append(TypeProblem(spec.source, spec.type, np.flatnonzero(failed)))
+        typed[spec.source] = converted
+    return typed, problems
+
+
+def add_context_columns(
+    typed: pd.DataFrame,
+    contract: Contract,
+    *,
+    delivery_label: str,
+    delivered_at: pd.Timestamp,
+    key: str,
+    reference: ReferenceData,
+) -> pd.DataFrame:
+    """A copy with ``_delivery``, ``_row_number`` (1-based data row), ``_delivered_at`` and, where the
+    source has a person, ``person_key``, ``_person_known`` and ``_birth_date``; plus ``_contact_known``
+    (diagnoses) and ``_product_known`` (prescriptions).
+
+    For care tables ``_delivered_at`` is the row's own ``registered_at``.
+    """
+    frame = typed.copy()
+    frame["_delivery"] = delivery_label
+    frame["_row_number"] = np.arange(1, len(frame) + 1)
+    if contract.origin == "care_db":
+        frame["_delivered_at"] = frame["registered_at"]
+    else:
+        frame["_delivered_at"] = pd.Series(delivered_at, index=frame.index).astype(TIMESTAMP_DTYPE)
+    person = contract.person_column
+    if person is not None:
+        cpr = frame[person]
+        well_formed = cpr_is_well_formed(cpr)
+        frame["person_key"] = pseudonymise_cpr(cpr.where(well_formed), key).astype("str")
+        if contract.table == "population":
+            frame["_person_known"] = True
+            frame["_birth_date"] = frame["FOED_DAG"]
+        else:
+            frame["_person_known"] = frame["person_key"].isin(reference.birth_dates.index)
+            frame["_birth_date"] = frame["person_key"].map(reference.birth_dates).astype(TIMESTAMP_DTYPE)
+    if contract.table == "hospital_diagnoses":
+        frame["_contact_known"] = frame["DW_EK_KONTAKT"].isin(reference.contacts.index)
+    if contract.table == "prescriptions":
+        frame["_product_known"] = frame["VNR"].isin(reference.ddd_per_pack.index)
+    return frame
+
+
+def _map_values(values: pd.Series, mapping: dict[str, str]) -> pd.Series:
+    return values.map(mapping).astype("str").where(values.notna(), np.nan).astype("str")
+
+
+def _monday_of_fee_week(fee_week: pd.Series) -> pd.Series:
+    """``YYWW`` -> the Monday of that ISO week (20YY)."""
+    text = "20" + fee_week.astype("str") + "1"
+    return pd.to_datetime(text, format="%G%V%u", errors="coerce").astype(TIMESTAMP_DTYPE)
+
+
+def _record_key(frame: pd.DataFrame, contract: Contract) -> pd.Series:
+    parts: list[pd.Series] = []
+    for column in contract.record_key:
+        if column == contract.person_column:
+            parts.append(frame["person_key"].astype("str"))
+            continue
+        values = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            text = values.dt.strftime("%Y-%m-%dT%H:%M:%S")
+        else:
+            text = values.astype("str")
+        parts.append(text.fillna(""))
+    key = parts[0].fillna("")
+    for part in parts[1:]:
+        key = key + "|" + part
+    return (contract.source + ":" + key).astype("str")
+
+
+_CONTACT_COLUMNS = (
+    "contact_id",
+    "contact_start",
+    "contact_end",
+    "contact_type",
+    "priority",
+    "action_diagnosis",
+    "responsible_unit",
+    "lpr_version",
+)
+
+
+def _derive_table_columns(out: pd.DataFrame, contract: Contract, reference: ReferenceData) -> pd.DataFrame:
+    table = contract.table
+    if table == "hospital_contacts":
+        out["lpr_version"] = "LPR3" if contract.source == "lpr3_contacts" else "LPR2"
+        for column in _CONTACT_COLUMNS:
+            if column not in out.columns:
+                out[column] = pd.Series(np.nan, index=out.index, dtype="str")
+        out = out[list(_CONTACT_COLUMNS)]
+    elif table == "hospital_diagnoses":
+        joined = reference.contacts.reindex(out["contact_id"])
+        out["person_key"] = joined["person_key"].astype("str").to_numpy()
+        out["contact_start"] = joined["contact_start"].astype(TIMESTAMP_DTYPE).to_numpy()
+    elif table == "prescriptions":
+        ddd = out["product_number"].map(reference.ddd_per_pack).astype("float64")
+        out["ddd"] = out["packages"].astype("float64") * ddd
+    elif table == "gp_services":
+        out["service_date"] = out["service_date"].fillna(_monday_of_fee_week(out["fee_week"]))
+    elif table == "fsiii_functional_ability":
+        out.insert(2, "domain", out["code"].str.split(".").str[0])
+    elif table == "fsiii_health_conditions":
+        out.insert(2, "area", out["code"].str.split(".").str[0])
+    return out
+
+
+def to_warehouse_rows(
+    frame: pd.DataFrame,
+    contract: Contract,
+    reference: ReferenceData,
+    batch_id: str,
+    ingested_at: pd.Timestamp,
+) -> pd.DataFrame:
+    """The rows to land: warehouse names and values, derived columns and the bitemporal bookkeeping.
+
+    ``frame`` is the output of ``add_context_columns`` for one delivery. The CPR and name columns are
+    dropped here; ``person_key`` replaces them.
+    """
+    out = pd.DataFrame(index=frame.index)
+    for spec in contract.columns:
+        if spec.name is None:
+            continue
+        values = frame[spec.source]
+        if spec.values is not None:
+            values = _map_values(values, spec.values)
+        if spec.boolean:
+            values = values.astype("boolean")
+        out[spec.name] = values
+    out = _derive_table_columns(out, contract, reference)
+    if contract.person_column is not None:
+        out.insert(0, "person_key", frame["person_key"].astype("str"))
+    out["_record_key"] = _record_key(frame.assign(person_key=out.get("person_key")), contract)
+    valid = out[contract.valid_time] if contract.valid_time else frame["_delivered_at"]
+    out["_valid_time"] = valid.astype(TIMESTAMP_DTYPE)
+    out["_delivered_at"] = frame["_delivered_at"].astype(TIMESTAMP_DTYPE)
+    out["_ingested_at"] = pd.Timestamp(ingested_at).as_unit("us")
+    out["_batch_id"] = batch_id
+    return out.reset_index(drop=True)
+
+
+def keystore_rows(frame: pd.DataFrame, contract: Contract, key_version: str) -> pd.DataFrame:
+    """(person_key, key_version, cpr, name) for the key store; only sources that deliver names have rows."""
+    name_columns = [spec.source for spec in contract.columns if spec.keystore]
+    if contract.person_column is None or not name_columns:
+        return pd.DataFrame(columns=["person_key", "key_version", "cpr", "name"])
+    rows = pd.DataFrame(
+        {
+            "person_key": frame["person_key"],
+            "key_version": key_version,
+            "cpr": frame[contract.person_column].str.replace("-", "", regex=False),
+            "name": frame[name_columns[0]],
+        }
+    )
+    return rows.drop_duplicates("person_key", keep="last").reset_index(drop=True)

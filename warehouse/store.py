@@ -1,0 +1,312 @@
+"""The warehouse: Parquet partitions per batch and a DuckDB catalog that says which batches count.
+
+Layout: ``<warehouse_dir>/<table>/batch=<batch_id>/part-0.parquet`` and ``<warehouse_dir>/catalog.duckdb``.
+A batch is *committed* when its row in the catalog's ``batches`` table says ``landed``; readers only ever
+see committed batches, so a partition written by a process that died before its catalog commit is
+invisible (and removed by the next ``remove_uncommitted_partitions``).
+
+Landing is: write to a temporary folder, fsync, rename into place, fsync the folder, then insert the
+catalog row in one DuckDB transaction that first checks the content hash has not landed already. The
+catalog doubles as the ledger of content hashes that makes every delivery land exactly once.
+
+One writer at a time (``writer_lock``); any number of readers. Readers copy the catalog's committed batch
+list into an in-memory DuckDB connection, so they hold no lock on the catalog file while they work.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+CATALOG_FILE = "catalog.duckdb"
+PARTITION_FILE = "part-0.parquet"
+_READ_OPTIONS = "union_by_name = true, hive_partitioning = false"
+# Test hook for the crash test: kill this process after the partition is in place, before the commit.
+CRASH_HOOK_VARIABLE = "TIDLIG_CRASH_BEFORE_CATALOG_COMMIT"
+
+_BATCHES_DDL = """
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id VARCHAR PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    delivery VARCHAR NOT NULL,
+    content_sha256 VARCHAR NOT NULL,
+    rows BIGINT NOT NULL,
+    contract_version VARCHAR NOT NULL,
+    delivered_at TIMESTAMP,
+    ingested_at TIMESTAMP NOT NULL,
+    status VARCHAR NOT NULL,
+    table_name VARCHAR,
+    key_version VARCHAR,
+    partition_path VARCHAR,
+    report VARCHAR
+)
+"""
+
+
+class CatalogBusyError(RuntimeError):
+    """Another process holds the catalog for longer than we are willing to wait."""
+
+
+class AlreadyIngestedError(RuntimeError):
+    """The content hash of a batch is already in the ledger: landing it again would duplicate rows."""
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """One row of the catalog's ``batches`` table (the ledger)."""
+
+    batch_id: str
+    source: str
+    delivery: str
+    content_sha256: str
+    rows: int
+    contract_version: str
+    delivered_at: pd.Timestamp | None
+    ingested_at: pd.Timestamp
+    status: str
+    table_name: str | None = None
+    key_version: str | None = None
+    partition_path: str | None = None
+    report: str | None = None
+
+
+def _fsync_directory(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+class Warehouse:
+    """Parquet + DuckDB warehouse rooted at ``warehouse_dir`` (created on first write)."""
+
+    def __init__(self, warehouse_dir: Path) -> None:
+        self.root = Path(warehouse_dir)
+        self.catalog_path = self.root / CATALOG_FILE
+
+    # ----- catalog access -------------------------------------------------------------------------
+    @contextmanager
+    def _catalog(self, read_only: bool = False, attempts: int = 50) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection to the catalog; retries while another process holds its lock."""
+        if not read_only:
+            self.root.mkdir(parents=True, exist_ok=True)
+        for attempt in range(attempts):
+            try:
+                connection = duckdb.connect(str(self.catalog_path), read_only=read_only)
+                break
+            except duckdb.IOException as error:
+                if "lock" not in str(error).lower() or attempt == attempts - 1:
+                    raise CatalogBusyError(
+                        f"The warehouse catalog {self.catalog_path} is locked by another process. "
+                        "Wait for the running ingest to finish and try again."
+                    ) from error
+                time.sleep(0.1)
+        try:
+            if not read_only:
+                connection.execute(_BATCHES_DDL)
+            yield connection
+        finally:
+            connection.close()
+
+    def batches(self) -> pd.DataFrame:
+        """The whole ledger (landed and quarantined batches), oldest first; empty before the first write."""
+        columns = list(BatchRecord.__dataclass_fields__)
+        if not self.catalog_path.exists():
+            return pd.DataFrame(columns=columns)
+        with self._catalog(read_only=True) as connection:
+            exists = connection.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'batches'"
+            ).fetchone()
+            if not exists or not exists[0]:
+                return pd.DataFrame(columns=columns)
+            return connection.execute("SELECT * FROM batches ORDER BY ingested_at, batch_id").df()
+
+    def seen_hashes(self, source: str | None = None) -> set[str]:
+        """Content hashes already taken (landed or quarantined), optionally for one source."""
+        ledger = self.batches()
+        if source is not None:
+            ledger = ledger[ledger["source"] == source]
+        return set(ledger["content_sha256"])
+
+    def latest_delivered_at(self, source: str) -> pd.Timestamp | None:
+        """The watermark of a care table: the latest ``delivered_at`` among its batches, or None."""
+        ledger = self.batches()
+        times = ledger.loc[ledger["source"] == source, "delivered_at"].dropna()
+        return None if times.empty else pd.Timestamp(times.max())
+
+    # ----- writing --------------------------------------------------------------------------------
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Exclusive lock for one ingest at a time (released when the process dies)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".writer.lock").open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as error:
+                raise CatalogBusyError(
+                    f"Another ingest is writing to {self.root}. Wait for it to finish."
+                ) from error
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def remove_uncommitted_partitions(self) -> list[Path]:
+        """Delete partitions and temporary folders that no committed batch owns (left by a crash)."""
+        committed = set(self.batches().query("status == 'landed'")["partition_path"].dropna())
+        removed: list[Path] = []
+        if not self.root.exists():
+            return removed
+        for table_dir in self.root.iterdir():
+            if not table_dir.is_dir():
+                continue
+            for folder in table_dir.iterdir():
+                relative = str(folder.relative_to(self.root))
+                is_partition = folder.name.startswith("batch=")
+                is_temporary = folder.name.startswith(".tmp-")
+                if (is_partition and relative not in committed) or is_temporary:
+                    shutil.rmtree(folder)
+                    removed.append(folder)
+        return removed
+
+    def land_batch(self, frame: pd.DataFrame, batch: BatchRecord) -> Path:
+        """Land ``frame`` as batch ``batch.batch_id`` of table ``batch.table_name``, atomically.
+
+        Raises AlreadyIngestedError (leaving nothing behind) when the content hash already landed.
+        """
+        assert batch.table_name is not None
+        table_dir = self.root / batch.table_name
+        final_dir = table_dir / f"batch={batch.batch_id}"
+        temporary_dir = table_dir / f".tmp-{batch.batch_id}"
+        if temporary_dir.exists():
+            shutil.rmtree(temporary_dir)
+        if final_dir.exists():
+            shutil.rmtree(final_dir)  # an uncommitted leftover with the same id (committed ids are unique)
+        temporary_dir.mkdir(parents=True)
+        part = temporary_dir / PARTITION_FILE
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), part)
+        with part.open("rb") as handle:
+            os.fsync(handle.fileno())
+        _fsync_directory(temporary_dir)
+        temporary_dir.rename(final_dir)
+        _fsync_directory(table_dir)
+        if os.environ.get(CRASH_HOOK_VARIABLE) == batch.source:
+            os.kill(os.getpid(), signal.SIGKILL)
+        record = BatchRecord(
+            **{
+                **asdict(batch),
+                "status": "landed",
+                "partition_path": str(final_dir.relative_to(self.root)),
+            }
+        )
+        try:
+            self._commit(record)
+        except BaseException:
+            shutil.rmtree(final_dir, ignore_errors=True)
+            raise
+        return final_dir / PARTITION_FILE
+
+    def record_quarantined(self, batch: BatchRecord) -> None:
+        """Add a quarantined batch to the ledger so the same content is not taken again."""
+        self._commit(BatchRecord(**{**asdict(batch), "status": "quarantined", "partition_path": None}))
+
+    def _commit(self, record: BatchRecord) -> None:
+        values = asdict(record)
+        with self._catalog() as connection:
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                duplicate = connection.execute(
+                    "SELECT count(*) FROM batches WHERE source = ? AND content_sha256 = ?",
+                    [record.source, record.content_sha256],
+                ).fetchone()
+                if duplicate and duplicate[0]:
+                    raise AlreadyIngestedError(
+                        f"{record.source} delivery {record.delivery} is already in the ledger; "
+                        "not taken again."
+                    )
+                placeholders = ", ".join("?" for _ in values)
+                connection.execute(
+                    f"INSERT INTO batches ({', '.join(values)}) VALUES ({placeholders})",
+                    [
+                        value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
+                        for value in values.values()
+                    ],
+                )
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+
+    # ----- reading --------------------------------------------------------------------------------
+    def landed_files(self) -> dict[str, list[Path]]:
+        """Partition files of committed batches, per table, in landing order."""
+        ledger = self.batches()
+        landed = ledger[ledger["status"] == "landed"]
+        files: dict[str, list[Path]] = {}
+        for table_name, partition in zip(landed["table_name"], landed["partition_path"], strict=True):
+            files.setdefault(table_name, []).append(self.root / partition / PARTITION_FILE)
+        return files
+
+    def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with one view per landed table plus a ``batches`` view.
+
+        Views cover committed batches only (as of this call). ``read_only`` is accepted for the documented
+        interface; the connection never writes to the warehouse either way.
+        """
+        del read_only
+        connection = duckdb.connect()
+        batches = self.batches()
+        connection.register("_batches_frame", batches)
+        connection.execute("CREATE VIEW batches AS SELECT * FROM _batches_frame")
+        for table_name, paths in self.landed_files().items():
+            listing = ", ".join(f"'{path}'" for path in paths)
+            connection.execute(
+                f'CREATE VIEW "{table_name}" AS SELECT * FROM read_parquet([{listing}], {_READ_OPTIONS})'
+            )
+        return connection
+
+    def tables(self) -> list[str]:
+        """Names of tables with at least one landed batch."""
+        return sorted(self.landed_files())
+
+    def table(self, name: str, as_known_at: pd.Timestamp | str | None = None) -> pd.DataFrame:
+        """All versions of every row of table ``name`` (empty frame if nothing landed), or, with
+        ``as_known_at=t``, the rows as known at ``t``: per ``_record_key`` the version with the latest
+        ``_delivered_at <= t``, then only facts with ``_valid_time < t``.
+        """
+        files = self.landed_files().get(name)
+        if not files:
+            return pd.DataFrame()
+        listing = ", ".join(f"'{path}'" for path in files)
+        source = f"read_parquet([{listing}], {_READ_OPTIONS})"
+        connection = duckdb.connect()
+        try:
+            if as_known_at is None:
+                return connection.execute(f"SELECT * FROM {source}").df()
+            moment = pd.Timestamp(as_known_at).to_pydatetime()
+            return connection.execute(
+                f"""
+                SELECT * FROM (
+                    SELECT * FROM {source} WHERE _delivered_at <= ?
+                    QUALIFY row_number() OVER (
+                        PARTITION BY _record_key ORDER BY _delivered_at DESC, _ingested_at DESC
+                    ) = 1
+                ) WHERE _valid_time < ?
+                """,
+                [moment, moment],
+            ).df()
+        finally:
+            connection.close()
