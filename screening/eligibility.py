@@ -146,7 +146,8 @@ def target_groups(
     """The §79a groups of each citizen as a sorted list of codes (keys of :data:`TARGET_GROUPS`).
 
     ``at_special_risk`` (bool, same index) says whether the municipality judges the citizen at special risk;
-    the screening run passes "listed by the model", which is what the list is for. A ``birth_year`` column,
+    the screening run passes "listed by the model", which is what the list is for; special risk is only
+    flagged for someone no age-based group already covers. A ``birth_year`` column,
     when present and known, gives the exact age reached this year; otherwise it is estimated from age.
     """
     columns = config.columns
@@ -172,7 +173,7 @@ def target_groups(
                 codes.append("age_80")
             if years >= 82:
                 codes.append("yearly_from_82")
-            if 65 <= years <= 81 and special.loc[index]:
+            if not codes and 65 <= years <= 81 and special.loc[index]:
                 codes.append("special_risk_65_81")
         groups.append(sorted(codes))
     return pd.Series(groups, index=citizens.index, dtype="object")

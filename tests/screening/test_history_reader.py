@@ -1,0 +1,63 @@
+"""History is read as known at the as-of date: corrections known by then win, later ones do not."""
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from screening.history_reader import read_birth_years, read_history
+
+AS_OF = dt.date(2024, 3, 4)
+
+
+def warehouse() -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    weights = pd.DataFrame(
+        {
+            "person_key": ["p1", "p1", "p1", "p1", "p2"],
+            "_record_key": ["w1", "w1", "w2", "w3", "w4"],
+            "measured_date": pd.to_datetime(
+                ["2024-01-01", "2024-01-01", "2024-02-01", "2024-03-05", "2024-01-01"]
+            ),
+            "weight_kg": [70.0, 71.0, 69.0, 60.0, 80.0],
+            "_valid_time": pd.to_datetime(
+                ["2024-01-01", "2024-01-01", "2024-02-01", "2024-03-05", "2024-01-01"]
+            ),
+            "_delivered_at": pd.to_datetime(
+                ["2024-01-02", "2024-03-01", "2024-03-10", "2024-03-06", "2024-01-02"]
+            ),
+            "_batch_id": ["a", "b", "c", "d", "a"],
+        }
+    )
+    population = pd.DataFrame(
+        {
+            "person_key": ["p1", "p1"],
+            "_record_key": ["s1", "s2"],
+            "birth_date": pd.to_datetime(["1944-05-01", "1944-05-01"]),
+            "_valid_time": pd.to_datetime(["1990-01-01", "2030-01-01"]),
+            "_delivered_at": pd.to_datetime(["2019-01-01", "2019-01-01"]),
+            "_batch_id": ["p", "p"],
+        }
+    )
+    connection.register("weights_frame", weights)
+    connection.execute("CREATE TABLE weights AS SELECT * FROM weights_frame")
+    connection.register("population_frame", population)
+    connection.execute("CREATE TABLE population AS SELECT * FROM population_frame")
+    return connection
+
+
+def test_corrections_known_by_the_date_win_and_later_deliveries_are_invisible():
+    history = read_history(warehouse(), ["p1"], AS_OF)
+    rows = history["p1"]["weights"]
+    assert list(rows["weight_kg"]) == [71.0]  # w1 corrected on 1 March; w2 delivered after; w3 after as-of
+
+
+def test_only_the_asked_citizens_are_read_and_missing_tables_are_skipped():
+    history = read_history(warehouse(), ["p2", "p3"], AS_OF)
+    assert set(history) == {"p2", "p3"}
+    assert list(history["p2"]["weights"]["weight_kg"]) == [80.0]
+    assert history["p3"] == {}
+
+
+def test_birth_year_from_the_latest_known_spell():
+    assert read_birth_years(warehouse(), ["p1", "p2"], AS_OF) == {"p1": 1944}

@@ -1,0 +1,175 @@
+"""The operational DB: one current list per district, idempotent publishing, all-or-nothing transactions."""
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from screening.store import (
+    KeyStoreUnavailableError,
+    ListToPublish,
+    SimulatedCrashError,
+    keystore,
+    keystore_metadata,
+    operational_engine,
+    publish_lists,
+    read_current_lists,
+    read_identities,
+    read_list_entries,
+    read_previous_list,
+    read_review_decisions,
+    read_scores,
+    record_run,
+    screening_runs,
+)
+
+CREATED = dt.datetime(2024, 3, 4, 5, 0, tzinfo=dt.UTC)
+
+
+def a_list(list_id: str, district: str = "d1", as_of: dt.date = dt.date(2024, 3, 4), people=("p1", "p2")):
+    header = {
+        "list_id": list_id,
+        "district": district,
+        "municipality": "101",
+        "as_of_date": as_of,
+        "model_versions": {"admission": "1"},
+        "feature_set_version": "fs",
+        "data_batches": ["b1"],
+        "run_id": "run-1",
+        "capacity": 2,
+    }
+    entries = [
+        {
+            "rank": rank,
+            "person_key": person,
+            "risk": 0.5 - rank / 10,
+            "risk_previous": None,
+            "risk_change": None,
+            "new_on_list": True,
+            "flags": ["age_80"],
+            "reasons_da": ["x"],
+            "reasons_en": ["x"],
+            "suggested_action_da": "a",
+            "suggested_action_en": "a",
+            "outcome": "admission",
+        }
+        for rank, person in enumerate(people, start=1)
+    ]
+    facts = [{"person_key": person, "facts": {"admissions_count_12m": 1}} for person in people]
+    scores = [{"person_key": person, "risk": 0.3} for person in (*people, "p9")]
+    return ListToPublish(header, entries, facts, scores)
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = operational_engine(f"sqlite:///{tmp_path / 'operational.sqlite'}")
+    yield engine
+    engine.dispose()
+
+
+def test_create_schema_is_idempotent(engine):
+    operational_engine(str(engine.url)).dispose()
+    assert {
+        "screening_lists",
+        "screening_list_entries",
+        "citizen_facts",
+        "screening_scores",
+        "screening_runs",
+    } <= set(sa.inspect(engine).get_table_names())
+
+
+def test_a_new_list_supersedes_the_current_list_of_its_district_only(engine):
+    publish_lists(engine, [a_list("old-d1"), a_list("old-d2", district="d2")], created_at=CREATED)
+    publish_lists(engine, [a_list("new-d1", as_of=dt.date(2024, 3, 11))], created_at=CREATED)
+    current = read_current_lists(engine)
+    assert sorted(current["list_id"]) == ["new-d1", "old-d2"]
+
+
+def test_publishing_the_same_list_again_changes_nothing(engine):
+    publish_lists(engine, [a_list("same")], created_at=CREATED)
+    publish_lists(engine, [a_list("same")], created_at=CREATED + dt.timedelta(days=1))
+    current = read_current_lists(engine)
+    assert list(current["list_id"]) == ["same"]
+    assert len(read_list_entries(engine, "same")) == 2
+
+
+def test_a_crash_while_publishing_leaves_the_previous_lists_current_and_no_partial_rows(engine):
+    publish_lists(engine, [a_list("old-d1"), a_list("old-d2", district="d2")], created_at=CREATED)
+    new = [
+        a_list("new-d1", as_of=dt.date(2024, 3, 11)),
+        a_list("new-d2", district="d2", as_of=dt.date(2024, 3, 11)),
+    ]
+    with pytest.raises(SimulatedCrashError):
+        publish_lists(engine, new, created_at=CREATED, fail_after_rows=6)
+    assert sorted(read_current_lists(engine)["list_id"]) == ["old-d1", "old-d2"]
+    assert read_list_entries(engine, "new-d1").empty
+    assert read_scores(engine, ["new-d1"]).empty
+
+
+def test_previous_list_is_the_latest_strictly_before_the_date(engine):
+    publish_lists(engine, [a_list("w1", as_of=dt.date(2024, 3, 4))], created_at=CREATED)
+    publish_lists(engine, [a_list("w2", as_of=dt.date(2024, 3, 11))], created_at=CREATED)
+    assert read_previous_list(engine, "d1", dt.date(2024, 3, 11))["list_id"] == "w1"
+    assert read_previous_list(engine, "d1", dt.date(2024, 3, 4)) is None
+    assert sorted(read_scores(engine, ["w1"])["person_key"]) == ["p1", "p2", "p9"]
+
+
+def test_record_run_keeps_one_row_per_run_and_rejects_unknown_statuses(engine):
+    arguments = {
+        "run_id": "r",
+        "as_of_date": dt.date(2024, 3, 4),
+        "finished_at": CREATED,
+        "reason": "drift",
+        "list_ids": [],
+        "model_versions": {},
+        "feature_set_version": None,
+        "data_batches": [],
+    }
+    record_run(engine, status="refused", **arguments)
+    record_run(engine, status="refused", **arguments)
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(screening_runs)).scalar() == 1
+    with pytest.raises(ValueError, match="Unknown run status"):
+        record_run(engine, status="maybe", **arguments)
+
+
+def test_identities_come_from_the_latest_key_version(tmp_path):
+    url = f"sqlite:///{tmp_path / 'keystore.sqlite'}"
+    key_engine = sa.create_engine(url)
+    keystore_metadata.create_all(key_engine)
+    with key_engine.begin() as connection:
+        connection.execute(
+            sa.insert(keystore),
+            [
+                {"person_key": "p1", "key_version": "k1", "cpr": "0101401234", "name": "Old Name"},
+                {"person_key": "p1", "key_version": "k2", "cpr": "0101401234", "name": "Ida Jensen"},
+                {"person_key": "p2", "key_version": "k1", "cpr": "0202402345", "name": "Ole Hansen"},
+            ],
+        )
+    key_engine.dispose()
+    frame = read_identities(url, ["p1", "p3"])
+    assert frame.to_dict("records") == [{"person_key": "p1", "cpr": "0101401234", "name": "Ida Jensen"}]
+
+
+def test_a_missing_key_store_is_a_clear_error_without_person_data(tmp_path):
+    with pytest.raises(KeyStoreUnavailableError, match="tidlig ingest"):
+        read_identities(f"sqlite:///{tmp_path / 'empty.sqlite'}", ["p1"])
+
+
+def test_review_decisions_map_not_relevant_to_dismissed(engine):
+    assert read_review_decisions(engine) is None
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("CREATE TABLE review_decisions (person_key TEXT, decided_at TIMESTAMP, action TEXT)")
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO review_decisions VALUES ('p1', '2024-03-01 10:00:00', 'not_relevant'),"
+                " ('p2', '2024-03-02 10:00:00', 'visit_done')"
+            )
+        )
+    decisions = read_review_decisions(engine)
+    assert decisions.to_dict("records") == [
+        {"person_key": "p1", "decided_on": dt.date(2024, 3, 1), "kind": "dismissed"},
+        {"person_key": "p2", "decided_on": dt.date(2024, 3, 2), "kind": "reviewed"},
+    ]
