@@ -86,17 +86,21 @@ def _install_error_pages(app: FastAPI) -> None:
         if request.method in ("GET", "HEAD"):
             target = safe_next(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
             return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
-        return render(request, "error.html", status_code=401, message_key="error_login_required")
+        return render(
+            request, "error.html", status_code=401, message_key="error_login_required", current_url="/"
+        )
 
     @app.exception_handler(AuditUnavailableError)
     async def audit_unavailable(request: Request, _error: AuditUnavailableError) -> Response:
-        return render(request, "error.html", status_code=503, message_key="error_audit_unavailable")
+        return render(
+            request, "error.html", status_code=503, message_key="error_audit_unavailable", current_url="/"
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
         keys = {403: "error_forbidden", 404: "error_not_found", 429: "error_throttled"}
         key = "error_csrf" if error.detail == "csrf" else keys.get(error.status_code, "error_generic")
-        return render(request, "error.html", status_code=error.status_code, message_key=key)
+        return render(request, "error.html", status_code=error.status_code, message_key=key, current_url="/")
 
 
 def _quote(value: str) -> str:

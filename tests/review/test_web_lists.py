@@ -1,0 +1,299 @@
+"""The clinicians' pages, HTTP level: every role and every scope rule, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from review.tables import audit_log, decisions
+from tests.review.world import (
+    DISTRICT_A,
+    LIST_A,
+    LIST_A_OLD,
+    LIST_B,
+    SHARED_PERSON,
+    all_person_keys,
+    cpr_of,
+    csrf_from,
+    login,
+    person_key,
+)
+
+CITIZEN_A = person_key(DISTRICT_A, 0)
+CITIZEN_B = person_key("101-02", 1)
+
+
+def clinical_urls(list_id: str, key: str) -> list[str]:
+    return [
+        f"/lists/{list_id}",
+        f"/lists/{list_id}/citizens/{key}",
+        f"/lists/{list_id}/export.csv",
+        f"/lists/{list_id}/print",
+    ]
+
+
+def audit_rows(world) -> list[dict]:
+    with world.engine.connect() as connection:
+        return [
+            dict(row) for row in connection.execute(sa.select(audit_log).order_by(audit_log.c.seq)).mappings()
+        ]
+
+
+def test_a_nurse_sees_her_district_list_with_names_and_cpr(world):
+    login(world.client, "nurse_a")
+    page = world.client.get(f"/lists/{LIST_A}")
+    assert page.status_code == 200
+    assert "Borger 0000" in page.text
+    assert cpr_of(CITIZEN_A)[:6] in page.text
+
+
+@pytest.mark.parametrize("url_index", range(4))
+def test_a_nurse_can_never_reach_another_districts_list_by_any_url(world, url_index):
+    login(world.client, "nurse_b")
+    url = clinical_urls(LIST_A, CITIZEN_A)[url_index]
+    response = world.client.get(url)
+    assert response.status_code == 404
+    assert CITIZEN_A not in response.text
+    assert "Borger 0000" not in response.text
+
+
+def test_a_citizen_of_another_district_is_not_reachable_through_an_own_list_url(world):
+    login(world.client, "nurse_a")
+    response = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_B}")
+    assert response.status_code == 404
+    assert "Borger 0001" not in response.text
+
+
+def test_a_nurse_cannot_record_a_decision_on_another_districts_citizen(world):
+    login(world.client, "nurse_b")
+    own_page = world.client.get(f"/lists/{LIST_B}")
+    token = csrf_from(own_page.text)
+    response = world.client.post(
+        f"/lists/{LIST_A}/citizens/{CITIZEN_A}/decisions",
+        data={"csrf_token": token, "action": "contacted"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 404
+    with world.engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(decisions)).scalar_one() == 0
+
+
+def test_risk_history_shows_only_lists_of_the_viewers_districts(world):
+    login(world.client, "nurse_b")
+    page = world.client.get(f"/lists/{LIST_B}/citizens/{SHARED_PERSON}")
+    assert page.status_code == 200
+    assert "2023-10-01" not in page.text  # district A's old list, where the citizen was before moving
+
+
+def test_risk_history_includes_own_earlier_lists(world):
+    login(world.client, "nurse_a")
+    page = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}")
+    assert "2023-10-01" in page.text
+    assert "<svg" in page.text
+
+
+def test_my_lists_shows_only_own_districts(world):
+    login(world.client, "nurse_a")
+    page = world.client.get("/lists")
+    assert LIST_A in page.text and LIST_A_OLD in page.text
+    assert LIST_B not in page.text
+
+
+def test_a_gp_works_like_a_nurse_in_own_district(world):
+    login(world.client, "gp_a")
+    assert world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}").status_code == 200
+    assert world.client.get(f"/lists/{LIST_B}").status_code == 404
+
+
+@pytest.mark.parametrize("url_index", range(4))
+def test_an_analyst_never_reaches_person_level_pages(world, url_index):
+    login(world.client, "analyst")
+    response = world.client.get(clinical_urls(LIST_A, CITIZEN_A)[url_index])
+    assert response.status_code == 403
+    assert CITIZEN_A not in response.text
+
+
+def test_the_analysts_aggregates_contain_no_identity_or_pseudonym(world):
+    login(world.client, "analyst")
+    page = world.client.get("/aggregates")
+    assert page.status_code == 200
+    assert "pk-" not in page.text
+    assert "Borger 0" not in page.text
+    assert all(cpr_of(key)[:6] not in page.text for key in all_person_keys())
+
+
+@pytest.mark.parametrize("url", ["/lists", f"/lists/{LIST_A}", f"/lists/{LIST_A}/citizens/{CITIZEN_A}"])
+def test_an_admin_sees_no_lists_or_citizens(world, url):
+    login(world.client, "admin")
+    assert world.client.get(url).status_code == 403
+
+
+def test_identities_are_hidden_in_a_research_deployment(operational_url, tmp_path):
+    from tests.review.conftest import build_world
+    from tests.review.world import all_person_keys, sqlite_url, write_keystore
+
+    keystore_url = sqlite_url(tmp_path / "keystore.sqlite")
+    write_keystore(keystore_url, all_person_keys())
+    research = build_world(operational_url, keystore_url, deployment="research")
+    login(research.client, "nurse_a")
+    page = research.client.get(f"/lists/{LIST_A}")
+    export = research.client.get(f"/lists/{LIST_A}/export.csv")
+    research.client.app.state.services.engine.dispose()
+    research.engine.dispose()
+    assert page.status_code == 200
+    assert "Borger 0" not in page.text and "Borger 0" not in export.text
+    assert cpr_of(CITIZEN_A)[:6] not in export.text
+
+
+def test_a_list_view_is_audited_with_exactly_the_persons_on_the_page(world):
+    login(world.client, "nurse_a")
+    world.client.get(f"/lists/{LIST_A}?page=2")
+    row = audit_rows(world)[-1]
+    assert row["action"] == "list_view"
+    assert row["list_id"] == LIST_A
+    assert row["username"] == "nurse_a" and row["role"] == "nurse" and row["unit"] == DISTRICT_A
+    assert json.loads(row["person_keys"]) == sorted(person_key(DISTRICT_A, n) for n in range(5, 10))
+
+
+def test_citizen_view_export_and_decision_are_each_audited(world):
+    login(world.client, "nurse_a")
+    page = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}")
+    world.client.post(
+        f"/lists/{LIST_A}/citizens/{CITIZEN_A}/decisions",
+        data={"csrf_token": csrf_from(page.text), "action": "visit_booked"},
+    )
+    world.client.get(f"/lists/{LIST_A}/export.csv")
+    actions = [row["action"] for row in audit_rows(world)]
+    assert actions[:2] == ["citizen_view", "decision"]
+    assert "export" in actions
+    export_row = next(row for row in audit_rows(world) if row["action"] == "export")
+    assert len(json.loads(export_row["person_keys"])) == 12
+
+
+def test_nothing_is_shown_when_the_audit_log_cannot_be_written(world):
+    login(world.client, "nurse_a")
+    with world.engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE review_audit_log"))
+    response = world.client.get(f"/lists/{LIST_A}")
+    citizen = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}")
+    assert response.status_code == 503 and citizen.status_code == 503
+    assert CITIZEN_A not in response.text and "Borger 0" not in response.text
+    assert "Borger 0" not in citizen.text
+
+
+def test_a_visit_finding_is_stored_for_the_feedback_loop(world):
+    login(world.client, "nurse_a")
+    page = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}")
+    response = world.client.post(
+        f"/lists/{LIST_A}/citizens/{CITIZEN_A}/decisions",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "action": "visit_done",
+            "new_problem_found": "yes",
+            "referred_to_gp": "yes",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    with world.engine.connect() as connection:
+        stored = connection.execute(sa.select(decisions)).mappings().one()
+    assert (stored["action"], stored["new_problem_found"], stored["referred_to_gp"]) == (
+        "visit_done",
+        True,
+        True,
+    )
+    assert stored["district"] == DISTRICT_A
+
+
+def test_an_incomplete_visit_finding_is_refused_with_a_message(world):
+    login(world.client, "nurse_a")
+    page = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}")
+    response = world.client.post(
+        f"/lists/{LIST_A}/citizens/{CITIZEN_A}/decisions",
+        data={"csrf_token": csrf_from(page.text), "action": "visit_done"},
+    )
+    assert "nyt problem" in response.text
+    with world.engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(decisions)).scalar_one() == 0
+
+
+def test_the_list_status_follows_the_latest_decision_and_filters_by_it(world):
+    login(world.client, "nurse_a")
+    page = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}")
+    world.client.post(
+        f"/lists/{LIST_A}/citizens/{CITIZEN_A}/decisions",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "action": "not_relevant",
+            "not_relevant_reason": "declined",
+        },
+    )
+    filtered = world.client.get(f"/lists/{LIST_A}?status=not_relevant")
+    assert CITIZEN_A in filtered.text
+    assert person_key(DISTRICT_A, 1) not in filtered.text
+
+
+def test_sorting_by_risk_change_puts_increases_first(world):
+    login(world.client, "nurse_a")
+    page = world.client.get(f"/lists/{LIST_A}?sort=change")
+    first = page.text.index(person_key(DISTRICT_A, 0))  # rank 1 has a +5 point change
+    assert person_key(DISTRICT_A, 1) not in page.text[:first]
+
+
+def test_a_coordinator_assigns_a_citizen_to_a_colleague_of_the_district(world):
+    login(world.client, "coord_a")
+    page = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}")
+    nurse_id = world.client.app.state.services.engine and _user_id(world, "nurse_a")
+    world.client.post(
+        f"/lists/{LIST_A}/citizens/{CITIZEN_A}/assignment",
+        data={"csrf_token": csrf_from(page.text), "assignee_id": str(nurse_id)},
+    )
+    nurse = world.new_client()
+    login(nurse, "nurse_a")
+    mine = nurse.get(f"/lists/{LIST_A}?assignee=me")
+    assert CITIZEN_A in mine.text
+    assert person_key(DISTRICT_A, 1) not in mine.text
+
+
+def test_a_coordinator_cannot_assign_to_someone_outside_the_district(world):
+    login(world.client, "coord_a")
+    page = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}")
+    response = world.client.post(
+        f"/lists/{LIST_A}/citizens/{CITIZEN_A}/assignment",
+        data={"csrf_token": csrf_from(page.text), "assignee_id": str(_user_id(world, "nurse_b"))},
+    )
+    assert response.status_code == 403
+
+
+def test_a_nurse_may_not_assign(world):
+    login(world.client, "nurse_a")
+    page = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}")
+    response = world.client.post(
+        f"/lists/{LIST_A}/citizens/{CITIZEN_A}/assignment",
+        data={"csrf_token": csrf_from(page.text), "assignee_id": str(_user_id(world, "nurse_a"))},
+    )
+    assert response.status_code == 403
+
+
+def test_the_csv_export_neutralises_spreadsheet_formulas(world):
+    from review.web_lists import _csv_text
+
+    assert _csv_text("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert _csv_text("Stigende hjemmepleje") == "Stigende hjemmepleje"
+
+
+def test_english_is_available_and_danish_is_the_default(world):
+    login(world.client, "nurse_a")
+    assert "Mine lister" in world.client.get("/lists").text
+    world.client.get("/lang/en?next=/lists")
+    assert "My lists" in world.client.get("/lists").text
+
+
+def _user_id(world, username: str) -> int:
+    from review.accounts import find_account
+
+    account = find_account(world.engine, username=username)
+    assert account is not None
+    return account.user_id
