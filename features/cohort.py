@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from features.known_rows import Mode, check_mode, known_rows_sql
+from features.known_rows import Mode, check_mode, existing_relations, known_rows_sql
 from features.prediction_dates import normalise_prediction_dates, register_prediction_dates
 
 MINIMUM_AGE_YEARS = 65
@@ -47,10 +47,19 @@ class Cohort:
     attrition: pd.DataFrame
 
 
-def _candidates_sql(dates: str, mode: Mode, area_municipalities: Sequence[str] | None) -> str:
+_NO_ROWS = "SELECT NULL::TIMESTAMP AS prediction_date, NULL::VARCHAR AS person_key WHERE FALSE"
+
+
+def _candidates_sql(
+    dates: str, mode: Mode, area_municipalities: Sequence[str] | None, available: set[str]
+) -> str:
     population = known_rows_sql("population", dates, mode, lookback_days=None)
-    deaths = known_rows_sql("deaths", dates, mode, lookback_days=None)
-    nursing = known_rows_sql("nursing_home_stays", dates, mode, lookback_days=NURSING_HOME_LOOKBACK_DAYS)
+    deaths = known_rows_sql("deaths", dates, mode, lookback_days=None) if "deaths" in available else _NO_ROWS
+    nursing = (
+        known_rows_sql("nursing_home_stays", dates, mode, lookback_days=NURSING_HOME_LOOKBACK_DAYS)
+        if "nursing_home_stays" in available
+        else _NO_ROWS
+    )
     if area_municipalities:
         listed = ", ".join("'" + str(m).replace("'", "''") + "'" for m in area_municipalities)
         in_area = f"municipality IN ({listed})"
@@ -101,8 +110,11 @@ def build_cohort(
     """
     check_mode(mode)
     dates = normalise_prediction_dates(prediction_dates)
+    available = existing_relations(connection)
+    if "population" not in available:
+        raise ValueError("The warehouse has no population table; ingest cpr_population deliveries first.")
     with register_prediction_dates(connection, dates) as relation:
-        candidates = connection.sql(_candidates_sql(relation, mode, area_municipalities)).df()
+        candidates = connection.sql(_candidates_sql(relation, mode, area_municipalities, available)).df()
     candidates["aged_65_or_over"] = candidates["age_years"] >= MINIMUM_AGE_YEARS
     keep = pd.Series(True, index=candidates.index)
     attrition_rows = []

@@ -25,7 +25,7 @@ from features.cohort import (
 )
 from features.hfrs import HFRS_WEIGHTS
 from features.icd10 import sql_icd10_condition
-from features.known_rows import Mode, check_mode, known_rows_sql
+from features.known_rows import Mode, check_mode, existing_relations, known_rows_sql
 from features.prediction_dates import normalise_prediction_dates, register_frame, register_prediction_dates
 from features.sources import SOURCES, Source
 from features.spec import (
@@ -90,12 +90,20 @@ def sql_in_window(window: Window) -> str:
     return f"event_time >= prediction_date - to_days({window.end_days}) AND {upper}"
 
 
+def _nullif_nan(expression: str) -> str:
+    return f"(CASE WHEN isnan({expression}) THEN NULL ELSE {expression} END)"
+
+
 def sql_aggregate(feature: FeatureSpec, window: Window) -> str:
     """SQL aggregate (no fallback) for one feature over one window; NULL when no row qualifies."""
     source = SOURCES[feature.source]
     condition = f"{sql_row_filter(feature.row_filter, source)} AND {sql_in_window(window)}"
     value = feature.value
     with_value = f"{condition} AND {value} IS NOT NULL"
+    slope = (
+        f"regr_slope({value}, date_diff('second', prediction_date, event_time) / 86400.0) "
+        f"FILTER (WHERE {with_value})"
+    )
     expressions = {
         "count": f"count(*) FILTER (WHERE {condition})",
         "sum": f"sum({value}) FILTER (WHERE {with_value})",
@@ -103,21 +111,13 @@ def sql_aggregate(feature: FeatureSpec, window: Window) -> str:
         "min": f"min({value}) FILTER (WHERE {with_value})",
         "max": f"max({value}) FILTER (WHERE {with_value})",
         "latest": f"arg_max({value}, (event_time, {value})) FILTER (WHERE {with_value})",
-        "slope": (
-            f"{SLOPE_PER_DAYS} * regr_slope({value}, "
-            "date_diff('second', prediction_date, event_time) / 86400.0)"
-            f" FILTER (WHERE {with_value})"
-        ),
+        "slope": f"{SLOPE_PER_DAYS} * {_nullif_nan(slope)}",
         "days_since_last": (
             f"date_diff('second', max(event_time) FILTER (WHERE {condition}), prediction_date) / 86400.0"
         ),
         "distinct_count": f"count(DISTINCT {value}) FILTER (WHERE {with_value})",
     }
     return f"CAST({expressions[feature.aggregation]} AS DOUBLE)"
-
-
-def _source_relation(source: Source, known: dict[str, str]) -> str:
-    return "(" + source.select_sql.format(**{table: known[table] for table in source.tables}) + ")"
 
 
 def _hfrs_sql(score: ScoreFeatureSpec, diagnoses: str, weights: str) -> str:
@@ -170,12 +170,6 @@ def _lookbacks(spec: FeatureSetSpec) -> dict[str, int]:
     return lookback
 
 
-def existing_relations(connection: duckdb.DuckDBPyConnection) -> set[str]:
-    """Names of the tables and views the connection can read."""
-    rows = connection.sql("SELECT table_name FROM information_schema.tables").fetchall()
-    return {str(row[0]) for row in rows}
-
-
 class _ChunkQuery:
     """Builds the SQL for one chunk of prediction dates."""
 
@@ -198,7 +192,7 @@ class _ChunkQuery:
         }
 
     def source_available(self, source: Source) -> bool:
-        return all(table in self.available for table in source.tables)
+        return any(table in self.available for table in source.tables)
 
     def build(self, cohort_relation: str, hfrs_weights: str, charlson_prefixes: str) -> str:
         ctes = self.known_ctes()
@@ -221,11 +215,11 @@ class _ChunkQuery:
                 (
                     f"agg_{source_name}",
                     f"SELECT prediction_date, person_key,\n    {columns}\n"
-                    f"FROM {_source_relation(source, known)}\nGROUP BY prediction_date, person_key",
+                    f"FROM {source.relation_sql(known)}\nGROUP BY prediction_date, person_key",
                 )
             )
         if self.source_available(SOURCES["diagnoses"]):
-            diagnoses = _source_relation(SOURCES["diagnoses"], known)
+            diagnoses = SOURCES["diagnoses"].relation_sql(known)
             for index, feature in enumerate(self.spec.features):
                 if isinstance(feature, ScoreFeatureSpec):
                     sql = (

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+import duckdb
+
 Mode = Literal["as_known", "as_occurred"]
 MODES: tuple[str, ...] = get_args(Mode)
 
@@ -25,6 +27,12 @@ def check_mode(mode: str) -> None:
     """Raise ValueError unless ``mode`` is 'as_known' or 'as_occurred'."""
     if mode not in MODES:
         raise ValueError(f"Mode {mode!r} is not one of {', '.join(MODES)}.")
+
+
+def existing_relations(connection: duckdb.DuckDBPyConnection) -> set[str]:
+    """Names of the tables and views the connection can read."""
+    rows = connection.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    return {str(row[0]) for row in rows}
 
 
 def versions_sql(table: str) -> str:

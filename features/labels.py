@@ -28,8 +28,7 @@ import pandas as pd
 
 from features.admissions import sql_is_unplanned_admission
 from features.cohort import build_cohort
-from features.engine import existing_relations
-from features.known_rows import versions_sql
+from features.known_rows import existing_relations, versions_sql
 from features.prediction_dates import normalise_prediction_dates, register_frame
 
 OUTCOMES: tuple[str, ...] = ("admission", "death", "frailty")
@@ -70,7 +69,10 @@ def end_of_data(connection: duckdb.DuckDBPyConnection) -> pd.Timestamp:
 
 def _final(table: str, available: set[str], columns: str) -> str:
     if table not in available:
-        return f"SELECT * FROM (SELECT NULL::VARCHAR AS person_key, NULL::TIMESTAMP AS _valid_time, {columns}) WHERE FALSE"
+        return (
+            "SELECT * FROM (SELECT NULL::VARCHAR AS person_key, NULL::TIMESTAMP AS _valid_time, "
+            f"{columns}) WHERE FALSE"
+        )
     return f"SELECT * FROM ({versions_sql(table)}) WHERE _superseded_at IS NULL"
 
 
@@ -82,7 +84,9 @@ def _first_events_sql(
         outside = f"OR municipality NOT IN ({listed})"
     else:
         outside = ""
-    window = f"e._valid_time > c.prediction_date AND e._valid_time <= c.prediction_date + to_months({max_horizon})"
+    window = (
+        f"e._valid_time > c.prediction_date AND e._valid_time <= c.prediction_date + to_months({max_horizon})"
+    )
     contacts = _final(
         "hospital_contacts",
         available,
@@ -109,8 +113,13 @@ WITH cohort AS (SELECT person_key, CAST(prediction_date AS TIMESTAMP) AS predict
 {first("death", _final("deaths", available, "NULL::DATE AS death_date"))},
 {first("injurious_fall", falls, "coalesce(CAST(e.injury AS BOOLEAN), FALSE)")},
 {first("nursing_home", _final("nursing_home_stays", available, "NULL::DATE AS month"))},
-{first("leaving", _final("population", available, "NULL::VARCHAR AS status, NULL::VARCHAR AS municipality"),
-       f"(e.status IN ('70', '80') {outside})")},
+{
+        first(
+            "leaving",
+            _final("population", available, "NULL::VARCHAR AS status, NULL::VARCHAR AS municipality"),
+            f"(e.status IN ('70', '80') {outside})",
+        )
+    },
 care AS (SELECT person_key, _valid_time, {granted} AS granted FROM ({home_care})),
 baseline AS (
     SELECT c.person_key, c.prediction_date, arg_max(h.granted, h._valid_time) AS granted

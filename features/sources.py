@@ -22,8 +22,7 @@ class Source:
     """
 
     name: str
-    tables: tuple[str, ...]
-    select_sql: str
+    parts: tuple[tuple[str, str], ...]
     numeric_columns: tuple[str, ...] = ()
     categorical_columns: tuple[str, ...] = ()
     icd10_column: str | None = None
@@ -32,6 +31,17 @@ class Source:
     fsiii_area_column: str | None = None
     priority_column: str | None = None
     filter_columns: tuple[str, ...] = ()
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The warehouse tables read (each part reads one; a missing table only drops its part)."""
+        return tuple(table for table, _ in self.parts)
+
+    def relation_sql(self, known: dict[str, str]) -> str | None:
+        """UNION ALL of the parts whose table is in ``known`` (table -> relation of known rows);
+        None when no part's table is there."""
+        selects = [sql.format(known=known[table]) for table, sql in self.parts if table in known]
+        return "(" + "\nUNION ALL\n".join(selects) + ")" if selects else None
 
     @property
     def value_columns(self) -> tuple[str, ...]:
@@ -73,7 +83,7 @@ SELECT prediction_date, person_key, _valid_time AS event_time,
        {sql_normalised_code("action_diagnosis")} AS icd10_code,
        {sql_is_unplanned_admission(cut_at=_CUT)} AS is_unplanned_admission,
        CAST({sql_bed_days(cut_at=_CUT)} AS DOUBLE) AS bed_days
-FROM {{hospital_contacts}}
+FROM {{known}}
 """
 
 SOURCES: dict[str, Source] = {
@@ -81,8 +91,7 @@ SOURCES: dict[str, Source] = {
     for source in (
         Source(
             name="hospital_contacts",
-            tables=("hospital_contacts",),
-            select_sql=_CONTACTS,
+            parts=(("hospital_contacts", _CONTACTS),),
             numeric_columns=("bed_days",),
             categorical_columns=("icd10_code",),
             icd10_column="icd10_code",
@@ -91,75 +100,98 @@ SOURCES: dict[str, Source] = {
         ),
         Source(
             name="unplanned_admissions",
-            tables=("hospital_contacts",),
-            select_sql=f"SELECT * FROM ({_CONTACTS}) WHERE is_unplanned_admission",
+            parts=(("hospital_contacts", f"SELECT * FROM ({_CONTACTS}) WHERE is_unplanned_admission"),),
             numeric_columns=("bed_days",),
             categorical_columns=("icd10_code",),
             icd10_column="icd10_code",
         ),
         Source(
             name="diagnoses",
-            tables=("hospital_diagnoses", "hospital_contacts"),
-            select_sql=f"""
+            parts=(
+                (
+                    "hospital_diagnoses",
+                    f"""
 SELECT prediction_date, person_key, _valid_time AS event_time,
        {sql_normalised_code("diagnosis_code")} AS icd10_code, diagnosis_type
-FROM {{hospital_diagnoses}} WHERE NOT coalesce(retracted, FALSE) AND diagnosis_code IS NOT NULL
-UNION ALL
+FROM {{known}} WHERE NOT coalesce(retracted, FALSE) AND diagnosis_code IS NOT NULL""",
+                ),
+                (
+                    "hospital_contacts",
+                    f"""
 SELECT prediction_date, person_key, _valid_time AS event_time,
        {sql_normalised_code("action_diagnosis")} AS icd10_code, 'A' AS diagnosis_type
-FROM {{hospital_contacts}} WHERE lpr_version = 'LPR2' AND action_diagnosis IS NOT NULL
-""",
+FROM {{known}} WHERE lpr_version = 'LPR2' AND action_diagnosis IS NOT NULL""",
+                ),
+            ),
             categorical_columns=("icd10_code",),
             icd10_column="icd10_code",
             filter_columns=("diagnosis_type",),
         ),
         Source(
             name="prescriptions",
-            tables=("prescriptions",),
-            select_sql="""
+            parts=(
+                (
+                    "prescriptions",
+                    """
 SELECT prediction_date, person_key, _valid_time AS event_time, atc,
        CAST(ddd AS DOUBLE) AS ddd, CAST(packages AS DOUBLE) AS packages
-FROM {prescriptions}""",
+FROM {known}""",
+                ),
+            ),
             numeric_columns=("ddd", "packages"),
             categorical_columns=("atc",),
             atc_column="atc",
         ),
         Source(
             name="gp_services",
-            tables=("gp_services",),
-            select_sql="""
+            parts=(
+                (
+                    "gp_services",
+                    """
 SELECT prediction_date, person_key, _valid_time AS event_time, CAST(services AS DOUBLE) AS services,
        time_of_day
-FROM {gp_services} WHERE starts_with(specialty, '80')""",
+FROM {known} WHERE starts_with(specialty, '80')""",
+                ),
+            ),
             numeric_columns=("services",),
             filter_columns=("time_of_day",),
         ),
         Source(
             name="fsiii_functional_ability",
-            tables=("fsiii_functional_ability",),
-            select_sql="""
+            parts=(
+                (
+                    "fsiii_functional_ability",
+                    """
 SELECT prediction_date, person_key, _valid_time AS event_time, code,
        coalesce(domain, split_part(code, '.', 1)) AS domain, CAST(score AS DOUBLE) AS score
-FROM {fsiii_functional_ability} WHERE score BETWEEN 0 AND 4""",
+FROM {known} WHERE score BETWEEN 0 AND 4""",
+                ),
+            ),
             numeric_columns=("score",),
             categorical_columns=("code",),
             fsiii_domain_column="domain",
         ),
         Source(
             name="fsiii_health_conditions",
-            tables=("fsiii_health_conditions",),
-            select_sql="""
+            parts=(
+                (
+                    "fsiii_health_conditions",
+                    """
 SELECT prediction_date, person_key, _valid_time AS event_time, code,
        coalesce(area, split_part(code, '.', 1)) AS area, status
-FROM {fsiii_health_conditions} WHERE status <> 'entered-in-error'""",
+FROM {known} WHERE status <> 'entered-in-error'""",
+                ),
+            ),
             categorical_columns=("code",),
             fsiii_area_column="area",
             filter_columns=("status",),
         ),
         Source(
             name="home_care",
-            tables=("home_care",),
-            select_sql="""
+            parts=(
+                (
+                    "home_care",
+                    """
 SELECT prediction_date, person_key, _valid_time AS event_time,
        CAST(personal_care_granted AS DOUBLE) AS personal_care_granted,
        CAST(practical_help_granted AS DOUBLE) AS practical_help_granted,
@@ -168,7 +200,9 @@ SELECT prediction_date, person_key, _valid_time AS event_time,
        CAST(coalesce(personal_care_delivered, 0) + coalesce(practical_help_delivered, 0) AS DOUBLE)
            AS total_delivered,
        provider_type
-FROM {home_care}""",
+FROM {known}""",
+                ),
+            ),
             numeric_columns=(
                 "personal_care_granted",
                 "practical_help_granted",
@@ -179,40 +213,60 @@ FROM {home_care}""",
         ),
         Source(
             name="home_nursing_visits",
-            tables=("home_nursing_visits",),
-            select_sql="""
-SELECT prediction_date, person_key, _valid_time AS event_time FROM {home_nursing_visits}""",
+            parts=(
+                (
+                    "home_nursing_visits",
+                    """
+SELECT prediction_date, person_key, _valid_time AS event_time FROM {known}""",
+                ),
+            ),
         ),
         Source(
             name="falls",
-            tables=("falls",),
-            select_sql="""
+            parts=(
+                (
+                    "falls",
+                    """
 SELECT prediction_date, person_key, _valid_time AS event_time,
        coalesce(CAST(injury AS BOOLEAN), FALSE) AS injury
-FROM {falls}""",
+FROM {known}""",
+                ),
+            ),
             filter_columns=("injury",),
         ),
         Source(
             name="weights",
-            tables=("weights",),
-            select_sql="""
+            parts=(
+                (
+                    "weights",
+                    """
 SELECT prediction_date, person_key, _valid_time AS event_time, CAST(weight_kg AS DOUBLE) AS weight_kg
-FROM {weights}""",
+FROM {known}""",
+                ),
+            ),
             numeric_columns=("weight_kg",),
         ),
         Source(
             name="preventive_visits",
-            tables=("preventive_visits",),
-            select_sql="""
-SELECT prediction_date, person_key, _valid_time AS event_time, outcome FROM {preventive_visits}""",
+            parts=(
+                (
+                    "preventive_visits",
+                    """
+SELECT prediction_date, person_key, _valid_time AS event_time, outcome FROM {known}""",
+                ),
+            ),
             filter_columns=("outcome",),
         ),
         Source(
             name="early_detection_observations",
-            tables=("early_detection_observations",),
-            select_sql="""
+            parts=(
+                (
+                    "early_detection_observations",
+                    """
 SELECT prediction_date, person_key, _valid_time AS event_time, tool, triage_colour
-FROM {early_detection_observations}""",
+FROM {known}""",
+                ),
+            ),
             filter_columns=("tool", "triage_colour"),
         ),
     )

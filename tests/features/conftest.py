@@ -49,7 +49,7 @@ def bitemporal_frame(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     result = frame.copy()
     for column in result.columns:
         if column in TIME_COLUMNS:
-            result[column] = pd.to_datetime(result[column]).astype("datetime64[us]")
+            result[column] = pd.to_datetime(result[column], format="ISO8601").astype("datetime64[us]")
     if "_valid_time" not in result:
         result["_valid_time"] = result[VALID_TIME_COLUMN[table]].astype("datetime64[us]")
     if "_delivered_at" not in result:
