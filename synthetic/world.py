@@ -1,0 +1,141 @@
+"""Generate a whole synthetic world: blocks of citizens simulated and delivered one after another."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from synthetic.config import WorldConfig
+from synthetic.deliveries import care_records, product_table, registry_deliveries, truth_table
+from synthetic.population import draw_demographics
+from synthetic.simulate import simulate_block
+from synthetic.sources import CARE_TABLES, REGISTRY_SOURCES
+from synthetic.writers import CareDatabase, DeliveryWriter, safe_url
+
+Progress = Callable[[int, int], None]
+GENERATOR_VERSION = "1"
+
+
+def world_paths(out_dir: Path) -> dict[str, Path]:
+    """Where a world's parts live inside its folder (the layout of docs/interfaces.md)."""
+    return {
+        "landing": out_dir / "deliveries",
+        "truth": out_dir / "truth" / "truth.parquet",
+        "manifest": out_dir / "manifest.json",
+        "staging": out_dir / ".staging",
+    }
+
+
+def default_care_db_url(out_dir: Path) -> str:
+    return f"sqlite:///{(out_dir / 'care.sqlite').absolute()}"
+
+
+def generate_world(
+    config: WorldConfig,
+    out_dir: Path,
+    care_db_url: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, object]:
+    """Write the deliveries, care database, hidden truth and manifest of a world; return the manifest.
+
+    A previous world in ``out_dir`` (deliveries, truth, manifest, the default SQLite care database) is
+    replaced. With a PostgreSQL URL only the care tables are dropped and recreated.
+    """
+    from synthetic.faults import inject_faults
+
+    out_dir = Path(out_dir).absolute()
+    paths = world_paths(out_dir)
+    for name in ("landing", "staging"):
+        shutil.rmtree(paths[name], ignore_errors=True)
+    paths["truth"].unlink(missing_ok=True)
+    paths["manifest"].unlink(missing_ok=True)
+    paths["truth"].parent.mkdir(parents=True, exist_ok=True)
+    url = care_db_url or default_care_db_url(out_dir)
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+
+    demographics = draw_demographics(config)
+    writer = DeliveryWriter(paths["landing"], paths["staging"])
+    database = CareDatabase(url)
+    database.recreate()
+    truth_writer: pq.ParquetWriter | None = None
+    truth_rows = 0
+    try:
+        for block in range(config.blocks):
+            history = simulate_block(config, demographics, block)
+            for source, table in registry_deliveries(config, history).items():
+                writer.append(source, table, block)
+            database.insert(care_records(config, history))
+            truth = truth_table(config, history)
+            if truth_writer is None:
+                truth_writer = pq.ParquetWriter(paths["truth"], truth.schema, compression="zstd")
+            truth_writer.write_table(truth)
+            truth_rows += truth.num_rows
+            if progress:
+                progress(block + 1, config.blocks)
+        writer.append("lmdb_products", product_table(config), 0)
+    finally:
+        if truth_writer is not None:
+            truth_writer.close()
+    counts = writer.finalize()
+    faults = inject_faults(config, paths["landing"], database, counts)
+    database.dispose()
+    manifest = _manifest(
+        config, care_db_url=url, counts=counts, care_rows=database.rows, truth_rows=truth_rows, faults=faults
+    )
+    paths["manifest"].write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return manifest
+
+
+def _manifest(
+    config: WorldConfig,
+    *,
+    care_db_url: str,
+    counts: dict[str, dict[str, int]],
+    care_rows: dict[str, int],
+    truth_rows: int,
+    faults: list[dict[str, object]],
+) -> dict[str, object]:
+    parameters = asdict(config)
+    parameters["start_date"] = config.start_date.isoformat()
+    parameters["municipalities"] = list(config.municipalities)
+    parameters["faults"] = list(config.faults)
+    return {
+        "generator": f"tidlig synth {GENERATOR_VERSION}",
+        "parameters": parameters,
+        "seed": config.seed,
+        "history_start": str(config.month_starts[0]),
+        "start_date": config.start_date.isoformat(),
+        "end_date": str(config.extract_dates[-1]),
+        "extract_dates": [str(d) for d in config.extract_dates],
+        "municipalities": list(config.municipalities),
+        "sources": {
+            name: {
+                "format": spec.file_format,
+                "columns": dict(spec.columns),
+                "record_key": list(spec.record_key),
+                "deliveries": counts.get(name, {}),
+            }
+            for name, spec in REGISTRY_SOURCES.items()
+        },
+        "care_database": {
+            "url": safe_url(care_db_url),
+            "tables": {
+                name: {"columns": dict(CARE_TABLES[name].all_columns), "rows": care_rows[name]}
+                for name in CARE_TABLES
+            },
+        },
+        "truth": {"path": "truth/truth.parquet", "rows": truth_rows},
+        "faults": faults,
+    }
+
+
+def read_truth(out_dir: Path) -> pa.Table:
+    """The hidden truth of a world (evaluation only)."""
+    return pq.read_table(world_paths(Path(out_dir))["truth"])
