@@ -97,7 +97,8 @@ def test_risk_history_includes_own_earlier_lists(world):
 def test_my_lists_shows_only_own_districts(world):
     login(world.client, "nurse_a")
     page = world.client.get("/lists")
-    assert LIST_A in page.text and LIST_A_OLD in page.text
+    assert LIST_A in page.text
+    assert LIST_A_OLD in page.text
     assert LIST_B not in page.text
 
 
@@ -143,7 +144,8 @@ def test_identities_are_hidden_in_a_research_deployment(operational_url, tmp_pat
     research.client.app.state.services.engine.dispose()
     research.engine.dispose()
     assert page.status_code == 200
-    assert "Borger 0" not in page.text and "Borger 0" not in export.text
+    assert "Borger 0" not in page.text
+    assert "Borger 0" not in export.text
     assert cpr_of(CITIZEN_A)[:6] not in export.text
 
 
@@ -153,7 +155,9 @@ def test_a_list_view_is_audited_with_exactly_the_persons_on_the_page(world):
     row = audit_rows(world)[-1]
     assert row["action"] == "list_view"
     assert row["list_id"] == LIST_A
-    assert row["username"] == "nurse_a" and row["role"] == "nurse" and row["unit"] == DISTRICT_A
+    assert row["username"] == "nurse_a"
+    assert row["role"] == "nurse"
+    assert row["unit"] == DISTRICT_A
     assert json.loads(row["person_keys"]) == sorted(person_key(DISTRICT_A, n) for n in range(5, 10))
 
 
@@ -178,8 +182,10 @@ def test_nothing_is_shown_when_the_audit_log_cannot_be_written(world):
         connection.execute(sa.text("DROP TABLE review_audit_log"))
     response = world.client.get(f"/lists/{LIST_A}")
     citizen = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}")
-    assert response.status_code == 503 and citizen.status_code == 503
-    assert CITIZEN_A not in response.text and "Borger 0" not in response.text
+    assert response.status_code == 503
+    assert citizen.status_code == 503
+    assert CITIZEN_A not in response.text
+    assert "Borger 0" not in response.text
     assert "Borger 0" not in citizen.text
 
 

@@ -46,7 +46,9 @@ def test_anonymous_requests_are_sent_to_the_login_page(world, url):
 def test_the_session_cookie_is_httponly_and_samesite_strict(world):
     response = login(world.client, "nurse_a")
     cookie = response.headers["set-cookie"].lower()
-    assert "tidlig_session=" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+    assert "tidlig_session=" in cookie
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
     assert "secure" not in cookie.split("tidlig_login_csrf")[0]
 
 
