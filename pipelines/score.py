@@ -107,24 +107,29 @@ def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.dat
 
 
 def _build_fresh_features(settings: Settings, folder: Path, as_of: dt.date) -> pd.DataFrame | None:
+    """Rebuild the champion's features at ``as_of`` when the current catalogue spec is the one it was
+    trained on (same spec hash with the same context); None otherwise."""
     spec_path = folder / "spec.json"
     if not spec_path.exists():
         return None
-    try:
-        from features.spec import FeatureSetSpec
-    except ImportError:  # pragma: no cover - features layer absent
-        return None
-    loader = getattr(FeatureSetSpec, "from_dict", None)
-    if loader is None:
-        return None
-    import features.engine
+    from features.catalogue import default_feature_set
+    from features.engine import build_feature_table
     from warehouse.store import Warehouse
 
     document = json.loads(spec_path.read_text())
-    spec = loader(document.get("spec", document))
+    context = {key: document.get(key) for key in ("mode", "area_municipalities", "horizons")}
+    spec = default_feature_set()
+    if spec.spec_hash(**context) != document.get("spec_hash"):
+        return None
     connection = Warehouse(settings.warehouse_dir).connect(read_only=True)
     try:
-        return features.engine.build_feature_table(connection, spec, [pd.Timestamp(as_of)], mode="as_known")
+        return build_feature_table(
+            connection,
+            spec,
+            [pd.Timestamp(as_of)],
+            mode=context["mode"] or "as_known",
+            area_municipalities=context["area_municipalities"],
+        )
     finally:
         connection.close()
 

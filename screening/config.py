@@ -18,8 +18,10 @@ OUTCOMES: tuple[Outcome, ...] = ("admission", "death", "frailty")
 class FeatureColumns:
     """Names of the feature-table columns the screening layer reads (docs/interfaces.md section 3).
 
-    A rule whose column is absent from the feature table is reported as not applied (see
-    ``eligibility.apply_exclusions``), never silently treated as "no".
+    Defaults are the names ``features.catalogue.default_feature_set`` generates. A rule whose column is
+    absent from the feature table is reported as not applied (see ``eligibility.apply_exclusions``), never
+    silently treated as "no". The default feature cohort already leaves out nursing-home residents (no
+    nursing-home month in the 92 days before the date), so the screening rule is a second guard.
     """
 
     person_key: str = "person_key"
@@ -29,9 +31,9 @@ class FeatureColumns:
     sex_female: str = "sex_female"
     living_alone: str = "living_alone"
     nursing_home_resident: str = "nursing_home_resident"
-    personal_care_minutes: str = "home_care_personal_care_minutes_latest"
-    practical_help_minutes: str = "home_care_practical_help_minutes_latest"
-    days_since_preventive_visit: str = "preventive_visits_days_since_last"
+    personal_care_minutes: str = "personal_care_minutes_latest_0_to_90d"
+    practical_help_minutes: str = "practical_help_minutes_latest_0_to_90d"
+    days_since_preventive_visit: str = "preventive_visits_held_days_since_last_0_to_1825d"
 
 
 @dataclass(frozen=True)

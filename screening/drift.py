@@ -2,7 +2,8 @@
 
 PSI = sum over bins of (p_current - p_reference) * ln(p_current / p_reference), with bins from the
 reference's deciles (numeric features with many values) or its distinct values (few values, booleans), and a
-separate bin for missing values. Shares are floored at ``EPSILON`` so an empty bin does not give infinity.
+separate bin for missing values. Counts get half a person added per bin (additive smoothing) so an empty
+bin in a small district does not give infinity or a spurious alarm.
 Rule of thumb: < 0.1 stable, 0.1–0.25 some shift, > 0.25 major shift (the default refusal threshold).
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-EPSILON = 1e-4
+SMOOTHING = 0.5
 MAX_DISCRETE_VALUES = 12
 QUANTILE_BINS = 10
 
@@ -34,8 +35,10 @@ def population_stability_index(reference: pd.Series, current: pd.Series) -> floa
         cur_counts = _binned_counts(cur, edges)
     if ref_counts.sum() == 0 or cur_counts.sum() == 0:
         return 0.0
-    p_ref = np.maximum(ref_counts / ref_counts.sum(), EPSILON)
-    p_cur = np.maximum(cur_counts / cur_counts.sum(), EPSILON)
+    occupied = (ref_counts + cur_counts) > 0
+    ref_counts, cur_counts = ref_counts[occupied] + SMOOTHING, cur_counts[occupied] + SMOOTHING
+    p_ref = ref_counts / ref_counts.sum()
+    p_cur = cur_counts / cur_counts.sum()
     return float(np.sum((p_cur - p_ref) * np.log(p_cur / p_ref)))
 
 

@@ -72,7 +72,8 @@ def build_facts(
     """One citizen's facts document (see module docstring) from their feature row and history frames.
 
     ``history`` maps table names from :data:`HISTORY_TABLES` to that citizen's rows as known at ``as_of``
-    (a missing table is treated as no rows). Windows are half-open ``[as_of - d, as_of)``.
+    (a missing table is treated as no rows). Windows are half-open ``[as_of - d, as_of)``; counts "in the
+    past 12 months" use 365 days, as the feature columns ``*_0_to_365d`` do.
     """
     t = pd.Timestamp(as_of)
     age = _number(feature_row.get(age_column))
@@ -124,12 +125,15 @@ def _count_since(frame: pd.DataFrame, column: str, t: pd.Timestamp, days: int) -
     return int(((dates >= t - pd.Timedelta(days=days)) & (dates < t)).sum())
 
 
-def is_acute_admission(contacts: pd.DataFrame) -> pd.Series:
-    """Unplanned admission: acute priority, physical contact, and >= 12 hours or over midnight."""
+def is_acute_admission(contacts: pd.DataFrame, cut_at: pd.Timestamp | None = None) -> pd.Series:
+    """Unplanned admission, as ``features.admissions`` defines it: acute priority, physical contact, and
+    >= 12 hours or over midnight; a contact still open (or ending after ``cut_at``) is cut at ``cut_at``."""
     if contacts.empty:
         return pd.Series([], dtype=bool)
     start = pd.to_datetime(contacts["contact_start"])
     end = pd.to_datetime(contacts["contact_end"])
+    if cut_at is not None:
+        end = end.fillna(cut_at).clip(upper=cut_at)
     long_enough = ((end - start) >= pd.Timedelta(hours=ACUTE_ADMISSION_MIN_HOURS)) | (
         end.dt.normalize() > start.dt.normalize()
     )
@@ -143,7 +147,7 @@ def is_acute_admission(contacts: pd.DataFrame) -> pd.Series:
 def _admissions(contacts: pd.DataFrame, t: pd.Timestamp) -> dict[str, Any]:
     if contacts.empty:
         return {"admissions": [], "admissions_count_12m": 0}
-    acute = contacts.loc[is_acute_admission(contacts)]
+    acute = contacts.loc[is_acute_admission(contacts, cut_at=t)]
     start = pd.to_datetime(acute["contact_start"])
     in_24m = acute.loc[(start >= t - pd.DateOffset(months=24)) & (start < t)]
     in_24m = in_24m.sort_values(["contact_start", "contact_id"], ascending=[False, True])
@@ -158,7 +162,7 @@ def _admissions(contacts: pd.DataFrame, t: pd.Timestamp) -> dict[str, Any]:
         }
         for _, row in in_24m.iterrows()
     ]
-    count_12m = int(((start >= t - pd.DateOffset(months=12)) & (start < t)).sum())
+    count_12m = int(((start >= t - pd.Timedelta(days=365)) & (start < t)).sum())
     return {"admissions": timeline, "admissions_count_12m": count_12m}
 
 
@@ -241,7 +245,7 @@ def _falls(frame: pd.DataFrame, t: pd.Timestamp) -> dict[str, Any]:
     if frame.empty:
         return {"falls": [], "falls_count_12m": 0, "falls_with_injury_12m": 0}
     dates = pd.to_datetime(frame["fall_date"])
-    recent = frame.loc[(dates >= t - pd.DateOffset(months=12)) & (dates < t)]
+    recent = frame.loc[(dates >= t - pd.Timedelta(days=365)) & (dates < t)]
     recent = recent.assign(_date=pd.to_datetime(recent["fall_date"])).sort_values("_date", kind="mergesort")
     injury = recent["injury"].astype("boolean").fillna(False) if "injury" in recent else None
     return {

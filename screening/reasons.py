@@ -26,9 +26,9 @@ from screening.facts import CONDITIONS
 
 # Order matters: the first matching pattern wins ("fall_risk_increasing_drugs" is about medicines).
 CONCEPT_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("medicines", r"drug|atc|polypharm|medic|prescri|frid"),
+    ("medicines", r"drug|atc|polypharm|medic|prescri|frid|dispens|daily_dose"),
     ("falls", r"fall"),
-    ("weight", r"weight"),
+    ("weight", r"weigh"),
     ("home_nursing", r"home_nursing"),
     ("home_care", r"home_care|personal_care|practical_help"),
     ("function", r"fsiii|functional|function_|j\d"),

@@ -17,7 +17,7 @@ def citizens(text: str) -> pd.DataFrame:
 
 
 BASE = citizens(
-    """person_key,district,age_years,living_alone,nursing_home_resident,home_care_personal_care_minutes_latest,home_care_practical_help_minutes_latest,preventive_visits_days_since_last
+    """person_key,district,age_years,living_alone,nursing_home_resident,personal_care_minutes_latest_0_to_90d,practical_help_minutes_latest_0_to_90d,preventive_visits_held_days_since_last_0_to_1825d
 a,d1,80,1,0,0,0,
 b,d1,85,0,1,0,0,400
 c,d1,78,1,0,60,30,400

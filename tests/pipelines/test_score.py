@@ -1,0 +1,360 @@
+"""`tidlig score` end to end on a small fake world: fake champion models (the RiskModel protocol), fake
+warehouse readers, and the real operational DB, key store, exports and Prefect flow."""
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from pipelines import score
+from pipelines.cli import cli
+from pipelines.settings import Settings
+from screening.config import ScreeningConfig
+from screening.store import (
+    SimulatedCrashError,
+    keystore,
+    keystore_metadata,
+    operational_engine,
+    read_current_lists,
+)
+
+AS_OF = dt.date(2024, 3, 4)
+NEXT_WEEK = dt.date(2024, 3, 11)
+FEATURES = ["age_years", "acute_admissions_count_0_to_365d", "distinct_drugs_distinct_count_0_to_90d"]
+COEFFICIENTS = np.array([0.04, 0.9, 0.12])
+
+
+class FakeRiskModel:
+    """A logistic model with exact linear SHAP values, shaped like models.RiskModel."""
+
+    feature_names = FEATURES
+    feature_set_version = "fs-test"
+
+    def __init__(self, version: str = "1", shift: float = 0.0):
+        self.version = version
+        self.shift = shift
+
+    def _matrix(self, features: pd.DataFrame) -> np.ndarray:
+        return features[FEATURES].to_numpy(dtype=float)
+
+    def predict_risk(self, features: pd.DataFrame) -> np.ndarray:
+        logit = -8.0 + self.shift + self._matrix(features) @ COEFFICIENTS
+        return 1 / (1 + np.exp(-logit))
+
+    def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
+        centred = self._matrix(features) - np.array([80.0, 0.5, 4.0])
+        return pd.DataFrame(centred * COEFFICIENTS, index=features.index, columns=FEATURES)
+
+
+def population(seed: int = 0, extra_admissions: int = 0, n: int = 300) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "person_key": [f"pk{i:03d}" for i in range(n)],
+            "prediction_date": pd.Timestamp(AS_OF),
+            "municipality": "101",
+            "district": [f"101-0{i % 3 + 1}" for i in range(n)],
+            "age_years": rng.integers(66, 95, n).astype(float),
+            "sex_female": rng.integers(0, 2, n).astype(float),
+            "living_alone": rng.integers(0, 2, n).astype(float),
+            "acute_admissions_count_0_to_365d": rng.poisson(0.6, n).astype(float) + extra_admissions,
+            "distinct_drugs_distinct_count_0_to_90d": rng.poisson(4, n).astype(float),
+        }
+    )
+
+
+def history_from(features: pd.DataFrame):
+    """Warehouse rows that agree with the feature columns (one acute admission per counted admission)."""
+
+    def read(settings, person_keys, as_of):
+        rows = features.set_index("person_key")
+        history = {}
+        for person in person_keys:
+            count = int(rows.loc[person, "acute_admissions_count_0_to_365d"])
+            starts = [pd.Timestamp(as_of) - pd.Timedelta(days=20 * (k + 1)) for k in range(count)]
+            history[person] = {
+                "hospital_contacts": pd.DataFrame(
+                    {
+                        "contact_id": [f"{person}-{k}" for k in range(count)],
+                        "contact_start": starts,
+                        "contact_end": [s + pd.Timedelta(days=2) for s in starts],
+                        "priority": "acute",
+                        "contact_type": "physical",
+                        "action_diagnosis": "DI500",
+                    }
+                )
+            }
+        return {"history": history, "birth_years": {}}
+
+    return read
+
+
+def landed_batches(quarantine_latest: bool = False) -> pd.DataFrame:
+    rows = [
+        ("b-lpr-1", "lpr3_contacts", "2024-02-01", "2024-02-02", "landed"),
+        ("b-lmdb-1", "lmdb_prescriptions", "2024-02-01", "2024-02-02", "landed"),
+    ]
+    if quarantine_latest:
+        rows.append(("b-lpr-2", "lpr3_contacts", "2024-03-01", "2024-03-02", "quarantined"))
+    return pd.DataFrame(rows, columns=["batch_id", "source", "delivered_at", "ingested_at", "status"])
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch):
+    settings = Settings(home=tmp_path / "home")
+    settings.home.mkdir(parents=True)
+    state = {"features": population(), "batches": landed_batches()}
+    monkeypatch.setattr(score, "read_batches", lambda s: state["batches"])
+    monkeypatch.setattr(
+        score, "scoring_features", lambda s, v, d: state["features"].assign(prediction_date=pd.Timestamp(d))
+    )
+    monkeypatch.setattr(score, "reference_features", lambda s, v, d: population(seed=1, n=1000))
+    monkeypatch.setattr(
+        score,
+        "read_history_for",
+        lambda s, k, d: history_from(state["features"])(s, k, d),  # noqa: PLW0108 (reads the current state)
+    )
+    engine = sa.create_engine(str(settings.keystore_url))
+    keystore_metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(keystore),
+            [
+                {
+                    "person_key": f"pk{i:03d}",
+                    "key_version": "k1",
+                    "cpr": f"01014{i:05d}",
+                    "name": f"Borger {i}",
+                }
+                for i in range(300)
+            ],
+        )
+    engine.dispose()
+    return settings, state
+
+
+MODELS = {"admission": FakeRiskModel("7")}
+CONFIG = ScreeningConfig(capacity=5)
+
+
+def run(settings, as_of=AS_OF, **options):
+    return score.run_scoring(settings, as_of, options.pop("config", CONFIG), models=MODELS, **options)
+
+
+def table(settings, name):
+    engine = sa.create_engine(str(settings.operational_db_url))
+    with engine.connect() as connection:
+        frame = pd.read_sql_table(name, connection)
+    engine.dispose()
+    return frame
+
+
+def test_one_list_per_district_sized_to_capacity_with_reasons_and_actions(world):
+    settings, _ = world
+    result = run(settings)
+    assert result.status == "published"
+    assert sorted(result.listed_per_district) == ["101-01", "101-02", "101-03"]
+    entries = table(settings, "screening_list_entries")
+    assert entries.groupby("list_id").size().tolist() == [5, 5, 5]
+    assert all(len(reasons) >= 1 for reasons in entries["reasons_en"])
+    assert entries["suggested_action_en"].str.len().min() > 0
+    lists = table(settings, "screening_lists")
+    assert set(lists["status"]) == {"current"}
+    assert all(lists["run_id"] == result.run_id)
+
+
+def test_reasons_match_the_published_facts(world):
+    settings, _ = world
+    run(settings)
+    entries = table(settings, "screening_list_entries")
+    facts = table(settings, "citizen_facts").set_index(["list_id", "person_key"])["facts"]
+    checked = 0
+    for row in entries.itertuples():
+        document = facts.loc[(row.list_id, row.person_key)]
+        for reason in row.reasons_en:
+            if "acute admission" in reason:
+                assert reason.startswith(f"{document['admissions_count_12m']} acute admission")
+                checked += 1
+    assert checked > 0
+
+
+def test_exports_are_csv_and_printable_html_per_district_with_identities(world):
+    settings, _ = world
+    result = run(settings)
+    files = sorted(p.name for p in result.output_dir.iterdir())
+    assert files == [
+        "101-01.csv",
+        "101-01.html",
+        "101-02.csv",
+        "101-02.html",
+        "101-03.csv",
+        "101-03.html",
+        "capacity_analytics.csv",
+        "exclusions.csv",
+        "index.html",
+    ]
+    csv_text = (result.output_dir / "101-01.csv").read_text()
+    assert "Borger" in csv_text
+    assert "cpr" in csv_text.splitlines()[0]
+
+
+def test_the_same_inputs_give_the_same_list_ids_and_byte_identical_files(world):
+    settings, _ = world
+    first = run(settings)
+    files = {p.name: p.read_bytes() for p in first.output_dir.iterdir()}
+    second = run(settings)
+    assert second.list_ids == first.list_ids
+    assert second.run_id == first.run_id
+    assert {p.name: p.read_bytes() for p in second.output_dir.iterdir()} == files
+    assert len(table(settings, "screening_lists")) == 3
+
+
+def test_change_since_previous_list_and_new_on_list(world):
+    settings, _ = world
+    run(settings)
+    run(settings, NEXT_WEEK)
+    lists = table(settings, "screening_lists")
+    assert sorted(lists["status"]) == ["current"] * 3 + ["superseded"] * 3
+    newest = lists.loc[lists["as_of_date"] == pd.Timestamp(NEXT_WEEK), "list_id"]
+    entries = table(settings, "screening_list_entries")
+    entries = entries.loc[entries["list_id"].isin(newest)]
+    assert entries["risk_previous"].notna().all()  # everyone listed was scored last week
+    assert not entries["new_on_list"].any()  # same features, same people
+    assert (entries["risk_change"].abs() < 1e-9).all()
+
+
+def test_refuses_to_publish_when_the_latest_delivery_of_a_source_was_quarantined(world):
+    settings, state = world
+    run(settings)
+    before = sorted(read_current_lists(operational_engine(str(settings.operational_db_url)))["list_id"])
+    state["batches"] = landed_batches(quarantine_latest=True)
+    with pytest.raises(score.PublishRefusedError, match="lpr3_contacts was quarantined"):
+        run(settings, NEXT_WEEK)
+    after = sorted(read_current_lists(operational_engine(str(settings.operational_db_url)))["list_id"])
+    assert after == before
+    runs = table(settings, "screening_runs")
+    assert list(runs.sort_values("as_of_date")["status"]) == ["published", "refused"]
+
+
+def test_refuses_to_publish_when_inputs_drift(world):
+    settings, state = world
+    run(settings)
+    state["features"] = population(extra_admissions=3)
+    with pytest.raises(score.PublishRefusedError, match=r"input drift.*acute_admissions_count_0_to_365d"):
+        run(settings, NEXT_WEEK)
+    lists = table(settings, "screening_lists")
+    assert set(lists["as_of_date"]) == {pd.Timestamp(AS_OF)}
+
+
+def test_a_lower_threshold_setting_makes_drift_refusal_stricter(world):
+    settings, _ = world
+    strict = settings.with_overrides(drift_psi_threshold=0.0)
+    with pytest.raises(score.PublishRefusedError, match="input drift"):
+        run(strict)
+
+
+def test_a_crash_during_publish_leaves_the_previous_lists_current_and_their_files(world):
+    settings, state = world
+    first = run(settings)
+    old_csv = (first.output_dir / "101-01.csv").read_bytes()
+    state["features"] = population().assign(
+        distinct_drugs_distinct_count_0_to_90d=lambda f: f["distinct_drugs_distinct_count_0_to_90d"] + 1
+    )
+    with pytest.raises(SimulatedCrashError):
+        run(settings, AS_OF, fail_after_rows=40)
+    lists = table(settings, "screening_lists")
+    assert sorted(lists["list_id"]) == sorted(first.list_ids)
+    assert set(lists["status"]) == {"current"}
+    assert (first.output_dir / "101-01.csv").read_bytes() == old_csv
+
+
+def test_research_deployment_never_reidentifies_and_exports_only_aggregates(world, monkeypatch):
+    settings, _ = world
+    research = settings.with_overrides(deployment="research")
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("re-identification attempted in a research deployment")
+
+    monkeypatch.setattr("screening.store.read_identities", forbidden)
+    result = run(research)
+    assert sorted(p.name for p in result.output_dir.iterdir()) == ["capacity_analytics.csv", "exclusions.csv"]
+    database = Path(str(research.operational_db_url).removeprefix("sqlite:///")).read_bytes()
+    assert b"01014" not in database  # no CPR prefix of the key store anywhere in the lists
+    assert b"Borger" not in database
+    analytics = pd.read_csv(result.output_dir / "capacity_analytics.csv")
+    small = analytics.loc[(analytics["listed"] > 0) & (analytics["listed"] < 5)]
+    assert small.empty
+
+
+def test_capacity_file_sets_capacity_per_district(world, tmp_path):
+    settings, _ = world
+    capacity_file = tmp_path / "capacity.toml"
+    capacity_file.write_text('[capacity]\n"101-01" = 2\n"101-02" = 7\n')
+    config = score.screening_config(
+        capacity=4,
+        capacity_file=str(capacity_file),
+        exclude_full_home_care=False,
+        recent_visit_days=90,
+        dismissed_days=180,
+        outcome="admission",
+    )
+    result = run(settings, config=config)
+    assert result.listed_per_district == {"101-01": 2, "101-02": 7, "101-03": 4}
+
+
+def test_a_bad_capacity_file_is_refused_with_the_district_named(tmp_path):
+    capacity_file = tmp_path / "capacity.json"
+    capacity_file.write_text('{"101-01": -3}')
+    with pytest.raises(ValueError, match="101-01"):
+        score.screening_config(
+            capacity=4,
+            capacity_file=str(capacity_file),
+            exclude_full_home_care=False,
+            recent_visit_days=90,
+            dismissed_days=180,
+            outcome="admission",
+        )
+
+
+def test_score_command_has_help():
+    result = CliRunner().invoke(cli, ["score", "--help"])
+    assert result.exit_code == 0
+    assert "--as-of" in result.output
+    assert "--capacity-file" in result.output
+
+
+def test_score_command_runs_the_prefect_flow_and_exits_non_zero_on_refusal(world, monkeypatch):
+    settings, state = world
+    monkeypatch.setattr(score, "load_models", lambda s, outcome, horizon: MODELS)
+    for name in ("TIDLIG_HOME", "TIDLIG_DEPLOYMENT", "TIDLIG_DRIFT_PSI_THRESHOLD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(score, "_settings_environment", _recording_environment(monkeypatch))
+    runner = CliRunner()
+    published = runner.invoke(
+        cli, ["--home", str(settings.home), "score", "--as-of", "2024-03-04", "--capacity", "5"]
+    )
+    assert published.exit_code == 0, published.output
+    assert "Published 3 district lists" in published.output
+    state["batches"] = landed_batches(quarantine_latest=True)
+    refused = runner.invoke(
+        cli, ["--home", str(settings.home), "score", "--as-of", "2024-03-11", "--capacity", "5"]
+    )
+    assert refused.exit_code != 0
+    assert "quarantined" in refused.output
+    assert "previous lists stay current" in refused.output
+
+
+def _recording_environment(monkeypatch):
+    original = score._settings_environment
+
+    def environment(settings):
+        values = original(settings)
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)  # restored after the test
+        return values
+
+    return environment
