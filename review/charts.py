@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT, PAD = 320, 90, 18
+WIDTH, HEIGHT, PAD = 320, 110, 20
 
 
 def line_chart_svg(points: Sequence[tuple[str, float]], *, title: str, unit: str) -> Markup:
@@ -36,7 +36,7 @@ def line_chart_svg(points: Sequence[tuple[str, float]], *, title: str, unit: str
         f'<polyline points="{path}"/>{dots}'
         f'<text x="{PAD}" y="{HEIGHT - 3}">{first_label}</text>'
         f'<text x="{WIDTH - PAD}" y="{HEIGHT - 3}" text-anchor="end">{last_label}</text>'
-        f'<text x="{PAD}" y="11">{high:g} {escape(unit)}</text>'
+        f'<text x="{PAD}" y="13">{high:g} {escape(unit)}</text>'
         f'<text x="{PAD}" y="{HEIGHT - PAD - 3}" class="low">{low:g}</text>'
         "</svg>"
     )

@@ -102,7 +102,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rank": ("Rang", "Rank"),
     "risk": ("Risiko", "Risk"),
     "change": ("Ændring", "Change"),
-    "change_none": ("ny", "new"),
+    "change_none": ("–", "–"),
     "risk_up": ("Risikoen er steget siden sidste liste", "Risk rose since the previous list"),
     "risk_down": ("Risikoen er faldet siden sidste liste", "Risk fell since the previous list"),
     "reasons": ("Begrundelser", "Reasons"),

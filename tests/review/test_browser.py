@@ -1,0 +1,160 @@
+"""End to end in real headless Chromium (Debian's package, driven by Playwright) against uvicorn."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from review.app import create_app
+from review.config import ReviewConfig
+from review.database import create_operational_engine
+from tests.review.world import (
+    DISTRICT_A,
+    FAST_HASHING,
+    LIST_A,
+    PASSWORD,
+    FakeClock,
+    add_role_users,
+    all_person_keys,
+    person_key,
+    publish_world,
+    sqlite_url,
+    write_keystore,
+)
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[str]:
+    """The review app on a free local port, over a published world."""
+    home = tmp_path_factory.mktemp("browser")
+    operational, keys = sqlite_url(home / "operational.sqlite"), sqlite_url(home / "keystore.sqlite")
+    write_keystore(keys, all_person_keys())
+    app = create_app(
+        ReviewConfig(operational_db_url=operational, keystore_url=keys, hashing=FAST_HASHING),
+        clock=FakeClock(),
+    )
+    engine = create_operational_engine(operational)
+    publish_world(engine)
+    add_role_users(engine, FakeClock()())
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start within 20 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (run `make browser`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(
+        base_url=server, viewport={"width": 1024, "height": 768}, accept_downloads=True
+    )
+    yield context.new_page()
+    context.close()
+
+
+def _log_in(page, username: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Brugernavn").fill(username)
+    page.get_by_label("Adgangskode").fill(PASSWORD)
+    page.get_by_role("button", name="Log ind").click()
+    page.wait_for_url("**/lists")
+
+
+def _screenshot(page, name: str) -> None:
+    folder = os.environ.get("TIDLIG_SCREENSHOT_DIR")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def test_a_nurse_works_a_list_end_to_end(page):
+    citizen = person_key(DISTRICT_A, 0)
+    _log_in(page, "nurse_a")
+    page.get_by_role("link", name=DISTRICT_A).first.click()
+    page.wait_for_url(f"**/lists/{LIST_A}")
+    assert page.locator("table.worklist tbody tr").count() == 12
+    _screenshot(page, "list")
+
+    page.get_by_role("link", name="Borger 0000").click()
+    page.wait_for_url(f"**/citizens/{citizen}")
+    assert page.get_by_role("heading", name="Seneste indlæggelser").is_visible()
+    assert page.locator("svg.chart").count() >= 2
+    _screenshot(page, "citizen")
+
+    page.get_by_label("Besøg gennemført").check()
+    page.get_by_label("Nyt problem fundet").check()
+    page.get_by_label("Henvist til egen læge").check()
+    page.get_by_role("button", name="Gem").click()
+    page.wait_for_url("**saved=1")
+    assert page.get_by_role("status").inner_text() == "Gemt."
+    assert "Besøg gennemført" in page.locator("section", has_text="Historik").inner_text()
+
+    page.get_by_role("link", name="Tilbage til listen").click()
+    page.get_by_label("Status").select_option("visit_done")
+    page.get_by_role("button", name="Vis").click()
+    assert page.locator("table.worklist tbody tr").count() == 1
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Eksportér CSV").click()
+    exported = Path(download_info.value.path()).read_text(encoding="utf-8")
+    assert exported.startswith("rank,cpr,name,")
+    assert "Borger 0000" in exported
+
+    page.get_by_role("link", name="Udskriftsvenlig").click()
+    assert page.locator("table.print-table tbody tr").count() == 1
+
+
+def test_the_pages_work_by_keyboard_starting_with_a_skip_link(page):
+    _log_in(page, "nurse_a")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused.strip() == "Spring til indhold"
+    page.keyboard.press("Enter")
+    assert page.evaluate("location.hash") == "#main"
+
+
+def test_another_districts_list_shows_nothing_in_the_browser(page):
+    _log_in(page, "nurse_b")
+    response = page.goto(f"/lists/{LIST_A}")
+    assert response.status == 404
+    assert "Borger 0" not in page.content()
