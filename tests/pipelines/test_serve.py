@@ -1,0 +1,50 @@
+"""`tidlig serve`: the three schedules, and clear instructions when no Prefect server is reachable."""
+
+from click.testing import CliRunner
+
+from pipelines import serve
+from pipelines.cli import cli
+
+
+def test_without_a_prefect_server_it_says_how_to_start_one_and_fails(tmp_path, monkeypatch):
+    monkeypatch.setattr(serve, "api_url", lambda: None)
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path), "serve"])
+    assert result.exit_code != 0
+    assert "prefect server start" in result.output
+    assert "PREFECT_API_URL" in result.output
+
+
+def test_an_unreachable_server_is_named_with_the_same_instructions(tmp_path, monkeypatch):
+    monkeypatch.setattr(serve, "api_url", lambda: "http://127.0.0.1:9/api")
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path), "serve"])
+    assert result.exit_code != 0
+    assert "does not answer" in result.output
+    assert "prefect server start" in result.output
+
+
+def test_check_lists_the_schedules_without_serving(tmp_path, monkeypatch):
+    monkeypatch.setattr(serve, "api_url", lambda: "http://127.0.0.1:4200/api")
+    monkeypatch.setattr(serve, "server_is_healthy", lambda url: True)
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path), "serve", "--check"])
+    assert result.exit_code == 0, result.output
+    assert "weekly-score" in result.output
+    assert "0 5 * * 1" in result.output
+    assert "Europe/Copenhagen" in result.output
+
+
+def test_deployments_are_nightly_ingest_weekly_score_monday_0500_and_monthly_retrain():
+    deployments = {d.name: d for d in serve.build_deployments(capacity=12)}
+    assert set(deployments) == {"nightly-ingest", "weekly-score", "monthly-retrain"}
+    crons = {name: d.schedules[0].schedule for name, d in deployments.items()}
+    assert crons["weekly-score"].cron == "0 5 * * 1"
+    assert crons["nightly-ingest"].cron == "0 2 * * *"
+    assert crons["monthly-retrain"].cron == "0 3 1 * *"
+    assert {schedule.timezone for schedule in crons.values()} == {"Europe/Copenhagen"}
+    assert deployments["weekly-score"].parameters == {"capacity": 12}
+    assert deployments["weekly-score"].entrypoint.endswith("scheduled_flows.py:weekly_score")
+
+
+def test_serve_has_help():
+    result = CliRunner().invoke(cli, ["serve", "--help"])
+    assert result.exit_code == 0
+    assert "Monday" in result.output or "Mon 05:00" in result.output
