@@ -88,7 +88,7 @@ def smoothed_observed_risk(y: np.ndarray, p: np.ndarray, grid_points: int = 60) 
     order = np.argsort(lp, kind="stable")
     sorted_lp, sorted_y = lp[order], y[order]
     bandwidth = max(1.06 * np.std(lp) * len(lp) ** (-1 / 5), 0.05)
-    grid = np.unique(np.quantile(lp, np.linspace(0, 1, grid_points)))
+    grid = np.unique(np.quantile(lp, np.linspace(0, 1, grid_points), method="inverted_cdf"))  # data points
     lows = np.searchsorted(sorted_lp, grid - 4 * bandwidth, side="left")
     highs = np.searchsorted(sorted_lp, grid + 4 * bandwidth, side="right")
     smoothed = np.empty_like(grid)

@@ -6,6 +6,8 @@ and tracking URI.
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from pipelines.settings import Settings
@@ -38,9 +40,17 @@ def train_command(settings: Settings, **options: object) -> None:
     Reads features/<version>/ written by `tidlig features`; writes runs, plots, model cards and the
     registered models tidlig-<outcome>-<h>m to MLflow (browse with `mlflow ui --backend-store-uri URI`).
     """
+    from models.store import latest_feature_set_version
     from pipelines.runtime import prepare_environment
 
+    try:
+        if options["feature_set"] is None:
+            latest_feature_set_version(settings.features_dir)  # fail fast, before Prefect starts
+    except FileNotFoundError as error:
+        raise click.ClickException(str(error)) from None
     prepare_environment(settings)
+    # A busy machine can take longer than Prefect's default 20 s to start its ephemeral server.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     from pipelines.train_flow import train_flow
 
     names = {

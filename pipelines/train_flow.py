@@ -26,13 +26,13 @@ from models.store import FeatureSet
 from pipelines.settings import Settings, load_settings
 
 
-@task(retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE)
 def read_feature_set(features_dir: str, version: str | None) -> FeatureSet:
     """Read the feature table, labels and spec from disk."""
     return store.read_feature_set(Path(features_dir), version)
 
 
-@task(retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE)
 def read_truth_if_present(world_dir: str, key: str | None, months: list[pd.Timestamp]) -> pd.DataFrame | None:
     """The pseudonymised hidden truth of a synthetic world for the oracle; None when absent."""
     if key is None or not (Path(world_dir) / "truth" / "truth.parquet").exists():
@@ -57,7 +57,7 @@ def train_and_evaluate(
     )
 
 
-@task(retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE)
 def register_candidate(
     result: HarnessResult, config: TrainingConfig, provenance: Provenance, settings: Settings
 ) -> Candidate:
@@ -90,7 +90,7 @@ def judge(
     )
 
 
-@task(retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE)
 def publish_decision(
     candidate: Candidate, decision: GateDecision, result: HarnessResult, provenance: Provenance, uri: str
 ) -> None:

@@ -1,0 +1,75 @@
+"""Training: deterministic, better than age and sex, explanations that add up, test fold untouched."""
+
+import numpy as np
+import pytest
+
+from models.config import TrainingConfig
+from models.dataset import build_outcome_frame
+from models.harness import fit_and_evaluate
+from models.split import temporal_split
+from models.training import fold_frames, train_outcome_model
+from tests.models.synthetic_feature_set import make_feature_set
+
+CONFIG = TrainingConfig(
+    search_trials=2, max_boosting_rounds=80, early_stopping_rounds=10, bootstrap_samples=10
+)
+
+
+@pytest.fixture(scope="module")
+def feature_set():
+    return make_feature_set(persons=800)
+
+
+@pytest.fixture(scope="module")
+def result(feature_set):
+    features, labels, truth = feature_set
+    return fit_and_evaluate(features, labels, "admission", CONFIG, "v1", truth=truth)
+
+
+def test_same_seed_gives_the_same_model(feature_set, result):
+    features, labels, _ = feature_set
+    again = fit_and_evaluate(features, labels, "admission", CONFIG, "v1")
+    np.testing.assert_array_equal(again.risks["model"], result.risks["model"])
+
+
+def test_model_beats_age_and_sex_and_stays_below_the_oracle(result):
+    metrics = result.evaluation.metrics
+    assert metrics["model"]["auroc"].value > metrics["age_sex"]["auroc"].value
+    assert metrics["oracle"]["auroc"].value > metrics["model"]["auroc"].value - 0.05
+    assert result.evaluation.oracle_coverage == 1.0
+
+
+def test_baselines_are_scored_on_exactly_the_test_rows(result):
+    assert set(result.risks) == {"model", "age_sex", "hfrs", "charlson", "oracle"}
+    assert all(len(risk) == len(result.test_rows) for risk in result.risks.values())
+    assert set(result.test_rows["prediction_date"]) == set(result.split.test_dates)
+
+
+def test_contributions_add_up_to_the_raw_log_odds(result):
+    model = result.trained.model
+    rows = result.test_rows.head(20)
+    contributions = model.contributions(rows)
+    assert list(contributions.columns) == model.feature_names
+    assert contributions.index.equals(rows.index)
+    raw = model.predict_raw(rows)
+    np.testing.assert_allclose(contributions.sum(axis=1) + model.expected_log_odds(), np.log(raw / (1 - raw)))
+
+
+def test_global_importance_is_a_share_of_gain(result):
+    importance = result.trained.model.global_importance
+    assert sum(importance.values()) == pytest.approx(1.0)
+    assert set(importance) == set(result.trained.model.feature_names)
+
+
+def test_changing_test_labels_does_not_change_the_model(feature_set, result):
+    features, labels, _ = feature_set
+    frame = build_outcome_frame(features, labels, "admission_12m")
+    split = temporal_split(frame.usable_dates(0.5), 12, 6, 6)
+    test_mask = frame.frame["prediction_date"].isin(split.test_dates)
+    flipped = frame.frame.assign(label=np.where(test_mask, 1 - frame.frame["label"], frame.frame["label"]))
+    tampered = type(frame)(
+        frame.target, flipped, frame.feature_names, frame.censored_rows, frame.labelled_share_by_date
+    )
+    model = train_outcome_model(tampered, split, CONFIG, "v1").model
+    test_rows = fold_frames(frame, split)["test"]
+    np.testing.assert_array_equal(model.predict_risk(test_rows), result.trained.model.predict_risk(test_rows))
