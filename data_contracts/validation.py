@@ -42,6 +42,15 @@ def _column_label(kwargs: dict[str, Any]) -> str | None:
     return None
 
 
+def _error_type(outcome: Any) -> str:
+    """The exception's type name only: GX messages may quote data."""
+    info = outcome.exception_info or {}
+    if info.get("exception_traceback"):
+        last = str(info["exception_traceback"]).strip().splitlines()[-1]
+        return last.split(":", 1)[0][:80]
+    return "no result"
+
+
 class ContractValidator:
     """Validates frames against contracts with one shared, ephemeral GX context."""
 
@@ -87,7 +96,7 @@ class ContractValidator:
                     RuleBreach(
                         column,
                         config.type,
-                        f"{meta.get('rule', config.type)} (could not be evaluated)",
+                        f"{meta.get('rule', config.type)} (could not be evaluated: {_error_type(outcome)})",
                         "blocking",
                         np.arange(len(frame)),
                         len(frame),

@@ -1,0 +1,106 @@
+"""Warehouse: atomic landing, exactly-once ledger, committed-only views and reads as known at a date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from warehouse import AlreadyIngestedError, BatchRecord, Warehouse
+
+
+def _rows(batch_id: str, delivered_at: str, values: dict[str, float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "person_key": list(values),
+            "weight_kg": list(values.values()),
+            "_record_key": [f"weights:{key}" for key in values],
+            "_valid_time": pd.Timestamp("2021-01-05"),
+            "_delivered_at": pd.Timestamp(delivered_at),
+            "_ingested_at": pd.Timestamp("2026-01-01"),
+            "_batch_id": batch_id,
+        }
+    )
+
+
+def _record(batch_id: str, sha: str, delivered_at: str, rows: int = 2) -> BatchRecord:
+    return BatchRecord(
+        batch_id=batch_id,
+        source="weights",
+        delivery=delivered_at,
+        content_sha256=sha,
+        rows=rows,
+        contract_version="1.0.0",
+        delivered_at=pd.Timestamp(delivered_at),
+        ingested_at=pd.Timestamp("2026-01-01"),
+        status="landed",
+        table_name="weights",
+        key_version="test-1",
+    )
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Warehouse:
+    store = Warehouse(tmp_path / "warehouse")
+    store.land_batch(_rows("b1", "2021-02-01", {"a": 70.0, "b": 60.0}), _record("b1", "sha1", "2021-02-01"))
+    return store
+
+
+def test_landed_batch_is_visible_in_the_view_and_the_ledger(warehouse: Warehouse) -> None:
+    connection = warehouse.connect(read_only=True)
+    assert connection.execute("SELECT count(*) FROM weights").fetchone() == (2,)
+    assert connection.execute("SELECT status FROM batches").fetchall() == [("landed",)]
+    assert warehouse.seen_hashes("weights") == {"sha1"}
+
+
+def test_the_same_content_never_lands_twice(warehouse: Warehouse) -> None:
+    with pytest.raises(AlreadyIngestedError):
+        warehouse.land_batch(_rows("b2", "2021-02-01", {"a": 70.0}), _record("b2", "sha1", "2021-02-01"))
+    assert len(warehouse.table("weights")) == 2
+    assert not (warehouse.root / "weights" / "batch=b2").exists()
+
+
+def test_an_uncommitted_partition_is_invisible_and_removed(warehouse: Warehouse) -> None:
+    orphan = warehouse.root / "weights" / "batch=crashed"
+    orphan.mkdir()
+    _rows("crashed", "2021-03-01", {"c": 1.0}).to_parquet(orphan / "part-0.parquet")
+    assert len(warehouse.table("weights")) == 2
+    assert warehouse.remove_uncommitted_partitions() == [orphan]
+    assert not orphan.exists()
+    assert (warehouse.root / "weights" / "batch=b1").exists()
+
+
+def test_a_correction_supersedes_from_its_delivery_date_without_erasing_history(warehouse: Warehouse) -> None:
+    warehouse.land_batch(_rows("b2", "2021-03-01", {"a": 68.0}), _record("b2", "sha2", "2021-03-01", 1))
+    assert len(warehouse.table("weights")) == 3  # all versions kept
+    before = warehouse.table("weights", as_known_at="2021-02-15").set_index("person_key")["weight_kg"]
+    after = warehouse.table("weights", as_known_at="2021-03-15").set_index("person_key")["weight_kg"]
+    assert before.to_dict() == {"a": 70.0, "b": 60.0}
+    assert after.to_dict() == {"a": 68.0, "b": 60.0}
+
+
+def test_nothing_is_known_before_the_first_delivery(warehouse: Warehouse) -> None:
+    assert warehouse.table("weights", as_known_at="2021-01-31").empty
+
+
+def test_quarantined_batches_are_in_the_ledger_but_not_in_views(warehouse: Warehouse) -> None:
+    record = _record("q1", "sha-bad", "2021-03-01")
+    warehouse.record_quarantined(record)
+    assert warehouse.seen_hashes("weights") == {"sha1", "sha-bad"}
+    assert len(warehouse.table("weights")) == 2
+    assert warehouse.batches().set_index("batch_id").loc["q1", "status"] == "quarantined"
+
+
+def test_an_empty_warehouse_reads_as_empty(tmp_path: Path) -> None:
+    store = Warehouse(tmp_path / "nothing")
+    assert store.batches().empty
+    assert store.table("weights").empty
+    assert store.tables() == []
+
+
+def test_only_one_writer_at_a_time(warehouse: Warehouse) -> None:
+    from warehouse import CatalogBusyError
+
+    with warehouse.writer_lock(), pytest.raises(CatalogBusyError), Warehouse(warehouse.root).writer_lock():
+        pass
