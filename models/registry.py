@@ -205,9 +205,11 @@ def record_gate_and_card(
     result: HarnessResult,
     provenance: Provenance,
     tracking_uri: str,
+    *,
+    move_alias: bool = True,
 ) -> str:
     """Log the gate decision and the model card to the candidate's run and version; move the alias if
-    the gate promotes. Returns the model card Markdown."""
+    the gate promotes and ``move_alias`` (notebook challengers pass False). Returns the card Markdown."""
     client = _use(tracking_uri)
     context = CardContext(
         registered_name=candidate.registered_name,
@@ -245,7 +247,7 @@ def record_gate_and_card(
         candidate.version,
         description=f"{result.target}; model card: runs:/{candidate.run_id}/model_card/model_card.html",
     )
-    if decision.promote:
+    if decision.promote and move_alias:
         client.set_registered_model_alias(candidate.registered_name, CHAMPION_ALIAS, candidate.version)
     return card
 

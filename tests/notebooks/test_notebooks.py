@@ -1,0 +1,67 @@
+"""Both models notebooks run top to bottom against a small demo feature set with a champion in MLflow,
+and are committed with their outputs stripped."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from models import registry
+from models.config import TrainingConfig
+from models.gate import GatePolicy, judge_challenger
+from models.harness import fit_and_evaluate
+from models.store import read_feature_set
+from tests.models.synthetic_feature_set import write_feature_set
+
+NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("models-*.ipynb"))
+SMALL = TrainingConfig(search_trials=1, max_boosting_rounds=40, early_stopping_rounds=10, bootstrap_samples=5)
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory):
+    """A home with a feature set and an admission champion (lenient gate: the world is tiny)."""
+    home = tmp_path_factory.mktemp("notebook-home")
+    write_feature_set(home, persons=700)
+    feature_set = read_feature_set(home / "features")
+    result = fit_and_evaluate(
+        feature_set.features, feature_set.labels, "admission", SMALL, feature_set.version
+    )
+    uri = f"sqlite:///{home / 'mlflow.db'}"
+    provenance = registry.Provenance(feature_set.version, feature_set.spec_hash)
+    candidate = registry.log_candidate(
+        result, SMALL, provenance, tracking_uri=uri, artifact_root=home / "art"
+    )
+    lenient = GatePolicy(slope_range=(0.1, 10.0), max_ici=1.0, min_auroc=0.5)
+    decision = judge_challenger(result.test_rows, result.risks["model"], None, policy=lenient)
+    registry.record_gate_and_card(candidate, decision, result, provenance, uri)
+    return home
+
+
+def test_notebooks_are_committed_without_outputs():
+    assert len(NOTEBOOKS) == 2
+    for path in NOTEBOOKS:
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs, path.name
+                assert cell.execution_count is None, path.name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_notebook_runs_against_the_demo_world(path, demo_home, monkeypatch):
+    monkeypatch.setenv("TIDLIG_HOME", str(demo_home))
+    monkeypatch.setenv("TIDLIG_DEMO", "1")
+    monkeypatch.setenv("TIDLIG_NOTEBOOK_TRIALS", "1")
+    monkeypatch.setenv("TIDLIG_NOTEBOOK_ROUNDS", "40")
+    monkeypatch.setenv("TIDLIG_NOTEBOOK_BOOTSTRAP", "5")
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(demo_home)}}
+    ).execute()
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert not [output for output in outputs if output.output_type == "error"]
+    if "challenger" in path.stem:
+        text = "".join(output.get("text", "") for output in outputs)
+        assert "champion is still version 1" in text
