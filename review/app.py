@@ -19,8 +19,10 @@ from review.audit import AuditLog, AuditUnavailableError
 from review.authentication import LocalAccountProvider, LoginThrottle
 from review.config import ReviewConfig
 from review.database import create_operational_engine, upgrade_database
+from review.identities import KeyStore
 from review.sessions import SessionStore
 from review.web_security import NotAuthenticatedError, Services, render, safe_next
+from review.worklist import ListRowCache
 
 PACKAGE_DIR = Path(__file__).parent
 CONTENT_SECURITY_POLICY = (
@@ -57,6 +59,8 @@ def create_app(
         auth_provider=LocalAccountProvider(engine, config.hashing),
         templates=templates,
         clock=clock,
+        row_cache=ListRowCache(),
+        keystore=KeyStore(config.keystore_url),
     )
     app.mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static")
     app.include_router(web_auth.router)

@@ -1,7 +1,8 @@
 """Re-identification for pages that may show it (callers check :func:`review.access.may_see_identities`).
 
-Reads the key store through ``screening.store.read_identities``; a missing key store degrades to showing
-pseudonyms, never to an error page.
+Reads the key store table defined by ``screening.store`` (``keystore(person_key, key_version, cpr, name)``)
+through one long-lived engine; when a pseudonym has several key versions the latest wins, as in
+``screening.store.read_identities``. A missing key store degrades to showing pseudonyms, never to an error.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from screening.store import KeyStoreUnavailableError, keystore, read_identities
+from screening.store import keystore
+
+_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -28,32 +31,49 @@ def format_cpr(cpr: str) -> str:
     return f"{digits[:6]}-{digits[6:]}" if len(digits) == 10 and digits.isdigit() else cpr
 
 
-def identities_for(keystore_url: str, person_keys: Iterable[str]) -> dict[str, Identity] | None:
-    """``person_key -> Identity`` for the keys found; None when the key store is unavailable."""
-    keys = list(person_keys)
-    if not keys:
-        return {}
-    try:
-        frame = read_identities(keystore_url, keys)
-    except (KeyStoreUnavailableError, sa.exc.SQLAlchemyError):
-        return None
-    return {
-        row.person_key: Identity(format_cpr(str(row.cpr)), "" if row.name is None else str(row.name))
-        for row in frame.itertuples(index=False)
-    }
+class KeyStore:
+    """Read-only access to the key store at ``url``."""
 
+    def __init__(self, url: str) -> None:
+        self._engine = sa.create_engine(url)
+        self._available: bool | None = None
 
-def person_keys_for_cpr(keystore_url: str, cpr: str) -> list[str]:
-    """The pseudonyms (all key versions) of one CPR number, for the admin's "who looked at me" search."""
-    digits = cpr.replace("-", "").strip()
-    if len(digits) != 10 or not digits.isdigit():
-        return []
-    engine = sa.create_engine(keystore_url)
-    try:
-        if not sa.inspect(engine).has_table(keystore.name):
+    def _is_available(self) -> bool:
+        if not self._available:  # re-check until it exists (ingest may create it later)
+            try:
+                self._available = sa.inspect(self._engine).has_table(keystore.name)
+            except sa.exc.SQLAlchemyError:
+                self._available = False
+        return bool(self._available)
+
+    def identities(self, person_keys: Iterable[str]) -> dict[str, Identity] | None:
+        """``person_key -> Identity`` for the keys found; None when the key store is unavailable."""
+        keys = sorted(set(person_keys))
+        if not self._is_available():
+            return None
+        found: dict[str, tuple[str, Identity]] = {}
+        try:
+            with self._engine.connect() as connection:
+                for start in range(0, len(keys), _CHUNK):
+                    query = sa.select(keystore).where(keystore.c.person_key.in_(keys[start : start + _CHUNK]))
+                    for row in connection.execute(query):
+                        known = found.get(row.person_key)
+                        if known is None or row.key_version > known[0]:
+                            identity = Identity(format_cpr(str(row.cpr)), row.name or "")
+                            found[row.person_key] = (row.key_version, identity)
+        except sa.exc.SQLAlchemyError:
+            return None
+        return {key: identity for key, (_version, identity) in found.items()}
+
+    def person_keys_for_cpr(self, cpr: str) -> list[str]:
+        """The pseudonyms (all key versions) of one CPR number, for the admin's "who looked at me" search."""
+        digits = cpr.replace("-", "").strip()
+        if len(digits) != 10 or not digits.isdigit() or not self._is_available():
             return []
-        with engine.connect() as connection:
+        with self._engine.connect() as connection:
             rows = connection.execute(sa.select(keystore.c.person_key).where(keystore.c.cpr == digits))
             return sorted({row.person_key for row in rows})
-    finally:
-        engine.dispose()
+
+    def dispose(self) -> None:
+        """Close the engine's connections."""
+        self._engine.dispose()

@@ -13,7 +13,6 @@ from review.accounts import AccountError, create_account, list_accounts, set_act
 from review.audit import AuditEvent
 from review.casework import STATUSES, latest_statuses
 from review.feedback import MIN_CELL, compute_yield, suppress_small_cells
-from review.identities import person_keys_for_cpr
 from review.passwords import hash_password
 from review.web_security import Require, render, services
 from review.worklist import lists_in
@@ -64,7 +63,7 @@ def audit_page(
     username = (params.get("user") or "").strip() or None
     keys = [person_key] if person_key else []
     if cpr and app.config.deployment == "operational":
-        keys += person_keys_for_cpr(app.config.keystore_url, cpr)
+        keys += app.keystore.person_keys_for_cpr(cpr)
     searched = bool(person_key or cpr or username)
     app.audit.append(
         AuditEvent(

@@ -32,7 +32,7 @@ from review.casework import (
 )
 from review.charts import line_chart_svg
 from review.citizen_facts import normalise_facts
-from review.identities import Identity, identities_for
+from review.identities import Identity
 from review.web_security import Require, language_of, render, services
 from review.worklist import (
     SORT_KEYS,
@@ -42,7 +42,6 @@ from review.worklist import (
     facts_of,
     list_entry,
     list_header,
-    list_rows,
     lists_in,
     risk_history,
     select_page,
@@ -88,15 +87,15 @@ def _identities(
     app = services(request)
     if not may_see_identities(principal, header.district, app.config.deployment):
         return None
-    return identities_for(app.config.keystore_url, person_keys)
+    return app.keystore.identities(person_keys)
 
 
 def _rows_with_state(request: Request, header: ListHeader) -> list[WorklistRow]:
-    engine = services(request).engine
-    statuses = latest_statuses(engine, header.list_id)
-    assignees = current_assignees(engine, header.list_id)
+    app = services(request)
+    statuses = latest_statuses(app.engine, header.list_id)
+    assignees = current_assignees(app.engine, header.list_id)
     rows = []
-    for row in list_rows(engine, header.list_id, language_of(request)):  # type: ignore[arg-type]
+    for row in app.row_cache.rows(app.engine, header.list_id, language_of(request)):  # type: ignore[arg-type]
         assignee = assignees.get(row.person_key)
         rows.append(
             replace(

@@ -19,7 +19,9 @@ from review.accounts import find_account
 from review.audit import AuditLog
 from review.authentication import LoginThrottle, PasswordAuthProvider
 from review.config import ReviewConfig
+from review.identities import KeyStore
 from review.sessions import SessionStore, tokens_match
+from review.worklist import ListRowCache
 
 SESSION_COOKIE = "tidlig_session"
 LOGIN_CSRF_COOKIE = "tidlig_login_csrf"
@@ -40,6 +42,8 @@ class Services:
     auth_provider: PasswordAuthProvider
     templates: Jinja2Templates
     clock: Callable[[], dt.datetime]
+    row_cache: ListRowCache
+    keystore: KeyStore
 
 
 def services(request: Request) -> Services:

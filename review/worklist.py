@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -167,6 +168,34 @@ def list_rows(engine: sa.Engine, list_id: str, language: Language) -> list[Workl
         )
         for row in rows
     ]
+
+
+class ListRowCache:
+    """Parsed entries of recently viewed lists, per (list ID, language).
+
+    Safe because a published list never changes: ``screening.store.publish_lists`` does not rewrite a list
+    whose ID exists (only its ``status`` moves, which is not cached). Review state (status, assignee) is
+    joined fresh on every request. Bounded to ``max_lists`` entries (oldest dropped first).
+    """
+
+    def __init__(self, max_lists: int = 16) -> None:
+        self._max_lists = max_lists
+        self._rows: dict[tuple[str, str], list[WorklistRow]] = {}
+        self._lock = threading.Lock()
+
+    def rows(self, engine: sa.Engine, list_id: str, language: Language) -> list[WorklistRow]:
+        """The list's rows in rank order (read once, then served from memory)."""
+        key = (list_id, language)
+        with self._lock:
+            cached = self._rows.get(key)
+        if cached is not None:
+            return cached
+        rows = list_rows(engine, list_id, language)
+        with self._lock:
+            self._rows[key] = rows
+            while len(self._rows) > self._max_lists:
+                self._rows.pop(next(iter(self._rows)))
+        return rows
 
 
 def label_of(item: Any) -> str:

@@ -104,4 +104,5 @@ def world(operational_url, tmp_path) -> Iterator[ReviewWorld]:
     yield built
     built.client.close()
     built.client.app.state.services.engine.dispose()
+    built.client.app.state.services.keystore.dispose()
     built.engine.dispose()

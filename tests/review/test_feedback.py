@@ -64,7 +64,7 @@ def test_only_the_latest_decision_per_citizen_counts(world):
         key,
         DISTRICT_A,
         Decision("visit_done", new_problem_found=False),
-        AT + dt.timedelta(days=3),
+        at=AT + dt.timedelta(days=3),
     )
     (row,) = compute_yield(world.engine, "district")
     assert (row.group, row.decided, row.visits_done, row.new_problems) == (DISTRICT_A, 1, 1, 0)
