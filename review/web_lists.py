@@ -37,6 +37,7 @@ from review.web_security import Require, language_of, render, services
 from review.worklist import (
     SORT_KEYS,
     ListHeader,
+    ReviewState,
     WorklistQuery,
     WorklistRow,
     facts_of,
@@ -90,22 +91,13 @@ def _identities(
     return app.keystore.identities(person_keys)
 
 
-def _rows_with_state(request: Request, header: ListHeader) -> list[WorklistRow]:
+def _rows_and_state(request: Request, header: ListHeader) -> tuple[list[WorklistRow], ReviewState]:
     app = services(request)
-    statuses = latest_statuses(app.engine, header.list_id)
-    assignees = current_assignees(app.engine, header.list_id)
-    rows = []
-    for row in app.row_cache.rows(app.engine, header.list_id, language_of(request)):  # type: ignore[arg-type]
-        assignee = assignees.get(row.person_key)
-        rows.append(
-            replace(
-                row,
-                status=statuses.get(row.person_key, "new"),
-                assignee_id=assignee[0] if assignee else None,
-                assignee=assignee[1] if assignee else None,
-            )
-        )
-    return rows
+    rows = app.row_cache.rows(app.engine, header.list_id, language_of(request))  # type: ignore[arg-type]
+    state = ReviewState(
+        latest_statuses(app.engine, header.list_id), current_assignees(app.engine, header.list_id)
+    )
+    return rows, state
 
 
 def _query(request: Request) -> WorklistQuery:
@@ -141,9 +133,9 @@ def list_page(
 ) -> Response:
     """One page of a list, filtered and sorted; the shown persons are audited before rendering."""
     header = scoped_list(request, principal, list_id)
-    rows = _rows_with_state(request, header)
+    rows, state = _rows_and_state(request, header)
     query = _query(request)
-    page = select_page(rows, query, principal.user_id)
+    page = select_page(rows, query, principal.user_id, state)
     shown = [row.person_key for row in page.rows]
     _audit(
         request,
@@ -174,7 +166,8 @@ def list_page(
 
 def _filtered_rows(request: Request, header: ListHeader, principal: Principal) -> list[WorklistRow]:
     query = replace(_query(request), page=1, page_size=10**9)
-    return select_page(_rows_with_state(request, header), query, principal.user_id).rows
+    rows, state = _rows_and_state(request, header)
+    return select_page(rows, query, principal.user_id, state).rows
 
 
 _CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import HTTPException, Request
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from review.access import Principal
 from review.accounts import find_account
@@ -67,10 +68,11 @@ class Require:
 
     async def __call__(self, request: Request) -> Principal:
         app = services(request)
-        session = app.sessions.resolve(request.cookies.get(SESSION_COOKIE))
+        # Database calls run in the thread pool so a slow database does not stall the event loop.
+        session = await run_in_threadpool(app.sessions.resolve, request.cookies.get(SESSION_COOKIE))
         if session is None:
             raise NotAuthenticatedError
-        account = find_account(app.engine, user_id=session.user_id)
+        account = await run_in_threadpool(find_account, app.engine, user_id=session.user_id)
         if account is None or not account.active:
             raise NotAuthenticatedError
         principal = account.principal()

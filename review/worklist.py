@@ -11,7 +11,7 @@ import datetime as dt
 import math
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -208,9 +208,31 @@ def label_of(item: Any) -> str:
     return str(item)
 
 
-def select_page(rows: list[WorklistRow], query: WorklistQuery, me: int) -> WorklistPage:
-    """Filter, sort and slice ``rows`` as ``query`` says (``me`` is the viewer's user id)."""
-    selected = [row for row in rows if _matches(row, query, me)]
+@dataclass(frozen=True)
+class ReviewState:
+    """The review state of a list's citizens: latest decision and current assignee per person key."""
+
+    statuses: dict[str, str] = field(default_factory=dict)
+    assignees: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+    def apply(self, row: WorklistRow) -> WorklistRow:
+        """``row`` with its status and assignee filled in."""
+        assignee = self.assignees.get(row.person_key)
+        return replace(
+            row,
+            status=self.statuses.get(row.person_key, "new"),
+            assignee_id=assignee[0] if assignee else None,
+            assignee=assignee[1] if assignee else None,
+        )
+
+
+def select_page(rows: list[WorklistRow], query: WorklistQuery, me: int, state: ReviewState) -> WorklistPage:
+    """Filter, sort and slice ``rows`` as ``query`` says (``me`` is the viewer's user id).
+
+    ``rows`` are the cached list rows (no review state); only the returned page's rows get ``state``
+    applied, so a 5,000-row list costs one pass of cheap checks.
+    """
+    selected = [row for row in rows if _matches(row, query, me, state)]
     if query.sort == "risk":
         selected.sort(key=lambda row: (-row.risk, row.rank))
     elif query.sort == "change":
@@ -220,15 +242,17 @@ def select_page(rows: list[WorklistRow], query: WorklistQuery, me: int) -> Workl
     pages = max(1, math.ceil(len(selected) / query.page_size))
     page = min(max(1, query.page), pages)
     start = (page - 1) * query.page_size
-    return WorklistPage(selected[start : start + query.page_size], len(selected), page, pages)
+    shown = [state.apply(row) for row in selected[start : start + query.page_size]]
+    return WorklistPage(shown, len(selected), page, pages)
 
 
-def _matches(row: WorklistRow, query: WorklistQuery, me: int) -> bool:
-    if query.status and row.status != query.status:
+def _matches(row: WorklistRow, query: WorklistQuery, me: int, state: ReviewState) -> bool:
+    if query.status and state.statuses.get(row.person_key, "new") != query.status:
         return False
-    if query.assignee == "me" and row.assignee_id != me:
+    assignee = state.assignees.get(row.person_key)
+    if query.assignee == "me" and (assignee is None or assignee[0] != me):
         return False
-    if query.assignee == "unassigned" and row.assignee_id is not None:
+    if query.assignee == "unassigned" and assignee is not None:
         return False
     if query.flag and query.flag not in row.flags:
         return False
