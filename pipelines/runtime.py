@@ -12,6 +12,9 @@ QUIET_ENVIRONMENT = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "GX_ANALYTICS_ENABLED": "false",
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    # The ephemeral server starts in 4-10 s on an idle machine; on a busy 2-core one it can pass the
+    # default 20 s and fail the whole flow.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
 }
 
 
