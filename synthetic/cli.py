@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import date
 from pathlib import Path
@@ -46,6 +47,12 @@ def _codes(value: str) -> tuple[str, ...]:
     help="Care-record database URL [default: sqlite file care.sqlite in the world folder; "
     "PostgreSQL via postgresql+psycopg://...].",
 )
+@click.option(
+    "--workers",
+    default=min(2, os.cpu_count() or 1),
+    show_default=True,
+    help="Processes simulating blocks of 10,000 citizens in parallel (output does not depend on it).",
+)
 @click.option("--report", is_flag=True, help="Print generated vs target rates with PASS/FAIL per rate.")
 @click.pass_obj
 def synth(  # noqa: PLR0917 (click passes options by keyword)
@@ -59,6 +66,7 @@ def synth(  # noqa: PLR0917 (click passes options by keyword)
     out: Path | None,
     faults: str,
     care_db_url: str | None,
+    workers: int,
     report: bool,
 ) -> None:
     """Generate a synthetic Danish world: registry extracts, a care-record database and the hidden truth."""
@@ -100,7 +108,7 @@ def synth(  # noqa: PLR0917 (click passes options by keyword)
             bar.update(done - last[0])
             last[0] = done
 
-        manifest = generate_world(config, out_dir, care_db_url, progress)
+        manifest = generate_world(config, out_dir, care_db_url, progress, workers=workers)
     elapsed = time.monotonic() - started
     deliveries = sum(len(source["deliveries"]) for source in manifest["sources"].values())
     click.echo(

@@ -116,7 +116,7 @@ class Drug:
     base_logit: float
     condition: int = -1
     condition_logit: float = 0.0
-    frailty_logit: float = 0.6
+    frailty_logit: float = 0.4
     fall_risk: bool = False
 
 

@@ -55,7 +55,14 @@ INDICATIONS = ("mod forhøjet blodtryk", "mod smerter", "mod infektion", "foreby
 
 
 def _masked(values: np.ndarray, missing: np.ndarray | None, column_type: ColumnType) -> pa.Array:
+    if column_type == "str":  # letting pyarrow infer strings is several times faster than naming the type
+        return pa.array(values, mask=missing).cast(pa.string())
     return pa.array(values, type=ARROW_TYPES[column_type], mask=missing)
+
+
+def _take(vocabulary: np.ndarray | list[str | None], index: np.ndarray) -> pa.Array:
+    """Strings by position in a vocabulary (``None`` entries become missing); fast for large columns."""
+    return pa.array(vocabulary, type=pa.string()).take(pa.array(np.asarray(index, dtype=np.int64)))
 
 
 def source_table(source: str, columns: dict[str, np.ndarray], extract: np.ndarray) -> pa.Table:
@@ -66,8 +73,11 @@ def source_table(source: str, columns: dict[str, np.ndarray], extract: np.ndarra
     spec = REGISTRY_SOURCES[source]
     arrays = []
     for name, column_type in spec.columns:
+        if isinstance(columns[name], pa.Array):
+            arrays.append(columns[name].cast(ARROW_TYPES[column_type]))
+            continue
         values = np.asarray(columns[name])
-        missing = pd.isna(values) if values.dtype.kind in "OMfU" else None
+        missing = pd.isna(values) if values.dtype.kind in "OMf" else None
         if missing is not None and not missing.any():
             missing = None
         if column_type == "str" and values.dtype.kind != "U":
@@ -190,10 +200,10 @@ def _population(
     closed_known = np.where(np.isnat(end), np.datetime64("NaT"), closed_known)
     closed_at_first = ~np.isnat(closed_known) & (closed_known <= first_known)
     columns = {
-        "PNR": history.cpr[person],
+        "PNR": _take(history.cpr, person),
         "FOED_DAG": history.birth_date[person],
         "KOEN": np.where(history.male[person], "M", "K"),
-        "NAVN": history.names[person],
+        "NAVN": _take(history.names, person),
         "STATUS": spells["status"],
         "KOM": municipality,
         "DISTRIKT": district,
@@ -222,7 +232,7 @@ def _deaths(history: BlockHistory, rng: np.random.Generator, clock: DeliveryCloc
         )
     n = deaths["person"].size
     columns = {
-        "PNR": history.cpr[deaths["person"]],
+        "PNR": _take(history.cpr, deaths["person"]),
         "DODDATO": deaths["date"],
         "DODSAARSAG": np.full(n, None, dtype=object),
     }
@@ -237,19 +247,18 @@ def _deaths(history: BlockHistory, rng: np.random.Generator, clock: DeliveryCloc
 def _prescriptions(history: BlockHistory, rng: np.random.Generator, clock: DeliveryClock) -> pa.Table:
     rx = history.events.table("prescription")
     drug = rx["drug"]
-    atc = np.array([d.atc for d in ALL_DRUGS])
-    indication = np.array(INDICATIONS)[rng.integers(0, len(INDICATIONS), drug.size)].astype(object)
-    indication[rng.random(drug.size) < 0.4] = None
+    indication = rng.integers(0, len(INDICATIONS), drug.size)
+    indication[rng.random(drug.size) < 0.4] = len(INDICATIONS)
     columns = {
-        "PNR": history.cpr[rx["person"]],
+        "PNR": _take(history.cpr, rx["person"]),
         "EKSD": rx["date"],
-        "ATC": atc[drug],
-        "VNR": np.array([product_number(i) for i in range(len(ALL_DRUGS))])[drug],
+        "ATC": _take([d.atc for d in ALL_DRUGS], drug),
+        "VNR": _take([product_number(i) for i in range(len(ALL_DRUGS))], drug),
         "APK": rx["packages"].astype(float),
         "PACKSIZE": np.array([float(d.pack_size) for d in ALL_DRUGS])[drug],
         "STRNUM": np.array([d.strength for d in ALL_DRUGS])[drug],
-        "STRUNIT": np.array([d.strength_unit for d in ALL_DRUGS])[drug],
-        "INDO": indication,
+        "STRUNIT": _take([d.strength_unit for d in ALL_DRUGS], drug),
+        "INDO": _take([*INDICATIONS, None], indication),
     }
     extract = clock.delayed(rng, rx["date"], 20, 40)
     table = source_table("lmdb_prescriptions", columns, extract)
@@ -287,7 +296,7 @@ def _gp_services(history: BlockHistory, rng: np.random.Generator, clock: Deliver
     treatment = grouped["key_date"].where(grouped["key_date"] > pd.Timestamp("1900-01-01"))
     last = grouped["last"].to_numpy().astype("datetime64[D]")
     columns = {
-        "PNR": history.cpr[grouped["person"].to_numpy()],
+        "PNR": _take(history.cpr, grouped["person"].to_numpy()),
         "SPECIALE": grouped["specialty"].to_numpy(),
         "HONUGE": grouped["week"].to_numpy(),
         "BEHANDLINGSDATO": treatment.to_numpy().astype("datetime64[D]"),
@@ -340,7 +349,7 @@ def _hospital(history: BlockHistory, rng: np.random.Generator, clock: DeliveryCl
         "lpr3_contacts",
         {
             "DW_EK_KONTAKT": contact_id[sel],
-            "PNR": history.cpr[contacts["person"][sel]],
+            "PNR": _take(history.cpr, contacts["person"][sel]),
             "KONT_STARTTIDSPUNKT": start[sel],
             "KONT_SLUTTIDSPUNKT": end[sel],
             "KONT_TYPE": np.where(virtual[sel], "ALCA03", "ALCA00"),
@@ -368,7 +377,7 @@ def _hospital(history: BlockHistory, rng: np.random.Generator, clock: DeliveryCl
         "lpr2_admissions",
         {
             "RECNUM": contact_id[old],
-            "PNR": history.cpr[contacts["person"][old]],
+            "PNR": _take(history.cpr, contacts["person"][old]),
             "D_INDDTO": start[old].astype("datetime64[D]"),
             "D_UDDTO": end[old].astype("datetime64[D]"),
             "C_PATTYPE": np.where(inpatient, "0", np.where(kind[old] == "emergency", "3", "2")),
@@ -637,7 +646,7 @@ def truth_table(config: WorldConfig, history: BlockHistory) -> pa.Table:
         columns.update({name: pa.array([], pa.float32()) for name in TRUTH_COLUMNS})
         return pa.table(columns)
     columns = {
-        "cpr": pa.array(history.cpr[truth["person"]]),
+        "cpr": _take(history.cpr, truth["person"]),
         "month": pa.array(config.month_starts[truth["month"]], type=pa.date32()),
     }
     columns.update({name: pa.array(truth[name], type=pa.float32()) for name in TRUTH_COLUMNS})

@@ -33,13 +33,14 @@ DECLINE_END_PER_MONTH = 0.3
 FALL_INJURY = 0.5
 FALL_HOSPITAL_GIVEN_INJURY = 0.75
 FALL_FRACTURE_GIVEN_HOSPITAL = 0.4
+FALL_ADMISSION_SHARE = FALL_INJURY * FALL_HOSPITAL_GIVEN_INJURY * FALL_FRACTURE_GIVEN_HOSPITAL
 
 # Effects of each condition (order of ``CONDITIONS``) on log hazards.
 CONDITION_ON_DEATH = np.array([0.6, 0.5, 0.2, 0.8, 0.3, 1.0])
 CONDITION_ON_ADMISSION = np.array([0.7, 0.7, 0.3, 0.3, 0.3, 0.6])
 # Onset per year at age 75 and F = 0, age slope per year, frailty slope.
-CONDITION_ONSET_AT_75 = np.array([0.010, 0.005, 0.008, 0.0045, 0.006, 0.011])
-CONDITION_ONSET_AGE = np.array([0.08, 0.03, 0.01, 0.13, 0.07, 0.03])
+CONDITION_ONSET_AT_75 = np.array([0.010, 0.005, 0.008, 0.0055, 0.006, 0.011])
+CONDITION_ONSET_AGE = np.array([0.08, 0.03, 0.01, 0.14, 0.07, 0.03])
 CONDITION_ONSET_FRAILTY = np.array([0.5, 0.4, 0.3, 0.4, 0.4, 0.2])
 
 assert len(CONDITION_ON_DEATH) == len(CONDITIONS)
@@ -78,10 +79,10 @@ def _age(state: LatentState) -> np.ndarray:
 
 def death_hazard(state: LatentState) -> Hazard:
     log = (
-        -6.95
-        + 0.055 * _age(state)
+        -7.61
+        + 0.035 * _age(state)
         + 0.85 * state.frailty
-        + 0.38 * state.male
+        + 0.5 * state.male
         + state.conditions @ CONDITION_ON_DEATH
         + 0.9 * state.recent
         + 0.5 * state.nursing_home
@@ -92,8 +93,8 @@ def death_hazard(state: LatentState) -> Hazard:
 def admission_hazard(state: LatentState) -> Hazard:
     """Unplanned medical admissions (falls add their own, see ``fall_admission_hazard``)."""
     log = (
-        -5.05
-        + 0.012 * _age(state)
+        -5.12
+        + 0.0 * _age(state)
         + 0.75 * state.frailty
         + 0.12 * state.male
         + state.conditions @ CONDITION_ON_ADMISSION
@@ -106,8 +107,8 @@ def admission_hazard(state: LatentState) -> Hazard:
 def fall_hazard(state: LatentState) -> Hazard:
     """Falls registered by a care worker or a hospital."""
     log = (
-        -4.7
-        + 0.035 * _age(state)
+        -4.9
+        + 0.025 * _age(state)
         + 0.55 * state.frailty
         - 0.2 * state.male
         + 0.18 * state.fall_risk_drugs
@@ -120,8 +121,7 @@ def fall_hazard(state: LatentState) -> Hazard:
 def fall_admission_hazard(state: LatentState) -> Hazard:
     """Falls that end in an unplanned admission (a fracture)."""
     falls = fall_hazard(state)
-    share = FALL_INJURY * FALL_HOSPITAL_GIVEN_INJURY * FALL_FRACTURE_GIVEN_HOSPITAL
-    return Hazard(falls.base * share, falls.decline_ratio)
+    return Hazard(falls.base * FALL_ADMISSION_SHARE, falls.decline_ratio)
 
 
 def injurious_fall_hazard(state: LatentState) -> Hazard:
@@ -132,8 +132,8 @@ def injurious_fall_hazard(state: LatentState) -> Hazard:
 def home_care_increase_hazard(state: LatentState) -> Hazard:
     """New or increased home care (zero in a nursing home)."""
     log = (
-        -5.75
-        + 0.075 * _age(state)
+        -6.85
+        + 0.12 * _age(state)
         + 0.8 * state.frailty
         + 1.0 * state.conditions[:, DEMENTIA]
         + 1.6 * state.recent
@@ -145,8 +145,8 @@ def home_care_increase_hazard(state: LatentState) -> Hazard:
 
 def nursing_home_hazard(state: LatentState) -> Hazard:
     log = (
-        -8.2
-        + 0.085 * _age(state)
+        -8.6
+        + 0.08 * _age(state)
         + 0.7 * state.frailty
         + 1.5 * state.conditions[:, DEMENTIA]
         + 0.3 * np.minimum(state.home_care_level, 5)

@@ -42,6 +42,11 @@ class Demographics:
     male: np.ndarray  # bool
     cpr: np.ndarray  # str, 10 digits
 
+    def block(self, config: WorldConfig, block: int) -> Demographics:
+        """The citizens of one block."""
+        first, last = config.block_range(block)
+        return Demographics(self.birth_date[first:last], self.male[first:last], self.cpr[first:last])
+
 
 def draw_demographics(config: WorldConfig) -> Demographics:
     """Ages on the start date follow the Danish 60+ age pyramid; draws are per block (chunk-free)."""
@@ -135,9 +140,9 @@ def draw_initial_state(
     alone = np.where(civil == MARRIED, rng.random(n) < 0.03, rng.random(n) < 0.88)
     household = np.where(alone, 1, 2)
 
-    nursing_home = rng.random(n) < _sigmoid(-6.0 + 0.19 * (age - 75.0) + 0.9 * frailty + 1.6 * dementia)
+    nursing_home = rng.random(n) < _sigmoid(-6.25 + 0.17 * (age - 75.0) + 0.9 * frailty + 1.6 * dementia)
     home_care = ~nursing_home & (
-        rng.random(n) < _sigmoid(-2.7 + 0.13 * (age - 75.0) + 1.0 * frailty + 1.0 * dementia)
+        rng.random(n) < _sigmoid(-3.9 + 0.19 * (age - 75.0) + 1.0 * frailty + 1.0 * dementia)
     )
     level = np.where(home_care, 1 + np.minimum(rng.poisson(np.exp(0.4 + 0.5 * frailty)), 6), 0)
     household = np.where(nursing_home, 1, household)

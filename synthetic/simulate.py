@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from synthetic import model
+from synthetic.calibration import CalibrationTally, snapshot_months
 from synthetic.codes import (
+    ACUTE_DRUGS,
     ADMISSION_CAUSES,
     CHRONIC_DRUGS,
     CONDITION_CODES,
@@ -47,10 +49,10 @@ _CAUSE_CONDITION = np.array([cause[2] for cause in ADMISSION_CAUSES])
 _CAUSE_BASE_WEIGHT = np.array([3.0, 2.0, 1.0, 0.5, 0.0, 0.0, 0.6, 0.0, 0.0, 0.0, 1.0, 0.6, 1.0, 1.2])
 _CAUSE_CONDITION_WEIGHT = np.array([0, 0, 0, 0, 3.0, 3.0, 1.0, 1.5, 2.0, 0.6, 0, 0, 0, 0])
 INFECTION_CAUSES = np.array([0, 1, 3])
-_DRUG_BASE = np.array([d.base_logit for d in CHRONIC_DRUGS])
+_DRUG_BASE = np.array([d.base_logit for d in CHRONIC_DRUGS]) + 0.75
 _DRUG_CONDITION = np.array([d.condition for d in CHRONIC_DRUGS])
 _DRUG_CONDITION_LOGIT = np.array([d.condition_logit for d in CHRONIC_DRUGS])
-_DRUG_FRAILTY = np.array([d.frailty_logit for d in CHRONIC_DRUGS])
+_DRUG_FRAILTY = np.array([d.frailty_logit for d in CHRONIC_DRUGS]) * 0.4
 _DRUG_FALL_RISK = np.array([d.fall_risk for d in CHRONIC_DRUGS])
 _DRUG_REFILL_MONTHS = np.array([1 if d.pack_size == 30 else 3 for d in CHRONIC_DRUGS])
 
@@ -84,6 +86,7 @@ class BlockHistory:
     birth_date: np.ndarray
     male: np.ndarray
     events: EventLog
+    calibration: dict[str, list[list[int]]]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -95,15 +98,17 @@ def _days(rng: np.random.Generator, cap: np.ndarray) -> np.ndarray:
     return 1 + (rng.random(cap.size) * cap).astype(np.int64)
 
 
-def simulate_block(config: WorldConfig, demographics: Demographics, block: int) -> BlockHistory:  # noqa: PLR0912, PLR0915
-    """Simulate one block of citizens over the whole period (history included)."""
-    first, last = config.block_range(block)
+def simulate_block(config: WorldConfig, block: int, demographics: Demographics) -> BlockHistory:  # noqa: PLR0912, PLR0915
+    """Simulate one block of citizens over the whole period (history included).
+
+    ``demographics`` holds this block's citizens only (see ``Demographics.block``).
+    """
     rng = config.rng(block, 1)
-    birth = demographics.birth_date[first:last]
-    male = demographics.male[first:last]
-    cpr = demographics.cpr[first:last]
+    birth = demographics.birth_date
+    male = demographics.male
+    cpr = demographics.cpr
     names = draw_names(config.rng(block, 3), male)
-    n = last - first
+    n = birth.size
     month_starts = config.month_starts
     age0 = (month_starts[0] - birth).astype(np.int64) / 365.25
     init = draw_initial_state(config, rng, age0, male, birth)
@@ -122,8 +127,12 @@ def simulate_block(config: WorldConfig, demographics: Demographics, block: int) 
     recent = np.zeros(n)
     weight = init.weight.copy()
     drug_draw = rng.random((n, len(CHRONIC_DRUGS)))
+    # a drug is taken while its logit exceeds the person's fixed threshold (logit of a uniform draw)
+    drug_threshold = np.log(drug_draw) - np.log1p(-drug_draw)
     drug_phase = rng.integers(0, 3, (n, len(CHRONIC_DRUGS)))
     provider_private = rng.random(n) < PRIVATE_PROVIDER_SHARE
+    last_dispensed = np.full((n, len(CHRONIC_DRUGS) + len(ACUTE_DRUGS)), -99, dtype=np.int16)
+    tally = CalibrationTally(n, snapshot_months(config.history_months, config.months))
     everyone = np.arange(n)
     log.add(
         "spell",
@@ -154,11 +163,10 @@ def simulate_block(config: WorldConfig, demographics: Demographics, block: int) 
         logit = (
             _DRUG_BASE[None, :]
             + _DRUG_FRAILTY[None, :] * frailty[idx, None]
-            + 0.015 * (age[:, None] - 75.0)
             + np.where(_DRUG_CONDITION >= 0, conditions[idx][:, np.maximum(_DRUG_CONDITION, 0)], False)
             * _DRUG_CONDITION_LOGIT[None, :]
         )
-        regimen = drug_draw[idx] < _sigmoid(logit)
+        regimen = logit > drug_threshold[idx]
         state = LatentState(
             age=age,
             male=male[idx],
@@ -171,6 +179,18 @@ def simulate_block(config: WorldConfig, demographics: Demographics, block: int) 
             fall_risk_drugs=(regimen & _DRUG_FALL_RISK[None, :]).sum(axis=1),
         )
         d = decline[idx].astype(float)
+        tally.start_month(
+            m,
+            idx,
+            age=age,
+            male=male[idx],
+            resident=resident,
+            home_care=(level[idx] > 0) & ~nursing_home[idx],
+            nursing_home=nursing_home[idx],
+            living_alone=household[idx] == 1,
+            dementia=conditions[idx][:, DEMENTIA],
+            drugs_90d=(last_dispensed[idx] >= m - 3).sum(axis=1),
+        )
 
         # (1) the hidden truth, for residents of the simulated municipalities
         truth = outcome_probabilities(state, d)
@@ -206,6 +226,7 @@ def simulate_block(config: WorldConfig, demographics: Demographics, block: int) 
         relocates &= rng.random(k) < np.where(resident, 0.0022, 0.006)
 
         mdate = start
+        tally.record_events(idx, died=dies, admitted=admitted | fracture, fall_hospital=hospital)
         # deaths
         who = idx[dies]
         if who.size:
@@ -289,6 +310,7 @@ def simulate_block(config: WorldConfig, demographics: Demographics, block: int) 
         # prescriptions: chronic regimen refilled on its cycle, short courses after acute episodes
         refill = regimen & (((m + drug_phase[idx]) % _DRUG_REFILL_MONTHS[None, :]) == 0)
         person_pos, drug = np.nonzero(refill)
+        last_dispensed[idx[person_pos], drug] = m
         if person_pos.size:
             log.add(
                 "prescription",
@@ -302,11 +324,13 @@ def simulate_block(config: WorldConfig, demographics: Demographics, block: int) 
         for mask, choices in ((antibiotic, np.array([0, 1, 2])), (steroid, np.array([3]))):
             sel = np.flatnonzero(mask)
             if sel.size:
+                acute_drug = len(CHRONIC_DRUGS) + choices[rng.integers(0, choices.size, sel.size)]
+                last_dispensed[idx[sel], acute_drug] = m
                 log.add(
                     "prescription",
                     person=idx[sel],
                     date=mdate + _days(rng, cap[sel]),
-                    drug=len(CHRONIC_DRUGS) + choices[rng.integers(0, choices.size, sel.size)],
+                    drug=acute_drug,
                     packages=np.ones(sel.size),
                 )
 
@@ -473,7 +497,7 @@ def simulate_block(config: WorldConfig, demographics: Demographics, block: int) 
                 civil=civil[who],
                 household=household[who],
             )
-    return BlockHistory(block, cpr, names, birth, male, log)
+    return BlockHistory(block, cpr, names, birth, male, log, tally.finish(config.months))
 
 
 def _admission_causes(rng: np.random.Generator, conditions: np.ndarray) -> np.ndarray:

@@ -16,21 +16,24 @@ death.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 
 from synthetic.model import (
     DECLINE_END_PER_MONTH,
+    FALL_ADMISSION_SHARE,
+    FALL_INJURY,
     FRAILTY_PER_YEAR,
     RECENT_DECAY,
+    Hazard,
     LatentState,
     admission_hazard,
     death_hazard,
     decline_onset_hazard,
-    fall_admission_hazard,
+    fall_hazard,
     home_care_increase_hazard,
-    injurious_fall_hazard,
     nursing_home_hazard,
     probability,
 )
@@ -46,41 +49,57 @@ TRUTH_COLUMNS = (
 )
 
 
+def _hazard_paths(
+    hazard: Callable[[LatentState], Hazard], state: LatentState, calm: LatentState, calm_next: LatentState
+) -> tuple[np.ndarray, float]:
+    """Hazard without decline for each of the next months (shape months x n), and the decline ratio.
+
+    Hazards are log-linear in age, frailty and the admission after-effect, so three evaluations give the
+    whole path exactly: the state with the after-effect removed (``calm``), the same one month on
+    (``calm_next``), and the actual state (whose ratio to ``calm`` is the after-effect, which halves
+    monthly).
+    """
+    actual = hazard(state)
+    base = hazard(calm).base
+    positive = base > 0
+    growth = np.divide(hazard(calm_next).base, base, out=np.ones_like(base), where=positive)
+    recent = np.divide(actual.base, base, out=np.ones_like(base), where=positive)
+    k = np.arange(max(HORIZONS))[:, None]
+    path = base[None, :] * growth[None, :] ** k * recent[None, :] ** (RECENT_DECAY**k)
+    return path, actual.decline_ratio
+
+
 def outcome_probabilities(state: LatentState, decline: np.ndarray) -> dict[str, np.ndarray]:
     """P(outcome in (month, month + h]) for h in 6, 12, given the state at the month's first day."""
-    n = state.age.size
-    no_admission_alive = np.ones(n)  # P(no admission and alive) up to now
-    admitted = np.zeros(n)
-    alive = np.ones(n)
-    no_frailty_event = np.ones(n)
-    p_decline = decline.astype(float)
+    months = max(HORIZONS)
+    calm = replace(state, recent=np.zeros_like(state.recent))
+    calm_next = replace(calm, age=state.age + 1 / 12, frailty=state.frailty + FRAILTY_PER_YEAR / 12)
     onset = probability(decline_onset_hazard(state))
+    p_decline = np.empty((months, state.age.size))
+    p_decline[0] = decline
+    for k in range(1, months):
+        previous = p_decline[k - 1]
+        p_decline[k] = previous * (1.0 - DECLINE_END_PER_MONTH) + (1.0 - previous) * onset
+
+    def expected(hazard: Callable[[LatentState], Hazard]) -> np.ndarray:
+        path, ratio = _hazard_paths(hazard, state, calm, calm_next)
+        return path * (1.0 + p_decline * (ratio - 1.0))
+
+    death_rate = expected(death_hazard)
+    falls = expected(fall_hazard)
+    admission = probability(expected(admission_hazard) + falls * FALL_ADMISSION_SHARE)
+    death = probability(death_rate)
+    frailty = probability(
+        death_rate + falls * FALL_INJURY + expected(home_care_increase_hazard) + expected(nursing_home_hazard)
+    )
+    survival = np.cumprod(1.0 - death, axis=0)
+    no_admission_alive = np.cumprod((1.0 - admission) * (1.0 - death), axis=0)
+    before = np.vstack([np.ones((1, state.age.size)), no_admission_alive[:-1]])
+    admitted = np.cumsum(before * admission, axis=0)
+    no_frailty_event = np.cumprod(1.0 - frailty, axis=0)
     result: dict[str, np.ndarray] = {}
-    for month in range(max(HORIZONS)):
-        projected = replace(
-            state,
-            age=state.age + month / 12.0,
-            frailty=state.frailty + month * FRAILTY_PER_YEAR / 12.0,
-            recent=state.recent * RECENT_DECAY**month,
-        )
-        death = probability(death_hazard(projected).at(p_decline))
-        admission = probability(
-            admission_hazard(projected).at(p_decline) + fall_admission_hazard(projected).at(p_decline)
-        )
-        frailty = probability(
-            death_hazard(projected).at(p_decline)
-            + injurious_fall_hazard(projected).at(p_decline)
-            + home_care_increase_hazard(projected).at(p_decline)
-            + nursing_home_hazard(projected).at(p_decline)
-        )
-        admitted += no_admission_alive * admission
-        no_admission_alive *= (1.0 - admission) * (1.0 - death)
-        alive *= 1.0 - death
-        no_frailty_event *= 1.0 - frailty
-        p_decline = p_decline * (1.0 - DECLINE_END_PER_MONTH) + (1.0 - p_decline) * onset
-        if month + 1 in HORIZONS:
-            h = month + 1
-            result[f"p_admission_{h}m"] = admitted.copy()
-            result[f"p_death_{h}m"] = 1.0 - alive
-            result[f"p_frailty_{h}m"] = 1.0 - no_frailty_event
+    for h in HORIZONS:
+        result[f"p_admission_{h}m"] = admitted[h - 1]
+        result[f"p_death_{h}m"] = 1.0 - survival[h - 1]
+        result[f"p_frailty_{h}m"] = 1.0 - no_frailty_event[h - 1]
     return {name: result[name] for name in TRUTH_COLUMNS}

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shutil
-from collections.abc import Callable
-from dataclasses import asdict
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from synthetic.calibration import combine
 from synthetic.config import WorldConfig
 from synthetic.deliveries import care_records, product_table, registry_deliveries, truth_table
-from synthetic.population import draw_demographics
+from synthetic.population import Demographics, draw_demographics
 from synthetic.simulate import simulate_block
 from synthetic.sources import CARE_TABLES, REGISTRY_SOURCES
 from synthetic.writers import CareDatabase, DeliveryWriter, safe_url
@@ -41,11 +45,13 @@ def generate_world(
     out_dir: Path,
     care_db_url: str | None = None,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> dict[str, object]:
     """Write the deliveries, care database, hidden truth and manifest of a world; return the manifest.
 
     A previous world in ``out_dir`` (deliveries, truth, manifest, the default SQLite care database) is
-    replaced. With a PostgreSQL URL only the care tables are dropped and recreated.
+    replaced. With a PostgreSQL URL only the care tables are dropped and recreated. ``workers`` > 1
+    simulates blocks in that many processes while this one writes; the output does not depend on it.
     """
     from synthetic.faults import inject_faults
 
@@ -66,20 +72,20 @@ def generate_world(
     database.recreate()
     truth_writer: pq.ParquetWriter | None = None
     truth_rows = 0
+    tallies = []
     try:
-        for block in range(config.blocks):
-            history = simulate_block(config, demographics, block)
-            for source, table in registry_deliveries(config, history).items():
-                writer.append(source, table, block)
-            database.insert(care_records(config, history))
-            truth = truth_table(config, history)
+        for number, output in enumerate(_block_outputs(config, demographics, workers), start=1):
+            tallies.append(output.calibration)
+            for source, table in output.registry.items():
+                writer.append(source, table)
+            database.insert(output.care)
             if truth_writer is None:
-                truth_writer = pq.ParquetWriter(paths["truth"], truth.schema, compression="zstd")
-            truth_writer.write_table(truth)
-            truth_rows += truth.num_rows
+                truth_writer = pq.ParquetWriter(paths["truth"], output.truth.schema, compression="zstd")
+            truth_writer.write_table(output.truth)
+            truth_rows += output.truth.num_rows
             if progress:
-                progress(block + 1, config.blocks)
-        writer.append("lmdb_products", product_table(config), 0)
+                progress(number, config.blocks)
+        writer.append("lmdb_products", product_table(config))
     finally:
         if truth_writer is not None:
             truth_writer.close()
@@ -87,10 +93,54 @@ def generate_world(
     faults = inject_faults(config, paths["landing"], database, counts)
     database.dispose()
     manifest = _manifest(
-        config, care_db_url=url, counts=counts, care_rows=database.rows, truth_rows=truth_rows, faults=faults
+        config,
+        care_db_url=url,
+        counts=counts,
+        care_rows=database.rows,
+        truth_rows=truth_rows,
+        faults=faults,
+        calibration=combine(tallies),
     )
     paths["manifest"].write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return manifest
+
+
+@dataclass(frozen=True)
+class BlockOutput:
+    """Everything one block contributes: registry rows, care rows, truth rows, calibration counts."""
+
+    registry: dict[str, pa.Table]
+    care: dict[str, pa.Table]
+    truth: pa.Table
+    calibration: dict[str, list[list[int]]]
+
+
+def build_block(config: WorldConfig, block: int, demographics: Demographics) -> BlockOutput:
+    """Simulate one block and shape its outputs (runs in a worker process when workers > 1)."""
+    history = simulate_block(config, block, demographics)
+    return BlockOutput(
+        registry=registry_deliveries(config, history),
+        care=care_records(config, history),
+        truth=truth_table(config, history),
+        calibration=history.calibration,
+    )
+
+
+def _block_outputs(config: WorldConfig, demographics: Demographics, workers: int) -> Iterator[BlockOutput]:
+    """Block outputs in block order; with several workers at most ``2 * workers`` blocks are in flight."""
+    if workers <= 1 or config.blocks == 1:
+        for block in range(config.blocks):
+            yield build_block(config, block, demographics.block(config, block))
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque[Future[BlockOutput]] = deque()
+        for block in range(config.blocks):
+            pending.append(pool.submit(build_block, config, block, demographics.block(config, block)))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _manifest(
@@ -101,6 +151,7 @@ def _manifest(
     care_rows: dict[str, int],
     truth_rows: int,
     faults: list[dict[str, object]],
+    calibration: dict[str, list[list[int]]],
 ) -> dict[str, object]:
     parameters = asdict(config)
     parameters["start_date"] = config.start_date.isoformat()
@@ -132,6 +183,7 @@ def _manifest(
             },
         },
         "truth": {"path": "truth/truth.parquet", "rows": truth_rows},
+        "calibration": {"counts": calibration},
         "faults": faults,
     }
 

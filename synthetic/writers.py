@@ -43,8 +43,10 @@ class DeliveryWriter:
         self.staging_dir = staging_dir
         self.staging_dir.mkdir(parents=True, exist_ok=True)
         self._staged: dict[tuple[str, str], int] = {}
+        self._parquet_parts: dict[tuple[str, str], list[pa.Table]] = {}
+        self._parquet_parts: dict[tuple[str, str], list[pa.Table]] = {}
 
-    def append(self, source: str, table: pa.Table, block: int) -> None:
+    def append(self, source: str, table: pa.Table) -> None:
         """Stage one block's rows of a source (with the ``_extract`` column) under each extract date."""
         if table.num_rows == 0:
             return
@@ -58,14 +60,11 @@ class DeliveryWriter:
             delivery = str(extract[begin])
             part = table.slice(begin, end - begin)
             key = (source, delivery)
-            folder = self.staging_dir / source / delivery
-            folder.mkdir(parents=True, exist_ok=True)
             if spec.file_format == "csv":
-                write_csv(
-                    part, folder / spec.file_name(), include_header=key not in self._staged, append=True
-                )
-            else:
-                write_parquet(part, folder / f"part-{block:06d}.parquet")
+                staged = self.staging_dir / f"{source}__{delivery}.csv"
+                write_csv(part, staged, include_header=key not in self._staged, append=True)
+            else:  # hospital data is small enough to keep in memory until the end
+                self._parquet_parts.setdefault(key, []).append(part)
             self._staged[key] = self._staged.get(key, 0) + part.num_rows
 
     def finalize(self) -> dict[str, dict[str, int]]:
@@ -73,14 +72,13 @@ class DeliveryWriter:
         counts: dict[str, dict[str, int]] = {}
         for source, delivery in sorted(self._staged):
             spec = REGISTRY_SOURCES[source]
-            staged = self.staging_dir / source / delivery
             target = self.landing_dir / source / delivery
             target.mkdir(parents=True, exist_ok=True)
             if spec.file_format == "csv":
-                shutil.move(staged / spec.file_name(), target / spec.file_name())
+                shutil.move(self.staging_dir / f"{source}__{delivery}.csv", target / spec.file_name())
             else:
-                parts = sorted(staged.glob("part-*.parquet"))
-                write_parquet(pa.concat_tables([pq.read_table(p) for p in parts]), target / spec.file_name())
+                parts = self._parquet_parts.pop((source, delivery))
+                write_parquet(pa.concat_tables(parts), target / spec.file_name())
             counts.setdefault(source, {})[delivery] = self._staged[(source, delivery)]
         shutil.rmtree(self.staging_dir)
         return counts
@@ -113,7 +111,7 @@ def _as_sql_values(column: pa.ChunkedArray) -> list[object]:
     if pa.types.is_date32(column.type):
         return pc.cast(column, pa.string()).to_pylist()
     if pa.types.is_timestamp(column.type):
-        return pc.strftime(column, "%Y-%m-%d %H:%M:%S").to_pylist()
+        return pc.cast(column, pa.string()).to_pylist()
     return column.to_pylist()
 
 
