@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from review.app import create_app
 from review.config import ReviewConfig
-from review.database import create_operational_engine
+from review.database import create_operational_engine, upgrade_database
 from tests.review.world import (
     FAST_HASHING,
     FakeClock,
@@ -79,7 +81,8 @@ class ReviewWorld:
         return TestClient(self.client.app)
 
 
-def build_world(operational_url: str, keystore_url: str, deployment: str = "operational") -> ReviewWorld:
+def open_world(operational_url: str, keystore_url: str, deployment: str = "operational") -> ReviewWorld:
+    """The app over an operational DB that already holds the world."""
     clock = FakeClock()
     config = ReviewConfig(
         operational_db_url=operational_url,
@@ -89,20 +92,47 @@ def build_world(operational_url: str, keystore_url: str, deployment: str = "oper
         page_size=5,
     )
     app = create_app(config, clock=clock)
+    return ReviewWorld(TestClient(app), create_operational_engine(operational_url), clock, config)
+
+
+def build_world(operational_url: str, keystore_url: str, deployment: str = "operational") -> ReviewWorld:
+    """Migrate, publish the world, add the users, and open the app."""
     engine = create_operational_engine(operational_url)
+    upgrade_database(engine)
     publish_world(engine)
-    add_role_users(engine, clock())
-    return ReviewWorld(TestClient(app), engine, clock, config)
+    add_role_users(engine, FakeClock()())
+    engine.dispose()
+    return open_world(operational_url, keystore_url, deployment)
 
 
-@pytest.fixture
-def world(operational_url, tmp_path) -> Iterator[ReviewWorld]:
-    """The review app with two districts' lists, a key store and one user per role."""
-    keystore_url = sqlite_url(tmp_path / "keystore.sqlite")
-    write_keystore(keystore_url, all_person_keys())
-    built = build_world(operational_url, keystore_url)
-    yield built
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite world and key store built once; SQLite tests start from copies of it."""
+    folder = tmp_path_factory.mktemp("review-template")
+    write_keystore(sqlite_url(folder / "keystore.sqlite"), all_person_keys())
+    template = build_world(sqlite_url(folder / "operational.sqlite"), sqlite_url(folder / "keystore.sqlite"))
+    close_world(template)
+    return folder
+
+
+def close_world(built: ReviewWorld) -> None:
+    """Close the client and every engine (SQLite checkpoints its WAL when the last connection closes)."""
     built.client.close()
     built.client.app.state.services.engine.dispose()
     built.client.app.state.services.keystore.dispose()
     built.engine.dispose()
+
+
+@pytest.fixture
+def world(operational_url, tmp_path, sqlite_template) -> Iterator[ReviewWorld]:
+    """The review app with two districts' lists, a key store and one user per role."""
+    keystore_url = sqlite_url(tmp_path / "keystore.sqlite")
+    if operational_url.startswith("sqlite"):
+        shutil.copyfile(sqlite_template / "keystore.sqlite", tmp_path / "keystore.sqlite")
+        shutil.copyfile(sqlite_template / "operational.sqlite", sa.make_url(operational_url).database)
+        built = open_world(operational_url, keystore_url)
+    else:
+        write_keystore(keystore_url, all_person_keys())
+        built = build_world(operational_url, keystore_url)
+    yield built
+    close_world(built)

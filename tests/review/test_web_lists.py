@@ -132,7 +132,7 @@ def test_an_admin_sees_no_lists_or_citizens(world, url):
 
 
 def test_identities_are_hidden_in_a_research_deployment(operational_url, tmp_path):
-    from tests.review.conftest import build_world
+    from tests.review.conftest import build_world, close_world
     from tests.review.world import all_person_keys, sqlite_url, write_keystore
 
     keystore_url = sqlite_url(tmp_path / "keystore.sqlite")
@@ -141,8 +141,7 @@ def test_identities_are_hidden_in_a_research_deployment(operational_url, tmp_pat
     login(research.client, "nurse_a")
     page = research.client.get(f"/lists/{LIST_A}")
     export = research.client.get(f"/lists/{LIST_A}/export.csv")
-    research.client.app.state.services.engine.dispose()
-    research.engine.dispose()
+    close_world(research)
     assert page.status_code == 200
     assert "Borger 0" not in page.text
     assert "Borger 0" not in export.text
