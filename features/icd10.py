@@ -86,5 +86,11 @@ def sql_icd10_condition(
     for block in blocks:
         first, last = parse_icd10_block(block)
         terms.append(f"({category} BETWEEN '{first}' AND '{last}')")
-    terms.extend(f"starts_with({code_column}, '{normalise_icd10_prefix(c)}')" for c in categories)
+    by_length: dict[int, set[str]] = {}
+    for prefix in categories:
+        code = normalise_icd10_prefix(prefix)
+        by_length.setdefault(len(code), set()).add(code)
+    for length, codes in sorted(by_length.items()):
+        listed = ", ".join(f"'{code}'" for code in sorted(codes))
+        terms.append(f"(substr({code_column}, 1, {length}) IN ({listed}))")
     return "(" + " OR ".join(terms) + ")" if terms else "TRUE"

@@ -44,7 +44,12 @@ SELECT *, lead(_delivered_at) OVER (
 FROM {table}"""
 
 
-def known_rows_sql(table: str, dates_relation: str, mode: Mode, lookback_days: int | None) -> str:
+def known_rows_sql(
+    table: str,
+    dates_relation: str,
+    mode: Mode,
+    lookback_days: int | None,
+) -> str:
     """SQL for the rows of ``table`` known at each ``prediction_date`` of ``dates_relation``.
 
     Output: every column of the table plus ``prediction_date``; only rows with

@@ -1,8 +1,15 @@
 """The sources a feature can read: named views over the warehouse tables (docs/interfaces.md section 2).
 
-Each source is an SQL SELECT over the *known rows* of one or more warehouse tables (``{table}`` placeholders
-are replaced by the engine with the rows known at each prediction date, see ``features.known_rows``).
-Every source yields ``prediction_date``, ``person_key``, ``event_time`` (the valid time) and its own columns.
+A source is built in two phases (see ``features.engine``):
+
+1. once per build, each *part* (one warehouse table) is an SQL SELECT over that table's versions
+   (``{versions}``: every row version with ``_superseded_at``), yielding ``person_key``, ``event_time`` (the
+   valid time), the bitemporal ``_delivered_at`` and ``_superseded_at``, and the source's own columns;
+2. per prediction date, after the as-known join, ``t_columns`` are computed: expressions that depend on
+   the prediction date itself (e.g. a hospital contact still open at ``t`` is cut at ``t``), and rows
+   failing ``t_where`` are dropped.
+
+Row filters may use only phase-1 columns, so they are evaluated once per row version, not once per date.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ class Source:
 
     name: str
     parts: tuple[tuple[str, str], ...]
+    t_columns: tuple[tuple[str, str], ...] = ()
+    t_where: str | None = None
     numeric_columns: tuple[str, ...] = ()
     categorical_columns: tuple[str, ...] = ()
     icd10_column: str | None = None
@@ -37,10 +46,10 @@ class Source:
         """The warehouse tables read (each part reads one; a missing table only drops its part)."""
         return tuple(table for table, _ in self.parts)
 
-    def relation_sql(self, known: dict[str, str]) -> str | None:
-        """UNION ALL of the parts whose table is in ``known`` (table -> relation of known rows);
+    def relation_sql(self, versions: dict[str, str]) -> str | None:
+        """UNION ALL of the parts whose table is in ``versions`` (table -> relation of its versions);
         None when no part's table is there."""
-        selects = [sql.format(known=known[table]) for table, sql in self.parts if table in known]
+        selects = [sql.format(versions=versions[table]) for table, sql in self.parts if table in versions]
         return "(" + "\nUNION ALL\n".join(selects) + ")" if selects else None
 
     @property
@@ -76,15 +85,20 @@ class Source:
             raise FeatureSpecError(f"{where}: column {column!r} of {self.name!r} is not numeric.")
 
 
+_BITEMPORAL = "person_key, _valid_time AS event_time, _delivered_at, _superseded_at"
 _CUT = "prediction_date"
 _CONTACTS = f"""
-SELECT prediction_date, person_key, _valid_time AS event_time,
-       contact_type, priority, lpr_version,
-       {sql_normalised_code("action_diagnosis")} AS icd10_code,
-       {sql_is_unplanned_admission(cut_at=_CUT)} AS is_unplanned_admission,
-       CAST({sql_bed_days(cut_at=_CUT)} AS DOUBLE) AS bed_days
-FROM {{known}}
+SELECT {_BITEMPORAL}, contact_end, contact_type, priority, lpr_version,
+       {sql_normalised_code("action_diagnosis")} AS icd10_code
+FROM {{versions}}
 """
+_CONTACT_T_COLUMNS = (
+    (
+        "is_unplanned_admission",
+        sql_is_unplanned_admission(start="event_time", end="contact_end", cut_at=_CUT),
+    ),
+    ("bed_days", f"CAST({sql_bed_days(start='event_time', end='contact_end', cut_at=_CUT)} AS DOUBLE)"),
+)
 
 SOURCES: dict[str, Source] = {
     source.name: source
@@ -92,15 +106,23 @@ SOURCES: dict[str, Source] = {
         Source(
             name="hospital_contacts",
             parts=(("hospital_contacts", _CONTACTS),),
+            t_columns=_CONTACT_T_COLUMNS,
             numeric_columns=("bed_days",),
             categorical_columns=("icd10_code",),
             icd10_column="icd10_code",
             priority_column="priority",
-            filter_columns=("contact_type", "is_unplanned_admission", "lpr_version"),
+            filter_columns=("contact_type", "lpr_version"),
         ),
         Source(
             name="unplanned_admissions",
-            parts=(("hospital_contacts", f"SELECT * FROM ({_CONTACTS}) WHERE is_unplanned_admission"),),
+            parts=(
+                (
+                    "hospital_contacts",
+                    f"SELECT * FROM ({_CONTACTS}) WHERE priority = 'acute' AND contact_type = 'physical'",
+                ),
+            ),
+            t_columns=_CONTACT_T_COLUMNS,
+            t_where="is_unplanned_admission",
             numeric_columns=("bed_days",),
             categorical_columns=("icd10_code",),
             icd10_column="icd10_code",
@@ -111,16 +133,16 @@ SOURCES: dict[str, Source] = {
                 (
                     "hospital_diagnoses",
                     f"""
-SELECT prediction_date, person_key, _valid_time AS event_time,
+SELECT {_BITEMPORAL},
        {sql_normalised_code("diagnosis_code")} AS icd10_code, diagnosis_type
-FROM {{known}} WHERE NOT coalesce(retracted, FALSE) AND diagnosis_code IS NOT NULL""",
+FROM {{versions}} WHERE NOT coalesce(retracted, FALSE) AND diagnosis_code IS NOT NULL""",
                 ),
                 (
                     "hospital_contacts",
                     f"""
-SELECT prediction_date, person_key, _valid_time AS event_time,
+SELECT {_BITEMPORAL},
        {sql_normalised_code("action_diagnosis")} AS icd10_code, 'A' AS diagnosis_type
-FROM {{known}} WHERE lpr_version = 'LPR2' AND action_diagnosis IS NOT NULL""",
+FROM {{versions}} WHERE lpr_version = 'LPR2' AND action_diagnosis IS NOT NULL""",
                 ),
             ),
             categorical_columns=("icd10_code",),
@@ -132,10 +154,10 @@ FROM {{known}} WHERE lpr_version = 'LPR2' AND action_diagnosis IS NOT NULL""",
             parts=(
                 (
                     "prescriptions",
-                    """
-SELECT prediction_date, person_key, _valid_time AS event_time, atc,
+                    f"""
+SELECT {_BITEMPORAL}, atc,
        CAST(ddd AS DOUBLE) AS ddd, CAST(packages AS DOUBLE) AS packages
-FROM {known}""",
+FROM {{versions}}""",
                 ),
             ),
             numeric_columns=("ddd", "packages"),
@@ -147,10 +169,10 @@ FROM {known}""",
             parts=(
                 (
                     "gp_services",
-                    """
-SELECT prediction_date, person_key, _valid_time AS event_time, CAST(services AS DOUBLE) AS services,
+                    f"""
+SELECT {_BITEMPORAL}, CAST(services AS DOUBLE) AS services,
        time_of_day
-FROM {known} WHERE starts_with(specialty, '80')""",
+FROM {{versions}} WHERE starts_with(specialty, '80')""",
                 ),
             ),
             numeric_columns=("services",),
@@ -161,10 +183,10 @@ FROM {known} WHERE starts_with(specialty, '80')""",
             parts=(
                 (
                     "fsiii_functional_ability",
-                    """
-SELECT prediction_date, person_key, _valid_time AS event_time, code,
+                    f"""
+SELECT {_BITEMPORAL}, code,
        coalesce(domain, split_part(code, '.', 1)) AS domain, CAST(score AS DOUBLE) AS score
-FROM {known} WHERE score BETWEEN 0 AND 4""",
+FROM {{versions}} WHERE score BETWEEN 0 AND 4""",
                 ),
             ),
             numeric_columns=("score",),
@@ -176,10 +198,10 @@ FROM {known} WHERE score BETWEEN 0 AND 4""",
             parts=(
                 (
                     "fsiii_health_conditions",
-                    """
-SELECT prediction_date, person_key, _valid_time AS event_time, code,
+                    f"""
+SELECT {_BITEMPORAL}, code,
        coalesce(area, split_part(code, '.', 1)) AS area, status
-FROM {known} WHERE status <> 'entered-in-error'""",
+FROM {{versions}} WHERE status <> 'entered-in-error'""",
                 ),
             ),
             categorical_columns=("code",),
@@ -191,8 +213,8 @@ FROM {known} WHERE status <> 'entered-in-error'""",
             parts=(
                 (
                     "home_care",
-                    """
-SELECT prediction_date, person_key, _valid_time AS event_time,
+                    f"""
+SELECT {_BITEMPORAL},
        CAST(personal_care_granted AS DOUBLE) AS personal_care_granted,
        CAST(practical_help_granted AS DOUBLE) AS practical_help_granted,
        CAST(coalesce(personal_care_granted, 0) + coalesce(practical_help_granted, 0) AS DOUBLE)
@@ -200,7 +222,7 @@ SELECT prediction_date, person_key, _valid_time AS event_time,
        CAST(coalesce(personal_care_delivered, 0) + coalesce(practical_help_delivered, 0) AS DOUBLE)
            AS total_delivered,
        provider_type
-FROM {known}""",
+FROM {{versions}}""",
                 ),
             ),
             numeric_columns=(
@@ -216,8 +238,8 @@ FROM {known}""",
             parts=(
                 (
                     "home_nursing_visits",
-                    """
-SELECT prediction_date, person_key, _valid_time AS event_time FROM {known}""",
+                    f"""
+SELECT {_BITEMPORAL} FROM {{versions}}""",
                 ),
             ),
         ),
@@ -226,10 +248,10 @@ SELECT prediction_date, person_key, _valid_time AS event_time FROM {known}""",
             parts=(
                 (
                     "falls",
-                    """
-SELECT prediction_date, person_key, _valid_time AS event_time,
+                    f"""
+SELECT {_BITEMPORAL},
        coalesce(CAST(injury AS BOOLEAN), FALSE) AS injury
-FROM {known}""",
+FROM {{versions}}""",
                 ),
             ),
             filter_columns=("injury",),
@@ -239,9 +261,9 @@ FROM {known}""",
             parts=(
                 (
                     "weights",
-                    """
-SELECT prediction_date, person_key, _valid_time AS event_time, CAST(weight_kg AS DOUBLE) AS weight_kg
-FROM {known}""",
+                    f"""
+SELECT {_BITEMPORAL}, CAST(weight_kg AS DOUBLE) AS weight_kg
+FROM {{versions}}""",
                 ),
             ),
             numeric_columns=("weight_kg",),
@@ -251,8 +273,8 @@ FROM {known}""",
             parts=(
                 (
                     "preventive_visits",
-                    """
-SELECT prediction_date, person_key, _valid_time AS event_time, outcome FROM {known}""",
+                    f"""
+SELECT {_BITEMPORAL}, outcome FROM {{versions}}""",
                 ),
             ),
             filter_columns=("outcome",),
@@ -262,9 +284,9 @@ SELECT prediction_date, person_key, _valid_time AS event_time, outcome FROM {kno
             parts=(
                 (
                     "early_detection_observations",
-                    """
-SELECT prediction_date, person_key, _valid_time AS event_time, tool, triage_colour
-FROM {known}""",
+                    f"""
+SELECT {_BITEMPORAL}, tool, triage_colour
+FROM {{versions}}""",
                 ),
             ),
             filter_columns=("tool", "triage_colour"),

@@ -17,7 +17,7 @@ from features import (
     Window,
     build_feature_table,
 )
-from features.engine import SLOPE_PER_DAYS
+from features.aggregates import SLOPE_PER_DAYS
 from tests.features.conftest import frame_from_csv, register_tables
 
 T1 = pd.Timestamp("2023-01-01")

@@ -1,0 +1,176 @@
+"""SQL for row filters, windows, aggregations and clinical scores, as the engine assembles them.
+
+Rows reach these expressions with ``before_us``: microseconds from the row's valid time to the prediction
+date (always > 0). The window ``[t - end_days, t - start_days)`` is then ``start_us < before_us <= end_us``:
+integer comparisons, cheap to repeat for hundreds of columns. Row filters are evaluated once per row
+version into boolean flag columns (``FlagColumns``), so a FILTER clause is a column read plus the window.
+"""
+
+from __future__ import annotations
+
+from features.charlson import CHARLSON_HIERARCHY, CHARLSON_WEIGHTS
+from features.icd10 import sql_icd10_condition
+from features.sources import SOURCES, Source
+from features.spec import FeatureSpec, RowFilter, ScoreFeatureSpec, Window
+
+SLOPE_PER_DAYS = 30
+MICROSECONDS_PER_DAY = 86_400_000_000
+
+
+def sql_literal(value: str | int | bool) -> str:
+    """An SQL literal for a filter value (strings quoted and escaped)."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_row_filter(row_filter: RowFilter, source: Source) -> str:
+    """SQL boolean for a RowFilter on a source's columns (kinds AND-ed, values within a kind OR-ed)."""
+    terms = []
+    if row_filter.has_icd10:
+        terms.append(
+            sql_icd10_condition(
+                str(source.icd10_column),
+                row_filter.icd10_chapters,
+                row_filter.icd10_blocks,
+                row_filter.icd10_categories,
+            )
+        )
+    if row_filter.atc_prefixes:
+        atc = source.atc_column
+        prefixes = " OR ".join(f"starts_with({atc}, {sql_literal(p)})" for p in row_filter.atc_prefixes)
+        terms.append(f"({prefixes})")
+    if row_filter.fsiii_domains:
+        listed = ", ".join(sql_literal(d) for d in row_filter.fsiii_domains)
+        terms.append(f"({source.fsiii_domain_column} IN ({listed}))")
+    if row_filter.fsiii_areas:
+        listed = ", ".join(sql_literal(a) for a in row_filter.fsiii_areas)
+        terms.append(f"({source.fsiii_area_column} IN ({listed}))")
+    if row_filter.priority is not None:
+        terms.append(f"({source.priority_column} = {sql_literal(row_filter.priority)})")
+    terms.extend(f"({column} = {sql_literal(value)})" for column, value in row_filter.column_equals)
+    return "coalesce(" + " AND ".join(terms) + ", FALSE)" if terms else "TRUE"
+
+
+class FlagColumns:
+    """One boolean column per distinct row filter of a source, named ``_flag_<n>``."""
+
+    def __init__(self, source: Source, row_filters: list[RowFilter]) -> None:
+        self.source = source
+        self.names: dict[RowFilter, str] = {}
+        for row_filter in row_filters:
+            if row_filter not in self.names and row_filter != RowFilter():
+                self.names[row_filter] = f"_flag_{len(self.names)}"
+
+    def select_sql(self) -> str:
+        """``<filter> AS _flag_<n>`` items for the phase-1 SELECT (empty string when none)."""
+        return "".join(
+            f", {sql_row_filter(row_filter, self.source)} AS {name}"
+            for row_filter, name in self.names.items()
+        )
+
+    def condition(self, row_filter: RowFilter) -> str:
+        return self.names.get(row_filter, "TRUE")
+
+
+def sql_in_window(window: Window) -> str:
+    """SQL boolean: the row (``before_us``) lies in ``[t - end_days, t - start_days)``."""
+    upper = f"before_us <= {window.end_days * MICROSECONDS_PER_DAY}"
+    if window.start_days == 0:
+        return upper
+    return f"before_us > {window.start_days * MICROSECONDS_PER_DAY} AND {upper}"
+
+
+def _nullif_nan(expression: str) -> str:
+    return f"(CASE WHEN isnan({expression}) THEN NULL ELSE {expression} END)"
+
+
+def sql_aggregate(feature: FeatureSpec, window: Window, flags: FlagColumns) -> str:
+    """SQL aggregate (no fallback) for one feature over one window; NULL when no row qualifies.
+
+    ``distinct_count`` is not here: see ``distinct_counts_sql``.
+    """
+    condition = f"{flags.condition(feature.row_filter)} AND {sql_in_window(window)}"
+    value = feature.value
+    with_value = f"{condition} AND {value} IS NOT NULL"
+    days_after_t = f"(-before_us / {MICROSECONDS_PER_DAY}.0)"
+    slope = f"regr_slope({value}, {days_after_t}) FILTER (WHERE {with_value})"
+    expressions = {
+        "count": f"count(*) FILTER (WHERE {condition})",
+        "sum": f"sum({value}) FILTER (WHERE {with_value})",
+        "mean": f"avg({value}) FILTER (WHERE {with_value})",
+        "min": f"min({value}) FILTER (WHERE {with_value})",
+        "max": f"max({value}) FILTER (WHERE {with_value})",
+        "latest": f"arg_max({value}, (event_time, {value})) FILTER (WHERE {with_value})",
+        "slope": f"{SLOPE_PER_DAYS} * {_nullif_nan(slope)}",
+        "days_since_last": f"min(before_us) FILTER (WHERE {condition}) / {MICROSECONDS_PER_DAY}.0",
+    }
+    return f"CAST({expressions[feature.aggregation]} AS DOUBLE)"
+
+
+def distinct_counts_sql(features: list[FeatureSpec], relation: str, flags: FlagColumns) -> str:
+    """Distinct counts of one value column in two cheap steps: one row per (date, person, value) with a
+    flag per feature window saying whether the value occurs there, then a filtered count of the flags."""
+    value = str(features[0].value)
+    occurs, counts = [], []
+    for feature in features:
+        for window, column in zip(feature.windows, feature.column_names(), strict=True):
+            occurs.append(
+                f"bool_or({flags.condition(feature.row_filter)} AND {sql_in_window(window)}) AS {column}"
+            )
+            counts.append(f"CAST(count(*) FILTER (WHERE {column}) AS DOUBLE) AS {column}")
+    return f"""
+SELECT prediction_date, person_key, {", ".join(counts)}
+FROM (
+    SELECT prediction_date, person_key, {", ".join(occurs)}
+    FROM {relation} WHERE {value} IS NOT NULL
+    GROUP BY prediction_date, person_key, {value}
+)
+GROUP BY prediction_date, person_key"""
+
+
+def hfrs_sql(score: ScoreFeatureSpec, diagnoses: str, weights: str) -> str:
+    """HFRS per (date, person): sum of the weights of the distinct categories found in the window."""
+    column = score.column_names()[0]
+    return f"""
+SELECT prediction_date, person_key, CAST(round(sum(w.weight), 1) AS DOUBLE) AS {column}
+FROM (
+    SELECT DISTINCT prediction_date, person_key, substr(icd10_code, 1, 3) AS category
+    FROM {diagnoses} WHERE {sql_in_window(score.window)}
+) AS found JOIN {weights} AS w USING (category)
+GROUP BY prediction_date, person_key"""
+
+
+def charlson_sql(score: ScoreFeatureSpec, diagnoses: str, prefixes: str) -> str:
+    """Charlson index per (date, person) with Quan 2011 weights and the severity hierarchy."""
+    column = score.column_names()[0]
+    matches = " UNION ".join(
+        f"""SELECT d.prediction_date, d.person_key, p.condition FROM {diagnoses} AS d
+    JOIN {prefixes} AS p ON p.prefix_length = {length} AND substr(d.icd10_code, 1, {length}) = p.prefix
+    WHERE {sql_in_window(score.window)}"""
+        for length in (3, 4)
+    )
+
+    def has(condition: str) -> str:
+        return f"bool_or(condition = '{condition}')"
+
+    terms = []
+    for condition, weight in CHARLSON_WEIGHTS.items():
+        if weight == 0:
+            continue
+        present = has(condition)
+        replacer = CHARLSON_HIERARCHY.get(condition)
+        if replacer is not None:
+            present = f"({present} AND NOT {has(replacer)})"
+        terms.append(f"{weight} * CAST({present} AS INTEGER)")
+    return f"""
+SELECT prediction_date, person_key, CAST({" + ".join(terms)} AS DOUBLE) AS {column}
+FROM ({matches}) AS found
+GROUP BY prediction_date, person_key"""
+
+
+def source_of(feature: FeatureSpec | ScoreFeatureSpec) -> Source:
+    """The source a feature reads (scores read diagnoses)."""
+    return SOURCES["diagnoses"] if isinstance(feature, ScoreFeatureSpec) else SOURCES[feature.source]
