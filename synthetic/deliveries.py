@@ -46,7 +46,7 @@ ARROW_TYPES: dict[ColumnType, pa.DataType] = {
     "int": pa.int64(),
     "float": pa.float64(),
     "date": pa.date32(),
-    "datetime": pa.timestamp("s"),
+    "datetime": pa.timestamp("ms"),  # what Parquet stores for second-resolution times
 }
 # Rows per block and table reserved for ids: ids are block * ID_STRIDE + row number in the block.
 ID_STRIDE = 100_000_000
@@ -142,7 +142,8 @@ def _with_corrections(
         return table
     corrected = table.take(pa.array(rows))
     for name, values in changes.items():
-        corrected = corrected.set_column(corrected.schema.get_field_index(name), name, values)
+        index = corrected.schema.get_field_index(name)
+        corrected = corrected.set_column(index, name, values.cast(corrected.schema.field(index).type))
     corrected = corrected.set_column(
         corrected.schema.get_field_index(EXTRACT),
         EXTRACT,
@@ -230,15 +231,17 @@ def _deaths(history: BlockHistory, rng: np.random.Generator, clock: DeliveryCloc
             {c: np.array([], dtype=object) for c in ("PNR", "DODDATO", "DODSAARSAG")},
             np.array([], dtype="datetime64[D]"),
         )
-    n = deaths["person"].size
+    first_known = clock.delayed(rng, deaths["date"], 7, 21)
+    cause_known = clock.delayed(rng, deaths["date"], 90, 270)
+    # history deaths whose cause was known by the first extract arrive with it at once
+    with_cause = ~np.isnat(cause_known) & (cause_known <= first_known)
     columns = {
         "PNR": _take(history.cpr, deaths["person"]),
         "DODDATO": deaths["date"],
-        "DODSAARSAG": np.full(n, None, dtype=object),
+        "DODSAARSAG": np.where(with_cause, deaths["cause"], None),
     }
-    table = source_table("deaths", columns, clock.delayed(rng, deaths["date"], 7, 21))
-    cause_known = clock.delayed(rng, deaths["date"], 90, 270)
-    rows = np.flatnonzero(~np.isnat(cause_known) & ~np.isnat(table[EXTRACT].to_numpy(zero_copy_only=False)))
+    table = source_table("deaths", columns, first_known)
+    rows = np.flatnonzero(~np.isnat(cause_known) & ~with_cause & ~np.isnat(first_known))
     return _with_corrections(
         table, rows, {"DODSAARSAG": pa.array(deaths["cause"][rows].astype(str))}, cause_known[rows]
     )

@@ -111,7 +111,7 @@ def _as_sql_values(column: pa.ChunkedArray) -> list[object]:
     if pa.types.is_date32(column.type):
         return pc.cast(column, pa.string()).to_pylist()
     if pa.types.is_timestamp(column.type):
-        return pc.cast(column, pa.string()).to_pylist()
+        return pc.cast(pc.cast(column, pa.timestamp("s")), pa.string()).to_pylist()
     return column.to_pylist()
 
 
