@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import platform
 import resource
 import statistics
@@ -136,6 +137,7 @@ def main() -> None:
             first, median = results[name]
             print(f"  {name:<42} first {first:8.1f} ms  median {median:8.1f} ms", flush=True)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    load = os.getloadavg()[0]
     print(f"  peak RSS {peak_mib:.0f} MiB")
     lines = [
         "",
@@ -147,7 +149,8 @@ def main() -> None:
         "|---|---|---|",
         *[f"| {name} | {first:.1f} | {median:.1f} |" for name, (first, median) in results.items()],
         "",
-        f"Peak RSS of the benchmark process: {peak_mib:.0f} MiB.",
+        f"Peak RSS of the benchmark process: {peak_mib:.0f} MiB. Load average during the run: {load:.1f} "
+        f"on {os.cpu_count()} cores (other work on the machine inflates the times).",
     ]
     if not args.no_write:
         write_section(lines)
