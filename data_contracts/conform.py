@@ -38,6 +38,14 @@ class ReferenceData:
     )
     ddd_per_pack: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
 
+    def __post_init__(self) -> None:
+        # Object-dtype, duplicate-free indexes: their hash tables are built once and reused by every
+        # delivery's look-ups (``get_indexer``), which matters with tens of thousands of persons.
+        for name in ("birth_dates", "contacts", "ddd_per_pack"):
+            table = getattr(self, name)
+            table = table[~table.index.duplicated(keep="last")]
+            object.__setattr__(self, name, table.set_axis(pd.Index(table.index, dtype="object")))
+
 
 @dataclass(frozen=True)
 class TypeProblem:
@@ -56,12 +64,24 @@ def _as_timestamps(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values.astype("str"), format="ISO8601", errors="coerce").astype(TIMESTAMP_DTYPE)
 
 
+def _stored_with_wrong_type(values: pd.Series, expected: str) -> bool:
+    """True when a typed file (Parquet) stores a column in a type the contract does not allow."""
+    if values.isna().all():
+        return False
+    if expected in ("date", "datetime"):
+        return not pd.api.types.is_datetime64_any_dtype(values)
+    if expected in ("int", "float"):
+        return not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+    return False
+
+
 def coerce_types(raw: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, list[TypeProblem]]:
     """A copy of ``raw`` with each contract column in its type, and the positions that failed to parse.
 
     Types: ``cpr``/``string`` -> str; ``date``/``datetime`` -> datetime64[us]; ``int`` -> nullable Int64
     (a fractional value is a problem); ``float`` -> float64. Missing stays missing; unparseable becomes
-    missing and is reported.
+    missing and is reported. In a typed file (Parquet) a date, time or number column stored as text is
+    reported on every row even when the text would parse: the delivery broke the agreed schema.
     """
     typed = pd.DataFrame(index=raw.index)
     problems: list[TypeProblem] = []
@@ -74,6 +94,10 @@ def coerce_types(raw: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, l
             converted = values.astype("str").where(present, np.nan) if len(values) else values.astype("str")
             typed[spec.source] = converted.astype("str")
             continue
+        if contract.format == "parquet" and _stored_with_wrong_type(values, spec.type):
+            problems.append(
+                TypeProblem(spec.source, f"{spec.type} (stored as text)", np.flatnonzero(present))
+            )
         if spec.type in ("date", "datetime"):
             converted = _as_timestamps(values)
         else:
@@ -90,28 +114,37 @@ def coerce_types(raw: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, l
     return typed, problems
 
 
+def _known(values: pd.Series, known: pd.Index) -> np.ndarray:
+    """Membership by hash look-up (``Series.isin`` on Arrow strings converts every candidate: slow)."""
+    if len(known) == 0:
+        return np.zeros(len(values), dtype=bool)
+    return known.get_indexer(values.astype("object")) >= 0
+
+
 def add_context_columns(
     typed: pd.DataFrame,
     contract: Contract,
     *,
-    delivery_label: str,
-    delivered_at: pd.Timestamp,
+    delivery_labels: pd.Series,
+    delivered_at: pd.Series,
     key: str,
     reference: ReferenceData,
 ) -> pd.DataFrame:
-    """A copy with ``_delivery``, ``_row_number`` (1-based data row), ``_delivered_at`` and, where the
-    source has a person, ``person_key``, ``_person_known`` and ``_birth_date``; plus ``_contact_known``
-    (diagnoses) and ``_product_known`` (prescriptions).
+    """A copy with ``_delivery``, ``_row_number`` (1-based data row within its delivery),
+    ``_delivered_at`` and, where the source has a person, ``person_key``, ``_person_known`` and
+    ``_birth_date``; plus ``_contact_known`` (diagnoses) and ``_product_known`` (prescriptions).
 
-    For care tables ``_delivered_at`` is the row's own ``registered_at``.
+    ``typed`` may hold several deliveries of one source, consecutive; ``delivery_labels`` and
+    ``delivered_at`` (extract date) are aligned with it. For care tables ``_delivered_at`` is the row's
+    own ``registered_at``.
     """
     frame = typed.copy()
-    frame["_delivery"] = delivery_label
-    frame["_row_number"] = np.arange(1, len(frame) + 1)
+    frame["_delivery"] = delivery_labels.to_numpy()
+    frame["_row_number"] = frame.groupby("_delivery", sort=False).cumcount().to_numpy() + 1
     if contract.origin == "care_db":
         frame["_delivered_at"] = frame["registered_at"]
     else:
-        frame["_delivered_at"] = pd.Series(delivered_at, index=frame.index).astype(TIMESTAMP_DTYPE)
+        frame["_delivered_at"] = pd.Series(delivered_at.to_numpy(), index=frame.index).astype(TIMESTAMP_DTYPE)
     person = contract.person_column
     if person is not None:
         cpr = frame[person]
@@ -121,12 +154,12 @@ def add_context_columns(
             frame["_person_known"] = True
             frame["_birth_date"] = frame["FOED_DAG"]
         else:
-            frame["_person_known"] = frame["person_key"].isin(reference.birth_dates.index)
+            frame["_person_known"] = _known(frame["person_key"], reference.birth_dates.index)
             frame["_birth_date"] = frame["person_key"].map(reference.birth_dates).astype(TIMESTAMP_DTYPE)
     if contract.table == "hospital_diagnoses":
-        frame["_contact_known"] = frame["DW_EK_KONTAKT"].isin(reference.contacts.index)
+        frame["_contact_known"] = _known(frame["DW_EK_KONTAKT"], reference.contacts.index)
     if contract.table == "prescriptions":
-        frame["_product_known"] = frame["VNR"].isin(reference.ddd_per_pack.index)
+        frame["_product_known"] = _known(frame["VNR"], reference.ddd_per_pack.index)
     return frame
 
 
@@ -198,13 +231,13 @@ def to_warehouse_rows(
     frame: pd.DataFrame,
     contract: Contract,
     reference: ReferenceData,
-    batch_id: str,
+    batch_ids: pd.Series,
     ingested_at: pd.Timestamp,
 ) -> pd.DataFrame:
     """The rows to land: warehouse names and values, derived columns and the bitemporal bookkeeping.
 
-    ``frame`` is the output of ``add_context_columns`` for one delivery. The CPR and name columns are
-    dropped here; ``person_key`` replaces them.
+    ``frame`` is the output of ``add_context_columns`` (one or more deliveries); ``batch_ids`` gives each
+    row's batch. The CPR and name columns are dropped here; ``person_key`` replaces them.
     """
     out = pd.DataFrame(index=frame.index)
     for spec in contract.columns:
@@ -224,7 +257,10 @@ def to_warehouse_rows(
     out["_valid_time"] = valid.astype(TIMESTAMP_DTYPE)
     out["_delivered_at"] = frame["_delivered_at"].astype(TIMESTAMP_DTYPE)
     out["_ingested_at"] = pd.Timestamp(ingested_at).as_unit("us")
-    out["_batch_id"] = batch_id
+    out["_batch_id"] = batch_ids.to_numpy()
+    # A later row with the same record key in the same delivery supersedes the earlier one (both would
+    # be known from the same moment, so only the later one can ever be read as known).
+    out = out.drop_duplicates(["_batch_id", "_record_key"], keep="last")
     return out.reset_index(drop=True)
 
 

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -99,6 +100,7 @@ def read_file_delivery(delivery: Delivery, contract: Contract) -> pd.DataFrame:
     try:
         if contract.format == "csv":
             header = _csv_header(path)
+            _check_complete(path)
             _check_columns(header, contract, str(path))
             wanted = [column for column in contract.source_columns if column in header]
             table = pacsv.read_csv(
@@ -134,6 +136,17 @@ def read_file_delivery(delivery: Delivery, contract: Contract) -> pd.DataFrame:
         if column not in frame.columns:
             frame[column] = pd.Series(pd.NA, index=frame.index, dtype="object")
     return frame[contract.source_columns]
+
+
+def _check_complete(path: Path) -> None:
+    """A CSV extract ends with a line break; one that does not was cut off while being written or copied."""
+    with path.open("rb") as handle:
+        handle.seek(-1, 2)
+        if handle.read(1) != b"\n":
+            raise UnreadableDeliveryError(
+                f"{path} does not end with a line break: it is truncated (cut off inside its last row). "
+                "Ask the supplier to deliver it again."
+            )
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -199,19 +212,28 @@ def read_care_increments(
             frame[column] = pd.Series(pd.NA, index=frame.index, dtype="object")
     if frame.empty:
         return []
+    frame = frame[contract.source_columns]
     registered = pd.to_datetime(frame["registered_at"], format="ISO8601", errors="coerce")
-    month = registered.dt.strftime("%Y-%m").fillna("unknown")
+    month = registered.dt.strftime("%Y-%m").fillna("unknown").to_numpy()
+    # One vectorised hash per row, then one SHA-256 per month over its rows' hashes.
+    row_hashes = pd.util.hash_pandas_object(frame.astype("str"), index=False).to_numpy()
+    order = np.argsort(month, kind="stable")
+    labels, starts = np.unique(month[order], return_index=True)
+    stops = [*starts[1:], len(order)]
     increments: list[tuple[Delivery, pd.DataFrame]] = []
-    for label, group in frame.groupby(month.to_numpy(), sort=True):
-        rows = group.reset_index(drop=True)
-        digest = hashlib.sha256(pd.util.hash_pandas_object(rows.astype("string"), index=False).to_numpy())
+    for label, start, stop in zip(labels, starts, stops, strict=True):
+        positions = order[start:stop]
+        digest = hashlib.sha256(row_hashes[positions].tobytes())
         digest.update(contract.source.encode())
         content_sha256 = digest.hexdigest()
         if content_sha256 in seen:
             continue
-        delivered_at = registered[month == label].max()
         delivery = Delivery(
-            contract.source, f"registered-{label}", delivered_at, content_sha256, table=contract.source
+            contract.source,
+            f"registered-{label}",
+            registered.iloc[positions].max(),
+            content_sha256,
+            table=contract.source,
         )
-        increments.append((delivery, rows[contract.source_columns]))
+        increments.append((delivery, frame.iloc[positions].reset_index(drop=True)))
     return increments

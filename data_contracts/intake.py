@@ -10,6 +10,7 @@ caller to retry (re-running is safe: the ledger makes landing exactly-once).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from data_contracts.keystore import write_identities
 from data_contracts.validation import ContractValidator, RuleBreach
 from warehouse import AlreadyIngestedError, BatchRecord, Warehouse
 
-VALIDATION_CHUNK_ROWS = 3_000_000
+GROUP_ROWS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -116,39 +117,43 @@ def _batch_id(delivery: Delivery) -> str:
 
 
 def _findings_for_delivery(
-    positions_of_delivery: np.ndarray,
+    start: int,
+    stop: int,
+    *,
     breaches: list[RuleBreach],
     type_problems: list[TypeProblem],
     row_ids: np.ndarray,
     row_reference: str,
 ) -> list[Finding]:
-    """Breaches on the combined frame restricted to one delivery's positions, as row numbers or ids."""
-    start, stop = int(positions_of_delivery[0]), int(positions_of_delivery[-1]) + 1
+    """Problems on the combined frame restricted to one delivery's positions ``[start, stop)``, given as
+    row numbers within the delivery (files) or record ids (care tables)."""
     findings: list[Finding] = []
-    for problem in type_problems:
-        findings.append(
-            Finding(
-                problem.column,
-                f"values parse as {problem.expected_type}",
-                f"{problem.column} holds valid {problem.expected_type} values",
-                "blocking",
-                len(problem.positions),
-                tuple(int(row_ids[p]) for p in problem.positions),
-                row_reference,  # type: ignore[arg-type]
-            )
+    located = [
+        (
+            problem.column,
+            f"values are of type {problem.expected_type}",
+            f"{problem.column} holds {problem.expected_type.split(' ')[0]} values"
+            + (" (the column is stored as text)" if "text" in problem.expected_type else ""),
+            "blocking",
+            problem.positions,
         )
-    for breach in breaches:
-        inside = breach.positions[(breach.positions >= start) & (breach.positions < stop)]
+        for problem in type_problems
+    ] + [
+        (breach.column, breach.expectation, breach.rule, breach.severity, breach.positions)
+        for breach in breaches
+    ]
+    for column, expectation, rule, severity, positions in located:
+        inside = positions[(positions >= start) & (positions < stop)]
         if len(inside) == 0:
             continue
         findings.append(
             Finding(
-                breach.column,
-                breach.expectation,
-                breach.rule,
-                breach.severity,  # type: ignore[arg-type]
+                column,
+                expectation,
+                rule,
+                severity,  # type: ignore[arg-type]
                 len(inside),
-                tuple(int(row_ids[p]) for p in inside),
+                tuple(int(row_id) for row_id in row_ids[inside]),
                 row_reference,  # type: ignore[arg-type]
             )
         )
@@ -256,158 +261,192 @@ def _previous_rows(warehouse: Warehouse, source: str) -> list[int]:
     return [int(rows) for rows in mine.sort_values("delivered_at")["rows"]]
 
 
-def _discover(context: IngestContext, contract: Contract) -> list[tuple[Delivery, pd.DataFrame | None, str]]:
-    """(delivery, raw frame or None, reason if unreadable) for every new delivery of the source."""
+Reader = Callable[[], pd.DataFrame]
+
+
+def _discover(context: IngestContext, contract: Contract) -> list[tuple[Delivery, Reader]]:
+    """Every new delivery of the source with a function that reads it (files are read one at a time)."""
     seen = context.warehouse.seen_hashes(contract.source)
     if contract.origin == "care_db":
         watermark = context.warehouse.latest_delivered_at(contract.source)
         increments = read_care_increments(context.care_db_url, contract, watermark, seen)
-        return [(delivery, frame, "") for delivery, frame in increments]
-    found: list[tuple[Delivery, pd.DataFrame | None, str]] = []
-    for delivery in discover_file_deliveries(context.landing_dir, contract, seen):
-        try:
-            found.append((delivery, read_file_delivery(delivery, contract), ""))
-        except UnreadableDeliveryError as error:
-            found.append((delivery, None, str(error)))
-    return found
+        return [(delivery, functools.partial(_given, frame)) for delivery, frame in increments]
+    return [
+        (delivery, functools.partial(read_file_delivery, delivery, contract))
+        for delivery in discover_file_deliveries(context.landing_dir, contract, seen)
+    ]
+
+
+def _given(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame
 
 
 def ingest_source(contract: Contract, context: IngestContext) -> SourceOutcome:
-    """Take every new delivery of one source exactly once: land it or quarantine it with a report."""
+    """Take every new delivery of one source exactly once: land it or quarantine it with a report.
+
+    Deliveries are processed in groups of up to ``GROUP_ROWS`` rows: one type conversion, one
+    pseudonymisation, one Great Expectations validation and one catalog transaction per group, then
+    a decision per delivery. This keeps hundreds of small monthly deliveries fast and memory bounded.
+    """
     outcome = SourceOutcome(contract.source)
     if contract.origin == "care_db" and not _care_db_available(context.care_db_url):
         outcome.skipped_reason = "no care database"
         return outcome
     try:
-        found = _discover(context, contract)
+        pending = _discover(context, contract)
     except UnreadableDeliveryError as error:
         outcome.skipped_reason = str(error)
         context.echo(f"  {contract.source}: {error}")
         return outcome
-    if not found:
+    if not pending:
         return outcome
     reference = load_reference(context.warehouse, contract)
-    prepared: list[tuple[Delivery, pd.DataFrame, list[TypeProblem]]] = []
-    for delivery, raw, problem in found:
-        if raw is None:
+    history = _previous_rows(context.warehouse, contract.source)
+    group: list[tuple[Delivery, pd.DataFrame]] = []
+    rows_in_group = 0
+    for delivery, read in pending:
+        try:
+            raw = read()
+        except UnreadableDeliveryError as error:
             _quarantine(
                 context,
                 contract,
                 delivery=delivery,
                 rows=0,
-                reason=problem,
+                reason=str(error),
                 findings=[],
                 outcome=outcome,
                 unreadable=True,
             )
             continue
-        typed, type_problems = coerce_types(raw, contract)
-        framed = add_context_columns(
-            typed,
-            contract,
-            delivery_label=delivery.label,
-            delivered_at=delivery.delivered_at,
-            key=context.pseudonym_key,
-            reference=reference,
-        )
-        prepared.append((delivery, framed, type_problems))
-    history = _previous_rows(context.warehouse, contract.source)
-    for group in _chunks(prepared):
-        combined = pd.concat([frame for _, frame, _ in group], ignore_index=True)
-        breaches = context.validator.validate(combined, contract)
-        offset = 0
-        for delivery, frame, type_problems in group:
-            positions = np.arange(offset, offset + len(frame))
-            row_ids, reference_kind = (
-                (combined["id"].fillna(-1).astype("int64").to_numpy(), "record_id")
-                if contract.origin == "care_db"
-                else (combined["_row_number"].to_numpy(), "row_number")
+        group.append((delivery, raw))
+        rows_in_group += len(raw)
+        if rows_in_group >= GROUP_ROWS:
+            _process_group(
+                context, contract, group=group, reference=reference, history=history, outcome=outcome
             )
-            local_problems = [
-                TypeProblem(p.column, p.expected_type, p.positions + offset) for p in type_problems
-            ]
-            findings = _findings_for_delivery(positions, breaches, local_problems, row_ids, reference_kind)
-            previous = history[-1] if len(history) >= 2 else None
-            volume = _volume_finding(len(frame), previous, contract.volume_tolerance)
-            if volume is not None:
-                findings.append(volume)
-            offset += len(frame)
-            if any(finding.severity == "blocking" for finding in findings):
-                _quarantine(
-                    context,
-                    contract,
-                    delivery=delivery,
-                    rows=len(frame),
-                    reason=_reason(findings),
-                    findings=findings,
-                    outcome=outcome,
-                )
-                continue
-            _land(
-                context,
-                contract,
-                delivery=delivery,
-                frame=frame,
-                findings=findings,
-                reference=reference,
-                outcome=outcome,
-            )
-            history.append(len(frame))
+            group, rows_in_group = [], 0
+    if group:
+        _process_group(context, contract, group=group, reference=reference, history=history, outcome=outcome)
+    context.echo(
+        f"  {contract.source}: {len(outcome.landed)} landed ({outcome.rows_landed} rows), "
+        f"{len(outcome.quarantined)} quarantined"
+    )
     return outcome
 
 
-def _chunks(
-    prepared: list[tuple[Delivery, pd.DataFrame, list[TypeProblem]]],
-) -> list[list[tuple[Delivery, pd.DataFrame, list[TypeProblem]]]]:
-    groups: list[list[tuple[Delivery, pd.DataFrame, list[TypeProblem]]]] = [[]]
-    size = 0
-    for item in prepared:
-        if groups[-1] and size + len(item[1]) > VALIDATION_CHUNK_ROWS:
-            groups.append([])
-            size = 0
-        groups[-1].append(item)
-        size += len(item[1])
-    return [group for group in groups if group]
+def _process_group(
+    context: IngestContext,
+    contract: Contract,
+    *,
+    group: list[tuple[Delivery, pd.DataFrame]],
+    reference: ReferenceData,
+    history: list[int],
+    outcome: SourceOutcome,
+) -> None:
+    sizes = [len(frame) for _, frame in group]
+    raw = pd.concat([frame for _, frame in group], ignore_index=True)
+    labels = pd.Series(np.repeat([delivery.label for delivery, _ in group], sizes))
+    delivered = pd.Series(np.repeat([delivery.delivered_at for delivery, _ in group], sizes))
+    typed, type_problems = coerce_types(raw, contract)
+    del raw
+    framed = add_context_columns(
+        typed,
+        contract,
+        delivery_labels=labels,
+        delivered_at=delivered,
+        key=context.pseudonym_key,
+        reference=reference,
+    )
+    del typed
+    breaches = context.validator.validate(framed, contract)
+    if contract.origin == "care_db":
+        row_ids, reference_kind = framed["id"].fillna(-1).astype("int64").to_numpy(), "record_id"
+    else:
+        row_ids, reference_kind = framed["_row_number"].to_numpy(), "row_number"
+    bounds = np.cumsum([0, *sizes])
+    landing: list[tuple[Delivery, list[Finding]]] = []
+    keep = np.zeros(len(framed), dtype=bool)
+    for index, (delivery, _) in enumerate(group):
+        start, stop = int(bounds[index]), int(bounds[index + 1])
+        findings = _findings_for_delivery(
+            start,
+            stop,
+            breaches=breaches,
+            type_problems=type_problems,
+            row_ids=row_ids,
+            row_reference=reference_kind,
+        )
+        previous = history[-1] if len(history) >= 2 else None
+        volume = _volume_finding(stop - start, previous, contract.volume_tolerance)
+        if volume is not None:
+            findings.append(volume)
+        if any(finding.severity == "blocking" for finding in findings):
+            _quarantine(
+                context,
+                contract,
+                delivery=delivery,
+                rows=stop - start,
+                reason=_reason(findings),
+                findings=findings,
+                outcome=outcome,
+            )
+            continue
+        keep[start:stop] = True
+        landing.append((delivery, findings))
+        history.append(stop - start)
+    if landing:
+        _land(context, contract, framed=framed[keep], landing=landing, reference=reference, outcome=outcome)
 
 
 def _land(
     context: IngestContext,
     contract: Contract,
     *,
-    delivery: Delivery,
-    frame: pd.DataFrame,
-    findings: list[Finding],
+    framed: pd.DataFrame,
+    landing: list[tuple[Delivery, list[Finding]]],
     reference: ReferenceData,
     outcome: SourceOutcome,
 ) -> None:
-    batch_id = _batch_id(delivery)
-    rows = to_warehouse_rows(frame, contract, reference, batch_id, context.ingested_at)
+    """Land the accepted deliveries of a group together (all or none), one batch each."""
+    batch_of = {delivery.label: _batch_id(delivery) for delivery, _ in landing}
+    rows = to_warehouse_rows(
+        framed, contract, reference, framed["_delivery"].map(batch_of), context.ingested_at
+    )
     if context.write_keystore:
-        write_identities(context.keystore_url, keystore_rows(frame, contract, context.key_version))
-    warnings = [finding.to_dict() for finding in findings]
-    record = BatchRecord(
-        batch_id,
-        contract.source,
-        delivery.label,
-        delivery.content_sha256,
-        len(rows),
-        contract.version,
-        delivery.delivered_at,
-        context.ingested_at,
-        "landed",
-        contract.table,
-        context.key_version,
-        None,
-        json.dumps({"warnings": warnings}) if warnings else None,
-    )
+        write_identities(context.keystore_url, keystore_rows(framed, contract, context.key_version))
+    parts = dict(tuple(rows.groupby("_batch_id", sort=False)))
+    batches: list[tuple[pd.DataFrame, BatchRecord]] = []
+    for delivery, findings in landing:
+        batch_id = batch_of[delivery.label]
+        part = parts[batch_id].reset_index(drop=True)
+        warnings = [finding.to_dict() for finding in findings]
+        record = BatchRecord(
+            batch_id,
+            contract.source,
+            delivery.label,
+            delivery.content_sha256,
+            len(part),
+            contract.version,
+            delivery.delivered_at,
+            context.ingested_at,
+            "landed",
+            contract.table,
+            context.key_version,
+            None,
+            json.dumps({"warnings": warnings}) if warnings else None,
+        )
+        batches.append((part, record))
     try:
-        context.warehouse.land_batch(rows, record)
-    except AlreadyIngestedError:
+        context.warehouse.land_batches(batches)
+    except AlreadyIngestedError as error:
+        context.echo(f"  {contract.source}: not landed again ({error})")
         return
-    outcome.landed.append(
-        {
-            "delivery": delivery.label,
-            "rows": len(rows),
-            "warnings": [f"{finding.rule} ({finding.failing_rows} rows)" for finding in findings],
-        }
-    )
+    for (delivery, findings), (part, _) in zip(landing, batches, strict=True):
+        outcome.landed.append(
+            {
+                "delivery": delivery.label,
+                "rows": len(part),
+                "warnings": [f"{finding.rule} ({finding.failing_rows} rows)" for finding in findings],
+            }
+        )

@@ -174,7 +174,7 @@ def test_the_markdown_report_says_what_to_do(world: Settings) -> None:
         (lambda p: p.write_text(""), "empty"),
         (lambda p: p.write_text("PNR,DODSAARSAG\n0101401234,\n"), "DODDATO"),
         (lambda p: p.write_text("PNR,DODDATO,DODSAARSAG\n"), "no data rows"),
-        (lambda p: p.write_text("PNR,DODDATO,DODSAARSAG\n0101401234,2021-01-15,\n0202"), "parsed"),
+        (lambda p: p.write_text("PNR,DODDATO,DODSAARSAG\n0101401234,2021-01-15,\n0202"), "truncated"),
     ],
     ids=["not-utf8", "empty-file", "missing-column", "header-only", "truncated"],
 )
