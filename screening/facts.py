@@ -92,7 +92,7 @@ def build_facts(
         **_falls(_rows(history, "falls"), t),
         **_weights(_rows(history, "weights"), t),
         **_gp_contacts(_rows(history, "gp_services"), t),
-        "home_nursing_visits_3m": _count_since(_rows(history, "home_nursing_visits"), "visit_date", t, 91),
+        "home_nursing_visits_3m": _count_since(_rows(history, "home_nursing_visits"), "visit_date", t, 90),
         "conditions": _conditions(feature_row),
         "hfrs_score": _score(feature_row, "hfrs"),
         "charlson_index": _score(feature_row, "charlson"),
@@ -298,8 +298,8 @@ def _gp_contacts(frame: pd.DataFrame, t: pd.Timestamp) -> dict[str, Any]:
         services = pd.to_numeric(frame["services"], errors="coerce").fillna(1)
     else:
         services = pd.Series(1, index=frame.index)
-    start = t - pd.Timedelta(days=91)
-    previous_start = t - pd.Timedelta(days=182)
+    start = t - pd.Timedelta(days=90)
+    previous_start = t - pd.Timedelta(days=180)
     return {
         "gp_contacts_3m": int(services[(dates >= start) & (dates < t)].sum()),
         "gp_contacts_previous_3m": int(services[(dates >= previous_start) & (dates < start)].sum()),

@@ -1,0 +1,106 @@
+"""The whole chain on a small synthetic world: synth -> ingest -> features -> train -> score.
+
+One world per module (the chain takes minutes); each test checks one promise of the published lists.
+"""
+
+import json
+import os
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from pipelines.cli import cli
+
+pytestmark = pytest.mark.slow
+
+CAPACITY = 8
+
+
+def run_step(home, *arguments):
+    result = CliRunner().invoke(cli, ["--home", str(home), "--demo", *arguments], catch_exceptions=False)
+    assert result.exit_code == 0, f"`tidlig {' '.join(arguments)}` failed:\n{result.output}"
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    home = tmp_path_factory.mktemp("end-to-end")
+    environment = {
+        "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",  # a busy CI machine starts it slowly
+    }
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    try:
+        run_step(
+            home, "synth", "--citizens", "1500", "--years", "5", "--seed", "11", "--start-date", "2019-01-01"
+        )
+        run_step(home, "ingest")
+        run_step(home, "features", "--start", "2020-01-01")  # 3 labelled years: train, validate, test
+        run_step(
+            home, "train", "--outcome", "admission", "--trials", "1", "--bootstrap", "10",
+            "--budget-seconds", "20", "--max-rounds", "60", "--no-oracle",
+        )  # fmt: skip
+        version = (home / "features" / "LATEST").read_text().strip()
+        spec = json.loads((home / "features" / version / "spec.json").read_text())
+        as_of = spec["prediction_dates"][-1]
+        first = run_step(home, "score", "--as-of", as_of, "--capacity", str(CAPACITY))
+        second = run_step(home, "score", "--as-of", as_of, "--capacity", str(CAPACITY))
+        yield {"home": home, "as_of": as_of, "outputs": (first, second), "version": version}
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def read(home, name):
+    engine = sa.create_engine(f"sqlite:///{home / 'operational.sqlite'}")
+    with engine.connect() as connection:
+        frame = pd.read_sql_table(name, connection)
+    engine.dispose()
+    return frame
+
+
+def test_every_district_of_the_world_gets_a_current_list_within_capacity(world):
+    features = pd.read_parquet(world["home"] / "features" / world["version"] / "features.parquet")
+    lists = read(world["home"], "screening_lists")
+    assert set(lists.loc[lists["status"] == "current", "district"]) == set(features["district"])
+    sizes = read(world["home"], "screening_list_entries").groupby("list_id").size()
+    assert sizes.max() <= CAPACITY
+    assert sizes.sum() > 0
+
+
+def test_every_entry_has_reasons_in_both_languages_and_an_action(world):
+    entries = read(world["home"], "screening_list_entries")
+    assert all(1 <= len(r) <= 5 for r in entries["reasons_da"])
+    assert [len(r) for r in entries["reasons_da"]] == [len(r) for r in entries["reasons_en"]]
+    assert (entries["suggested_action_da"].str.len() > 0).all()
+
+
+def test_admission_reasons_agree_with_the_facts_and_the_feature_table_definition(world):
+    entries = read(world["home"], "screening_list_entries")
+    facts = read(world["home"], "citizen_facts").set_index(["list_id", "person_key"])["facts"]
+    for row in entries.itertuples():
+        document = facts.loc[(row.list_id, row.person_key)]
+        for reason in row.reasons_en:
+            if "acute admission" in reason:
+                assert reason.startswith(f"{document['admissions_count_12m']} acute admission")
+
+
+def test_rerunning_the_same_inputs_publishes_the_same_lists(world):
+    lists = read(world["home"], "screening_lists")
+    assert len(lists) == lists["district"].nunique()  # the rerun added nothing
+    first, second = world["outputs"]
+    assert first.splitlines()[-4:] == second.splitlines()[-4:]
+
+
+def test_operational_exports_name_the_citizens_from_the_key_store(world):
+    folder = world["home"] / "lists" / world["as_of"]
+    csv = next(folder.glob("*-*.csv"))
+    header = csv.read_text().splitlines()[0].split(",")
+    assert header[4:6] == ["cpr", "name"]
+    assert (folder / "index.html").exists()
