@@ -119,5 +119,8 @@ def synth(  # noqa: PLR0917 (click passes options by keyword)
     click.echo(f"Manifest: {out_dir / 'manifest.json'}. Next: tidlig ingest")
     if report:
         from synthetic.calibration import calibration_report, format_report
+        from synthetic.signal import format_signal, signal_report
 
         click.echo(format_report(calibration_report(out_dir)))
+        month = str(config.extract_dates[0])
+        click.echo(format_signal(signal_report(out_dir, month), month))
