@@ -25,11 +25,14 @@ def nightly_ingest() -> dict[str, Any]:
 
 
 @flow(name="tidlig-weekly-score")
-def weekly_score(capacity: int = 25, capacity_file: str | None = None) -> dict[str, Any]:
-    """Score as of today and publish the district lists (or refuse, failing the run, with the reason)."""
+def weekly_score(
+    capacity: int = 25, capacity_file: str | None = None, as_of: str | None = None
+) -> dict[str, Any]:
+    """Score as of today (or ``as_of``, YYYY-MM-DD, for a manual rerun) and publish the district lists, or
+    refuse, failing the run, with the reason."""
     from pipelines.score_flow import score_flow
 
-    return score_flow(None, capacity=capacity, capacity_file=capacity_file)
+    return score_flow(as_of, capacity=capacity, capacity_file=capacity_file)
 
 
 @flow(name="tidlig-monthly-retrain")
