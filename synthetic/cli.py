@@ -116,6 +116,8 @@ def synth(  # noqa: PLR0917 (click passes options by keyword)
         f"{sum(t['rows'] for t in manifest['care_database']['tables'].values()):,} care-record rows, "
         f"{manifest['truth']['rows']:,} truth rows, {len(manifest['faults'])} injected faults."
     )
+    for skipped in manifest["faults_not_injected"]:
+        click.secho(f"Fault not injected: {skipped}; generate more citizens to place it.", fg="yellow")
     click.echo(f"Manifest: {out_dir / 'manifest.json'}. Next: tidlig ingest")
     if report:
         from synthetic.calibration import calibration_report, format_report

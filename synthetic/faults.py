@@ -113,6 +113,7 @@ class FaultInjector:
         self.rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(999_999,)))
         self.used: set[tuple[str, str]] = set()
         self.records: list[dict[str, object]] = []
+        self.not_injected: list[str] = []
 
     def _pick_delivery(self, source: str, min_rows: int = 10) -> str | None:
         first = str(self.config.extract_dates[0])
@@ -145,8 +146,11 @@ class FaultInjector:
         )
 
     def apply_file_fault(self, fault: FileFault) -> None:
-        delivery = self._pick_delivery(fault.source)
+        delivery = self._pick_delivery(
+            fault.source, 1 if fault.kind == "empty_delivery" else ROWS_PER_FAULT + 1
+        )
         if delivery is None:
+            self.not_injected.append(f"{fault.kind} in {fault.source} (no delivery large enough)")
             return
         spec = REGISTRY_SOURCES[fault.source]
         path = self.landing_dir / fault.source / delivery / spec.file_name()
@@ -280,6 +284,7 @@ class FaultInjector:
                     continue
                 ids = [r[0] for r in connection.execute(sa.text(f"SELECT id FROM {table} ORDER BY id"))]
                 if len(ids) < ROWS_PER_FAULT:
+                    self.not_injected.append(f"{kind} in {table} (too few rows)")
                     continue
                 chosen = [ids[i] for i in self._rows(len(ids))]
                 rows, description = self._care_fault(connection, kind, table, column, chosen, max(ids))
@@ -342,8 +347,12 @@ class FaultInjector:
 
 def inject_faults(
     config: WorldConfig, landing_dir: Path, database: CareDatabase, counts: dict[str, dict[str, int]]
-) -> list[dict[str, object]]:
-    """Inject the configured faults; return one manifest entry per injected fault (empty if none asked)."""
+) -> tuple[list[dict[str, object]], list[str]]:
+    """Inject the configured faults.
+
+    Returns one manifest entry per injected fault (none if none were asked for) and the placements that
+    were skipped because the world is too small for them.
+    """
     kinds = set(config.faults)
     unknown = kinds - set(FAULT_KINDS)
     if unknown:
@@ -353,4 +362,4 @@ def inject_faults(
         if fault.kind in kinds:
             injector.apply_file_fault(fault)
     injector.apply_care_faults(database, kinds)
-    return injector.records
+    return injector.records, injector.not_injected

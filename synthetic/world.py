@@ -90,7 +90,7 @@ def generate_world(
         if truth_writer is not None:
             truth_writer.close()
     counts = writer.finalize()
-    faults = inject_faults(config, paths["landing"], database, counts)
+    faults, not_injected = inject_faults(config, paths["landing"], database, counts)
     database.dispose()
     manifest = _manifest(
         config,
@@ -99,6 +99,7 @@ def generate_world(
         care_rows=database.rows,
         truth_rows=truth_rows,
         faults=faults,
+        not_injected=not_injected,
         calibration=combine(tallies),
     )
     paths["manifest"].write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -151,6 +152,7 @@ def _manifest(
     care_rows: dict[str, int],
     truth_rows: int,
     faults: list[dict[str, object]],
+    not_injected: list[str],
     calibration: dict[str, list[list[int]]],
 ) -> dict[str, object]:
     parameters = asdict(config)
@@ -185,6 +187,7 @@ def _manifest(
         "truth": {"path": "truth/truth.parquet", "rows": truth_rows},
         "calibration": {"counts": calibration},
         "faults": faults,
+        "faults_not_injected": not_injected,
     }
 
 
