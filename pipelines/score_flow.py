@@ -20,8 +20,27 @@ from screening.analytics import MIN_CELL
 from screening.config import ScreeningConfig
 
 
+def transient_io_only(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a step only when it failed on transient I/O (busy file, network, locked database)."""
+    del task, task_run
+    try:
+        error = state.result(raise_on_failure=False)
+    except Exception:
+        return False
+    import sqlalchemy.exc
+
+    from warehouse.store import CatalogBusyError
+
+    return isinstance(
+        error, (OSError, TimeoutError, CatalogBusyError, sqlalchemy.exc.OperationalError)
+    ) and not (isinstance(error, FileNotFoundError | PermissionError))
+
+
 def as_prefect_task(function: Callable[..., Any], **options: Any) -> Callable[..., Any]:
-    """Wrap a step as a Prefect task: frames pass through, so no caching; retries only where asked."""
+    """Wrap a step as a Prefect task: frames pass through, so no caching; retries (where asked) only on
+    transient I/O, never on a missing champion, missing features or a failed check."""
+    if options.get("retries"):
+        options = {"retry_delay_seconds": 2, "retry_condition_fn": transient_io_only, **options}
     return task(function, cache_policy=NO_CACHE, **options)
 
 

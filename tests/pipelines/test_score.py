@@ -358,3 +358,27 @@ def _recording_environment(monkeypatch):
         return values
 
     return environment
+
+
+class _FailedState:
+    def __init__(self, error):
+        self.error = error
+
+    def result(self, raise_on_failure=True):
+        return self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "retried"),
+    [
+        (OSError("database is locked"), True),
+        (TimeoutError(), True),
+        (LookupError("no champion"), False),
+        (FileNotFoundError("no features"), False),
+        (score.PublishRefusedError("drift"), False),
+    ],
+)
+def test_steps_are_retried_only_on_transient_io(error, retried):
+    from pipelines.score_flow import transient_io_only
+
+    assert transient_io_only(None, None, _FailedState(error)) is retried
