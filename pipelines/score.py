@@ -311,7 +311,13 @@ def _build_and_publish(
     from screening.eligibility import apply_exclusions
     from screening.facts import build_facts
     from screening.lists import assemble_list, build_entries, select_for_lists
-    from screening.store import publish_lists, read_list_members, read_previous_list, read_scores
+    from screening.store import (
+        existing_list_ids,
+        publish_lists,
+        read_list_members,
+        read_previous_list,
+        read_scores,
+    )
 
     scored, contributions = score_frame(features, models, config.outcome)
     exclusion = apply_exclusions(scored, as_of, config, decisions)
@@ -364,6 +370,8 @@ def _build_and_publish(
             )
         )
 
+    already = existing_list_ids(engine, [item.header["list_id"] for item in to_publish])
+    status = "unchanged" if len(already) == len(to_publish) else "published"
     list_ids = as_task(publish_lists)(
         engine, to_publish, created_at=dt.datetime.now(dt.UTC), fail_after_rows=fail_after_rows
     )
@@ -374,7 +382,7 @@ def _build_and_publish(
         run_id=run_id,
         as_of_date=as_of,
         finished_at=dt.datetime.now(dt.UTC),
-        status="published",
+        status=status,
         reason=None,
         list_ids=list_ids,
         model_versions=versions,
@@ -383,7 +391,7 @@ def _build_and_publish(
     )
     return ScoreResult(
         run_id=run_id,
-        status="published",
+        status=status,
         list_ids=list_ids,
         output_dir=output_dir,
         listed_per_district={item.header["district"]: len(item.entries) for item in to_publish},
@@ -538,6 +546,8 @@ def score_command(
     except (LookupError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from error
     folder = Path(settings.lists_dir) / day
+    if state["status"] == "unchanged":
+        click.echo(f"Same inputs as before: the {len(state['list_ids'])} district lists are unchanged.")
     click.echo(f"Published {len(state['list_ids'])} district lists (run {state['run_id']}).")
     click.echo(f"  Operational DB: {settings.operational_db_url}")
     click.echo(f"  Files:          {folder}")

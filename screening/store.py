@@ -384,3 +384,13 @@ def read_review_decisions(engine: sa.Engine) -> pd.DataFrame | None:
             ],
         }
     )
+
+
+def existing_list_ids(engine: sa.Engine, list_ids: Iterable[str]) -> set[str]:
+    """Which of ``list_ids`` are already in the database (a rerun of the same inputs finds all of them)."""
+    ids = list(list_ids)
+    if not ids:
+        return set()
+    query = sa.select(screening_lists.c.list_id).where(screening_lists.c.list_id.in_(ids))
+    with engine.connect() as connection:
+        return {row[0] for row in connection.execute(query)}

@@ -207,6 +207,7 @@ def test_the_same_inputs_give_the_same_list_ids_and_byte_identical_files(world):
     first = run(settings)
     files = {p.name: p.read_bytes() for p in first.output_dir.iterdir()}
     second = run(settings)
+    assert (first.status, second.status) == ("published", "unchanged")
     assert second.list_ids == first.list_ids
     assert second.run_id == first.run_id
     assert {p.name: p.read_bytes() for p in second.output_dir.iterdir()} == files
