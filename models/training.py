@@ -17,6 +17,9 @@ from models.metrics import auroc
 from models.risk_model import RiskModel, gain_importance
 from models.split import TemporalSplit
 
+# Trials change min_child_samples on the same binned data set, so LightGBM must not pre-filter features.
+DATASET_PARAMETERS = {"feature_pre_filter": False, "verbosity": -1}
+
 
 def sample_hyperparameters(space: SearchSpace, rng: np.random.Generator) -> dict[str, float | int]:
     """One random draw from the search space (log-uniform for learning rate and L2)."""
@@ -104,10 +107,13 @@ def train_outcome_model(
         label=folds["train"]["label"].to_numpy(),
         feature_name=names,
         free_raw_data=False,
+        params=DATASET_PARAMETERS,
     )
     validation_matrix = as_model_matrix(folds["validation"], names)
     validation_labels = folds["validation"]["label"].to_numpy()
-    validation_set = lgb.Dataset(validation_matrix, label=validation_labels, reference=train_set)
+    validation_set = lgb.Dataset(
+        validation_matrix, label=validation_labels, reference=train_set, params=DATASET_PARAMETERS
+    )
 
     rng = np.random.default_rng(config.seed)
     started = time.monotonic()  # a compute budget, not a data time

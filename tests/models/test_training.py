@@ -11,7 +11,7 @@ from models.training import fold_frames, train_outcome_model
 from tests.models.synthetic_feature_set import make_feature_set
 
 CONFIG = TrainingConfig(
-    search_trials=2, max_boosting_rounds=80, early_stopping_rounds=10, bootstrap_samples=10
+    search_trials=4, max_boosting_rounds=80, early_stopping_rounds=10, bootstrap_samples=10
 )
 
 
