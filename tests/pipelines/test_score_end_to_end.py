@@ -35,7 +35,7 @@ def world(tmp_path_factory):
         "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",  # a busy CI machine starts it slowly
     }
-    saved = {name: os.environ.get(name) for name in environment}
+    saved = dict(os.environ)  # the steps export TIDLIG_* for their flows; other tests must not see them
     os.environ.update(environment)
     try:
         run_step(
@@ -54,11 +54,8 @@ def world(tmp_path_factory):
         second = run_step(home, "score", "--as-of", as_of, "--capacity", str(CAPACITY))
         yield {"home": home, "as_of": as_of, "outputs": (first, second), "version": version}
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def read(home, name):

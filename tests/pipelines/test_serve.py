@@ -1,9 +1,21 @@
 """`tidlig serve`: the three schedules, and clear instructions when no Prefect server is reachable."""
 
+import os
+
+import pytest
 from click.testing import CliRunner
 
 from pipelines import serve
 from pipelines.cli import cli
+
+
+@pytest.fixture(autouse=True)
+def restored_environment():
+    """`tidlig serve` exports TIDLIG_* for the runs it serves; keep that out of other tests."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def test_without_a_prefect_server_it_says_how_to_start_one_and_fails(tmp_path, monkeypatch):
