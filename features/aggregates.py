@@ -55,24 +55,30 @@ def sql_row_filter(row_filter: RowFilter, source: Source) -> str:
 
 
 class FlagColumns:
-    """One boolean column per distinct row filter of a source, named ``_flag_<n>``."""
+    """The distinct row filters of a source's features, numbered from 0 (``RowFilter()`` passes every row).
+
+    Phase 1 stores, per row version, ``_flags``: the list of filter numbers the row passes. Phase 2 unnests
+    it, so each row is aggregated once per filter it passes instead of once per feature column.
+    """
 
     def __init__(self, source: Source, row_filters: list[RowFilter]) -> None:
         self.source = source
-        self.names: dict[RowFilter, str] = {}
+        self.numbers: dict[RowFilter, int] = {}
         for row_filter in row_filters:
-            if row_filter not in self.names and row_filter != RowFilter():
-                self.names[row_filter] = f"_flag_{len(self.names)}"
+            self.numbers.setdefault(row_filter, len(self.numbers))
 
     def select_sql(self) -> str:
-        """``<filter> AS _flag_<n>`` items for the phase-1 SELECT (empty string when none)."""
-        return "".join(
-            f", {sql_row_filter(row_filter, self.source)} AS {name}"
-            for row_filter, name in self.names.items()
-        )
+        """``, <list of passed filter numbers> AS _flags`` for the phase-1 SELECT."""
+        parts = [
+            f"[{number}]"
+            if row_filter == RowFilter()
+            else f"CASE WHEN {sql_row_filter(row_filter, self.source)} THEN [{number}] ELSE [] END"
+            for row_filter, number in self.numbers.items()
+        ]
+        return f", CAST({' || '.join(parts) or '[]'} AS SMALLINT[]) AS _flags"
 
-    def condition(self, row_filter: RowFilter) -> str:
-        return self.names.get(row_filter, "TRUE")
+    def number(self, row_filter: RowFilter) -> int:
+        return self.numbers[row_filter]
 
 
 def sql_in_window(window: Window) -> str:
@@ -87,13 +93,10 @@ def _nullif_nan(expression: str) -> str:
     return f"(CASE WHEN isnan({expression}) THEN NULL ELSE {expression} END)"
 
 
-def sql_aggregate(feature: FeatureSpec, window: Window, flags: FlagColumns) -> str:
-    """SQL aggregate (no fallback) for one feature over one window; NULL when no row qualifies.
-
-    ``distinct_count`` is not here: see ``distinct_counts_sql``.
-    """
-    condition = f"{flags.condition(feature.row_filter)} AND {sql_in_window(window)}"
-    value = feature.value
+def sql_aggregate(aggregation: str, value: str | None, window: Window) -> str:
+    """SQL aggregate (no fallback) over rows already restricted to one filter; NULL when no row is in the
+    window. ``distinct_count`` is not here: see ``distinct_counts_sql``."""
+    condition = sql_in_window(window)
     with_value = f"{condition} AND {value} IS NOT NULL"
     days_after_t = f"(-before_us / {MICROSECONDS_PER_DAY}.0)"
     slope = f"regr_slope({value}, {days_after_t}) FILTER (WHERE {with_value})"
@@ -107,47 +110,41 @@ def sql_aggregate(feature: FeatureSpec, window: Window, flags: FlagColumns) -> s
         "slope": f"{SLOPE_PER_DAYS} * {_nullif_nan(slope)}",
         "days_since_last": f"min(before_us) FILTER (WHERE {condition}) / {MICROSECONDS_PER_DAY}.0",
     }
-    return f"CAST({expressions[feature.aggregation]} AS DOUBLE)"
+    return f"CAST({expressions[aggregation]} AS DOUBLE)"
 
 
-def distinct_counts_sql(features: list[FeatureSpec], relation: str, flags: FlagColumns) -> str:
-    """Distinct counts of one value column in two cheap steps: one row per (date, person, value) with a
-    flag per feature window saying whether the value occurs there, then a filtered count of the flags."""
-    value = str(features[0].value)
-    occurs, counts = [], []
-    for feature in features:
-        for window, column in zip(feature.windows, feature.column_names(), strict=True):
-            occurs.append(
-                f"bool_or({flags.condition(feature.row_filter)} AND {sql_in_window(window)}) AS {column}"
-            )
-            counts.append(f"CAST(count(*) FILTER (WHERE {column}) AS DOUBLE) AS {column}")
+def distinct_counts_sql(value: str, windows: list[Window], exploded: str) -> str:
+    """Distinct counts of one value column per (row_id, filter) and window, in two cheap steps: one row
+    per (row_id, filter, value) saying in which windows the value occurs, then a count per window."""
+    occurs = ", ".join(f"bool_or({sql_in_window(w)}) AS w{i}" for i, w in enumerate(windows))
+    counts = ", ".join(f"CAST(count(*) FILTER (WHERE w{i}) AS DOUBLE) AS w{i}" for i in range(len(windows)))
     return f"""
-SELECT prediction_date, person_key, {", ".join(counts)}
+SELECT row_id, _flag, {counts}
 FROM (
-    SELECT prediction_date, person_key, {", ".join(occurs)}
-    FROM {relation} WHERE {value} IS NOT NULL
-    GROUP BY prediction_date, person_key, {value}
+    SELECT row_id, _flag, {occurs}
+    FROM {exploded} WHERE {value} IS NOT NULL
+    GROUP BY row_id, _flag, {value}
 )
-GROUP BY prediction_date, person_key"""
+GROUP BY row_id, _flag"""
 
 
 def hfrs_sql(score: ScoreFeatureSpec, diagnoses: str, weights: str) -> str:
     """HFRS per (date, person): sum of the weights of the distinct categories found in the window."""
     column = score.column_names()[0]
     return f"""
-SELECT prediction_date, person_key, CAST(round(sum(w.weight), 1) AS DOUBLE) AS {column}
+SELECT row_id, CAST(round(sum(w.weight), 1) AS DOUBLE) AS {column}
 FROM (
-    SELECT DISTINCT prediction_date, person_key, substr(icd10_code, 1, 3) AS category
+    SELECT DISTINCT row_id, substr(icd10_code, 1, 3) AS category
     FROM {diagnoses} WHERE {sql_in_window(score.window)}
 ) AS found JOIN {weights} AS w USING (category)
-GROUP BY prediction_date, person_key"""
+GROUP BY row_id"""
 
 
 def charlson_sql(score: ScoreFeatureSpec, diagnoses: str, prefixes: str) -> str:
     """Charlson index per (date, person) with Quan 2011 weights and the severity hierarchy."""
     column = score.column_names()[0]
     matches = " UNION ".join(
-        f"""SELECT d.prediction_date, d.person_key, p.condition FROM {diagnoses} AS d
+        f"""SELECT d.row_id, p.condition FROM {diagnoses} AS d
     JOIN {prefixes} AS p ON p.prefix_length = {length} AND substr(d.icd10_code, 1, {length}) = p.prefix
     WHERE {sql_in_window(score.window)}"""
         for length in (3, 4)
@@ -166,9 +163,9 @@ def charlson_sql(score: ScoreFeatureSpec, diagnoses: str, prefixes: str) -> str:
             present = f"({present} AND NOT {has(replacer)})"
         terms.append(f"{weight} * CAST({present} AS INTEGER)")
     return f"""
-SELECT prediction_date, person_key, CAST({" + ".join(terms)} AS DOUBLE) AS {column}
+SELECT row_id, CAST({" + ".join(terms)} AS DOUBLE) AS {column}
 FROM ({matches}) AS found
-GROUP BY prediction_date, person_key"""
+GROUP BY row_id"""
 
 
 def source_of(feature: FeatureSpec | ScoreFeatureSpec) -> Source:

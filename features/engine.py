@@ -45,7 +45,7 @@ from features.hfrs import HFRS_WEIGHTS
 from features.known_rows import Mode, check_mode, existing_relations, versions_sql
 from features.prediction_dates import normalise_prediction_dates, register_frame
 from features.sources import Source
-from features.spec import DerivedFeatureSpec, FeatureSetSpec, FeatureSpec, ScoreFeatureSpec
+from features.spec import DerivedFeatureSpec, FeatureSetSpec, FeatureSpec, ScoreFeatureSpec, Window
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,8 @@ def _source_rows(
 
 
 def _known_rows_sql(plan: _SourcePlan, rows_table: str, cohort: str, mode: Mode) -> str:
-    """Phase 2: the source rows known at each cohort row's date, with ``before_us`` and t-columns."""
+    """Phase 2: the source rows known at each cohort row's date, with ``row_id``, ``before_us`` and the
+    source's t-columns."""
     known = (
         "s._delivered_at <= c.prediction_date "
         "AND (s._superseded_at IS NULL OR s._superseded_at > c.prediction_date)"
@@ -134,7 +135,7 @@ def _known_rows_sql(plan: _SourcePlan, rows_table: str, cohort: str, mode: Mode)
     where = f"WHERE {plan.source.t_where}" if plan.source.t_where else ""
     return f"""
 SELECT *{t_columns} FROM (
-    SELECT c.prediction_date, s.* EXCLUDE (_delivered_at, _superseded_at, event_us),
+    SELECT c.row_id, c.prediction_date, s.* EXCLUDE (person_key, _delivered_at, _superseded_at, event_us),
            epoch_us(c.prediction_date) - s.event_us AS before_us
     FROM {rows_table} AS s
     JOIN {cohort} AS c
@@ -144,74 +145,106 @@ SELECT *{t_columns} FROM (
 ) {where}"""
 
 
-def _chunk_sql(
-    spec: FeatureSetSpec,
-    plans: dict[str, _SourcePlan],
+class _ChunkResult:
+    """The feature matrix of one chunk: one row per cohort row, one float64 column per feature column."""
+
+    def __init__(self, spec: FeatureSetSpec, rows: int) -> None:
+        self.spec = spec
+        self.columns = [
+            c for f in spec.features if not isinstance(f, DerivedFeatureSpec) for c in f.column_names()
+        ]
+        self.position = {column: index for index, column in enumerate(self.columns)}
+        self.values = np.full((rows, len(self.columns)), np.nan)
+
+    def assign(self, column: str, row_ids: np.ndarray, values: np.ndarray) -> None:
+        self.values[row_ids, self.position[column]] = values
+
+    def assign_by_filter(self, frame: pd.DataFrame, targets: list[tuple[int, str, str]]) -> None:
+        """``frame`` has row_id, _flag and result columns; each target is (filter number, result, column)."""
+        groups = {int(flag): part for flag, part in frame.groupby("_flag", sort=False)}
+        for flag, result, column in targets:
+            part = groups.get(flag)
+            if part is not None:
+                values = part[result].to_numpy(dtype="float64", na_value=np.nan)
+                self.assign(column, part["row_id"].to_numpy(), values)
+
+    def frame(self) -> pd.DataFrame:
+        """The matrix as a frame, missing values replaced by each feature's fallback."""
+        for feature in self.spec.features:
+            if isinstance(feature, DerivedFeatureSpec):
+                continue
+            fallback = 0.0 if isinstance(feature, ScoreFeatureSpec) else feature.default_fallback
+            if fallback is None:
+                continue
+            for column in feature.column_names():
+                values = self.values[:, self.position[column]]
+                values[np.isnan(values)] = fallback
+        return pd.DataFrame(self.values, columns=self.columns)
+
+
+def _compute_source(
+    connection: duckdb.DuckDBPyConnection,
+    plan: _SourcePlan,
     *,
-    rows_tables: dict[str, str],
+    rows_table: str,
     cohort: str,
     mode: Mode,
+    result: _ChunkResult,
     score_tables: tuple[str, str],
-) -> str:
-    ctes: list[tuple[str, str]] = [("cohort_rows", f"SELECT * FROM {cohort}")]
-    produced: dict[str, str] = {}  # column -> CTE holding it
-    for name, plan in plans.items():
-        if name not in rows_tables:
-            continue
-        assert plan.flags is not None
-        rows = f"rows_{name}"
-        ctes.append((rows, _known_rows_sql(plan, rows_tables[name], "cohort_rows", mode)))
+) -> None:
+    """Phase 2 for one source and chunk: known rows to a temporary table, then one GROUP BY (row, filter)
+    for every (aggregation, value, window), one per distinct-counted value, one per score."""
+    assert plan.flags is not None
+    known = f"_tidlig_known_{plan.source.name}_{uuid.uuid4().hex[:12]}"
+    connection.execute(f"CREATE TEMP TABLE {known} AS {_known_rows_sql(plan, rows_table, cohort, mode)}")
+    try:
+
+        def exploded(features: list[FeatureSpec]) -> str:
+            """The known rows, once per filter they pass among the filters of ``features``."""
+            numbers = ", ".join(sorted({str(plan.flags.number(f.row_filter)) for f in features}))
+            return (
+                f"(SELECT * FROM (SELECT * EXCLUDE (_flags), unnest(_flags) AS _flag FROM {known}) "
+                f"WHERE _flag IN ({numbers}))"
+            )
+
+        levels: dict[tuple[str, str | None, Window], str] = {}
+        targets: list[tuple[int, str, str]] = []
         plain = [f for f in plan.features if f.aggregation != "distinct_count"]
-        if plain:
-            columns = ",\n    ".join(
-                f"{sql_aggregate(feature, window, plan.flags)} AS {column}"
-                for feature in plain
-                for window, column in zip(feature.windows, feature.column_names(), strict=True)
-            )
-            ctes.append(
-                (
-                    f"agg_{name}",
-                    f"SELECT prediction_date, person_key,\n    {columns}\nFROM {rows}\n"
-                    "GROUP BY prediction_date, person_key",
-                )
-            )
-            produced.update(dict.fromkeys((c for f in plain for c in f.column_names()), f"agg_{name}"))
+        for feature in plain:
+            for window, column in zip(feature.windows, feature.column_names(), strict=True):
+                name = levels.setdefault((feature.aggregation, feature.value, window), f"level_{len(levels)}")
+                targets.append((plan.flags.number(feature.row_filter), name, column))
+        if levels:
+            aggregates = ", ".join(f"{sql_aggregate(*key)} AS {name}" for key, name in levels.items())
+            frame = connection.execute(
+                f"SELECT row_id, _flag, {aggregates} FROM {exploded(plain)} GROUP BY row_id, _flag"
+            ).df()
+            result.assign_by_filter(frame, targets)
         distinct = [f for f in plan.features if f.aggregation == "distinct_count"]
         for value in sorted({str(f.value) for f in distinct}):
             same = [f for f in distinct if f.value == value]
-            cte = f"agg_{name}_distinct_{value}"
-            ctes.append((cte, distinct_counts_sql(same, rows, plan.flags)))
-            produced.update(dict.fromkeys((c for f in same for c in f.column_names()), cte))
-        for index, score in plan.scores:
-            cte = f"score_{index}"
-            weights, prefixes = score_tables
+            windows = sorted({w for f in same for w in f.windows})
+            frame = connection.execute(distinct_counts_sql(value, windows, exploded(same))).df()
+            result.assign_by_filter(
+                frame,
+                [
+                    (plan.flags.number(f.row_filter), f"w{windows.index(w)}", column)
+                    for f in same
+                    for w, column in zip(f.windows, f.column_names(), strict=True)
+                ],
+            )
+        weights, prefixes = score_tables
+        for _, score in plan.scores:
+            column = score.column_names()[0]
             sql = (
-                hfrs_sql(score, rows, weights)
+                hfrs_sql(score, known, weights)
                 if score.score == "hfrs"
-                else charlson_sql(score, rows, prefixes)
+                else charlson_sql(score, known, prefixes)
             )
-            ctes.append((cte, sql))
-            produced[score.column_names()[0]] = cte
-    select = [
-        f"c.{column}"
-        for column in (*COHORT_KEY_COLUMNS, *COHORT_DESCRIPTIVE_COLUMNS, *COHORT_FEATURE_COLUMNS)
-    ]
-    for feature in spec.features:
-        if isinstance(feature, DerivedFeatureSpec):
-            continue
-        fallback = 0.0 if isinstance(feature, ScoreFeatureSpec) else feature.default_fallback
-        for column in feature.column_names():
-            reference = f"{produced[column]}.{column}" if column in produced else "CAST(NULL AS DOUBLE)"
-            select.append(
-                f"CAST(coalesce({reference}, {fallback!r}) AS DOUBLE) AS {column}"
-                if fallback is not None
-                else f"{reference} AS {column}"
-            )
-    joins = "\n".join(
-        f"LEFT JOIN {cte} USING (prediction_date, person_key)" for cte in dict.fromkeys(produced.values())
-    )
-    with_clause = ",\n".join(f"{name} AS ({sql})" for name, sql in ctes)
-    return f"WITH {with_clause}\nSELECT {', '.join(select)}\nFROM cohort_rows AS c\n{joins}"
+            frame = connection.execute(sql).df()
+            result.assign(column, frame["row_id"].to_numpy(), frame[column].to_numpy(dtype="float64"))
+    finally:
+        connection.execute(f"DROP TABLE IF EXISTS {known}")
 
 
 def apply_derived_features(frame: pd.DataFrame, spec: FeatureSetSpec) -> pd.DataFrame:
@@ -303,20 +336,33 @@ def build_feature_table(
             chunk_dates = dates[start : start + dates_per_chunk]
             members = cohort.loc[cohort_dates.isin(chunk_dates)].copy()
             members["prediction_date"] = cohort_dates[members.index]
-            with register_frame(connection, members, "cohort") as cohort_name:
+            members = members.reset_index(drop=True)
+            keys = pd.DataFrame(
+                {
+                    "row_id": np.arange(len(members)),
+                    "person_key": members["person_key"].astype(str),
+                    "prediction_date": members["prediction_date"],
+                }
+            )
+            result = _ChunkResult(spec, len(members))
+            with register_frame(connection, keys, "cohort") as cohort_name:
                 relation = (
-                    "(SELECT * REPLACE (CAST(prediction_date AS TIMESTAMP) AS prediction_date) "
-                    f"FROM {cohort_name})"
+                    "(SELECT row_id, CAST(person_key AS VARCHAR) AS person_key, "
+                    f"CAST(prediction_date AS TIMESTAMP) AS prediction_date FROM {cohort_name})"
                 )
-                query = _chunk_sql(
-                    spec,
-                    plans,
-                    rows_tables=rows_tables,
-                    cohort=relation,
-                    mode=mode,
-                    score_tables=(hfrs_name, charlson_name),
-                )
-                chunks.append(connection.execute(query).df())
+                for name, plan in plans.items():
+                    if name in rows_tables:
+                        _compute_source(
+                            connection,
+                            plan,
+                            rows_table=rows_tables[name],
+                            cohort=relation,
+                            mode=mode,
+                            result=result,
+                            score_tables=(hfrs_name, charlson_name),
+                        )
+            cohort_columns = [*COHORT_KEY_COLUMNS, *COHORT_DESCRIPTIVE_COLUMNS, *COHORT_FEATURE_COLUMNS]
+            chunks.append(pd.concat([members[cohort_columns], result.frame()], axis=1))
     table = pd.concat(chunks, ignore_index=True)
     table = apply_derived_features(table, spec)
     return table.sort_values(list(COHORT_KEY_COLUMNS), kind="stable").reset_index(drop=True)
