@@ -457,7 +457,13 @@ def screening_config(
 
 
 @click.command("score")
-@click.option("--as-of", "as_of", default=None, help="Scoring date YYYY-MM-DD [default: today].")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="Scoring date YYYY-MM-DD, or 'latest' for the last prediction date of the latest feature set "
+    "(what a demo world needs) [default: today].",
+)
 @click.option("--capacity", default=ScreeningConfig.capacity, show_default=True, help="Visits per district.")
 @click.option(
     "--capacity-file",
@@ -525,7 +531,10 @@ def score_command(
         )
     except ValueError as error:
         raise click.BadParameter(str(error)) from error
-    day = as_of or dt.datetime.now(dt.UTC).date().isoformat()
+    try:
+        day = resolve_as_of(as_of, settings)
+    except (ValueError, FileNotFoundError, KeyError) as error:
+        raise click.BadParameter(str(error), param_hint="--as-of") from error
     click.echo(
         f"Scoring as of {day} (capacity {capacity} per district unless a capacity file says otherwise)..."
     )
@@ -555,6 +564,22 @@ def score_command(
         click.echo(f"  Open {folder / 'index.html'} to print the lists; `tidlig review` to work on them.")
     else:
         click.echo("  Research deployment: only aggregates were exported (cells under 5 suppressed).")
+
+
+def resolve_as_of(as_of: str | None, settings: Settings) -> str:
+    """``None`` -> today (UTC); ``latest`` -> the last prediction date in ``features_dir/LATEST``'s spec;
+    otherwise the ISO date given (validated)."""
+    if as_of is None:
+        return dt.datetime.now(dt.UTC).date().isoformat()
+    if as_of == "latest":
+        latest = Path(settings.features_dir) / "LATEST"
+        if not latest.exists():
+            raise FileNotFoundError(f"{latest} does not exist; run `tidlig features` first.")
+        spec = json.loads(
+            (Path(settings.features_dir) / latest.read_text().strip() / "spec.json").read_text()
+        )
+        return str(spec["prediction_dates"][-1])
+    return dt.date.fromisoformat(as_of).isoformat()
 
 
 def _settings_environment(settings: Settings) -> dict[str, str]:

@@ -383,3 +383,22 @@ def test_steps_are_retried_only_on_transient_io(error, retried):
     from pipelines.score_flow import transient_io_only
 
     assert transient_io_only(None, None, _FailedState(error)) is retried
+
+
+def test_as_of_latest_is_the_last_prediction_date_of_the_latest_feature_set(tmp_path):
+    settings = Settings(home=tmp_path)
+    (settings.features_dir / "abc").mkdir(parents=True)
+    (settings.features_dir / "LATEST").write_text("abc\n")
+    (settings.features_dir / "abc" / "spec.json").write_text(
+        '{"prediction_dates": ["2023-12-01", "2024-01-01"]}'
+    )
+    assert score.resolve_as_of("latest", settings) == "2024-01-01"
+    assert score.resolve_as_of("2024-03-04", settings) == "2024-03-04"
+    with pytest.raises(ValueError, match="Invalid isoformat"):
+        score.resolve_as_of("next monday", settings)
+
+
+def test_as_of_latest_without_features_is_a_clear_usage_error(tmp_path):
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path), "score", "--as-of", "latest"])
+    assert result.exit_code == 2
+    assert "tidlig features" in result.output
