@@ -106,3 +106,17 @@ def test_operational_exports_name_the_citizens_from_the_key_store(world):
     header = csv.read_text().splitlines()[0].split(",")
     assert header[4:6] == ["cpr", "name"]
     assert (folder / "index.html").exists()
+
+
+def test_drift_over_the_threshold_refuses_and_keeps_the_published_lists_current(world):
+    before = read(world["home"], "screening_lists")
+    result = CliRunner(env={"TIDLIG_DRIFT_PSI_THRESHOLD": "0.000001"}).invoke(
+        cli,
+        ["--home", str(world["home"]), "--demo", "score", "--as-of", world["as_of"], "--capacity", "3"],
+    )
+    assert result.exit_code == 1
+    assert "input drift" in result.output
+    after = read(world["home"], "screening_lists")
+    pd.testing.assert_frame_equal(before, after)
+    runs = read(world["home"], "screening_runs")
+    assert "refused" in set(runs["status"])
