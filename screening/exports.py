@@ -23,6 +23,12 @@ import pandas as pd
 
 from screening.eligibility import TARGET_GROUPS
 
+OUTCOME_WORDS = {
+    "admission": ("akut indlæggelse", "an acute admission"),
+    "death": ("død", "death"),
+    "frailty": ("øget skrøbelighed (mere hjælp, faldskade, plejebolig eller død)", "frailty progression"),
+}
+
 
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` via a temporary file and an atomic rename."""
@@ -153,6 +159,8 @@ def list_html(
             "</tr>"
         )
     versions = ", ".join(f"{k} v{v}" for k, v in sorted(header["model_versions"].items()))
+    outcome = entries[0]["outcome"] if entries else "admission"
+    outcome_da, outcome_en = OUTCOME_WORDS.get(outcome, (outcome, outcome))
     return (
         "<!doctype html>\n<html lang='da'><head><meta charset='utf-8'>"
         f"<title>Forebyggende besøg {e(str(header['district']))} {e(str(header['as_of_date']))}</title>"
@@ -161,9 +169,9 @@ def list_html(
         f"{e(str(header['as_of_date']))}</h1>\n"
         f"<div class='meta'>Liste {e(header['list_id'])} · kapacitet {header['capacity']} besøg · "
         f"modeller {e(versions)} · features {e(header['feature_set_version'])} · kørsel {e(header['run_id'])}"
-        "<br>Risiko = beregnet sandsynlighed for akut indlæggelse inden for 12 måneder. Listen er et "
-        "beslutningsstøtteværktøj: den faglige vurdering afgør. / Risk = estimated probability; the list "
-        "supports, never replaces, clinical judgement.</div>\n"
+        f"<br>Risiko = beregnet sandsynlighed for {e(outcome_da)} inden for 12 måneder. Listen er et "
+        f"beslutningsstøtteværktøj: den faglige vurdering afgør. / Risk = estimated probability of "
+        f"{e(outcome_en)} within 12 months; the list supports, never replaces, clinical judgement.</div>\n"
         "<table><thead><tr><th>#</th><th>Borger</th><th>Risiko</th><th>§79a-gruppe</th>"
         "<th>Årsager / reasons</th><th>Forslag / suggested action</th></tr></thead><tbody>\n"
         + "\n".join(rows)
