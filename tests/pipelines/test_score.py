@@ -333,6 +333,7 @@ def test_score_command_runs_the_prefect_flow_and_exits_non_zero_on_refusal(world
     monkeypatch.setattr(score, "load_models", lambda s, outcome, horizon: MODELS)
     for name in ("TIDLIG_HOME", "TIDLIG_DEPLOYMENT", "TIDLIG_DRIFT_PSI_THRESHOLD"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", str(settings.mlflow_tracking_uri))  # undone after the test
     monkeypatch.setattr(score, "_settings_environment", _recording_environment(monkeypatch))
     runner = CliRunner()
     published = runner.invoke(
