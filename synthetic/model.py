@@ -132,7 +132,7 @@ def injurious_fall_hazard(state: LatentState) -> Hazard:
 def home_care_increase_hazard(state: LatentState) -> Hazard:
     """New or increased home care (zero in a nursing home)."""
     log = (
-        -6.75
+        -6.95
         + 0.12 * _age(state)
         + 0.8 * state.frailty
         + 1.0 * state.conditions[:, DEMENTIA]
