@@ -20,7 +20,6 @@ from synthetic.codes import (
     CONDITIONS,
     FRACTURE_CODES,
     FRAILTY_CODES,
-    FSIII_FUNCTION_CODES,
     GP_SPECIALTY,
     MINOR_INJURY_CODES,
     OTHER_SPECIALTIES,
@@ -30,9 +29,8 @@ from synthetic.codes import (
 )
 from synthetic.config import WorldConfig
 from synthetic.population import CIVIL_STATUS_CODES, all_municipalities
-from synthetic.simulate import PERSONAL_CARE_MINUTES, PRACTICAL_HELP_MINUTES, BlockHistory
+from synthetic.simulate import BlockHistory
 from synthetic.sources import (
-    CARE_TABLES,
     LPR3_FROM,
     REGISTRY_SOURCES,
     SSSY_TREATMENT_DATE_FROM,
@@ -54,7 +52,8 @@ CONTACT_ID_BASE = 7_000_000_000_000
 INDICATIONS = ("mod forhøjet blodtryk", "mod smerter", "mod infektion", "forebyggende", "mod uro")
 
 
-def _masked(values: np.ndarray, missing: np.ndarray | None, column_type: ColumnType) -> pa.Array:
+def arrow_column(values: np.ndarray, missing: np.ndarray | None, column_type: ColumnType) -> pa.Array:
+    """An Arrow array of the interface type; ``missing`` marks nulls (or None for none)."""
     if column_type == "str":  # letting pyarrow infer strings is several times faster than naming the type
         return pa.array(values, mask=missing).cast(pa.string())
     return pa.array(values, type=ARROW_TYPES[column_type], mask=missing)
@@ -82,25 +81,9 @@ def source_table(source: str, columns: dict[str, np.ndarray], extract: np.ndarra
             missing = None
         if column_type == "str" and values.dtype.kind != "U":
             values = np.where(pd.isna(values), "", values).astype(str)
-        arrays.append(_masked(values, missing, column_type))
+        arrays.append(arrow_column(values, missing, column_type))
     arrays.append(pa.array(extract.astype("datetime64[D]"), type=pa.date32()))
     return pa.table(arrays, names=[*spec.column_names, EXTRACT])
-
-
-def care_table(table: str, block: int, columns: dict[str, np.ndarray]) -> pa.Table:
-    """A care-record table with ids for this block, in the table's column order and types."""
-    spec = CARE_TABLES[table]
-    n = len(next(iter(columns.values())))
-    columns = {"id": block * ID_STRIDE + np.arange(n, dtype=np.int64), **columns}
-    arrays = []
-    for name, column_type in spec.all_columns:
-        values = np.asarray(columns[name])
-        missing = None
-        if column_type == "int" and name == "expected_score":
-            missing = values < 0
-            values = np.where(missing, 0, values)
-        arrays.append(_masked(values, missing, column_type))
-    return pa.table(arrays, names=list(spec.column_names))
 
 
 class DeliveryClock:
@@ -152,7 +135,8 @@ def _with_corrections(
     return pa.concat_tables([table, corrected])
 
 
-def _datetime(date: np.ndarray, minute: np.ndarray) -> np.ndarray:
+def at_minute(date: np.ndarray, minute: np.ndarray) -> np.ndarray:
+    """Datetimes (``datetime64[s]``) ``minute`` minutes after midnight of ``date``."""
     return date.astype("datetime64[s]") + (minute * 60).astype("timedelta64[s]")
 
 
@@ -321,7 +305,7 @@ def _hospital(history: BlockHistory, rng: np.random.Generator, clock: DeliveryCl
     kind = contacts["kind"]
     draw = contacts["draw"]
     cause = contacts["cause"]
-    start = _datetime(contacts["date"], contacts["minute"])
+    start = at_minute(contacts["date"], contacts["minute"])
     hours = np.select(
         [kind == "admission", kind == "fracture", kind == "emergency"],
         [
@@ -484,161 +468,6 @@ def _diagnoses(  # noqa: PLR0917 (internal, called once)
     return _with_corrections(
         table, retract, {"SENERE_AFKRAEFTET": pa.array(np.ones(retract.size, dtype=np.int64))}, later
     )
-
-
-def care_records(config: WorldConfig, history: BlockHistory) -> dict[str, pa.Table]:  # noqa: PLR0915
-    """Every care-record table's rows for one block, registered by the end of the world."""
-    rng = config.rng(history.block, 4)
-    end = np.datetime64(config.extract_dates[-1], "s")
-    month_starts = config.month_starts
-    events = history.events
-    cpr = history.cpr
-    tables: dict[str, pa.Table] = {}
-
-    def registered(date: np.ndarray, low_h: int, high_h: int) -> np.ndarray:
-        return date.astype("datetime64[s]") + (rng.integers(low_h * 3600, high_h * 3600, date.size)).astype(
-            "timedelta64[s]"
-        )
-
-    def add(name: str, registered_at: np.ndarray, columns: dict[str, np.ndarray]) -> None:
-        keep = registered_at <= end
-        tables[name] = care_table(
-            name,
-            history.block,
-            {
-                "cpr": cpr[columns.pop("person")[keep]],
-                **{k: v[keep] for k, v in columns.items()},
-                "registered_at": registered_at[keep],
-            },
-        )
-
-    hc = events.table("home_care")
-    if hc:
-        month = month_starts[hc["month"]]
-        granted_personal = PERSONAL_CARE_MINUTES[hc["level"]]
-        granted_practical = PRACTICAL_HELP_MINUTES[hc["level"]]
-        delivered_personal = np.round(granted_personal * hc["delivered"]).astype(np.int64)
-        delivered_practical = np.round(granted_practical * np.minimum(hc["delivered"] + 0.03, 1.0)).astype(
-            np.int64
-        )
-        reg = registered(month_starts[hc["month"] + 1], 2, 24 * 5)
-        corrected = rng.random(month.size) < 0.01
-        delivered_personal = np.where(
-            corrected, np.round(delivered_personal * 0.9).astype(np.int64), delivered_personal
-        )
-        reg = np.where(
-            corrected, reg + (rng.integers(20, 60, month.size) * 86400).astype("timedelta64[s]"), reg
-        )
-        add(
-            "home_care",
-            reg,
-            {
-                "person": hc["person"],
-                "month": month,
-                "perpl_vis": granted_personal,
-                "perpl_lev": delivered_personal,
-                "prahj_vis": granted_practical,
-                "prahj_lev": delivered_practical,
-                "provider_type": np.where(hc["private"], "private", "municipal"),
-            },
-        )
-    simple = (
-        ("nursing_home", "nursing_home_stays", "month"),
-        ("home_nursing", "home_nursing_visits", "visit_date"),
-    )
-    for kind, name, column in simple:
-        rows = events.table(kind)
-        if rows:
-            date = month_starts[rows["month"]] if column == "month" else rows["date"]
-            add(
-                name,
-                registered(date, 24 * 2 if column == "month" else 1, 24 * 10 if column == "month" else 48),
-                {"person": rows["person"], column: date},
-            )
-    rows = events.table("fall")
-    if rows:
-        add(
-            "falls",
-            registered(rows["date"], 1, 36),
-            {"person": rows["person"], "fall_date": rows["date"], "injury": rows["injury"].astype(np.int64)},
-        )
-    rows = events.table("weight")
-    if rows:
-        add(
-            "weights",
-            registered(rows["date"], 1, 72),
-            {"person": rows["person"], "measured_date": rows["date"], "weight_kg": rows["kg"]},
-        )
-    rows = events.table("preventive")
-    if rows:
-        add(
-            "preventive_visits",
-            registered(rows["date"], 2, 24 * 7),
-            {"person": rows["person"], "visit_date": rows["date"], "outcome": rows["outcome"]},
-        )
-    rows = events.table("observation")
-    if rows:
-        observed = _datetime(rows["date"], rows["minute"])
-        add(
-            "early_detection_observations",
-            observed + (rng.integers(60, 7200, observed.size)).astype("timedelta64[s]"),
-            {
-                "person": rows["person"],
-                "observed_at": observed,
-                "tool": np.where(rows["tobs"], "tobs", "aendringsskema"),
-                "triage_colour": rows["colour"],
-            },
-        )
-    rows = events.table("fsiii")
-    if rows:
-        add(
-            "fsiii_functional_ability",
-            registered(rows["date"], 2, 24 * 14),
-            {
-                "person": rows["person"],
-                "assessed_date": rows["date"],
-                "code": np.array(FSIII_FUNCTION_CODES)[rows["code"]],
-                "score": rows["score"].astype(np.int64),
-                "expected_score": rows["expected"].astype(np.int64),
-            },
-        )
-    rows = events.table("health_condition")
-    if rows:
-        draw = rows["draw"]
-        status = np.where(draw < 0.01, "entered-in-error", np.where(draw < 0.26, "inactive", "active"))
-        later_days = np.where(
-            status == "inactive",
-            60 + (draw * 800).astype(int),
-            np.where(status == "entered-in-error", 1 + (draw * 900).astype(int), 0),
-        )
-        reg = registered(rows["date"], 1, 48) + (later_days * 86400).astype("timedelta64[s]")
-        add(
-            "fsiii_health_conditions",
-            reg,
-            {"person": rows["person"], "recorded_date": rows["date"], "code": rows["code"], "status": status},
-        )
-    for name in CARE_TABLES:
-        if name not in tables:
-            tables[name] = care_table(
-                name,
-                history.block,
-                {
-                    c: np.array([], dtype=_empty_dtype(t))
-                    for c, t in CARE_TABLES[name].all_columns
-                    if c != "id"
-                },
-            )
-    return tables
-
-
-def _empty_dtype(column_type: ColumnType) -> str:
-    return {
-        "str": "U1",
-        "int": "int64",
-        "float": "float64",
-        "date": "datetime64[D]",
-        "datetime": "datetime64[s]",
-    }[column_type]
 
 
 def truth_table(config: WorldConfig, history: BlockHistory) -> pa.Table:

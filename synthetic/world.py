@@ -15,8 +15,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthetic.calibration import combine
+from synthetic.care_records import care_records
 from synthetic.config import WorldConfig
-from synthetic.deliveries import care_records, product_table, registry_deliveries, truth_table
+from synthetic.deliveries import product_table, registry_deliveries, truth_table
 from synthetic.population import Demographics, draw_demographics
 from synthetic.simulate import simulate_block
 from synthetic.sources import CARE_TABLES, REGISTRY_SOURCES
