@@ -1,0 +1,408 @@
+"""The shipped feature set: stable column names, and no leakage from rows dated or delivered after t."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from features import build_feature_table, default_feature_set
+from features.sources import SOURCES
+from features.spec import FeatureSpec
+from tests.features.conftest import register_tables
+
+T = pd.Timestamp("2023-01-01")
+
+# Changing a name breaks every trained model and screening list that uses it: change it on purpose,
+# together with docs/features.md, never by accident.
+EXPECTED_COLUMNS = [
+    "acute_admissions_count_0_to_30d",
+    "acute_admissions_count_30_to_90d",
+    "acute_admissions_count_90_to_365d",
+    "acute_admissions_count_0_to_90d",
+    "acute_admissions_count_0_to_365d",
+    "acute_admissions_count_0_to_730d",
+    "acute_admissions_days_since_last_0_to_1825d",
+    "bed_days_sum_0_to_90d",
+    "bed_days_sum_0_to_365d",
+    "bed_days_sum_0_to_730d",
+    "acute_contacts_count_0_to_30d",
+    "acute_contacts_count_0_to_90d",
+    "acute_contacts_count_0_to_365d",
+    "acute_contacts_count_0_to_730d",
+    "planned_contacts_count_0_to_365d",
+    "virtual_contacts_count_0_to_365d",
+    "hospital_contacts_count_0_to_365d",
+    "hospital_contacts_days_since_last_0_to_1825d",
+    "diagnoses_chapter_i_infectious_count_0_to_365d",
+    "diagnoses_chapter_i_infectious_count_0_to_1825d",
+    "diagnoses_chapter_ii_neoplasms_count_0_to_365d",
+    "diagnoses_chapter_ii_neoplasms_count_0_to_1825d",
+    "diagnoses_chapter_iii_blood_count_0_to_365d",
+    "diagnoses_chapter_iii_blood_count_0_to_1825d",
+    "diagnoses_chapter_iv_endocrine_count_0_to_365d",
+    "diagnoses_chapter_iv_endocrine_count_0_to_1825d",
+    "diagnoses_chapter_v_mental_count_0_to_365d",
+    "diagnoses_chapter_v_mental_count_0_to_1825d",
+    "diagnoses_chapter_vi_nervous_count_0_to_365d",
+    "diagnoses_chapter_vi_nervous_count_0_to_1825d",
+    "diagnoses_chapter_vii_eye_count_0_to_365d",
+    "diagnoses_chapter_vii_eye_count_0_to_1825d",
+    "diagnoses_chapter_viii_ear_count_0_to_365d",
+    "diagnoses_chapter_viii_ear_count_0_to_1825d",
+    "diagnoses_chapter_ix_circulatory_count_0_to_365d",
+    "diagnoses_chapter_ix_circulatory_count_0_to_1825d",
+    "diagnoses_chapter_x_respiratory_count_0_to_365d",
+    "diagnoses_chapter_x_respiratory_count_0_to_1825d",
+    "diagnoses_chapter_xi_digestive_count_0_to_365d",
+    "diagnoses_chapter_xi_digestive_count_0_to_1825d",
+    "diagnoses_chapter_xii_skin_count_0_to_365d",
+    "diagnoses_chapter_xii_skin_count_0_to_1825d",
+    "diagnoses_chapter_xiii_musculoskeletal_count_0_to_365d",
+    "diagnoses_chapter_xiii_musculoskeletal_count_0_to_1825d",
+    "diagnoses_chapter_xiv_genitourinary_count_0_to_365d",
+    "diagnoses_chapter_xiv_genitourinary_count_0_to_1825d",
+    "diagnoses_chapter_xv_pregnancy_count_0_to_365d",
+    "diagnoses_chapter_xv_pregnancy_count_0_to_1825d",
+    "diagnoses_chapter_xvi_perinatal_count_0_to_365d",
+    "diagnoses_chapter_xvi_perinatal_count_0_to_1825d",
+    "diagnoses_chapter_xvii_congenital_count_0_to_365d",
+    "diagnoses_chapter_xvii_congenital_count_0_to_1825d",
+    "diagnoses_chapter_xviii_symptoms_count_0_to_365d",
+    "diagnoses_chapter_xviii_symptoms_count_0_to_1825d",
+    "diagnoses_chapter_xix_injury_count_0_to_365d",
+    "diagnoses_chapter_xix_injury_count_0_to_1825d",
+    "diagnoses_chapter_xx_external_causes_count_0_to_365d",
+    "diagnoses_chapter_xx_external_causes_count_0_to_1825d",
+    "diagnoses_chapter_xxi_health_services_count_0_to_365d",
+    "diagnoses_chapter_xxi_health_services_count_0_to_1825d",
+    "heart_failure_diagnoses_count_0_to_365d",
+    "heart_failure_diagnoses_count_0_to_1825d",
+    "copd_diagnoses_count_0_to_365d",
+    "copd_diagnoses_count_0_to_1825d",
+    "diabetes_diagnoses_count_0_to_365d",
+    "diabetes_diagnoses_count_0_to_1825d",
+    "dementia_diagnoses_count_0_to_365d",
+    "dementia_diagnoses_count_0_to_1825d",
+    "stroke_diagnoses_count_0_to_365d",
+    "stroke_diagnoses_count_0_to_1825d",
+    "cancer_diagnoses_count_0_to_365d",
+    "cancer_diagnoses_count_0_to_1825d",
+    "hip_fracture_diagnoses_count_0_to_365d",
+    "hip_fracture_diagnoses_count_0_to_1825d",
+    "delirium_diagnoses_count_0_to_365d",
+    "delirium_diagnoses_count_0_to_1825d",
+    "atrial_fibrillation_diagnoses_count_0_to_365d",
+    "atrial_fibrillation_diagnoses_count_0_to_1825d",
+    "chronic_kidney_disease_diagnoses_count_0_to_365d",
+    "chronic_kidney_disease_diagnoses_count_0_to_1825d",
+    "pneumonia_diagnoses_count_0_to_365d",
+    "pneumonia_diagnoses_count_0_to_1825d",
+    "urinary_tract_infection_diagnoses_count_0_to_365d",
+    "urinary_tract_infection_diagnoses_count_0_to_1825d",
+    "dehydration_diagnoses_count_0_to_365d",
+    "dehydration_diagnoses_count_0_to_1825d",
+    "depression_diagnoses_count_0_to_365d",
+    "depression_diagnoses_count_0_to_1825d",
+    "parkinsonism_diagnoses_count_0_to_365d",
+    "parkinsonism_diagnoses_count_0_to_1825d",
+    "osteoporosis_diagnoses_count_0_to_365d",
+    "osteoporosis_diagnoses_count_0_to_1825d",
+    "fall_injury_external_cause_diagnoses_count_0_to_365d",
+    "fall_injury_external_cause_diagnoses_count_0_to_1825d",
+    "anaemia_diagnoses_count_0_to_365d",
+    "anaemia_diagnoses_count_0_to_1825d",
+    "hfrs_score_0_to_730d",
+    "hfrs_score_0_to_365d",
+    "charlson_index_0_to_1825d",
+    "distinct_drugs_distinct_count_0_to_90d",
+    "distinct_drugs_distinct_count_90_to_180d",
+    "distinct_drugs_distinct_count_0_to_365d",
+    "polypharmacy_5_or_more_0_to_90d",
+    "polypharmacy_10_or_more_0_to_90d",
+    "distinct_drugs_change_0_to_90d_vs_90_to_180d",
+    "fall_risk_drugs_distinct_count_0_to_90d",
+    "psycholeptic_drugs_count_0_to_90d",
+    "antidepressant_drugs_count_0_to_90d",
+    "opioid_drugs_count_0_to_90d",
+    "antiepileptic_drugs_count_0_to_90d",
+    "diuretic_drugs_count_0_to_90d",
+    "antibiotic_drugs_count_0_to_365d",
+    "anticoagulant_drugs_count_0_to_365d",
+    "insulin_drugs_count_0_to_365d",
+    "loop_diuretic_drugs_count_0_to_365d",
+    "antipsychotic_drugs_count_0_to_365d",
+    "antidementia_drugs_count_0_to_365d",
+    "proton_pump_inhibitor_drugs_count_0_to_365d",
+    "laxative_drugs_count_0_to_365d",
+    "drugs_atc_group_a_distinct_count_0_to_365d",
+    "drugs_atc_group_b_distinct_count_0_to_365d",
+    "drugs_atc_group_c_distinct_count_0_to_365d",
+    "drugs_atc_group_d_distinct_count_0_to_365d",
+    "drugs_atc_group_g_distinct_count_0_to_365d",
+    "drugs_atc_group_h_distinct_count_0_to_365d",
+    "drugs_atc_group_j_distinct_count_0_to_365d",
+    "drugs_atc_group_l_distinct_count_0_to_365d",
+    "drugs_atc_group_m_distinct_count_0_to_365d",
+    "drugs_atc_group_n_distinct_count_0_to_365d",
+    "drugs_atc_group_p_distinct_count_0_to_365d",
+    "drugs_atc_group_r_distinct_count_0_to_365d",
+    "drugs_atc_group_s_distinct_count_0_to_365d",
+    "drugs_atc_group_v_distinct_count_0_to_365d",
+    "dispensings_count_0_to_90d",
+    "dispensings_count_0_to_365d",
+    "defined_daily_doses_sum_0_to_90d",
+    "gp_services_sum_0_to_30d",
+    "gp_services_sum_0_to_90d",
+    "gp_services_sum_90_to_180d",
+    "gp_services_sum_0_to_365d",
+    "gp_services_sum_365_to_730d",
+    "gp_services_days_since_last_0_to_730d",
+    "gp_evening_services_sum_0_to_365d",
+    "gp_services_change_0_to_90d_vs_90_to_180d",
+    "gp_services_change_0_to_365d_vs_365_to_730d",
+    "fsiii_score_mean_0_to_180d",
+    "fsiii_score_mean_180_to_365d",
+    "fsiii_score_max_0_to_365d",
+    "fsiii_assessments_count_0_to_365d",
+    "fsiii_assessments_days_since_last_0_to_1825d",
+    "fsiii_score_change_0_to_180d_vs_180_to_365d",
+    "fsiii_j1_score_mean_0_to_180d",
+    "fsiii_j1_score_mean_180_to_365d",
+    "fsiii_j1_score_max_0_to_365d",
+    "fsiii_j1_score_latest_0_to_365d",
+    "fsiii_j1_score_change_0_to_180d_vs_180_to_365d",
+    "fsiii_j2_score_mean_0_to_180d",
+    "fsiii_j2_score_mean_180_to_365d",
+    "fsiii_j2_score_max_0_to_365d",
+    "fsiii_j2_score_latest_0_to_365d",
+    "fsiii_j2_score_change_0_to_180d_vs_180_to_365d",
+    "fsiii_j3_score_mean_0_to_180d",
+    "fsiii_j3_score_mean_180_to_365d",
+    "fsiii_j3_score_max_0_to_365d",
+    "fsiii_j3_score_latest_0_to_365d",
+    "fsiii_j3_score_change_0_to_180d_vs_180_to_365d",
+    "fsiii_j4_score_mean_0_to_180d",
+    "fsiii_j4_score_mean_180_to_365d",
+    "fsiii_j4_score_max_0_to_365d",
+    "fsiii_j4_score_latest_0_to_365d",
+    "fsiii_j4_score_change_0_to_180d_vs_180_to_365d",
+    "fsiii_j5_score_mean_0_to_180d",
+    "fsiii_j5_score_mean_180_to_365d",
+    "fsiii_j5_score_max_0_to_365d",
+    "fsiii_j5_score_latest_0_to_365d",
+    "fsiii_j5_score_change_0_to_180d_vs_180_to_365d",
+    "fsiii_condition_i1_active_count_0_to_365d",
+    "fsiii_condition_i2_active_count_0_to_365d",
+    "fsiii_condition_i3_active_count_0_to_365d",
+    "fsiii_condition_i4_active_count_0_to_365d",
+    "fsiii_condition_i5_active_count_0_to_365d",
+    "fsiii_condition_i6_active_count_0_to_365d",
+    "fsiii_condition_i7_active_count_0_to_365d",
+    "fsiii_condition_i8_active_count_0_to_365d",
+    "fsiii_condition_i9_active_count_0_to_365d",
+    "fsiii_condition_i10_active_count_0_to_365d",
+    "fsiii_condition_i11_active_count_0_to_365d",
+    "fsiii_condition_i12_active_count_0_to_365d",
+    "fsiii_conditions_distinct_count_0_to_365d",
+    "home_care_minutes_latest_0_to_90d",
+    "home_care_minutes_mean_0_to_90d",
+    "home_care_minutes_mean_90_to_180d",
+    "home_care_minutes_max_0_to_365d",
+    "home_care_minutes_slope_0_to_90d",
+    "home_care_minutes_slope_0_to_180d",
+    "personal_care_minutes_latest_0_to_90d",
+    "practical_help_minutes_latest_0_to_90d",
+    "home_care_delivered_minutes_mean_0_to_90d",
+    "home_care_months_count_0_to_365d",
+    "home_care_months_days_since_last_0_to_1825d",
+    "home_care_minutes_change_0_to_90d_vs_90_to_180d",
+    "home_nursing_visits_count_0_to_30d",
+    "home_nursing_visits_count_0_to_90d",
+    "home_nursing_visits_count_90_to_365d",
+    "home_nursing_visits_count_0_to_365d",
+    "home_nursing_visits_days_since_last_0_to_730d",
+    "falls_count_0_to_90d",
+    "falls_count_0_to_365d",
+    "falls_count_0_to_730d",
+    "falls_days_since_last_0_to_1825d",
+    "injurious_falls_count_0_to_365d",
+    "weight_kg_latest_0_to_90d",
+    "weight_kg_latest_180_to_365d",
+    "weight_kg_max_0_to_365d",
+    "weight_kg_min_0_to_365d",
+    "weight_kg_slope_0_to_365d",
+    "weighings_count_0_to_365d",
+    "weight_change_percent_0_to_90d_vs_180_to_365d",
+    "weight_change_percent_0_to_90d_vs_max_0_to_365d",
+    "preventive_visits_held_days_since_last_0_to_1825d",
+    "preventive_visits_declined_count_0_to_1825d",
+    "preventive_visits_count_0_to_730d",
+    "early_detection_red_count_0_to_90d",
+    "early_detection_red_count_0_to_365d",
+    "early_detection_yellow_count_0_to_90d",
+    "early_detection_observations_count_0_to_365d",
+]
+
+
+def test_column_names_are_stable():
+    assert list(default_feature_set().column_names()) == EXPECTED_COLUMNS
+
+
+def test_feature_set_has_a_few_hundred_columns_over_every_source():
+    spec = default_feature_set()
+    used = {feature.source for feature in spec.features if isinstance(feature, FeatureSpec)}
+    assert len(spec.column_names()) >= 200
+    assert used == set(SOURCES)
+
+
+def test_spec_hash_is_stable_and_depends_on_the_run_context():
+    assert default_feature_set().spec_hash(mode="as_known") == default_feature_set().spec_hash(
+        mode="as_known"
+    )
+    assert default_feature_set().spec_hash(mode="as_known") != default_feature_set().spec_hash(
+        mode="as_occurred"
+    )
+
+
+# ----- no leakage -----------------------------------------------------------------------------------------
+
+POPULATION = pd.DataFrame(
+    {
+        "person_key": ["a", "b"],
+        "birth_date": pd.to_datetime(["1940-01-01", "1950-06-01"]),
+        "sex": ["F", "M"],
+        "status": ["01", "01"],
+        "municipality": ["101", "101"],
+        "district": ["101-01", "101-02"],
+        "civil_status": ["E", "G"],
+        "household_size": [1, 2],
+        "spell_start": pd.to_datetime(["2000-01-01", "2000-01-01"]),
+        "spell_end": pd.to_datetime([None, None]),
+    }
+)
+SKS = ["DI500", "DJ441", "DF03", "DS720", "DN390", "DC787", "DE112", "DR296"]
+ATC = ["N05BA01", "N06AB04", "C03CA01", "A02BC01", "N02AA01"]
+
+event = st.fixed_dictionaries(
+    {
+        "person": st.sampled_from(["a", "b"]),
+        "key": st.integers(0, 5),
+        "day": st.integers(-800, -1),
+        "hour": st.integers(0, 23),
+        "lag": st.integers(0, 60),
+        "number": st.floats(0, 300, allow_nan=False),
+        "pick": st.integers(0, 7),
+        "flag": st.booleans(),
+    }
+)
+
+
+def _rows(table: str, draws: list[dict], kind: str = "past") -> pd.DataFrame:
+    """Rows of ``table``. ``past``: valid before t, delivered by t. ``dated_later``: new records with valid
+    time on or after t. ``delivered_later``: rows (new, or corrections of past records) delivered after t."""
+    records = []
+    for draw in draws:
+        offset = pd.Timedelta(days=draw["day"], hours=draw["hour"])
+        lag = pd.Timedelta(days=draw["lag"])
+        valid = T + offset + (pd.Timedelta(days=801) if kind == "dated_later" else pd.Timedelta(0))
+        if kind == "past":
+            delivered = min(valid + lag, T)
+        elif kind == "dated_later":
+            delivered = valid + lag
+        else:
+            delivered = T + pd.Timedelta(days=1) + lag
+        prefix = "later-" if kind == "dated_later" else ""
+        base = {
+            "person_key": draw["person"],
+            "_record_key": f"{prefix}{table}-{draw['person']}-{draw['key']}",
+            "_valid_time": valid,
+            "_delivered_at": delivered,
+        }
+        columns = {
+            "hospital_contacts": {
+                "contact_id": f"c-{draw['person']}-{draw['key']}",
+                "contact_start": valid,
+                "contact_end": valid + pd.Timedelta(hours=draw["number"]),
+                "contact_type": "physical" if draw["flag"] else "virtual",
+                "priority": "acute" if draw["pick"] % 2 else "planned",
+                "action_diagnosis": SKS[draw["pick"]],
+                "lpr_version": "LPR3",
+            },
+            "hospital_diagnoses": {
+                "contact_id": f"c-{draw['person']}-{draw['key']}",
+                "contact_start": valid,
+                "diagnosis_code": SKS[draw["pick"]],
+                "diagnosis_type": "A",
+                "retracted": draw["flag"] and draw["pick"] == 0,
+            },
+            "prescriptions": {
+                "dispensing_date": valid,
+                "atc": ATC[draw["pick"] % 5],
+                "ddd": draw["number"],
+                "packages": 1.0,
+            },
+            "falls": {"fall_date": valid, "injury": draw["flag"]},
+            "weights": {"measured_date": valid, "weight_kg": 40 + draw["number"] / 5},
+            "home_care": {
+                "month": valid,
+                "personal_care_granted": draw["number"],
+                "practical_help_granted": 30.0,
+                "personal_care_delivered": draw["number"],
+                "practical_help_delivered": 30.0,
+                "provider_type": "municipal",
+            },
+            "gp_services": {
+                "specialty": "801000",
+                "service_date": valid,
+                "services": 1 + draw["pick"],
+                "time_of_day": "dag",
+            },
+        }[table]
+        records.append({**base, **columns})
+    return pd.DataFrame(records)
+
+
+TABLES = (
+    "hospital_contacts",
+    "hospital_diagnoses",
+    "prescriptions",
+    "falls",
+    "weights",
+    "home_care",
+    "gp_services",
+)
+
+
+def _features(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    connection = duckdb.connect()
+    try:
+        register_tables(connection, {"population": POPULATION, **tables})
+        return build_feature_table(connection, default_feature_set(), [T])
+    finally:
+        connection.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    past=st.lists(event, min_size=1, max_size=12),
+    dated_later=st.lists(event, max_size=6),
+    delivered_later=st.lists(event, max_size=6),
+)
+def test_rows_dated_on_or_after_t_or_delivered_after_t_never_change_a_feature(
+    past, dated_later, delivered_later
+):
+    base = {table: _rows(table, past) for table in TABLES}
+    later = {
+        table: pd.concat(
+            [
+                base[table],
+                _rows(table, dated_later, "dated_later"),
+                _rows(table, delivered_later, "delivered_later"),
+            ],
+            ignore_index=True,
+        )
+        for table in TABLES
+    }
+    pd.testing.assert_frame_equal(_features(base), _features(later))
