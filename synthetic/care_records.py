@@ -15,7 +15,8 @@ import pyarrow as pa
 from synthetic.codes import FSIII_FUNCTION_CODES
 from synthetic.config import WorldConfig
 from synthetic.deliveries import ID_STRIDE, arrow_column, at_minute
-from synthetic.simulate import PERSONAL_CARE_MINUTES, PRACTICAL_HELP_MINUTES, BlockHistory
+from synthetic.events import BlockHistory
+from synthetic.simulate import PERSONAL_CARE_MINUTES, PRACTICAL_HELP_MINUTES
 from synthetic.sources import CARE_TABLES, ColumnType
 
 _EMPTY_DTYPE: dict[ColumnType, str] = {

@@ -28,8 +28,8 @@ from synthetic.codes import (
     product_number,
 )
 from synthetic.config import WorldConfig
+from synthetic.events import BlockHistory
 from synthetic.population import CIVIL_STATUS_CODES, all_municipalities
-from synthetic.simulate import BlockHistory
 from synthetic.sources import (
     LPR3_FROM,
     REGISTRY_SOURCES,

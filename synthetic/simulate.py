@@ -8,8 +8,7 @@ event tables in simulation terms; ``synthetic.deliveries`` turns them into sourc
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,18 +16,22 @@ from synthetic import model
 from synthetic.calibration import CalibrationTally, snapshot_months
 from synthetic.codes import (
     ACUTE_DRUGS,
-    ADMISSION_CAUSES,
     CHRONIC_DRUGS,
-    CONDITION_CODES,
     CONDITIONS,
     COPD,
-    DEATH_CAUSES_GENERAL,
     DEMENTIA,
-    FSIII_FUNCTION_CODES,
-    HEALTH_CONDITION_CODES,
 )
 from synthetic.config import WorldConfig
+from synthetic.events import BlockHistory, EventLog
 from synthetic.model import LatentState
+from synthetic.observations import (
+    admission_causes,
+    days_in,
+    death_causes,
+    log_assessment,
+    log_contacts,
+    log_health_conditions,
+)
 from synthetic.population import (
     MARRIED,
     WIDOWED,
@@ -44,11 +47,6 @@ PRIVATE_PROVIDER_SHARE = 0.25
 PERSONAL_CARE_MINUTES = np.array([0, 0, 30, 60, 120, 200, 300, 420])
 PRACTICAL_HELP_MINUTES = np.array([0, 30, 30, 45, 45, 60, 60, 60])
 MAX_LEVEL = PERSONAL_CARE_MINUTES.size - 1
-_FSIII_DOMAIN = np.array([int(code[1]) for code in FSIII_FUNCTION_CODES])
-_CAUSE_CONDITION = np.array([cause[2] for cause in ADMISSION_CAUSES])
-_CAUSE_BASE_WEIGHT = np.array([3.0, 2.0, 1.0, 0.5, 0.0, 0.0, 0.6, 0.0, 0.0, 0.0, 1.0, 0.6, 1.0, 1.2])
-_CAUSE_CONDITION_WEIGHT = np.array([0, 0, 0, 0, 3.0, 3.0, 1.0, 1.5, 2.0, 0.6, 0, 0, 0, 0])
-INFECTION_CAUSES = np.array([0, 1, 3])
 _DRUG_BASE = np.array([d.base_logit for d in CHRONIC_DRUGS]) + 0.75
 _DRUG_CONDITION = np.array([d.condition for d in CHRONIC_DRUGS])
 _DRUG_CONDITION_LOGIT = np.array([d.condition_logit for d in CHRONIC_DRUGS])
@@ -57,45 +55,8 @@ _DRUG_FALL_RISK = np.array([d.fall_risk for d in CHRONIC_DRUGS])
 _DRUG_REFILL_MONTHS = np.array([1 if d.pack_size == 30 else 3 for d in CHRONIC_DRUGS])
 
 
-@dataclass
-class EventLog:
-    """Columns of each event kind, appended month by month and joined once at the end."""
-
-    parts: dict[str, list[dict[str, np.ndarray]]] = field(default_factory=lambda: defaultdict(list))
-
-    def add(self, event: str, /, **columns: np.ndarray) -> None:
-        lengths = {np.asarray(v).shape[0] for v in columns.values()}
-        if lengths != {0}:
-            self.parts[event].append({k: np.asarray(v) for k, v in columns.items()})
-
-    def table(self, kind: str) -> dict[str, np.ndarray]:
-        """All events of a kind as equal-length column arrays (empty dict if none)."""
-        parts = self.parts.get(kind, [])
-        if not parts:
-            return {}
-        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
-
-
-@dataclass
-class BlockHistory:
-    """One block's citizens and everything that happened to them."""
-
-    block: int
-    cpr: np.ndarray
-    names: np.ndarray
-    birth_date: np.ndarray
-    male: np.ndarray
-    events: EventLog
-    calibration: dict[str, list[list[int]]]
-
-
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
-
-
-def _days(rng: np.random.Generator, cap: np.ndarray) -> np.ndarray:
-    """Day offsets within a month in [1, cap] (cap = last allowed offset, e.g. the day of death)."""
-    return 1 + (rng.random(cap.size) * cap).astype(np.int64)
 
 
 def simulate_block(config: WorldConfig, block: int, demographics: Demographics) -> BlockHistory:
@@ -227,7 +188,7 @@ class _BlockSimulation:
 
     def _day(self, month: _Month, sel: np.ndarray) -> np.ndarray:
         """Dates within the month for the selected citizens (never after their death or emigration)."""
-        return month.start + _days(self.rng, month.cap[sel])
+        return month.start + days_in(self.rng, month.cap[sel])
 
     def _month(self, number: int) -> _Month | None:
         start = self.month_starts[number]
@@ -303,7 +264,7 @@ class _BlockSimulation:
         rng, state, d, idx, k = self.rng, month.state, month.decline, month.idx, month.idx.size
         dies = rng.random(k) < model.probability(model.death_hazard(state).at(d))
         emigrates = ~dies & (rng.random(k) < 0.00025)
-        month.end_day = _days(rng, month.cap)
+        month.end_day = days_in(rng, month.cap)
         month.cap = np.where(dies | emigrates, month.end_day, month.cap)
         admitted = rng.random(k) < model.probability(model.admission_hazard(state).at(d))
         falls = rng.random(k) < model.probability(model.fall_hazard(state).at(d))
@@ -339,15 +300,15 @@ class _BlockSimulation:
 
     def _contacts(self, month: _Month, kind: str, sel: np.ndarray, cause: np.ndarray) -> None:
         if sel.size:
-            _log_contacts(
+            log_contacts(
                 self.log,
                 self.rng,
-                kind,
-                month.idx[sel],
-                self._day(month, sel),
-                cause,
-                self.frailty,
-                self.conditions,
+                kind=kind,
+                who=month.idx[sel],
+                date=self._day(month, sel),
+                cause=cause,
+                frailty=self.frailty,
+                conditions=self.conditions,
             )
 
     def _log_deaths_and_hospital(self, month: _Month, events: _Events) -> None:
@@ -355,14 +316,14 @@ class _BlockSimulation:
         idx, rng = month.idx, self.rng
         who = idx[events.dies]
         if who.size:
-            cause = _death_causes(rng, self.conditions[who], events.fracture[events.dies])
+            cause = death_causes(rng, self.conditions[who], events.fracture[events.dies])
             self.log.add("death", person=who, date=month.start + month.end_day[events.dies], cause=cause)
         who = idx[events.emigrates]
         if who.size:
             self.log.add("emigration", person=who, date=month.start + month.end_day[events.emigrates])
         sel = np.flatnonzero(events.admitted)
         if sel.size:
-            self._contacts(month, "admission", sel, _admission_causes(rng, self.conditions[idx[sel]]))
+            self._contacts(month, "admission", sel, admission_causes(rng, self.conditions[idx[sel]]))
         sel = np.flatnonzero(events.fracture)
         self._contacts(month, "fracture", sel, np.full(sel.size, -1))
         sel = np.flatnonzero(events.hospital & ~events.fracture)
@@ -494,27 +455,27 @@ class _BlockSimulation:
         assess = month.resident & ~events.dies & (level_changed | events.moves_to_home | annual)
         sel = np.flatnonzero(assess)
         if sel.size:
-            _log_assessment(
+            log_assessment(
                 self.log,
                 rng,
-                idx[sel],
-                self._day(month, sel),
-                self.frailty[idx[sel]] + d[sel],
-                new_level[sel],
-                month.state.nursing_home[sel] | events.moves_to_home[sel],
-                month.state.conditions[sel][:, DEMENTIA],
+                who=idx[sel],
+                date=self._day(month, sel),
+                need=self.frailty[idx[sel]] + d[sel],
+                level=new_level[sel],
+                nursing_home=month.state.nursing_home[sel] | events.moves_to_home[sel],
+                dementia=month.state.conditions[sel][:, DEMENTIA],
             )
-        _log_health_conditions(
+        log_health_conditions(
             self.log,
             rng,
-            idx,
-            month.start,
-            month.cap,
-            month.care_recipient | (month.resident & events.care_increase),
-            events.decline_starts,
-            events.onsets[:, DEMENTIA],
-            events.injury,
-            month.state.frailty,
+            idx=idx,
+            month_start=month.start,
+            cap=month.cap,
+            recorded=month.care_recipient | (month.resident & events.care_increase),
+            decline_starts=events.decline_starts,
+            dementia_onset=events.onsets[:, DEMENTIA],
+            injury=events.injury,
+            frailty=month.state.frailty,
         )
         self.level[idx] = new_level
 
@@ -573,125 +534,10 @@ class _BlockSimulation:
             self.log.add(
                 "spell",
                 person=who,
-                date=month.start + np.where(leaves, month.end_day[sel], _days(rng, month.cap[sel])),
+                date=month.start + np.where(leaves, month.end_day[sel], days_in(rng, month.cap[sel])),
                 status=spell_status[sel],
                 municipality=self.municipality[who],
                 district=self.district[who],
                 civil=self.civil[who],
                 household=self.household[who],
-            )
-
-
-def _admission_causes(rng: np.random.Generator, conditions: np.ndarray) -> np.ndarray:
-    """Index into ADMISSION_CAUSES, weighted by the citizen's conditions."""
-    has = np.where(_CAUSE_CONDITION >= 0, conditions[:, np.maximum(_CAUSE_CONDITION, 0)], False)
-    weights = _CAUSE_BASE_WEIGHT[None, :] + has * _CAUSE_CONDITION_WEIGHT[None, :]
-    cumulative = np.cumsum(weights, axis=1)
-    draw = rng.random(conditions.shape[0]) * cumulative[:, -1]
-    return (cumulative < draw[:, None]).sum(axis=1)
-
-
-def _death_causes(rng: np.random.Generator, conditions: np.ndarray, fracture: np.ndarray) -> np.ndarray:
-    """Underlying cause of death (SKS), mostly one of the citizen's conditions."""
-    n = conditions.shape[0]
-    general = np.array(DEATH_CAUSES_GENERAL)[rng.integers(0, len(DEATH_CAUSES_GENERAL), n)]
-    weights = (
-        conditions * np.array([2.0, 1.5, 0.5, 2.0, 1.0, 4.0])[None, :] + rng.random(conditions.shape) * 0.01
-    )
-    chosen = weights.argmax(axis=1)
-    first_codes = np.array([codes[0] for codes in CONDITION_CODES])
-    by_condition = first_codes[chosen]
-    use_condition = conditions.any(axis=1) & (rng.random(n) < 0.75)
-    cause = np.where(use_condition, by_condition, general)
-    return np.where(fracture & (rng.random(n) < 0.5), "DS720", cause)
-
-
-def _log_contacts(  # noqa: PLR0917
-    log: EventLog,
-    rng: np.random.Generator,
-    kind: str,
-    who: np.ndarray,
-    date: np.ndarray,
-    cause: np.ndarray,
-    frailty: np.ndarray,
-    conditions: np.ndarray,
-) -> None:
-    """Hospital contacts with what deliveries need to code them (cause, conditions, frailty then)."""
-    bits = (conditions[who] * (1 << np.arange(len(CONDITIONS)))[None, :]).sum(axis=1)
-    log.add(
-        "contact",
-        person=who,
-        date=date,
-        kind=np.full(who.size, kind),
-        cause=cause,
-        conditions=bits.astype(np.int16),
-        frailty=frailty[who].astype(np.float32),
-        minute=rng.integers(0, 24 * 60, who.size),
-        draw=rng.random(who.size),
-    )
-
-
-def _log_assessment(  # noqa: PLR0917
-    log: EventLog,
-    rng: np.random.Generator,
-    who: np.ndarray,
-    date: np.ndarray,
-    need: np.ndarray,
-    level: np.ndarray,
-    nursing_home: np.ndarray,
-    dementia: np.ndarray,
-) -> None:
-    """FSIII functional-ability assessment: one row per J code; scores worsen with frailty."""
-    n_codes = len(FSIII_FUNCTION_CODES)
-    domain = np.tile(_FSIII_DOMAIN, who.size)
-    base = np.repeat(0.7 * need + 0.3 * np.minimum(level, 6) + 1.2 * nursing_home + 0.6, n_codes)
-    offset = np.select(
-        [domain == 2, domain == 3, domain == 4],
-        [np.full(domain.size, 0.5), np.full(domain.size, 0.2), np.repeat(2.2 * dementia - 0.6, n_codes)],
-        0.0,
-    )
-    score = np.clip(np.round(base + offset + rng.normal(0.0, 0.7, domain.size)), 0, 4).astype(np.int16)
-    score = np.where(rng.random(domain.size) < 0.03, 9, score)
-    expected = np.where(rng.random(domain.size) < 0.3, np.maximum(score - 1, 0), score)
-    expected = np.where((score == 9) | (rng.random(domain.size) < 0.4), -1, expected)
-    log.add(
-        "fsiii",
-        person=np.repeat(who, n_codes),
-        date=np.repeat(date, n_codes),
-        code=np.tile(np.arange(n_codes), who.size),
-        score=score,
-        expected=expected.astype(np.int16),
-    )
-
-
-def _log_health_conditions(  # noqa: PLR0917
-    log: EventLog,
-    rng: np.random.Generator,
-    idx: np.ndarray,
-    month_start: np.datetime64,
-    cap: np.ndarray,
-    recorded: np.ndarray,
-    decline_starts: np.ndarray,
-    dementia_onset: np.ndarray,
-    injury: np.ndarray,
-    frailty: np.ndarray,
-) -> None:
-    """FSIII health conditions (I codes) noted by care staff when something changes."""
-    triggers = (
-        ("weight_loss", decline_starts & (rng.random(idx.size) < 0.5)),
-        ("function_level", decline_starts & (rng.random(idx.size) < 0.4)),
-        ("memory", dementia_onset),
-        ("mobility", injury),
-        ("pressure_ulcer", rng.random(idx.size) < 0.003 * np.exp(frailty)),
-        ("incontinence", rng.random(idx.size) < 0.004 * np.exp(frailty)),
-    )
-    for name, mask in triggers:
-        sel = np.flatnonzero(mask & recorded)
-        if sel.size:
-            log.add(
-                "health_condition",
-                person=idx[sel],
-                date=month_start + _days(rng, cap[sel]),
-                code=np.full(sel.size, HEALTH_CONDITION_CODES[name]),
-                draw=rng.random(sel.size),
             )
