@@ -259,8 +259,11 @@ def _function() -> list[AnyFeatureSpec]:
 
 def _care() -> list[AnyFeatureSpec]:
     return [
-        FeatureSpec("home_care_minutes", "home_care", "latest", (D90,), value="total_granted"),
-        FeatureSpec("home_care_minutes", "home_care", "mean", (D90, D90_180), value="total_granted"),
+        # no home-care row means no home care granted: 0 minutes, not unknown
+        FeatureSpec("home_care_minutes", "home_care", "latest", (D90,), value="total_granted", fallback=0.0),
+        FeatureSpec(
+            "home_care_minutes", "home_care", "mean", (D90, D90_180), value="total_granted", fallback=0.0
+        ),
         FeatureSpec("home_care_minutes", "home_care", "max", (D365,), value="total_granted"),
         FeatureSpec("home_care_minutes", "home_care", "slope", (D90, D180), value="total_granted"),
         FeatureSpec("personal_care_minutes", "home_care", "latest", (D90,), value="personal_care_granted"),

@@ -1,0 +1,94 @@
+"""Feature specs are validated when built and name their columns."""
+
+from __future__ import annotations
+
+import pytest
+
+from features import (
+    DerivedFeatureSpec,
+    FeatureSetSpec,
+    FeatureSpec,
+    FeatureSpecError,
+    RowFilter,
+    ScoreFeatureSpec,
+    Window,
+)
+
+
+def test_column_names_say_what_they_are():
+    spec = FeatureSpec("acute_admissions", "unplanned_admissions", "count", (Window(0, 365), Window(30, 90)))
+    assert spec.column_names() == ("acute_admissions_count_0_to_365d", "acute_admissions_count_30_to_90d")
+    assert ScoreFeatureSpec("charlson", Window(0, 1825)).column_names() == ("charlson_index_0_to_1825d",)
+
+
+@pytest.mark.parametrize(("start", "end"), [(90, 30), (30, 30), (-1, 10)])
+def test_window_needs_start_before_end(start, end):
+    with pytest.raises(FeatureSpecError, match="start_days < end_days"):
+        Window(start, end)
+
+
+def test_unknown_source_is_refused():
+    with pytest.raises(FeatureSpecError, match="unknown source"):
+        FeatureSpec("x", "lab_results", "count", (Window(0, 30),))
+
+
+def test_aggregation_needing_a_value_without_one_is_refused():
+    with pytest.raises(FeatureSpecError, match="needs a value"):
+        FeatureSpec("w", "weights", "mean", (Window(0, 30),))
+
+
+def test_count_with_a_value_is_refused():
+    with pytest.raises(FeatureSpecError, match="takes no value"):
+        FeatureSpec("w", "weights", "count", (Window(0, 30),), value="weight_kg")
+
+
+def test_mean_of_a_categorical_column_is_refused():
+    with pytest.raises(FeatureSpecError, match="not numeric"):
+        FeatureSpec("a", "prescriptions", "mean", (Window(0, 30),), value="atc")
+
+
+def test_filter_kind_the_source_lacks_is_refused():
+    with pytest.raises(FeatureSpecError, match="cannot be filtered by ATC"):
+        FeatureSpec("f", "falls", "count", (Window(0, 30),), row_filter=RowFilter(atc_prefixes=("N05",)))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"atc_prefixes": ("N5",)}, "ATC"),
+        ({"icd10_chapters": ("XXII",)}, "chapter"),
+        ({"icd10_blocks": ("I25-I20",)}, "block"),
+        ({"icd10_categories": ("50",)}, "ICD-10"),
+        ({"fsiii_domains": ("J9",)}, "J1..J5"),
+        ({"fsiii_areas": ("I13",)}, "I1..I12"),
+    ],
+)
+def test_malformed_filter_values_are_refused(kwargs, message):
+    with pytest.raises((FeatureSpecError, ValueError), match=message):
+        RowFilter(**kwargs)
+
+
+def test_sks_codes_are_stored_without_the_d_prefix():
+    assert RowFilter(icd10_categories=("DI50", "I25.2", "D64")).icd10_categories == ("I50", "I252", "D64")
+
+
+def test_duplicate_columns_in_a_set_are_refused():
+    feature = FeatureSpec("falls", "falls", "count", (Window(0, 30),))
+    with pytest.raises(FeatureSpecError, match="defined twice"):
+        FeatureSetSpec("s", (feature, feature))
+
+
+def test_derived_feature_needs_its_inputs_first():
+    with pytest.raises(FeatureSpecError, match="defined before"):
+        FeatureSetSpec("s", (DerivedFeatureSpec("many", "at_least", ("falls_count_0_to_30d",), 2.0),))
+
+
+def test_threshold_only_with_at_least():
+    with pytest.raises(FeatureSpecError, match="threshold"):
+        DerivedFeatureSpec("d", "difference", ("a", "b"), threshold=1.0)
+
+
+def test_specs_are_frozen():
+    feature = FeatureSpec("falls", "falls", "count", (Window(0, 30),))
+    with pytest.raises(AttributeError):
+        feature.name = "other"  # type: ignore[misc]
