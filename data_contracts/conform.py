@@ -75,13 +75,26 @@ def _stored_with_wrong_type(values: pd.Series, expected: str) -> bool:
     return False
 
 
+def schema_problems(raw: pd.DataFrame, contract: Contract) -> list[TypeProblem]:
+    """In a typed file (Parquet) of one delivery: date, time or number columns stored as text, reported
+    on every filled row even when the text would parse, because the delivery broke the agreed schema."""
+    if contract.format != "parquet":
+        return []
+    problems = []
+    for spec in contract.columns:
+        values = raw[spec.source]
+        if _stored_with_wrong_type(values, spec.type):
+            positions = np.flatnonzero(values.notna().to_numpy())
+            problems.append(TypeProblem(spec.source, f"{spec.type} (stored as text)", positions))
+    return problems
+
+
 def coerce_types(raw: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, list[TypeProblem]]:
     """A copy of ``raw`` with each contract column in its type, and the positions that failed to parse.
 
     Types: ``cpr``/``string`` -> str; ``date``/``datetime`` -> datetime64[us]; ``int`` -> nullable Int64
     (a fractional value is a problem); ``float`` -> float64. Missing stays missing; unparseable becomes
-    missing and is reported. In a typed file (Parquet) a date, time or number column stored as text is
-    reported on every row even when the text would parse: the delivery broke the agreed schema.
+    missing and is reported. Stored types of typed files are checked per delivery by ``schema_problems``.
     """
     typed = pd.DataFrame(index=raw.index)
     problems: list[TypeProblem] = []
@@ -94,10 +107,6 @@ def coerce_types(raw: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, l
             converted = values.astype("str").where(present, np.nan) if len(values) else values.astype("str")
             typed[spec.source] = converted.astype("str")
             continue
-        if contract.format == "parquet" and _stored_with_wrong_type(values, spec.type):
-            problems.append(
-                TypeProblem(spec.source, f"{spec.type} (stored as text)", np.flatnonzero(present))
-            )
         if spec.type in ("date", "datetime"):
             converted = _as_timestamps(values)
         else:

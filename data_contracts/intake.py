@@ -25,6 +25,7 @@ from data_contracts.conform import (
     add_context_columns,
     coerce_types,
     keystore_rows,
+    schema_problems,
     to_warehouse_rows,
 )
 from data_contracts.contract import Contract
@@ -350,6 +351,13 @@ def _process_group(
     delivered = pd.Series(np.repeat([delivery.delivered_at for delivery, _ in group], sizes))
     typed, type_problems = coerce_types(raw, contract)
     del raw
+    offset = 0
+    for (_, frame), size in zip(group, sizes, strict=True):
+        for problem in schema_problems(frame, contract):
+            type_problems.append(
+                TypeProblem(problem.column, problem.expected_type, problem.positions + offset)
+            )
+        offset += size
     framed = add_context_columns(
         typed,
         contract,
