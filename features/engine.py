@@ -145,14 +145,13 @@ SELECT *{t_columns} FROM (
 ) {where}"""
 
 
-class _ChunkResult:
-    """The feature matrix of one chunk: one row per cohort row, one float64 column per feature column."""
+class _FeatureMatrix:
+    """The whole feature table as one float64 matrix (rows = sorted cohort rows, columns = every feature
+    column including derived ones), filled in place: no per-chunk frames, no concatenation copies."""
 
     def __init__(self, spec: FeatureSetSpec, rows: int) -> None:
         self.spec = spec
-        self.columns = [
-            c for f in spec.features if not isinstance(f, DerivedFeatureSpec) for c in f.column_names()
-        ]
+        self.columns = list(spec.column_names())
         self.position = {column: index for index, column in enumerate(self.columns)}
         self.values = np.full((rows, len(self.columns)), np.nan)
 
@@ -168,10 +167,11 @@ class _ChunkResult:
                 values = part[result].to_numpy(dtype="float64", na_value=np.nan)
                 self.assign(column, part["row_id"].to_numpy(), values)
 
-    def frame(self) -> pd.DataFrame:
-        """The matrix as a frame, missing values replaced by each feature's fallback."""
+    def finish(self) -> None:
+        """Replace missing values by each feature's fallback, then compute derived columns in place."""
         for feature in self.spec.features:
             if isinstance(feature, DerivedFeatureSpec):
+                self._derive(feature)
                 continue
             fallback = 0.0 if isinstance(feature, ScoreFeatureSpec) else feature.default_fallback
             if fallback is None:
@@ -179,7 +179,25 @@ class _ChunkResult:
             for column in feature.column_names():
                 values = self.values[:, self.position[column]]
                 values[np.isnan(values)] = fallback
-        return pd.DataFrame(self.values, columns=self.columns)
+
+    def _derive(self, feature: DerivedFeatureSpec) -> None:
+        inputs = [self.values[:, self.position[name]] for name in feature.inputs if name in self.position]
+        if len(inputs) != len(feature.inputs):
+            return  # inputs among the cohort columns: computed by apply_derived_features on the frame
+        self.values[:, self.position[feature.name]] = derived_values(feature, inputs)
+
+
+def derived_values(feature: DerivedFeatureSpec, inputs: list[np.ndarray]) -> np.ndarray:
+    """The values of a derived feature from its input columns (NaN propagates)."""
+    first = np.asarray(inputs[0], dtype="float64")
+    if feature.operation == "difference":
+        return first - np.asarray(inputs[1], dtype="float64")
+    if feature.operation == "percent_change":
+        base = np.asarray(inputs[1], dtype="float64")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(base == 0.0, np.nan, 100.0 * (first - base) / base)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(first), np.nan, (first >= float(feature.threshold)).astype("float64"))
 
 
 def _compute_source(
@@ -189,7 +207,7 @@ def _compute_source(
     rows_table: str,
     cohort: str,
     mode: Mode,
-    result: _ChunkResult,
+    result: _FeatureMatrix,
     score_tables: tuple[str, str],
 ) -> None:
     """Phase 2 for one source and chunk: known rows to a temporary table, then one GROUP BY (row, filter)
@@ -248,27 +266,19 @@ def _compute_source(
 
 
 def apply_derived_features(frame: pd.DataFrame, spec: FeatureSetSpec) -> pd.DataFrame:
-    """A new frame with every DerivedFeatureSpec column added (the input frame is not changed)."""
-    new_columns: dict[str, pd.Series] = {}
-
-    def column(name: str) -> pd.Series:
-        return new_columns[name] if name in new_columns else frame[name]
-
+    """A new frame with every DerivedFeatureSpec column (re)computed from its inputs, columns in spec order
+    after the cohort columns (the input frame is not changed)."""
+    new_columns: dict[str, np.ndarray] = {}
     for feature in spec.features:
-        if not isinstance(feature, DerivedFeatureSpec):
-            continue
-        first = column(feature.inputs[0]).astype("float64")
-        if feature.operation == "difference":
-            values = first - column(feature.inputs[1]).astype("float64")
-        elif feature.operation == "percent_change":
-            base = column(feature.inputs[1]).astype("float64").replace(0.0, np.nan)
-            values = 100.0 * (first - base) / base
-        else:
-            values = (first >= float(feature.threshold)).astype("float64").where(first.notna())
-        new_columns[feature.name] = values
-    result = (
-        pd.concat([frame, pd.DataFrame(new_columns, index=frame.index)], axis=1) if new_columns else frame
-    )
+        if isinstance(feature, DerivedFeatureSpec):
+            inputs = [
+                new_columns[n] if n in new_columns else frame[n].to_numpy(dtype="float64")
+                for n in feature.inputs
+            ]
+            new_columns[feature.name] = derived_values(feature, inputs)
+    result = frame.drop(columns=[c for c in new_columns if c in frame.columns])
+    if new_columns:
+        result = pd.concat([result, pd.DataFrame(new_columns, index=frame.index)], axis=1)
     ordered = [
         *COHORT_KEY_COLUMNS,
         *COHORT_DESCRIPTIVE_COLUMNS,
@@ -322,9 +332,19 @@ def build_feature_table(
         logger.warning(
             "Warehouse tables missing, their features take their fallbacks: %s", ", ".join(missing)
         )
-    cohort_dates = pd.to_datetime(cohort["prediction_date"]).astype("datetime64[us]")
+    members = cohort[[*COHORT_KEY_COLUMNS, *COHORT_DESCRIPTIVE_COLUMNS, *COHORT_FEATURE_COLUMNS]].copy()
+    members["prediction_date"] = pd.to_datetime(members["prediction_date"]).astype("datetime64[us]")
+    members = members[members["prediction_date"].isin(dates)]
+    members = members.sort_values(list(COHORT_KEY_COLUMNS), kind="stable").reset_index(drop=True)
+    keys = pd.DataFrame(
+        {
+            "row_id": np.arange(len(members)),
+            "person_key": members["person_key"].astype(str),
+            "prediction_date": members["prediction_date"],
+        }
+    )
+    matrix = _FeatureMatrix(spec, len(members))
     hfrs, charlson = _score_tables()
-    chunks = []
     with (
         register_frame(connection, hfrs, "hfrs") as hfrs_name,
         register_frame(connection, charlson, "charlson") as charlson_name,
@@ -333,19 +353,8 @@ def build_feature_table(
         ) as rows_tables,
     ):
         for start in range(0, len(dates), dates_per_chunk):
-            chunk_dates = dates[start : start + dates_per_chunk]
-            members = cohort.loc[cohort_dates.isin(chunk_dates)].copy()
-            members["prediction_date"] = cohort_dates[members.index]
-            members = members.reset_index(drop=True)
-            keys = pd.DataFrame(
-                {
-                    "row_id": np.arange(len(members)),
-                    "person_key": members["person_key"].astype(str),
-                    "prediction_date": members["prediction_date"],
-                }
-            )
-            result = _ChunkResult(spec, len(members))
-            with register_frame(connection, keys, "cohort") as cohort_name:
+            chunk = keys[keys["prediction_date"].isin(dates[start : start + dates_per_chunk])]
+            with register_frame(connection, chunk, "cohort") as cohort_name:
                 relation = (
                     "(SELECT row_id, CAST(person_key AS VARCHAR) AS person_key, "
                     f"CAST(prediction_date AS TIMESTAMP) AS prediction_date FROM {cohort_name})"
@@ -358,11 +367,16 @@ def build_feature_table(
                             rows_table=rows_tables[name],
                             cohort=relation,
                             mode=mode,
-                            result=result,
+                            result=matrix,
                             score_tables=(hfrs_name, charlson_name),
                         )
-            cohort_columns = [*COHORT_KEY_COLUMNS, *COHORT_DESCRIPTIVE_COLUMNS, *COHORT_FEATURE_COLUMNS]
-            chunks.append(pd.concat([members[cohort_columns], result.frame()], axis=1))
-    table = pd.concat(chunks, ignore_index=True)
-    table = apply_derived_features(table, spec)
-    return table.sort_values(list(COHORT_KEY_COLUMNS), kind="stable").reset_index(drop=True)
+    matrix.finish()
+    table = pd.DataFrame(matrix.values, columns=matrix.columns, copy=False)
+    for index, column in enumerate(members.columns):
+        table.insert(index, column, members[column].to_numpy())
+    derived_on_cohort = [
+        f
+        for f in spec.features
+        if isinstance(f, DerivedFeatureSpec) and any(name not in matrix.position for name in f.inputs)
+    ]
+    return apply_derived_features(table, spec) if derived_on_cohort else table
