@@ -1,0 +1,87 @@
+"""Why the admission model stays short of the oracle: a learning curve and a wider training fold.
+
+`python -m benchmarks.models_gap_analysis --home H [--outcome admission]` trains the model with fixed
+hyperparameters (the search found a flat optimum) on the same temporal test rows while varying only the
+training data: a share of the training persons (25 %, 50 %, 100 %), and a training fold without the
+train-validation gap (all dates before the validation fold). If AUROC barely moves with 4x more data, the
+remaining gap to the oracle is not a shortage of rows but information the features do not carry (the
+generator's latent state). Prints a Markdown table; docs/models.md quotes it with this command.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from models.baselines import oracle_risk
+from models.config import SearchSpace, TrainingConfig, target_name
+from models.dataset import OutcomeFrame, build_outcome_frame
+from models.metrics import auroc, calibration_slope
+from models.split import TemporalSplit, temporal_split
+from models.store import read_feature_set, read_truth
+from models.training import fold_frames, train_outcome_model
+from pipelines.settings import DEMO_PSEUDONYM_KEY
+
+FIXED = SearchSpace(
+    learning_rate=(0.05, 0.05),
+    num_leaves=(31, 31),
+    min_child_samples=(200, 200),
+    feature_fraction=(0.8, 0.8),
+    bagging_fraction=(0.8, 0.8),
+    lambda_l2=(1.0, 1.0),
+)
+
+
+def subsample_train(outcome: OutcomeFrame, split: TemporalSplit, share: float, seed: int) -> OutcomeFrame:
+    """The outcome frame with only ``share`` of the training fold's persons kept in the training fold."""
+    frame = outcome.frame
+    in_train = frame["prediction_date"].isin(split.train_dates)
+    persons = np.sort(frame.loc[in_train, "person_key"].unique())
+    kept = set(np.random.default_rng(seed).choice(persons, int(len(persons) * share), replace=False))
+    keep = ~in_train | frame["person_key"].isin(kept)
+    return replace(outcome, frame=frame.loc[keep].reset_index(drop=True))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--outcome", default="admission")
+    parser.add_argument("--horizon", type=int, default=12)
+    args = parser.parse_args()
+
+    feature_set = read_feature_set(args.home / "features")
+    target = target_name(args.outcome, args.horizon)
+    outcome = build_outcome_frame(feature_set.features, feature_set.labels, target)
+    config = replace(TrainingConfig(), search_trials=1, search_space=FIXED, horizon_months=args.horizon)
+    split = temporal_split(outcome.usable_dates(0.5), args.horizon, 6, 6)
+    test_rows = fold_frames(outcome, split)["test"]
+    truth = read_truth(args.home / "world", DEMO_PSEUDONYM_KEY, list(split.test_dates))
+    y = test_rows["label"].to_numpy(dtype=float)
+    oracle = oracle_risk(test_rows, truth, target)
+    print("| training data | train rows | test AUROC | calibration slope | oracle AUROC |")
+    print("|---|---|---|---|---|")
+    oracle_auroc = auroc(y[~np.isnan(oracle)], oracle[~np.isnan(oracle)])
+    wide = TemporalSplit(
+        tuple(d for d in outcome.usable_dates(0.5) if d < split.validation_dates[0]),
+        split.validation_dates,
+        split.test_dates,
+        args.horizon,
+    )
+    variants = [(f"{share:.0%} of training persons", split, share) for share in (0.25, 0.5, 1.0)]
+    variants.append(("all dates before validation (no train-validation gap)", wide, 1.0))
+    for name, chosen_split, share in variants:
+        frame = subsample_train(outcome, chosen_split, share, seed=1) if share < 1 else outcome
+        trained = train_outcome_model(frame, chosen_split, config, feature_set.version)
+        risk = trained.model.predict_risk(test_rows)
+        print(
+            f"| {name} | {trained.fold_rows['train']:,} | {auroc(y, risk):.3f} | "
+            f"{calibration_slope(y, risk):.3f} | {oracle_auroc:.3f} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
