@@ -40,7 +40,7 @@ CONDITION_ON_DEATH = np.array([0.6, 0.5, 0.2, 0.8, 0.3, 1.0])
 CONDITION_ON_ADMISSION = np.array([0.7, 0.7, 0.3, 0.3, 0.3, 0.6])
 # Onset per year at age 75 and F = 0, age slope per year, frailty slope.
 CONDITION_ONSET_AT_75 = np.array([0.010, 0.005, 0.008, 0.0055, 0.006, 0.011])
-CONDITION_ONSET_AGE = np.array([0.08, 0.03, 0.01, 0.14, 0.07, 0.03])
+CONDITION_ONSET_AGE = np.array([0.08, 0.03, 0.01, 0.135, 0.07, 0.03])
 CONDITION_ONSET_FRAILTY = np.array([0.5, 0.4, 0.3, 0.4, 0.4, 0.2])
 
 assert len(CONDITION_ON_DEATH) == len(CONDITIONS)
@@ -79,7 +79,7 @@ def _age(state: LatentState) -> np.ndarray:
 
 def death_hazard(state: LatentState) -> Hazard:
     log = (
-        -7.61
+        -7.68
         + 0.035 * _age(state)
         + 0.85 * state.frailty
         + 0.5 * state.male
@@ -132,8 +132,8 @@ def injurious_fall_hazard(state: LatentState) -> Hazard:
 def home_care_increase_hazard(state: LatentState) -> Hazard:
     """New or increased home care (zero in a nursing home)."""
     log = (
-        -6.95
-        + 0.12 * _age(state)
+        -6.9
+        + 0.10 * _age(state)
         + 0.8 * state.frailty
         + 1.0 * state.conditions[:, DEMENTIA]
         + 1.6 * state.recent

@@ -142,7 +142,7 @@ def draw_initial_state(
 
     nursing_home = rng.random(n) < _sigmoid(-6.25 + 0.17 * (age - 75.0) + 0.9 * frailty + 1.6 * dementia)
     home_care = ~nursing_home & (
-        rng.random(n) < _sigmoid(-3.5 + 0.19 * (age - 75.0) + 1.0 * frailty + 1.0 * dementia)
+        rng.random(n) < _sigmoid(-3.45 + 0.17 * (age - 75.0) + 1.0 * frailty + 1.0 * dementia)
     )
     level = np.where(home_care, 1 + np.minimum(rng.poisson(np.exp(0.4 + 0.5 * frailty)), 6), 0)
     household = np.where(nursing_home, 1, household)
