@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from data_contracts.contract import Contract
 from data_contracts.pseudonym import cpr_is_well_formed, pseudonymise_cpr
@@ -149,22 +151,43 @@ def add_context_columns(
     """
     frame = typed.copy()
     frame["_delivery"] = delivery_labels.to_numpy()
-    frame["_row_number"] = frame.groupby("_delivery", sort=False).cumcount().to_numpy() + 1
+    codes = pd.factorize(delivery_labels)[0]
+    first_position = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else codes
+    run_lengths = np.diff(np.r_[first_position, len(codes)])
+    frame["_row_number"] = np.arange(len(codes)) - np.repeat(first_position, run_lengths) + 1
     if contract.origin == "care_db":
         frame["_delivered_at"] = frame["registered_at"]
     else:
         frame["_delivered_at"] = pd.Series(delivered_at.to_numpy(), index=frame.index).astype(TIMESTAMP_DTYPE)
     person = contract.person_column
     if person is not None:
-        cpr = frame[person]
-        well_formed = cpr_is_well_formed(cpr)
-        frame["person_key"] = pseudonymise_cpr(cpr.where(well_formed), key).astype("str")
+        # Work on the distinct CPR numbers (tens of thousands), then spread to the rows (millions).
+        person_codes, distinct = pd.factorize(frame[person], use_na_sentinel=True)
+        distinct_cpr = pd.Series(distinct, dtype="str")
+        distinct_keys = pseudonymise_cpr(distinct_cpr.where(cpr_is_well_formed(distinct_cpr)), key)
+        missing = person_codes < 0
+        safe_codes = np.where(missing, 0, person_codes)
+
+        def spread(values: np.ndarray, fill: object) -> np.ndarray:
+            if len(values) == 0:
+                return np.full(len(person_codes), fill, dtype=object)
+            out = values[safe_codes]
+            return np.where(missing, fill, out) if missing.any() else out
+
+        keys = spread(distinct_keys.to_numpy(dtype=object, na_value=None), None)
+        frame["person_key"] = pd.Series(keys, index=frame.index, dtype="str")
         if contract.table == "population":
             frame["_person_known"] = True
             frame["_birth_date"] = frame["FOED_DAG"]
         else:
-            frame["_person_known"] = _known(frame["person_key"], reference.birth_dates.index)
-            frame["_birth_date"] = frame["person_key"].map(reference.birth_dates).astype(TIMESTAMP_DTYPE)
+            known = _known(distinct_keys, reference.birth_dates.index)
+            frame["_person_known"] = spread(known, False).astype(bool)
+            births = reference.birth_dates.reindex(distinct_keys.astype(object)).to_numpy(
+                dtype="datetime64[us]"
+            )
+            frame["_birth_date"] = pd.Series(
+                spread(births, np.datetime64("NaT", "us")), index=frame.index
+            ).astype(TIMESTAMP_DTYPE)
     if contract.table == "hospital_diagnoses":
         frame["_contact_known"] = _known(frame["DW_EK_KONTAKT"], reference.contacts.index)
     if contract.table == "prescriptions":
@@ -183,21 +206,24 @@ def _monday_of_fee_week(fee_week: pd.Series) -> pd.Series:
 
 
 def _record_key(frame: pd.DataFrame, contract: Contract) -> pd.Series:
-    parts: list[pd.Series] = []
-    for column in contract.record_key:
-        if column == contract.person_column:
-            parts.append(frame["person_key"].astype("str"))
-            continue
-        values = frame[column]
+    """``<source>:<key part>|<key part>...``, the person replaced by ``person_key``; built with Arrow
+    kernels because it runs over millions of rows. Times are written ``YYYY-MM-DD HH:MM:SS``."""
+    text_type = pa.large_string()
+    parts: list[pa.Array | pa.Scalar] = [pa.scalar(contract.source + ":", text_type)]
+    for number, column in enumerate(contract.record_key):
+        values = frame["person_key"] if column == contract.person_column else frame[column]
         if pd.api.types.is_datetime64_any_dtype(values):
-            text = values.dt.strftime("%Y-%m-%dT%H:%M:%S")
+            text = pc.cast(pa.array(values.to_numpy(dtype="datetime64[s]"), pa.timestamp("s")), text_type)
         else:
-            text = values.astype("str")
-        parts.append(text.fillna(""))
-    key = parts[0].fillna("")
-    for part in parts[1:]:
-        key = key + "|" + part
-    return (contract.source + ":" + key).astype("str")
+            text = pc.cast(pa.array(values.astype("str"), from_pandas=True), text_type)
+        parts.append(pc.fill_null(text, ""))
+        if number < len(contract.record_key) - 1:
+            parts.append(pa.scalar("|", text_type))
+    joined = pc.binary_join_element_wise(*parts, pa.scalar("", text_type))
+    if isinstance(joined, pa.ChunkedArray):
+        joined = joined.combine_chunks()
+    as_text = joined.to_pandas(types_mapper=lambda _: pd.StringDtype("pyarrow", na_value=np.nan))
+    return pd.Series(as_text, dtype="str").set_axis(frame.index)
 
 
 _CONTACT_COLUMNS = (
@@ -269,7 +295,10 @@ def to_warehouse_rows(
     out["_batch_id"] = batch_ids.to_numpy()
     # A later row with the same record key in the same delivery supersedes the earlier one (both would
     # be known from the same moment, so only the later one can ever be read as known).
-    out = out.drop_duplicates(["_batch_id", "_record_key"], keep="last")
+    batch_codes = pd.factorize(out["_batch_id"])[0].astype(np.int64)
+    key_codes = pd.factorize(out["_record_key"])[0].astype(np.int64)
+    combined = pd.Series(batch_codes * (int(key_codes.max(initial=0)) + 1) + key_codes)
+    out = out[~combined.duplicated(keep="last").to_numpy()]
     return out.reset_index(drop=True)
 
 
