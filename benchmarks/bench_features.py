@@ -356,6 +356,7 @@ def measure(implementation: str, citizens: int) -> dict[str, float]:
         return {"failed": 1.0, "peak_gib": usage.ru_maxrss / 2**20}
     result = json.loads(output.strip().splitlines()[-1])
     result["peak_gib"] = usage.ru_maxrss / 2**20  # ru_maxrss is in KiB on Linux
+    result["cpu_seconds"] = usage.ru_utime + usage.ru_stime  # whole process, warehouse generation included
     return result
 
 
@@ -400,13 +401,13 @@ def main() -> None:
         "Median of runs; peak = the process's maximum resident memory. pandas = merge + groupby of the same "
         "features from the same prepared row versions.",
         "",
-        "| citizens | rows x columns | implementation | median s | runs s | peak GiB |",
-        "|---|---|---|---|---|---|",
+        "| citizens | rows x columns | implementation | median s | runs s | process CPU s | peak GiB |",
+        "|---|---|---|---|---|---|---|",
     ]
     for citizens in arguments.citizens or [60000, 300000]:
         for implementation in ("engine", "pandas"):
             if implementation == "pandas" and citizens > arguments.pandas_max_citizens:
-                lines.append(f"| {citizens:,} | | pandas | not run (above --pandas-max-citizens) | | |")
+                lines.append(f"| {citizens:,} | | pandas | not run (above --pandas-max-citizens) | | | |")
                 continue
             repeats = arguments.pandas_repeats if implementation == "pandas" else arguments.repeats
             if citizens > LARGE_CITIZENS:
@@ -414,7 +415,7 @@ def main() -> None:
             runs = [measure(implementation, citizens) for _ in range(repeats)]
             if any("failed" in run for run in runs):
                 lines.append(
-                    f"| {citizens:,} | | {implementation} | failed | | "
+                    f"| {citizens:,} | | {implementation} | failed | | | "
                     f"{max(r['peak_gib'] for r in runs):.1f} |"
                 )
                 print(lines[-1], flush=True)
@@ -423,11 +424,18 @@ def main() -> None:
             shape = f"{int(runs[0]['rows']):,} x {int(runs[0]['columns'])}"
             lines.append(
                 f"| {citizens:,} | {shape} | {implementation} | {statistics.median(seconds):.1f} | "
-                f"{', '.join(f'{s:.1f}' for s in seconds)} | {max(r['peak_gib'] for r in runs):.1f} |"
+                f"{', '.join(f'{s:.1f}' for s in seconds)} | "
+                f"{statistics.median(r['cpu_seconds'] for r in runs):.0f} | "
+                f"{max(r['peak_gib'] for r in runs):.1f} |"
             )
             print(lines[-1], flush=True)
     lines.append("")
-    lines.append(f"Machine: {os.cpu_count()} cores; measured {time.strftime('%Y-%m-%d')}.")
+    load = os.getloadavg()[0]
+    lines.append(
+        f"Machine: {os.cpu_count()} cores, 1-minute load average {load:.1f} at the end (shared with other "
+        f"work); measured {time.strftime('%Y-%m-%d')}. Wall times grow with the load; "
+        "process CPU seconds much less so."
+    )
     if not arguments.no_write:
         write_section(lines)
 

@@ -50,16 +50,21 @@ def _connect(warehouse_dir: str) -> duckdb.DuckDBPyConnection:
     return Warehouse(Path(warehouse_dir)).connect(read_only=True)
 
 
+def check_warehouse(warehouse_dir: str) -> None:
+    """Raise NoWarehouseError (saying what to run) unless the warehouse has a landed batch."""
+    if not (Path(warehouse_dir) / "catalog.duckdb").exists():
+        raise NoWarehouseError(f"No warehouse at {warehouse_dir}. Run `tidlig ingest` first.")
+    ledger = Warehouse(Path(warehouse_dir)).batches()
+    if not (ledger["status"] == "landed").any():
+        raise NoWarehouseError(f"The warehouse at {warehouse_dir} has no landed batch. Run `tidlig ingest`.")
+
+
 @task(retries=2, retry_delay_seconds=2)
 def describe_warehouse(warehouse_dir: str) -> WarehouseSummary:
     """The landed batches and the delivery date range of the warehouse."""
-    if not (Path(warehouse_dir) / "catalog.duckdb").exists():
-        raise NoWarehouseError(f"No warehouse at {warehouse_dir}. Run `tidlig ingest` first.")
     store = Warehouse(Path(warehouse_dir))
     ledger = store.batches()
-    landed = ledger[ledger["status"] == "landed"] if len(ledger) else ledger
-    if len(landed) == 0:
-        raise NoWarehouseError(f"The warehouse at {warehouse_dir} has no landed batch. Run `tidlig ingest`.")
+    landed = ledger[ledger["status"] == "landed"]
     batches = [
         {
             "batch_id": str(row.batch_id),
@@ -169,6 +174,7 @@ def features_flow(
 ) -> str:
     """Build features, labels and attrition for monthly/quarterly prediction dates; returns the folder."""
     started = time.monotonic()
+    check_warehouse(warehouse_dir)  # not a task: a missing warehouse is not worth a retry
     summary = describe_warehouse(warehouse_dir)
     default_start, default_end = default_date_range(summary.first_delivery, summary.last_delivery)
     dates = choose_prediction_dates(start or default_start, end or default_end, every)  # type: ignore[arg-type]
