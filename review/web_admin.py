@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from review.access import ROLES, Principal
@@ -113,22 +113,26 @@ def users_page(
 
 
 @router.post("/admin/users")
-async def add_user(
-    request: Request, _principal: Annotated[Principal, Depends(Require("admin:users"))]
+def add_user(
+    request: Request,
+    _principal: Annotated[Principal, Depends(Require("admin:users"))],
+    username: Annotated[str, Form(max_length=64)] = "",
+    role: Annotated[str, Form(max_length=16)] = "",
+    districts: Annotated[str, Form(max_length=1000)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
     """Create a local account from the admin form."""
     app = services(request)
-    form = await request.form()
     try:
-        password_hash = hash_password(str(form.get("password") or ""), app.config.hashing)
+        password_hash = hash_password(password, app.config.hashing)
     except ValueError:
         return RedirectResponse("/admin/users?error=error_password", status_code=303)
     try:
         create_account(
             app.engine,
-            username=str(form.get("username") or "").strip().lower(),
-            role=str(form.get("role") or ""),
-            districts=str(form.get("districts") or "").replace(",", " ").split(),
+            username=username.strip().lower(),
+            role=role,
+            districts=districts.replace(",", " ").split(),
             password_hash=password_hash,
             created_at=app.clock(),
         )
@@ -138,10 +142,12 @@ async def add_user(
 
 
 @router.post("/admin/users/{username}/active")
-async def toggle_user(
-    request: Request, username: str, _principal: Annotated[Principal, Depends(Require("admin:users"))]
+def toggle_user(
+    request: Request,
+    username: str,
+    _principal: Annotated[Principal, Depends(Require("admin:users"))],
+    active: Annotated[str, Form(max_length=1)] = "",
 ) -> Response:
     """Deactivate (``active=0``) or reactivate (``active=1``) an account."""
-    form = await request.form()
-    set_active(services(request).engine, username, str(form.get("active")) == "1")
+    set_active(services(request).engine, username, active == "1")
     return RedirectResponse("/admin/users", status_code=303)

@@ -12,7 +12,7 @@ import io
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from review.access import Principal, may_see_identities
@@ -311,19 +311,34 @@ def citizen_page(
     )
 
 
+FormText = Annotated[str, Form(max_length=2000)]
+
+
 @router.post("/lists/{list_id}/citizens/{person_key}/decisions")
-async def post_decision(
+def post_decision(
+    *,
     request: Request,
     list_id: str,
     person_key: str,
     principal: Annotated[Principal, Depends(Require("decisions:write"))],
+    action: FormText = "",
+    new_problem_found: FormText = "",
+    referred_to_gp: FormText = "",
+    not_relevant_reason: FormText = "",
+    note: FormText = "",
 ) -> Response:
     """Record a decision (audited first); back to the citizen page."""
     header, _entry = _citizen_entry(request, principal, list_id, person_key)
-    form = await request.form()
     target = f"/lists/{list_id}/citizens/{person_key}"
+    submitted = {
+        "action": action,
+        "new_problem_found": new_problem_found,
+        "referred_to_gp": referred_to_gp,
+        "not_relevant_reason": not_relevant_reason,
+        "note": note,
+    }
     try:
-        decision = parse_decision({key: str(value) for key, value in form.items()})
+        decision = parse_decision(submitted)
     except DecisionError as error:
         return RedirectResponse(f"{target}?error={error.code}#decision", status_code=303)
     app = services(request)
@@ -341,27 +356,26 @@ async def post_decision(
 
 
 @router.post("/lists/{list_id}/citizens/{person_key}/assignment")
-async def post_assignment(
+def post_assignment(
     request: Request,
     list_id: str,
     person_key: str,
     principal: Annotated[Principal, Depends(Require("assignments:write"))],
+    assignee_id: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Assign the citizen to a colleague of the same district (empty = unassign); audited."""
     header, _entry = _citizen_entry(request, principal, list_id, person_key)
-    form = await request.form()
     app = services(request)
-    chosen = str(form.get("assignee_id") or "")
     allowed = {str(account.user_id): account for account in colleagues_in(app.engine, header.district)}
-    if chosen and chosen not in allowed:
+    if assignee_id and assignee_id not in allowed:
         raise HTTPException(status_code=403)
-    assignee_id = allowed[chosen].user_id if chosen else None
-    _audit(request, principal, "assignment", header, [person_key], assignee_id=assignee_id)
+    chosen = allowed[assignee_id].user_id if assignee_id else None
+    _audit(request, principal, "assignment", header, [person_key], assignee_id=chosen)
     assign(
         app.engine,
         list_id=list_id,
         person_key=person_key,
-        assignee_id=assignee_id,
+        assignee_id=chosen,
         assigned_by=principal,
         assigned_at=app.clock(),
     )
