@@ -26,9 +26,13 @@ def flow_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict, 
     path.write_text(path.read_text().replace("800101", "80010X", 1))
     runner = CliRunner()
     result = runner.invoke(cli, ["--home", str(settings.home), "--demo", "ingest"], catch_exceptions=False)
-    from pipelines.ingest import run_ingest_flow
+    from pipelines.ingest import build_context, render_summary, run_ingest, selected_sources
 
-    again = run_ingest_flow(settings)
+    outcomes = run_ingest(build_context(settings, echo=lambda _: None), selected_sources(None))
+    again = {
+        "outcomes": [{"landed": o.landed, "quarantined": o.quarantined} for o in outcomes],
+        "summary": render_summary(outcomes, settings.quarantine_dir),  # type: ignore[arg-type]
+    }
     return settings, again, result.output
 
 
