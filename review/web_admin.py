@@ -39,12 +39,14 @@ def aggregates(
             for status in STATUSES
         }
     districts = set(principal.districts)
+    sizes = {header.list_id: header.entries if header.entries >= MIN_CELL else None for header in lists}
     return render(
         request,
         "aggregates.html",
         lists=lists,
         statuses=STATUSES,
         status_counts=status_counts,
+        sizes=sizes,
         by_district=suppress_small_cells(compute_yield(app.engine, "district", districts)),
         by_reason=suppress_small_cells(compute_yield(app.engine, "reason", districts)),
         min_cell=MIN_CELL,

@@ -302,3 +302,19 @@ def _user_id(world, username: str) -> int:
     account = find_account(world.engine, username=username)
     assert account is not None
     return account.user_id
+
+
+def test_the_analyst_sees_small_status_counts_suppressed(world):
+    login(world.client, "nurse_a")
+    for number in range(2):
+        page = world.client.get(f"/lists/{LIST_A}/citizens/{person_key(DISTRICT_A, number)}")
+        world.client.post(
+            f"/lists/{LIST_A}/citizens/{person_key(DISTRICT_A, number)}/decisions",
+            data={"csrf_token": csrf_from(page.text), "action": "contacted"},
+        )
+    analyst = world.new_client()
+    login(analyst, "analyst")
+    page = analyst.get("/aggregates")
+    row = page.text.split("<td>101-01</td>")[1].split("</tr>")[0]
+    assert "&lt;5" in row  # 2 contacted
+    assert ">10<" in row  # 10 still new
