@@ -108,7 +108,7 @@ def write_section(lines: list[str]) -> None:
     if HEADING in text:
         start = text.index(HEADING)
         following = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[following + 1 :] if following != -1 else "")
+        text = text[:start] + section + ("\n" + text[following + 1 :] if following != -1 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     DOC.write_text(text, encoding="utf-8")
