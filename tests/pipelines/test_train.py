@@ -21,12 +21,16 @@ def test_train_without_features_says_to_build_them(tmp_path):
 
 
 @pytest.mark.slow
-def test_train_registers_three_models_and_moves_champion_only_through_the_gate(tmp_path):
+def test_train_registers_three_models_and_moves_champion_only_through_the_gate(tmp_path, monkeypatch):
     import mlflow
 
     import models
 
-    write_feature_set(tmp_path, persons=1200)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # The command exports these for its flow; set them here so they are restored after the test.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    write_feature_set(tmp_path, persons=1000)
     arguments = [
         "--home",
         str(tmp_path),
@@ -42,7 +46,6 @@ def test_train_registers_three_models_and_moves_champion_only_through_the_gate(t
     result = CliRunner().invoke(cli, arguments)
     assert result.exit_code == 0, result.output
     assert "Registered 3 model(s)" in result.output
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = mlflow.MlflowClient(uri)
     for outcome in ("admission", "death", "frailty"):
         name = f"tidlig-{outcome}-12m"
