@@ -219,7 +219,7 @@ def _quarantine(
         "quarantined",
         rows,
         reason,
-        tuple(findings),
+        tuple(sorted(findings, key=lambda finding: finding.severity != "blocking")),
         _next_step(contract, unreadable),
     )
     folder = write_report(report, context.quarantine_dir / contract.source / delivery.label / batch_id)
