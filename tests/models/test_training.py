@@ -73,3 +73,15 @@ def test_changing_test_labels_does_not_change_the_model(feature_set, result):
     model = train_outcome_model(tampered, split, CONFIG, "v1").model
     test_rows = fold_frames(frame, split)["test"]
     np.testing.assert_array_equal(model.predict_risk(test_rows), result.trained.model.predict_risk(test_rows))
+
+
+def test_six_month_variant_is_chosen_by_configuration(feature_set):
+    from dataclasses import replace
+
+    features, labels, _ = feature_set
+    result = fit_and_evaluate(
+        features, labels, "death", replace(CONFIG, horizon_months=6, search_trials=1), "v1"
+    )
+    assert result.target == "death_6m"
+    assert result.split.horizon_months == 6
+    assert result.trained.model.target == "death_6m"
