@@ -180,14 +180,16 @@ def build_warehouse(citizens: int, seed: float = 0.42) -> duckdb.DuckDBPyConnect
 # ----- the two implementations measured -------------------------------------------------------------------
 
 
-def run_engine(citizens: int) -> dict[str, float]:
+def run_engine(citizens: int, dates_per_chunk: int = 12) -> dict[str, float]:
     """The DuckDB engine on the default feature set; seconds exclude generating the warehouse."""
     from features import build_cohort, build_feature_table, default_feature_set
 
     connection = build_warehouse(citizens)
     started = time.perf_counter()
     cohort = build_cohort(connection, PREDICTION_DATES).members
-    table = build_feature_table(connection, default_feature_set(), PREDICTION_DATES, cohort=cohort)
+    table = build_feature_table(
+        connection, default_feature_set(), PREDICTION_DATES, cohort=cohort, dates_per_chunk=dates_per_chunk
+    )
     return {"seconds": time.perf_counter() - started, "rows": len(table), "columns": table.shape[1]}
 
 
@@ -336,7 +338,7 @@ def pandas_feature_table(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 # ----- measuring and reporting ----------------------------------------------------------------------------
 
 
-def measure(implementation: str, citizens: int) -> dict[str, float]:
+def measure(implementation: str, citizens: int, dates_per_chunk: int = 12) -> dict[str, float]:
     """Run one implementation in a subprocess; its time plus its own peak resident memory."""
     command = [
         sys.executable,
@@ -346,6 +348,8 @@ def measure(implementation: str, citizens: int) -> dict[str, float]:
         implementation,
         "--citizens",
         str(citizens),
+        "--dates-per-chunk",
+        str(dates_per_chunk),
     ]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(Path.cwd())}
@@ -386,12 +390,16 @@ def main() -> None:
         "--large-repeats", type=int, default=1, help=f"Runs above {LARGE_CITIZENS:,} citizens."
     )
     parser.add_argument("--pandas-max-citizens", type=int, default=60000, help="Skip pandas above this size.")
+    parser.add_argument("--dates-per-chunk", type=int, default=12, help="Engine: dates per DuckDB query.")
     parser.add_argument("--worker", choices=["engine", "pandas"], help=argparse.SUPPRESS)
     parser.add_argument("--no-write", action="store_true", help="Print only; leave docs/benchmarks.md alone.")
     arguments = parser.parse_args()
     if arguments.worker:
-        run = run_engine if arguments.worker == "engine" else run_pandas
-        print(json.dumps(run(arguments.citizens[0])))
+        citizens = arguments.citizens[0]
+        if arguments.worker == "engine":
+            print(json.dumps(run_engine(citizens, arguments.dates_per_chunk)))
+        else:
+            print(json.dumps(run_pandas(citizens)))
         return
     lines = [
         "`python -m benchmarks.bench_features` — default feature set (226 features + 3 demographic), "
@@ -412,7 +420,7 @@ def main() -> None:
             repeats = arguments.pandas_repeats if implementation == "pandas" else arguments.repeats
             if citizens > LARGE_CITIZENS:
                 repeats = min(repeats, arguments.large_repeats)
-            runs = [measure(implementation, citizens) for _ in range(repeats)]
+            runs = [measure(implementation, citizens, arguments.dates_per_chunk) for _ in range(repeats)]
             if any("failed" in run for run in runs):
                 lines.append(
                     f"| {citizens:,} | | {implementation} | failed | | | "
