@@ -21,19 +21,19 @@ import pandas as pd
 
 from pipelines.settings import Settings
 
-DEFAULT_HISTORY_MONTHS = 36
-MINIMUM_LOOKBACK_MONTHS = 12
 SUPPRESS_BELOW = 5
 
 
-def default_date_range(first_delivery: pd.Timestamp, last_delivery: pd.Timestamp) -> tuple[str, str]:
-    """(start, end) when none are given: end is the first of the month at or before the latest delivery;
-    start is ``DEFAULT_HISTORY_MONTHS`` before it, but no earlier than a year after the first delivery
-    (so every date has at least a year of history)."""
+def default_date_range(every_source_delivered: pd.Timestamp, last_delivery: pd.Timestamp) -> tuple[str, str]:
+    """(start, end) when none are given: from the first of the month on or after the date by which every
+    source had delivered at least once (earlier dates would see some sources as empty), to the first of the
+    month at or before the latest delivery. Training needs the long span: its temporal split keeps
+    horizon-long gaps between train, validation and test."""
     end = pd.Timestamp(year=last_delivery.year, month=last_delivery.month, day=1)
-    start = end - pd.DateOffset(months=DEFAULT_HISTORY_MONTHS)
-    earliest = first_delivery + pd.DateOffset(months=MINIMUM_LOOKBACK_MONTHS)
-    start = min(max(start, earliest), end)
+    start = pd.Timestamp(year=every_source_delivered.year, month=every_source_delivered.month, day=1)
+    if start < every_source_delivered:
+        start += pd.DateOffset(months=1)
+    start = min(start, end)
     return start.date().isoformat(), end.date().isoformat()
 
 
@@ -89,7 +89,9 @@ def write_feature_set(
 
 
 @click.command("features")
-@click.option("--start", default=None, help="First prediction date (YYYY-MM-DD) [36 months before --end].")
+@click.option(
+    "--start", default=None, help="First prediction date (YYYY-MM-DD) [once every source has delivered]."
+)
 @click.option("--end", default=None, help="Last prediction date [first of the month of the latest delivery].")
 @click.option(
     "--every",

@@ -41,7 +41,7 @@ class WarehouseSummary:
     """What the run reads: landed batches (ids, sources, contract versions; no person data) and dates."""
 
     batches: list[dict[str, str]]
-    first_delivery: pd.Timestamp
+    every_source_delivered: pd.Timestamp
     last_delivery: pd.Timestamp
     end_of_data: pd.Timestamp
 
@@ -74,13 +74,14 @@ def describe_warehouse(warehouse_dir: str) -> WarehouseSummary:
         }
         for row in landed.itertuples()
     ]
-    delivered = pd.to_datetime(landed["delivered_at"]).dropna()
+    delivered = pd.to_datetime(landed["delivered_at"])
+    first_per_source = delivered.groupby(landed["source"]).min().dropna()
     connection = store.connect(read_only=True)
     try:
         data_end = end_of_data(connection)
     finally:
         connection.close()
-    return WarehouseSummary(batches, delivered.min(), delivered.max(), data_end)
+    return WarehouseSummary(batches, first_per_source.max(), delivered.max(), data_end)
 
 
 @task(cache_policy=NO_CACHE)
@@ -176,7 +177,7 @@ def features_flow(
     started = time.monotonic()
     check_warehouse(warehouse_dir)  # not a task: a missing warehouse is not worth a retry
     summary = describe_warehouse(warehouse_dir)
-    default_start, default_end = default_date_range(summary.first_delivery, summary.last_delivery)
+    default_start, default_end = default_date_range(summary.every_source_delivered, summary.last_delivery)
     dates = choose_prediction_dates(start or default_start, end or default_end, every)  # type: ignore[arg-type]
     if not dates:
         raise click.ClickException("No prediction dates between --start and --end; widen the range.")

@@ -131,11 +131,11 @@ def test_failed_write_leaves_the_previous_version_intact(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".staging")] == []
 
 
-def test_default_dates_end_at_the_latest_delivery_month_with_a_year_of_history():
-    start, end = default_date_range(pd.Timestamp("2019-01-01"), pd.Timestamp("2023-12-01"))
-    assert (start, end) == ("2020-12-01", "2023-12-01")
-    start, end = default_date_range(pd.Timestamp("2022-06-01"), pd.Timestamp("2023-03-15"))
-    assert (start, end) == ("2023-03-01", "2023-03-01")
+def test_default_dates_run_from_when_every_source_delivered_to_the_latest_delivery_month():
+    start, end = default_date_range(pd.Timestamp("2019-01-01"), pd.Timestamp("2023-12-15"))
+    assert (start, end) == ("2019-01-01", "2023-12-01")
+    start, end = default_date_range(pd.Timestamp("2019-01-08"), pd.Timestamp("2019-01-20"))
+    assert (start, end) == ("2019-01-01", "2019-01-01")  # never after the end
 
 
 def test_small_attrition_counts_are_suppressed():
