@@ -43,6 +43,18 @@ def demo_steps(citizens: int, years: int, seed: int, start_date: str) -> list[De
             ),
         ),
         DemoStep("Validate, pseudonymise and land every delivery", ("ingest",)),
+        DemoStep(
+            "Build point-in-time features, outcome labels and the cohort attrition table",
+            ("features", "--every", "quarter"),
+        ),
+        DemoStep(
+            "Train, evaluate against baselines and the oracle, register and gate the three models",
+            ("train", "--trials", "2", "--budget-seconds", "60", "--bootstrap", "100"),
+        ),
+        DemoStep(
+            "Score every eligible citizen and publish one list per district",
+            ("score", "--as-of", "latest", "--capacity", "25"),
+        ),
     ]
 
 
@@ -82,6 +94,62 @@ def demo(settings: Settings, citizens: int, years: int, seed: int, start_date: s
     total_started = time.monotonic()
     for number, step in enumerate(steps, start=1):
         run_step(step, settings, number, len(steps))
+    district = _first_published_district(settings)
+    nurse_note = _ensure_demo_nurse(settings, district)
     click.secho(f"\nDemo finished in {time.monotonic() - total_started:.0f} s.", bold=True)
     click.echo(f"  World and deliveries: {settings.world_dir}")
     click.echo(f"  Warehouse:            {settings.warehouse_dir}")
+    click.echo(f"  Quarantine reports:   {settings.quarantine_dir}")
+    click.echo(f"  Feature sets:         {settings.features_dir}")
+    click.echo(f"  Screening lists:      {settings.lists_dir}  (open index.html, or a district's CSV)")
+    click.secho("\nLook further:", bold=True)
+    click.echo(f"  Review app:   tidlig --home {settings.home} review   then http://127.0.0.1:8000")
+    click.echo(f"                {nurse_note}")
+    click.echo(
+        f"  MLflow UI:    mlflow ui --backend-store-uri {settings.mlflow_tracking_uri}"
+        "   (runs, plots, model cards)"
+    )
+    click.echo(
+        "  Prefect UI:   prefect server start   then tidlig serve (schedules) and http://127.0.0.1:4200"
+    )
+    click.echo("  (the commands live in .venv/bin: run `source .venv/bin/activate` first)")
+
+
+DEMO_NURSE = "demo-nurse"
+DEMO_PASSWORD = "tidlig-demo-password"  # noqa: S105 (a public demo account on synthetic data)
+
+
+def _first_published_district(settings: Settings) -> str | None:
+    from screening.store import operational_engine, read_current_lists
+
+    lists = read_current_lists(operational_engine(str(settings.operational_db_url)))
+    return None if lists.empty else str(lists["district"].iloc[0])
+
+
+def _ensure_demo_nurse(settings: Settings, district: str | None) -> str:
+    """Create the demo nurse for one district (once) and say how to log in."""
+    if district is None:
+        return "No list was published, so no demo user was created."
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines.cli",
+        "--home",
+        str(settings.home),
+        "--demo",
+        "users",
+        "add",
+        "--username",
+        DEMO_NURSE,
+        "--role",
+        "nurse",
+        "--district",
+        district,
+        "--password-stdin",
+    ]
+    completed = subprocess.run(  # noqa: S603 (our own CLI)
+        command, input=DEMO_PASSWORD + "\n", capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0 and "exist" not in (completed.stdout + completed.stderr).lower():
+        return f"Could not create the demo user: {completed.stderr.strip() or completed.stdout.strip()}"
+    return f"log in as {DEMO_NURSE} / {DEMO_PASSWORD} (nurse in district {district})"
