@@ -518,8 +518,12 @@ def score_command(
     prepare_environment(settings)
     import os
 
-    for name, value in _settings_environment(settings).items():
-        os.environ[name] = value
+    exported = _settings_environment(settings)
+    previous = {name: os.environ.get(name) for name in exported}
+    os.environ.update(exported)
+    # The flow loads its settings from these variables; put them back when the command ends so a
+    # process that runs several commands (tests, notebooks) does not inherit this home.
+    click.get_current_context().call_on_close(lambda: _restore_environment(previous))
     try:
         screening_config(
             capacity=capacity,
@@ -580,6 +584,16 @@ def resolve_as_of(as_of: str | None, settings: Settings) -> str:
         )
         return str(spec["prediction_dates"][-1])
     return dt.date.fromisoformat(as_of).isoformat()
+
+
+def _restore_environment(previous: dict[str, str | None]) -> None:
+    import os
+
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def _settings_environment(settings: Settings) -> dict[str, str]:
