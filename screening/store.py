@@ -28,6 +28,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from data_contracts.keystore import KEYSTORE
+
 metadata = sa.MetaData()
 
 LIST_STATUSES = ("current", "superseded")
@@ -116,15 +118,9 @@ screening_runs = sa.Table(
     sa.Column("data_batches", sa.JSON, nullable=False),
 )
 
-keystore_metadata = sa.MetaData()
-keystore = sa.Table(
-    "keystore",
-    keystore_metadata,
-    sa.Column("person_key", sa.String(64), primary_key=True),
-    sa.Column("key_version", sa.String(32), primary_key=True),
-    sa.Column("cpr", sa.String(10), nullable=False),
-    sa.Column("name", sa.Text, nullable=True),
-)
+# The key store's table is defined once, by the ingest step that writes it.
+keystore = KEYSTORE
+keystore_metadata = KEYSTORE.metadata
 
 
 def create_schema(engine: sa.Engine) -> None:
