@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from screening.eligibility import TARGET_GROUPS
+
 # key -> (Danish, English)
 TEXTS: dict[str, tuple[str, str]] = {
     "skip_to_content": ("Spring til indhold", "Skip to content"),
@@ -215,6 +217,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "add_user": ("Opret bruger", "Add user"),
     "yes": ("ja", "yes"),
     "no": ("nej", "no"),
+    # §79a target groups, worded once where the lists define them.
+    **{f"flag_{code}": labels for code, labels in TARGET_GROUPS.items()},
 }
 
 
