@@ -154,20 +154,7 @@ def list_rows(engine: sa.Engine, list_id: str, language: Language) -> list[Workl
     )
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    return [
-        WorklistRow(
-            rank=row.rank,
-            person_key=row.person_key,
-            risk=row.risk,
-            risk_change=row.risk_change,
-            new_on_list=bool(row.new_on_list),
-            flags=tuple(label_of(item) for item in row.flags or ()),
-            reasons=tuple(label_of(item) for item in row.reasons or ()),
-            suggested_action=row.action or "",
-            outcome=row.outcome,
-        )
-        for row in rows
-    ]
+    return [_worklist_row(row) for row in rows]
 
 
 class ListRowCache:
@@ -196,6 +183,21 @@ class ListRowCache:
             while len(self._rows) > self._max_lists:
                 self._rows.pop(next(iter(self._rows)))
         return rows
+
+
+def _worklist_row(row: sa.Row) -> WorklistRow:
+    """One list entry as the worklist shows it (flags and reasons already in the page's language)."""
+    return WorklistRow(
+        rank=row.rank,
+        person_key=row.person_key,
+        risk=row.risk,
+        risk_change=row.risk_change,
+        new_on_list=bool(row.new_on_list),
+        flags=tuple(label_of(item) for item in row.flags or ()),
+        reasons=tuple(label_of(item) for item in row.reasons or ()),
+        suggested_action=row.action or "",
+        outcome=row.outcome,
+    )
 
 
 def label_of(item: Any) -> str:
@@ -283,20 +285,7 @@ def _entries_for(engine: sa.Engine, list_id: str, person_key: str, language: Lan
     ).where(entries.list_id == list_id, entries.person_key == person_key)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    return [
-        WorklistRow(
-            rank=row.rank,
-            person_key=row.person_key,
-            risk=row.risk,
-            risk_change=row.risk_change,
-            new_on_list=bool(row.new_on_list),
-            flags=tuple(label_of(item) for item in row.flags or ()),
-            reasons=tuple(label_of(item) for item in row.reasons or ()),
-            suggested_action=row.action or "",
-            outcome=row.outcome,
-        )
-        for row in rows
-    ]
+    return [_worklist_row(row) for row in rows]
 
 
 @dataclass(frozen=True)
