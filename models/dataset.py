@@ -23,14 +23,18 @@ def feature_columns(features: pd.DataFrame) -> list[str]:
 
 
 def as_model_matrix(features: pd.DataFrame, names: list[str]) -> np.ndarray:
-    """The float matrix LightGBM sees (booleans as 0/1, missing as NaN); raises naming absent columns."""
+    """The float32 matrix LightGBM sees (booleans as 0/1, missing as NaN); raises naming absent columns.
+
+    float32 halves the memory of a float64 matrix. Training and every prediction go through this one
+    function, so a model always sees values at the precision it was trained on.
+    """
     missing = [name for name in names if name not in features.columns]
     if missing:
         raise KeyError(
             f"The feature frame lacks {len(missing)} model feature(s): {', '.join(missing[:10])}. "
             "Score with the feature set version the model was trained on (see the model card)."
         )
-    return features[names].astype("float64").to_numpy()
+    return features[names].to_numpy(dtype="float32", na_value=np.nan)
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,22 @@ class OutcomeFrame:
         return sorted(share.index[share >= min_labelled_share])
 
 
+def censored_rows(labels: pd.DataFrame, target: str) -> pd.Series:
+    """True where ``target`` is not observed: the label is missing or ``<target>_censored`` is set."""
+    censored = labels[target].isna()
+    censored_column = f"{target}_censored"
+    if censored_column in labels.columns:
+        censored |= labels[censored_column].fillna(True).astype(bool)
+    return censored
+
+
+def labelled_share_by_date(labels: pd.DataFrame, target: str) -> pd.Series:
+    """Share of rows with an observed ``target`` label, per prediction date (labels alone suffice)."""
+    if target not in labels.columns:
+        raise ValueError(f"labels.parquet has no column '{target}'; rebuild features with this horizon.")
+    return (~censored_rows(labels, target)).groupby(labels["prediction_date"]).mean()
+
+
 def build_outcome_frame(features: pd.DataFrame, labels: pd.DataFrame, target: str) -> OutcomeFrame:
     """Join features and labels on (person_key, prediction_date) and drop censored rows for ``target``.
 
@@ -76,9 +96,7 @@ def build_outcome_frame(features: pd.DataFrame, labels: pd.DataFrame, target: st
         if extra in labels.columns:
             label_columns.append(extra)
     joined = features.merge(labels[[*KEY_COLUMNS, *label_columns]], on=list(KEY_COLUMNS), how="inner")
-    censored = joined[target].isna()
-    if censored_column in joined.columns:
-        censored |= joined[censored_column].fillna(True).astype(bool)
+    censored = censored_rows(joined, target)
     kept = joined.loc[~censored].rename(columns={target: "label", event_column: "event_date"})
     kept = kept.drop(columns=[censored_column], errors="ignore").reset_index(drop=True)
     kept["label"] = kept["label"].astype("float64")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,7 +10,7 @@ import pandas as pd
 
 from models.baselines import oracle_risk
 from models.config import TrainingConfig, target_name
-from models.dataset import OutcomeFrame, build_outcome_frame
+from models.dataset import OutcomeFrame, build_outcome_frame, labelled_share_by_date
 from models.evaluation import Evaluation, evaluate
 from models.split import TemporalSplit, temporal_split
 from models.training import TrainedModel, fold_frames, train_outcome_model
@@ -31,6 +31,26 @@ class HarnessResult:
     evaluation: Evaluation
     test_rows: pd.DataFrame
     risks: dict[str, np.ndarray]
+
+
+def prediction_dates_needed(
+    labels: pd.DataFrame, outcomes: Sequence[str], config: TrainingConfig
+) -> list[pd.Timestamp]:
+    """The prediction dates ``fit_and_evaluate`` uses for these outcomes: their folds' dates, in order.
+
+    The split depends on the labels only, so a caller can read just these dates' features; dates in
+    the gaps and after the test period (mostly censored) are never read. Computing the split again on
+    the reduced frame gives the same folds.
+    """
+    needed: set[pd.Timestamp] = set()
+    for outcome in outcomes:
+        share = labelled_share_by_date(labels, target_name(outcome, config.horizon_months))
+        usable = sorted(share.index[share >= config.min_labelled_share])
+        split = temporal_split(
+            usable, config.horizon_months, config.test_span_months, config.validation_span_months
+        )
+        needed.update(split.train_dates + split.validation_dates + split.test_dates)
+    return sorted(needed)
 
 
 def fit_and_evaluate(

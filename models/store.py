@@ -4,10 +4,14 @@ synthetic world's hidden truth (section 1c). The only module of models/ that rea
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 
 @dataclass(frozen=True)
@@ -55,23 +59,56 @@ def latest_feature_set_version(features_dir: Path) -> str:
     return latest.read_text().strip()
 
 
-def read_feature_set(features_dir: Path, version: str | None = None) -> FeatureSet:
-    """Read ``features_dir/<version>/`` (default: the LATEST version)."""
-    version = version or latest_feature_set_version(features_dir)
-    folder = Path(features_dir) / version
+def read_feature_set(
+    features_dir: Path,
+    version: str | None = None,
+    *,
+    prediction_dates: Sequence[pd.Timestamp] | None = None,
+) -> FeatureSet:
+    """Read ``features_dir/<version>/`` (default: the LATEST version).
+
+    ``prediction_dates`` limits the feature rows read to those dates; labels are always read whole
+    (they are small, and ``models.harness.prediction_dates_needed`` decides from them which dates a
+    model uses). Feature values are read as float32, the precision the models see them at
+    (``models.dataset.as_model_matrix``), which halves the memory of the table.
+    """
+    folder = _feature_set_folder(features_dir, version)
+    spec_path = folder / "spec.json"
+    spec = json.loads(spec_path.read_text()) if spec_path.exists() else {}
+    return FeatureSet(
+        version=folder.name,
+        features=_with_timestamp(_read_features(folder / "features.parquet", prediction_dates)),
+        labels=read_labels(features_dir, folder.name),
+        spec=spec,
+    )
+
+
+def read_labels(features_dir: Path, version: str | None = None) -> pd.DataFrame:
+    """The labels of one feature set version (default: LATEST), without reading its features."""
+    folder = _feature_set_folder(features_dir, version)
+    return _with_timestamp(pd.read_parquet(folder / "labels.parquet"))
+
+
+def _feature_set_folder(features_dir: Path, version: str | None) -> Path:
+    folder = Path(features_dir) / (version or latest_feature_set_version(features_dir))
     missing = [n for n in ("features.parquet", "labels.parquet") if not (folder / n).exists()]
     if missing:
         raise FileNotFoundError(
             f"Feature set {folder} lacks {', '.join(missing)}; rebuild with `tidlig features`."
         )
-    spec_path = folder / "spec.json"
-    spec = json.loads(spec_path.read_text()) if spec_path.exists() else {}
-    return FeatureSet(
-        version=version,
-        features=_with_timestamp(pd.read_parquet(folder / "features.parquet")),
-        labels=_with_timestamp(pd.read_parquet(folder / "labels.parquet")),
-        spec=spec,
-    )
+    return folder
+
+
+def _read_features(path: Path, prediction_dates: Sequence[pd.Timestamp] | None) -> pd.DataFrame:
+    """The feature table, float64 columns as float32, optionally only the given prediction dates."""
+    table = pq.read_table(path)
+    if prediction_dates is not None:
+        column = table.column("prediction_date")
+        wanted = pa.array(pd.to_datetime(list(prediction_dates)).date, pa.date32())
+        table = table.filter(pc.is_in(pc.cast(column, pa.date32()), value_set=wanted))
+    frame = table.to_pandas()
+    doubles = [name for name, dtype in frame.dtypes.items() if dtype == "float64"]
+    return frame.astype(dict.fromkeys(doubles, "float32"))
 
 
 def _with_timestamp(frame: pd.DataFrame) -> pd.DataFrame:

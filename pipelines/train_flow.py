@@ -20,16 +20,25 @@ from prefect.cache_policies import NO_CACHE
 from models import gate, registry, store
 from models.config import OUTCOMES, TrainingConfig, target_name
 from models.gate import GateDecision
-from models.harness import HarnessResult, fit_and_evaluate
+from models.harness import HarnessResult, fit_and_evaluate, prediction_dates_needed
 from models.registry import Candidate, Provenance
 from models.store import FeatureSet
 from pipelines.settings import Settings, load_settings
 
 
 @task(cache_policy=NO_CACHE)
-def read_feature_set(features_dir: str, version: str | None) -> FeatureSet:
-    """Read the feature table, labels and spec from disk."""
-    return store.read_feature_set(Path(features_dir), version)
+def read_feature_set(
+    features_dir: str, version: str | None, outcomes: tuple[str, ...], config: TrainingConfig
+) -> FeatureSet:
+    """Read the labels, then only the feature rows of the prediction dates the outcomes' folds use."""
+    version = version or store.latest_feature_set_version(Path(features_dir))
+    labels = store.read_labels(Path(features_dir), version)
+    dates = prediction_dates_needed(labels, outcomes, config)
+    click.echo(
+        f"Feature set {version}: reading {len(dates)} of {labels['prediction_date'].nunique()} "
+        "prediction dates (the training, validation and test folds)"
+    )
+    return store.read_feature_set(Path(features_dir), version, prediction_dates=dates)
 
 
 @task(cache_policy=NO_CACHE)
@@ -116,11 +125,8 @@ def train_flow(
     """
     settings = load_settings(home=home, demo=demo or None)
     config = replace(TrainingConfig(), horizon_months=horizon_months, **(config_overrides or {}))
-    feature_set = read_feature_set(str(settings.features_dir), feature_set_version)
-    click.echo(
-        f"Feature set {feature_set.version}: {len(feature_set.features)} rows, "
-        f"{feature_set.features['prediction_date'].nunique()} prediction dates"
-    )
+    feature_set = read_feature_set(str(settings.features_dir), feature_set_version, outcomes, config)
+    click.echo(f"  {len(feature_set.features):,} feature rows read")
     truth = None
     if use_oracle:
         months = sorted(feature_set.features["prediction_date"].dt.to_period("M").dt.to_timestamp().unique())

@@ -5,7 +5,7 @@ import pytest
 
 from models.config import TrainingConfig
 from models.dataset import build_outcome_frame
-from models.harness import fit_and_evaluate
+from models.harness import fit_and_evaluate, prediction_dates_needed
 from models.split import temporal_split
 from models.training import fold_frames, train_outcome_model
 from tests.models.synthetic_feature_set import make_feature_set
@@ -85,3 +85,18 @@ def test_six_month_variant_is_chosen_by_configuration(feature_set):
     assert result.target == "death_6m"
     assert result.split.horizon_months == 6
     assert result.trained.model.target == "death_6m"
+
+
+def test_reading_only_the_needed_dates_gives_the_same_model(feature_set, result):
+    features, labels, truth = feature_set
+    needed = prediction_dates_needed(labels, ("admission", "death"), CONFIG)
+    split = result.split
+    assert set(split.train_dates + split.validation_dates + split.test_dates) <= set(needed)
+    assert len(needed) < features["prediction_date"].nunique(), "gap and censored dates are skipped"
+
+    part = features[features["prediction_date"].isin(needed)]
+    again = fit_and_evaluate(part, labels, "admission", CONFIG, "v1", truth=truth)
+
+    assert again.split == split
+    assert again.trained.model.booster.model_to_string() == result.trained.model.booster.model_to_string()
+    assert again.evaluation.flat_metrics() == result.evaluation.flat_metrics()
