@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+
+from benchmarks.report import write_section
 
 ROWS_PER_CITIZEN_YEAR = {
     "prescriptions": 8.6,
@@ -364,19 +365,6 @@ def measure(implementation: str, citizens: int, dates_per_chunk: int = 12) -> di
     return result
 
 
-def write_section(lines: list[str], path: Path = Path("docs/benchmarks.md")) -> None:
-    """Replace (or append) the Features section of docs/benchmarks.md."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = SECTION + "\n\n" + "\n".join(lines) + "\n"
-    pattern = re.compile(re.escape(SECTION) + r"\n.*?(?=\n## |\Z)", re.S)
-    text = (
-        pattern.sub(section.rstrip("\n"), text)
-        if pattern.search(text)
-        else text.rstrip("\n") + "\n\n" + section
-    )
-    path.write_text(text if text.endswith("\n") else text + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -445,7 +433,7 @@ def main() -> None:
         "process CPU seconds much less so."
     )
     if not arguments.no_write:
-        write_section(lines)
+        write_section(SECTION, lines)
 
 
 if __name__ == "__main__":

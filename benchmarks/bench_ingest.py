@@ -23,7 +23,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+from benchmarks.report import merged_rows, write_section
+
 HEADING = "## Ingest"
 
 INGEST = """
@@ -78,16 +79,25 @@ def run_once(world: Path) -> tuple[dict[str, float], float]:
     return numbers, peak_mib
 
 
-def write_section(lines: list[str]) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    section = "\n".join([HEADING, *lines]) + "\n"
-    if HEADING + "\n" in text:
-        start = text.index(HEADING + "\n")
-        following = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[following + 1 :] if following != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text, encoding="utf-8")
+def section_lines(arguments: argparse.Namespace, rows: list[str]) -> list[str]:
+    """The section text: the command and machine, the table with ``rows``, and how to read it."""
+    return [
+        "",
+        f"`python -m benchmarks.bench_ingest --citizens {' '.join(map(str, arguments.citizens))} "
+        f"--years {arguments.years} --runs {arguments.runs}` ({date.today().isoformat()}, "
+        f"{platform.machine()}, "
+        f"Python {platform.python_version()}, {Path('/proc/cpuinfo').read_text().count('processor')} cores; "
+        "all deliveries of a fresh world into an empty warehouse, no Prefect).",
+        "",
+        "| world | rows landed | batches | median ingest wall (s) | median CPU (s) | peak RSS (MiB) |",
+        "|---|---|---|---|---|---|",
+        *rows,
+        "",
+        "Peak RSS is the largest of all ingest processes run so far (it includes the smaller world's runs). "
+        "CPU is user + system time of the ingest process: on a shared machine it is the better guide to "
+        "the wall time an idle machine would show.",
+        "",
+    ]
 
 
 def main() -> None:
@@ -116,26 +126,9 @@ def main() -> None:
             f"| {citizens:,} x {arguments.years} y | {results[0]['rows']:,} | {results[0]['landed']} | "
             f"{median:.1f} | {cpu:.1f} | {peak:.0f} |"
         )
-    lines = [
-        "",
-        f"`python -m benchmarks.bench_ingest --citizens {' '.join(map(str, arguments.citizens))} "
-        f"--years {arguments.years} --runs {arguments.runs}` ({date.today().isoformat()}, "
-        f"{platform.machine()}, "
-        f"Python {platform.python_version()}, {Path('/proc/cpuinfo').read_text().count('processor')} cores; "
-        "all deliveries of a fresh world into an empty warehouse, no Prefect).",
-        "",
-        "| world | rows landed | batches | median ingest wall (s) | median CPU (s) | peak RSS (MiB) |",
-        "|---|---|---|---|---|---|",
-        *rows,
-        "",
-        "Peak RSS is the largest of all ingest processes run so far (it includes the smaller world's runs). "
-        "CPU is user + system time of the ingest process: on a shared machine it is the better guide to "
-        "the wall time an idle machine would show.",
-        "",
-    ]
-    print("\n".join(lines))
+    print("\n".join(section_lines(arguments, rows)))
     if not arguments.no_write:
-        write_section(lines)
+        write_section(HEADING, section_lines(arguments, merged_rows(HEADING, rows)))
 
 
 if __name__ == "__main__":

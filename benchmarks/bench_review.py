@@ -17,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+from benchmarks.report import DOC, write_section
+
 HEADING = "## Review app"
 
 
@@ -102,18 +103,6 @@ def measure(client, url: str, runs: int) -> tuple[float, float]:
     return first, statistics.median(times) * 1000
 
 
-def write_section(lines: list[str]) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    section = "\n".join([HEADING, *lines]) + "\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        following = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + ("\n" + text[following + 1 :] if following != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--citizens", type=int, default=5000)
@@ -153,7 +142,7 @@ def main() -> None:
         f"on {os.cpu_count()} cores (other work on the machine inflates the times).",
     ]
     if not args.no_write:
-        write_section(lines)
+        write_section(HEADING, lines)
         print(f"Wrote the '{HEADING}' section of {DOC}.")
 
 

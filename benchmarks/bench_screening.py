@@ -14,11 +14,11 @@ import platform
 import resource
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from benchmarks.report import DOC, write_section
 from screening.analytics import capacity_analytics
 from screening.config import ScreeningConfig
 from screening.drift import drift_report
@@ -26,7 +26,6 @@ from screening.eligibility import apply_exclusions
 from screening.facts import build_facts
 from screening.lists import build_entries, select_for_lists
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 HEADING = "## Screening lists"
 AS_OF = dt.date(2024, 3, 4)
 FEATURES = [
@@ -88,18 +87,6 @@ def one_run(scored: pd.DataFrame, reference: pd.DataFrame, config: ScreeningConf
     return times
 
 
-def write_section(lines: list[str]) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    section = "\n".join([HEADING, *lines]) + "\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        following = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[following + 1 :] if following != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--citizens", type=int, default=300_000)
@@ -138,7 +125,7 @@ def main() -> None:
         f"Peak RSS of the benchmark process: {peak_mib:.0f} MiB.",
     ]
     if not args.no_write:
-        write_section(lines)
+        write_section(HEADING, lines)
         print(f"Wrote the '{HEADING}' section of {DOC}.")
 
 

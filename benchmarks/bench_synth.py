@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -21,12 +20,12 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import psutil
 
+from benchmarks.report import DOC, write_section
+
 SECTION = "## Synthetic world"
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 
 @dataclass(frozen=True)
@@ -80,18 +79,6 @@ def run_once(citizens: int, years: int, workers: int) -> Run:
     return Run(citizens, seconds, peak[0] / 2**20, load_before)
 
 
-def write_section(lines: list[str]) -> None:
-    """Replace (or add) the Synthetic world section of docs/benchmarks.md."""
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    section = "\n".join([SECTION, "", *lines]).rstrip() + "\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    DOC.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--citizens", type=int, action="append", help="world sizes (default 60000, 300000)")
@@ -136,7 +123,7 @@ def main() -> None:
     ]
     print("\n".join(lines))
     if not args.no_doc:
-        write_section(lines)
+        write_section(SECTION, lines)
         print(f"Written to {DOC} under '{SECTION}'.")
 
 

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+from benchmarks.report import DOC, merged_rows, write_section
+
 HEADING = "## Model training"
 
 
@@ -70,29 +71,8 @@ def generated_feature_set(
     return pd.concat(feature_frames, ignore_index=True), pd.concat(label_frames, ignore_index=True)
 
 
-def write_section(lines: list[str]) -> None:
-    """Replace (or append) this benchmark's section of docs/benchmarks.md."""
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    section = "\n".join([HEADING, *lines]) + "\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        following = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[following + 1 :] if following != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text, encoding="utf-8")
-
-
-def section_lines(row: str, label: str) -> list[str]:
-    """The section text: explanation, header, earlier rows of other inputs, and this row."""
-    existing = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
-    rows = []
-    if HEADING in existing:
-        section = existing[existing.index(HEADING) :].split("\n## ", 1)[0]
-        rows = [
-            line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| input")
-        ]
-        rows = [line for line in rows if not line.startswith(f"| {label} |")]
+def section_lines(rows: list[str]) -> list[str]:
+    """The section text: explanation, table header and ``rows``."""
     return [
         "",
         "`python -m benchmarks.bench_train [--home H | --persons N] --outcome admission --trials T",
@@ -105,7 +85,6 @@ def section_lines(row: str, label: str) -> list[str]:
         "| peak RSS (MiB) |",
         "|---|---|---|---|---|---|---|---|",
         *rows,
-        row,
     ]
 
 
@@ -178,7 +157,7 @@ def main() -> None:
     print(row)
     if args.no_write:
         return
-    write_section(section_lines(row, label))
+    write_section(HEADING, section_lines(merged_rows(HEADING, [row])))
     print(f"Wrote the '{HEADING}' section of {DOC}.")
 
 
