@@ -72,6 +72,8 @@ OTHER_DRUG_CLASSES: dict[str, tuple[str, ...]] = {
     "antidementia_drugs": ("N06D",),
     "proton_pump_inhibitor_drugs": ("A02BC",),
     "laxative_drugs": ("A06",),
+    "antidiabetic_drugs": ("A10",),
+    "obstructive_airway_drugs": ("R03",),
 }
 
 ATC_MAIN_GROUPS = ("A", "B", "C", "D", "G", "H", "J", "L", "M", "N", "P", "R", "S", "V")
@@ -103,7 +105,10 @@ def _hospital() -> list[AnyFeatureSpec]:
     physical = (("contact_type", "physical"),)
     return [
         FeatureSpec(
-            "acute_admissions", "unplanned_admissions", "count", (D30, D30_90, D90_365, D90, D365, D730)
+            "acute_admissions",
+            "unplanned_admissions",
+            "count",
+            (D30, D30_90, D90_365, D90, D365, D730, D1825),
         ),
         FeatureSpec("acute_admissions", "unplanned_admissions", "days_since_last", (D1825,)),
         FeatureSpec("bed_days", "unplanned_admissions", "sum", (D90, D365, D730), value="bed_days"),
@@ -118,7 +123,7 @@ def _hospital() -> list[AnyFeatureSpec]:
             "planned_contacts",
             "hospital_contacts",
             "count",
-            (D365,),
+            (D365, D1825),
             row_filter=RowFilter(priority="planned"),
         ),
         FeatureSpec(
@@ -128,7 +133,7 @@ def _hospital() -> list[AnyFeatureSpec]:
             (D365,),
             row_filter=RowFilter(column_equals=(("contact_type", "virtual"),)),
         ),
-        FeatureSpec("hospital_contacts", "hospital_contacts", "count", (D365,)),
+        FeatureSpec("hospital_contacts", "hospital_contacts", "count", (D365, D1825)),
         FeatureSpec("hospital_contacts", "hospital_contacts", "days_since_last", (D1825,)),
         *chapter_features,
         *condition_features,
@@ -147,6 +152,11 @@ def _medicines() -> list[AnyFeatureSpec]:
         FeatureSpec(name, "prescriptions", "count", (D365,), row_filter=RowFilter(atc_prefixes=prefixes))
         for name, prefixes in OTHER_DRUG_CLASSES.items()
     ]
+    others.append(
+        FeatureSpec(
+            "antibiotic_drugs", "prescriptions", "count", (D90,), row_filter=RowFilter(atc_prefixes=("J01",))
+        )
+    )
     groups = [
         FeatureSpec(
             f"drugs_atc_group_{group.lower()}",
@@ -193,6 +203,9 @@ def _primary_care() -> list[AnyFeatureSpec]:
             "gp_services", "gp_services", "sum", (D30, D90, D90_180, D365, D365_730), value="services"
         ),
         FeatureSpec("gp_services", "gp_services", "days_since_last", (D730,)),
+        # Contacts over up to five years: a person's long-run contact rate is the steadiest trace of
+        # frailty in registry data (the number of services billed per contact adds only noise).
+        FeatureSpec("gp_contacts", "gp_services", "count", (D90, D365, D730, D1825)),
         FeatureSpec(
             "gp_evening_services",
             "gp_services",
