@@ -5,7 +5,12 @@ hyperparameters (the search found a flat optimum) on the same temporal test rows
 training data: a share of the training persons (25 %, 50 %, 100 %), and a training fold without the
 train-validation gap (all dates before the validation fold). If AUROC barely moves with 4x more data, the
 remaining gap to the oracle is not a shortage of rows but information the features do not carry (the
-generator's latent state). Prints a Markdown table; docs/models.md quotes it with this command.
+generator's latent state). ``--compare V`` (repeatable) adds a row per other feature set version of the
+same world, trained and tested the same way on its own rows: e.g. one built with ``--mode as_occurred``
+(no reporting delays) or with an earlier catalogue. ``--latent`` adds rows where the model is also given
+the generator's latent frailty (and decline) at the prediction date: not a model anyone could build, but
+the measure of how much of the gap is that hidden state. Prints a Markdown table; docs/models.md quotes it
+with this command.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.baselines import oracle_risk
+from models.baselines import oracle_risk, truth_values
 from models.config import SearchSpace, TrainingConfig, target_name
 from models.dataset import OutcomeFrame, build_outcome_frame
 from models.metrics import auroc, calibration_slope
@@ -24,6 +29,7 @@ from models.split import TemporalSplit, temporal_split
 from models.store import read_feature_set, read_truth
 from models.training import fold_frames, train_outcome_model
 from pipelines.settings import DEMO_PSEUDONYM_KEY
+from synthetic.truth import LATENT_COLUMNS
 
 FIXED = SearchSpace(
     learning_rate=(0.05, 0.05),
@@ -45,14 +51,40 @@ def subsample_train(outcome: OutcomeFrame, split: TemporalSplit, share: float, s
     return replace(outcome, frame=frame.loc[keep].reset_index(drop=True))
 
 
+def with_latent_state(
+    outcome: OutcomeFrame, split: TemporalSplit, world_dir: Path, columns: tuple[str, ...]
+) -> OutcomeFrame:
+    """The outcome frame with the generator's latent state at each prediction date as extra features.
+
+    An upper bound, not a model: it shows how much of the gap to the oracle is the latent state that
+    registry and care records reveal only through noisy, delayed traces.
+    """
+    dates = [*split.train_dates, *split.validation_dates, *split.test_dates]
+    truth = read_truth(world_dir, DEMO_PSEUDONYM_KEY, dates)
+    missing = [column for column in columns if column not in truth.columns]
+    if missing:
+        raise SystemExit(f"The truth file lacks {missing}; regenerate the world with this version of synth.")
+    frame = outcome.frame.copy()
+    for column in columns:
+        frame[column] = truth_values(frame, truth, column)
+    return replace(outcome, frame=frame, feature_names=[*outcome.feature_names, *columns])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--outcome", default="admission")
     parser.add_argument("--horizon", type=int, default=12)
+    parser.add_argument("--version", default=None, help="Feature set version [LATEST].")
+    parser.add_argument("--compare", action="append", default=[], help="Another feature set version.")
+    parser.add_argument(
+        "--latent",
+        action="store_true",
+        help="Add rows with the generator's latent frailty (and decline) given as extra features.",
+    )
     args = parser.parse_args()
 
-    feature_set = read_feature_set(args.home / "features")
+    feature_set = read_feature_set(args.home / "features", args.version)
     target = target_name(args.outcome, args.horizon)
     outcome = build_outcome_frame(feature_set.features, feature_set.labels, target)
     config = replace(TrainingConfig(), search_trials=1, search_space=FIXED, horizon_months=args.horizon)
@@ -79,6 +111,37 @@ def main() -> None:
         print(
             f"| {name} | {trained.fold_rows['train']:,} | {auroc(y, risk):.3f} | "
             f"{calibration_slope(y, risk):.3f} | {oracle_auroc:.3f} |",
+            flush=True,
+        )
+    if args.latent:
+        for name, columns in (
+            ("features + the true latent frailty (not observable)", ("latent_frailty",)),
+            ("features + the true latent frailty and decline (not observable)", LATENT_COLUMNS),
+        ):
+            with_latent = with_latent_state(outcome, split, args.home / "world", columns)
+            trained = train_outcome_model(with_latent, split, config, feature_set.version)
+            latent_test = fold_frames(with_latent, split)["test"]
+            risk = trained.model.predict_risk(latent_test)
+            print(
+                f"| {name} | {trained.fold_rows['train']:,} | {auroc(y, risk):.3f} | "
+                f"{calibration_slope(y, risk):.3f} | {oracle_auroc:.3f} |",
+                flush=True,
+            )
+    for version in args.compare:
+        other = read_feature_set(args.home / "features", version)
+        other_outcome = build_outcome_frame(other.features, other.labels, target)
+        other_test = fold_frames(other_outcome, split)["test"]
+        other_y = other_test["label"].to_numpy(dtype=float)
+        other_oracle = oracle_risk(other_test, truth, target)
+        known = ~np.isnan(other_oracle)
+        trained = train_outcome_model(other_outcome, split, config, other.version)
+        risk = trained.model.predict_risk(other_test)
+        mode = other.spec.get("mode", "?")
+        print(
+            f"| feature set {other.version} ({mode}, {len(other_outcome.feature_names)} features), "
+            f"100 % of training persons | {trained.fold_rows['train']:,} | {auroc(other_y, risk):.3f} | "
+            f"{calibration_slope(other_y, risk):.3f} | "
+            f"{auroc(other_y[known], other_oracle[known]):.3f} |",
             flush=True,
         )
 

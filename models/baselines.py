@@ -55,13 +55,15 @@ def oracle_risk(test_rows: pd.DataFrame, truth: pd.DataFrame, target: str) -> np
     column = f"p_{target}"
     if column not in truth.columns:
         raise ValueError(f"The truth file has no column '{column}'.")
+    return truth_values(test_rows, truth, column)
+
+
+def truth_values(rows: pd.DataFrame, truth: pd.DataFrame, column: str) -> np.ndarray:
+    """``truth[column]`` for each row, matched on person and the month containing its prediction date."""
     month = (
-        pd.to_datetime(test_rows["prediction_date"])
-        .dt.to_period("M")
-        .dt.to_timestamp()
-        .astype("datetime64[ns]")
+        pd.to_datetime(rows["prediction_date"]).dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
     )
-    keys = pd.DataFrame({"person_key": test_rows["person_key"].to_numpy(), "month": month.to_numpy()})
+    keys = pd.DataFrame({"person_key": rows["person_key"].to_numpy(), "month": month.to_numpy()})
     lookup = truth[["person_key", "month", column]].copy()
     lookup["month"] = (
         pd.to_datetime(lookup["month"]).dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")

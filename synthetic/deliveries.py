@@ -36,7 +36,7 @@ from synthetic.sources import (
     SSSY_TREATMENT_DATE_FROM,
     ColumnType,
 )
-from synthetic.truth import TRUTH_COLUMNS
+from synthetic.truth import LATENT_COLUMNS, TRUTH_COLUMNS
 
 EXTRACT = "_extract"
 ARROW_TYPES: dict[ColumnType, pa.DataType] = {
@@ -471,15 +471,17 @@ def _diagnoses(  # noqa: PLR0917 (internal, called once)
 
 
 def truth_table(config: WorldConfig, history: BlockHistory) -> pa.Table:
-    """The hidden truth rows of one block: cpr, month, and the six probabilities."""
+    """The hidden truth rows of one block: cpr, month, the six probabilities and the latent state."""
     truth = history.events.table("truth")
     if not truth:
         columns = {"cpr": pa.array([], pa.string()), "month": pa.array([], pa.date32())}
-        columns.update({name: pa.array([], pa.float32()) for name in TRUTH_COLUMNS})
+        columns.update({name: pa.array([], pa.float32()) for name in TRUTH_COLUMNS + LATENT_COLUMNS})
         return pa.table(columns)
     columns = {
         "cpr": _take(history.cpr, truth["person"]),
         "month": pa.array(config.month_starts[truth["month"]], type=pa.date32()),
     }
-    columns.update({name: pa.array(truth[name], type=pa.float32()) for name in TRUTH_COLUMNS})
+    columns.update(
+        {name: pa.array(truth[name], type=pa.float32()) for name in TRUTH_COLUMNS + LATENT_COLUMNS}
+    )
     return pa.table(columns)

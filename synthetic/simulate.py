@@ -257,6 +257,8 @@ class _BlockSimulation:
             person=month.idx[resident],
             month=np.full(int(resident.sum()), month.number, dtype=np.int16),
             **{name: truth[name][resident].astype(np.float32) for name in TRUTH_COLUMNS},
+            latent_frailty=month.state.frailty[resident].astype(np.float32),
+            latent_decline=month.decline[resident].astype(np.float32),
         )
 
     def _draw_events(self, month: _Month) -> _Events:

@@ -47,6 +47,9 @@ TRUTH_COLUMNS = (
     "p_frailty_6m",
     "p_frailty_12m",
 )
+# The latent state itself at the month, for analysing what the platform's features recover of it
+# (benchmarks/models_gap_analysis.py); never a model input.
+LATENT_COLUMNS = ("latent_frailty", "latent_decline")
 
 
 def _hazard_paths(

@@ -113,3 +113,12 @@ def test_the_mean_true_risk_matches_the_observed_rate(small_world):
     truth = truth[pd.to_datetime(truth["month"]) == month]
     observed = truth["cpr"].isin(_admitted_within_a_year(small_world, month)).mean()
     assert abs(truth["p_admission_12m"].mean() - observed) < 0.2 * observed
+
+
+def test_truth_carries_the_latent_state_the_probabilities_come_from(small_world):
+    truth = read_truth(small_world).to_pandas()
+    assert set(truth["latent_decline"].unique()) <= {0.0, 1.0}
+    assert truth["latent_decline"].mean() < 0.1, "decline episodes are short and rare"
+    # frailer citizens carry more risk: the latent score orders the true admission probability
+    by_frailty = truth.groupby(pd.qcut(truth["latent_frailty"], 4), observed=True)["p_admission_12m"].mean()
+    assert by_frailty.is_monotonic_increasing
