@@ -24,7 +24,7 @@ import numpy as np
 from models.baselines import oracle_risk, truth_values
 from models.config import SearchSpace, TrainingConfig, target_name
 from models.dataset import OutcomeFrame, build_outcome_frame
-from models.metrics import auroc, calibration_slope
+from models.metrics import auroc, calibration_intercept, calibration_slope, integrated_calibration_index
 from models.split import TemporalSplit, temporal_split
 from models.store import read_feature_set, read_truth
 from models.training import fold_frames, train_outcome_model
@@ -49,6 +49,14 @@ def subsample_train(outcome: OutcomeFrame, split: TemporalSplit, share: float, s
     kept = set(np.random.default_rng(seed).choice(persons, int(len(persons) * share), replace=False))
     keep = ~in_train | frame["person_key"].isin(kept)
     return replace(outcome, frame=frame.loc[keep].reset_index(drop=True))
+
+
+def calibration(y: np.ndarray, risk: np.ndarray) -> str:
+    """Slope, intercept (calibration-in-the-large) and ICI as table cells."""
+    return (
+        f"{calibration_slope(y, risk):.3f} | {calibration_intercept(y, risk):.3f} | "
+        f"{integrated_calibration_index(y, risk):.3f}"
+    )
 
 
 def with_latent_state(
@@ -93,8 +101,8 @@ def main() -> None:
     truth = read_truth(args.home / "world", DEMO_PSEUDONYM_KEY, list(split.test_dates))
     y = test_rows["label"].to_numpy(dtype=float)
     oracle = oracle_risk(test_rows, truth, target)
-    print("| training data | train rows | test AUROC | calibration slope | oracle AUROC |")
-    print("|---|---|---|---|---|")
+    print("| training data | train rows | test AUROC | calibration slope | intercept | ICI | oracle AUROC |")
+    print("|---|---|---|---|---|---|---|")
     oracle_auroc = auroc(y[~np.isnan(oracle)], oracle[~np.isnan(oracle)])
     wide = TemporalSplit(
         tuple(d for d in outcome.usable_dates(0.5) if d < split.validation_dates[0]),
@@ -110,7 +118,7 @@ def main() -> None:
         risk = trained.model.predict_risk(test_rows)
         print(
             f"| {name} | {trained.fold_rows['train']:,} | {auroc(y, risk):.3f} | "
-            f"{calibration_slope(y, risk):.3f} | {oracle_auroc:.3f} |",
+            f"{calibration(y, risk)} | {oracle_auroc:.3f} |",
             flush=True,
         )
     if args.latent:
@@ -124,7 +132,7 @@ def main() -> None:
             risk = trained.model.predict_risk(latent_test)
             print(
                 f"| {name} | {trained.fold_rows['train']:,} | {auroc(y, risk):.3f} | "
-                f"{calibration_slope(y, risk):.3f} | {oracle_auroc:.3f} |",
+                f"{calibration(y, risk)} | {oracle_auroc:.3f} |",
                 flush=True,
             )
     for version in args.compare:
@@ -140,7 +148,7 @@ def main() -> None:
         print(
             f"| feature set {other.version} ({mode}, {len(other_outcome.feature_names)} features), "
             f"100 % of training persons | {trained.fold_rows['train']:,} | {auroc(other_y, risk):.3f} | "
-            f"{calibration_slope(other_y, risk):.3f} | "
+            f"{calibration(other_y, risk)} | "
             f"{auroc(other_y[known], other_oracle[known]):.3f} |",
             flush=True,
         )
