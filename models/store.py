@@ -140,11 +140,12 @@ def read_truth(world_dir: Path, pseudonym_key: str, months: list[pd.Timestamp] |
     path = Path(world_dir) / "truth" / "truth.parquet"
     if not path.exists():
         raise FileNotFoundError(f"No truth file at {path}: the oracle baseline needs a synthetic world.")
-    truth = pd.read_parquet(path)
-    truth["month"] = pd.to_datetime(truth["month"]).astype("datetime64[ns]")
+    filters = None
     if months is not None:
         wanted = pd.to_datetime(pd.Series(months)).dt.to_period("M").dt.to_timestamp()
-        truth = truth[truth["month"].isin(wanted.astype("datetime64[ns]"))]
+        filters = [("month", "in", sorted(set(wanted.dt.date)))]
+    truth = pd.read_parquet(path, filters=filters)  # row groups of other months are never decoded
+    truth["month"] = pd.to_datetime(truth["month"]).astype("datetime64[ns]")
     cprs = pd.Series(truth["cpr"].astype("string").unique())
     keys = dict(zip(cprs, pseudonymise_cpr(cprs, pseudonym_key), strict=True))
     return truth.drop(columns=["cpr"]).assign(person_key=truth["cpr"].astype("string").map(keys).to_numpy())
