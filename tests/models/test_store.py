@@ -37,7 +37,7 @@ def test_labels_can_be_read_without_features(tmp_path):
     version = write_feature_set(tmp_path, persons=20)
     (tmp_path / "features" / version / "features.parquet").unlink()
 
-    with pytest.raises(FileNotFoundError, match="features.parquet"):
+    with pytest.raises(FileNotFoundError, match=r"features\.parquet"):
         read_labels(tmp_path / "features")
 
 
