@@ -37,9 +37,13 @@ class SessionStore:
         self._lifetime = lifetime
         self._clock = clock
 
-    def start(self, user_id: int) -> tuple[str, Session]:
-        """A new session for ``user_id``: returns the cookie token and the session."""
-        token = secrets.token_urlsafe(32)
+    def start(self, user_id: int, token: str | None = None) -> tuple[str, Session]:
+        """A new session for ``user_id``: returns the cookie token and the session.
+
+        Pass a ``token`` from :func:`new_session_token` when something (the audit row) must name the
+        session before it exists; otherwise a fresh one is drawn.
+        """
+        token = token or new_session_token()
         csrf = secrets.token_urlsafe(32)
         now = to_utc_naive(self._clock())
         with self._engine.begin() as connection:
@@ -70,6 +74,18 @@ class SessionStore:
         if token:
             with self._engine.begin() as connection:
                 connection.execute(sa.delete(sessions).where(sessions.c.token_hash == _digest(token)))
+
+
+def new_session_token() -> str:
+    """A fresh random cookie token (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def session_reference(token: str) -> str:
+    """A short, non-secret name for the session behind ``token`` for the audit log: the first 16 hex
+    characters of the SHA-256 that ``review_sessions.token_hash`` stores (so an admin can match them), which
+    cannot be turned back into the cookie token."""
+    return _digest(token)[:16]
 
 
 def tokens_match(expected: str | None, given: str | None) -> bool:

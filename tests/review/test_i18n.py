@@ -7,6 +7,7 @@ from pathlib import Path
 
 from review.casework import NOT_RELEVANT_REASONS, STATUSES
 from review.i18n import TEXTS, translator
+from review.web_auth import AUTH_ACTIONS, AUTH_PURPOSE, UNKNOWN_ROLE
 
 TEMPLATES = Path(__file__).parents[2] / "review" / "templates"
 
@@ -20,7 +21,8 @@ def test_every_literal_key_in_the_templates_is_translated():
 
 def test_composed_keys_are_translated():
     composed = [f"status_{s}" for s in STATUSES] + [f"reason_{r}" for r in NOT_RELEVANT_REASONS]
-    composed += [f"role_{r}" for r in ("nurse", "gp", "coordinator", "analyst", "admin")]
+    composed += [f"role_{r}" for r in ("nurse", "gp", "coordinator", "analyst", "admin", UNKNOWN_ROLE)]
+    composed += [f"action_{a}" for a in AUTH_ACTIONS] + [f"purpose_{AUTH_PURPOSE}"]
     assert [key for key in composed if key not in TEXTS] == []
 
 

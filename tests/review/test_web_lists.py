@@ -169,7 +169,7 @@ def test_citizen_view_export_and_decision_are_each_audited(world):
     )
     world.client.get(f"/lists/{LIST_A}/export.csv")
     actions = [row["action"] for row in audit_rows(world)]
-    assert actions[:2] == ["citizen_view", "decision"]
+    assert actions[:3] == ["login", "citizen_view", "decision"]
     assert "export" in actions
     export_row = next(row for row in audit_rows(world) if row["action"] == "export")
     assert len(json.loads(export_row["person_keys"])) == 12
