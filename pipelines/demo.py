@@ -40,6 +40,10 @@ def demo_steps(citizens: int, years: int, seed: int, start_date: str) -> list[De
                 str(seed),
                 "--start-date",
                 start_date,
+                # five years of registry history before the first extract, so 5-year look-back
+                # windows are full from the first prediction date (docs/models.md, "Limits")
+                "--history-years",
+                "5",
             ),
         ),
         DemoStep("Validate, pseudonymise and land every delivery", ("ingest",)),
