@@ -95,7 +95,7 @@ def main() -> None:
     from models import registry
     from models.config import TrainingConfig
     from models.harness import fit_and_evaluate, prediction_dates_needed
-    from models.store import read_feature_set, read_labels
+    from models.store import read_feature_set
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, help="Data home with a feature set (features/LATEST).")
@@ -112,13 +112,14 @@ def main() -> None:
     config = replace(TrainingConfig(), search_trials=args.trials, bootstrap_samples=200)
     if args.home:
         # as the train flow reads: the labels, then only the feature rows of the folds' dates
-        labels = read_labels(args.home / "features")
-        dates = prediction_dates_needed(labels, (args.outcome,), config)
-        feature_set = read_feature_set(args.home / "features", prediction_dates=dates)
+        feature_set = read_feature_set(
+            args.home / "features",
+            dates_from_labels=lambda labels: prediction_dates_needed(labels, (args.outcome,), config),
+        )
         features, labels = feature_set.features, feature_set.labels
         source = (
             f"world at {args.home.name} (feature set {feature_set.version}, "
-            f"{len(dates)} of {labels['prediction_date'].nunique()} dates read)"
+            f"{features['prediction_date'].nunique()} of {labels['prediction_date'].nunique()} dates read)"
         )
     else:
         features, labels = generated_feature_set(args.persons, args.features, args.dates, seed=1)

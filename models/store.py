@@ -4,7 +4,7 @@ synthetic world's hidden truth (section 1c). The only module of models/ that rea
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,30 +65,26 @@ def read_feature_set(
     features_dir: Path,
     version: str | None = None,
     *,
-    prediction_dates: Sequence[pd.Timestamp] | None = None,
+    dates_from_labels: Callable[[pd.DataFrame], Sequence[pd.Timestamp]] | None = None,
 ) -> FeatureSet:
     """Read ``features_dir/<version>/`` (default: the LATEST version).
 
-    ``prediction_dates`` limits the feature rows read to those dates; labels are always read whole
-    (they are small, and ``models.harness.prediction_dates_needed`` decides from them which dates a
-    model uses). Feature values are read as float32, the precision the models see them at
-    (``models.dataset.as_model_matrix``), which halves the memory of the table.
+    Labels are read first and whole (they are small). ``dates_from_labels``, when given, picks from them
+    the prediction dates whose feature rows are read (e.g. ``models.harness.prediction_dates_needed``);
+    the other dates' features are never loaded. Feature values are read as float32, the precision the
+    models see them at (``models.dataset.as_model_matrix``), which halves the memory of the table.
     """
     folder = _feature_set_folder(features_dir, version)
     spec_path = folder / "spec.json"
     spec = json.loads(spec_path.read_text()) if spec_path.exists() else {}
+    labels = _with_timestamp(pd.read_parquet(folder / "labels.parquet"))
+    prediction_dates = dates_from_labels(labels) if dates_from_labels is not None else None
     return FeatureSet(
         version=folder.name,
         features=_with_timestamp(_read_features(folder / "features.parquet", prediction_dates)),
-        labels=read_labels(features_dir, folder.name),
+        labels=labels,
         spec=spec,
     )
-
-
-def read_labels(features_dir: Path, version: str | None = None) -> pd.DataFrame:
-    """The labels of one feature set version (default: LATEST), without reading its features."""
-    folder = _feature_set_folder(features_dir, version)
-    return _with_timestamp(pd.read_parquet(folder / "labels.parquet"))
 
 
 def _feature_set_folder(features_dir: Path, version: str | None) -> Path:

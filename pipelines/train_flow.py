@@ -31,14 +31,18 @@ def read_feature_set(
     features_dir: str, version: str | None, outcomes: tuple[str, ...], config: TrainingConfig
 ) -> FeatureSet:
     """Read the labels, then only the feature rows of the prediction dates the outcomes' folds use."""
-    version = version or store.latest_feature_set_version(Path(features_dir))
-    labels = store.read_labels(Path(features_dir), version)
-    dates = prediction_dates_needed(labels, outcomes, config)
-    click.echo(
-        f"Feature set {version}: reading {len(dates)} of {labels['prediction_date'].nunique()} "
-        "prediction dates (the training, validation and test folds)"
+    feature_set = store.read_feature_set(
+        Path(features_dir),
+        version,
+        dates_from_labels=lambda labels: prediction_dates_needed(labels, outcomes, config),
     )
-    return store.read_feature_set(Path(features_dir), version, prediction_dates=dates)
+    click.echo(
+        f"Feature set {feature_set.version}: {len(feature_set.features):,} feature rows read, "
+        f"{feature_set.features['prediction_date'].nunique()} of "
+        f"{feature_set.labels['prediction_date'].nunique()} prediction dates "
+        "(the training, validation and test folds)"
+    )
+    return feature_set
 
 
 @task(cache_policy=NO_CACHE)
@@ -126,7 +130,6 @@ def train_flow(
     settings = load_settings(home=home, demo=demo or None)
     config = replace(TrainingConfig(), horizon_months=horizon_months, **(config_overrides or {}))
     feature_set = read_feature_set(str(settings.features_dir), feature_set_version, outcomes, config)
-    click.echo(f"  {len(feature_set.features):,} feature rows read")
     truth = None
     if use_oracle:
         months = sorted(feature_set.features["prediction_date"].dt.to_period("M").dt.to_timestamp().unique())
