@@ -53,13 +53,18 @@ class OutcomeFrame:
     labelled_share_by_date: pd.Series
 
     def usable_dates(self, min_labelled_share: float) -> list[pd.Timestamp]:
-        """Prediction dates where at least this share of rows has an observed label.
+        """Prediction dates where at least this share of rows has an observed label (``usable_dates``)."""
+        return usable_dates(self.labelled_share_by_date, min_labelled_share)
 
-        Dates near the end of follow-up are mostly censored; keeping their few labelled rows would keep
-        mainly early events and bias every metric, so such dates are left out whole.
-        """
-        share = self.labelled_share_by_date
-        return sorted(share.index[share >= min_labelled_share])
+
+def usable_dates(labelled_share_by_date: pd.Series, min_labelled_share: float) -> list[pd.Timestamp]:
+    """Prediction dates where at least ``min_labelled_share`` of rows has an observed label.
+
+    Dates near the end of follow-up are mostly censored; keeping their few labelled rows would keep
+    mainly early events and bias every metric, so such dates are left out whole.
+    """
+    share = labelled_share_by_date
+    return sorted(share.index[share >= min_labelled_share])
 
 
 def censored_rows(labels: pd.DataFrame, target: str) -> pd.Series:
@@ -73,9 +78,13 @@ def censored_rows(labels: pd.DataFrame, target: str) -> pd.Series:
 
 def labelled_share_by_date(labels: pd.DataFrame, target: str) -> pd.Series:
     """Share of rows with an observed ``target`` label, per prediction date (labels alone suffice)."""
+    _require_target(labels, target)
+    return (~censored_rows(labels, target)).groupby(labels["prediction_date"]).mean()
+
+
+def _require_target(labels: pd.DataFrame, target: str) -> None:
     if target not in labels.columns:
         raise ValueError(f"labels.parquet has no column '{target}'; rebuild features with this horizon.")
-    return (~censored_rows(labels, target)).groupby(labels["prediction_date"]).mean()
 
 
 def build_outcome_frame(features: pd.DataFrame, labels: pd.DataFrame, target: str) -> OutcomeFrame:
@@ -83,8 +92,7 @@ def build_outcome_frame(features: pd.DataFrame, labels: pd.DataFrame, target: st
 
     Neither input is modified. Raises ValueError when the label column is absent or keys are duplicated.
     """
-    if target not in labels.columns:
-        raise ValueError(f"labels.parquet has no column '{target}'; rebuild features with this horizon.")
+    _require_target(labels, target)
     for name, frame in (("features", features), ("labels", labels)):
         if frame.duplicated(list(KEY_COLUMNS)).any():
             raise ValueError(f"The {name} table has duplicate (person_key, prediction_date) keys.")
@@ -100,11 +108,10 @@ def build_outcome_frame(features: pd.DataFrame, labels: pd.DataFrame, target: st
     kept = joined.loc[~censored].rename(columns={target: "label", event_column: "event_date"})
     kept = kept.drop(columns=[censored_column], errors="ignore").reset_index(drop=True)
     kept["label"] = kept["label"].astype("float64")
-    share = (~censored).groupby(joined["prediction_date"]).mean()
     return OutcomeFrame(
         target=target,
         frame=kept,
         feature_names=names,
         censored_rows=int(censored.sum()),
-        labelled_share_by_date=share,
+        labelled_share_by_date=labelled_share_by_date(joined, target),
     )

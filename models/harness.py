@@ -10,7 +10,7 @@ import pandas as pd
 
 from models.baselines import oracle_risk
 from models.config import TrainingConfig, target_name
-from models.dataset import OutcomeFrame, build_outcome_frame, labelled_share_by_date
+from models.dataset import OutcomeFrame, build_outcome_frame, labelled_share_by_date, usable_dates
 from models.evaluation import Evaluation, evaluate
 from models.split import TemporalSplit, temporal_split
 from models.training import TrainedModel, fold_frames, train_outcome_model
@@ -44,13 +44,21 @@ def prediction_dates_needed(
     """
     needed: set[pd.Timestamp] = set()
     for outcome in outcomes:
-        share = labelled_share_by_date(labels, target_name(outcome, config.horizon_months))
-        usable = sorted(share.index[share >= config.min_labelled_share])
-        split = temporal_split(
-            usable, config.horizon_months, config.test_span_months, config.validation_span_months
+        split = configured_split(
+            labelled_share_by_date(labels, target_name(outcome, config.horizon_months)), config
         )
         needed.update(split.train_dates + split.validation_dates + split.test_dates)
     return sorted(needed)
+
+
+def configured_split(labelled_share_by_date: pd.Series, config: TrainingConfig) -> TemporalSplit:
+    """The temporal split of the dates with enough observed labels, with the config's spans and horizon."""
+    return temporal_split(
+        usable_dates(labelled_share_by_date, config.min_labelled_share),
+        config.horizon_months,
+        config.test_span_months,
+        config.validation_span_months,
+    )
 
 
 def fit_and_evaluate(
@@ -70,10 +78,7 @@ def fit_and_evaluate(
     """
     target = target_name(outcome, config.horizon_months)
     frame = build_outcome_frame(features, labels, target)
-    usable = frame.usable_dates(config.min_labelled_share)
-    split = temporal_split(
-        usable, config.horizon_months, config.test_span_months, config.validation_span_months
-    )
+    split = configured_split(frame.labelled_share_by_date, config)
     trained = train_outcome_model(frame, split, config, feature_set_version, progress=progress)
     folds = fold_frames(frame, split)
     test_rows = folds["test"].reset_index(drop=True)
