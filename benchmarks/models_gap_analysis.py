@@ -24,8 +24,9 @@ import numpy as np
 from models.baselines import oracle_risk, truth_values
 from models.config import SearchSpace, TrainingConfig, target_name
 from models.dataset import OutcomeFrame, build_outcome_frame
+from models.harness import configured_split
 from models.metrics import auroc, calibration_intercept, calibration_slope, integrated_calibration_index
-from models.split import TemporalSplit, temporal_split
+from models.split import TemporalSplit
 from models.store import read_feature_set, read_truth
 from models.training import fold_frames, train_outcome_model
 from pipelines.settings import DEMO_PSEUDONYM_KEY
@@ -96,62 +97,48 @@ def main() -> None:
     target = target_name(args.outcome, args.horizon)
     outcome = build_outcome_frame(feature_set.features, feature_set.labels, target)
     config = replace(TrainingConfig(), search_trials=1, search_space=FIXED, horizon_months=args.horizon)
-    split = temporal_split(outcome.usable_dates(0.5), args.horizon, 6, 6)
-    test_rows = fold_frames(outcome, split)["test"]
+    split = configured_split(outcome.labelled_share_by_date, config)
     truth = read_truth(args.home / "world", DEMO_PSEUDONYM_KEY, list(split.test_dates))
-    y = test_rows["label"].to_numpy(dtype=float)
-    oracle = oracle_risk(test_rows, truth, target)
+
+    def row(name: str, frame: OutcomeFrame, chosen_split: TemporalSplit = split) -> str:
+        """Train on ``frame`` with ``chosen_split``; test on ``frame``'s test rows of ``split``."""
+        trained = train_outcome_model(frame, chosen_split, config, feature_set.version)
+        test_rows = fold_frames(frame, split)["test"]
+        y = test_rows["label"].to_numpy(dtype=float)
+        risk = trained.model.predict_risk(test_rows)
+        oracle = oracle_risk(test_rows, truth, target)
+        known = ~np.isnan(oracle)
+        return (
+            f"| {name} | {trained.fold_rows['train']:,} | {auroc(y, risk):.3f} | "
+            f"{calibration(y, risk)} | {auroc(y[known], oracle[known]):.3f} |"
+        )
+
     print("| training data | train rows | test AUROC | calibration slope | intercept | ICI | oracle AUROC |")
     print("|---|---|---|---|---|---|---|")
-    oracle_auroc = auroc(y[~np.isnan(oracle)], oracle[~np.isnan(oracle)])
+    for share in (0.25, 0.5, 1.0):
+        frame = subsample_train(outcome, split, share, seed=1) if share < 1 else outcome
+        print(row(f"{share:.0%} of training persons", frame), flush=True)
     wide = TemporalSplit(
-        tuple(d for d in outcome.usable_dates(0.5) if d < split.validation_dates[0]),
+        tuple(d for d in outcome.usable_dates(config.min_labelled_share) if d < split.validation_dates[0]),
         split.validation_dates,
         split.test_dates,
         args.horizon,
     )
-    variants = [(f"{share:.0%} of training persons", split, share) for share in (0.25, 0.5, 1.0)]
-    variants.append(("all dates before validation (no train-validation gap)", wide, 1.0))
-    for name, chosen_split, share in variants:
-        frame = subsample_train(outcome, chosen_split, share, seed=1) if share < 1 else outcome
-        trained = train_outcome_model(frame, chosen_split, config, feature_set.version)
-        risk = trained.model.predict_risk(test_rows)
-        print(
-            f"| {name} | {trained.fold_rows['train']:,} | {auroc(y, risk):.3f} | "
-            f"{calibration(y, risk)} | {oracle_auroc:.3f} |",
-            flush=True,
-        )
+    print(row("all dates before validation (no train-validation gap)", outcome, wide), flush=True)
     if args.latent:
         for name, columns in (
             ("features + the true latent frailty (not observable)", ("latent_frailty",)),
             ("features + the true latent frailty and decline (not observable)", LATENT_COLUMNS),
         ):
-            with_latent = with_latent_state(outcome, split, args.home / "world", columns)
-            trained = train_outcome_model(with_latent, split, config, feature_set.version)
-            latent_test = fold_frames(with_latent, split)["test"]
-            risk = trained.model.predict_risk(latent_test)
-            print(
-                f"| {name} | {trained.fold_rows['train']:,} | {auroc(y, risk):.3f} | "
-                f"{calibration(y, risk)} | {oracle_auroc:.3f} |",
-                flush=True,
-            )
+            print(row(name, with_latent_state(outcome, split, args.home / "world", columns)), flush=True)
     for version in args.compare:
         other = read_feature_set(args.home / "features", version)
         other_outcome = build_outcome_frame(other.features, other.labels, target)
-        other_test = fold_frames(other_outcome, split)["test"]
-        other_y = other_test["label"].to_numpy(dtype=float)
-        other_oracle = oracle_risk(other_test, truth, target)
-        known = ~np.isnan(other_oracle)
-        trained = train_outcome_model(other_outcome, split, config, other.version)
-        risk = trained.model.predict_risk(other_test)
-        mode = other.spec.get("mode", "?")
-        print(
-            f"| feature set {other.version} ({mode}, {len(other_outcome.feature_names)} features), "
-            f"100 % of training persons | {trained.fold_rows['train']:,} | {auroc(other_y, risk):.3f} | "
-            f"{calibration(other_y, risk)} | "
-            f"{auroc(other_y[known], other_oracle[known]):.3f} |",
-            flush=True,
+        name = (
+            f"feature set {other.version} ({other.spec.get('mode', '?')}, "
+            f"{len(other_outcome.feature_names)} features), 100 % of training persons"
         )
+        print(row(name, other_outcome), flush=True)
 
 
 if __name__ == "__main__":
