@@ -152,9 +152,14 @@ def _medicines() -> list[AnyFeatureSpec]:
         FeatureSpec(name, "prescriptions", "count", (D365,), row_filter=RowFilter(atc_prefixes=prefixes))
         for name, prefixes in OTHER_DRUG_CLASSES.items()
     ]
+    antibiotics = OTHER_DRUG_CLASSES["antibiotic_drugs"]  # also over 90 days: courses follow acute episodes
     others.append(
         FeatureSpec(
-            "antibiotic_drugs", "prescriptions", "count", (D90,), row_filter=RowFilter(atc_prefixes=("J01",))
+            "antibiotic_drugs",
+            "prescriptions",
+            "count",
+            (D90,),
+            row_filter=RowFilter(atc_prefixes=antibiotics),
         )
     )
     groups = [
