@@ -6,6 +6,7 @@ from click.testing import CliRunner
 
 from pipelines.cli import cli
 from pipelines.demo import demo_steps
+from tests.pipelines.commands import run_step
 
 STEPS = demo_steps(citizens=1000, years=5, seed=1, start_date="2019-01-01")
 
@@ -29,6 +30,7 @@ def test_demo_has_help():
     assert "--citizens" in result.output
 
 
+@pytest.mark.slow
 def test_the_demo_steps_publish_lists_on_a_small_world(tmp_path, monkeypatch):
     """The demo's own command lines, in order, on a small world: every step succeeds and lists publish.
 
@@ -38,12 +40,9 @@ def test_the_demo_steps_publish_lists_on_a_small_world(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     for name in [key for key in os.environ if key.startswith("TIDLIG_")]:
         monkeypatch.delenv(name)  # the score step exports TIDLIG_* for its flow; start from none
-    outputs = {}
-    for step in demo_steps(citizens=2000, years=5, seed=7, start_date="2019-01-01"):
-        result = CliRunner().invoke(
-            cli, ["--home", str(tmp_path), "--demo", *step.arguments], catch_exceptions=False
-        )
-        assert result.exit_code == 0, f"demo step `{' '.join(step.arguments)}` failed:\n{result.output}"
-        outputs[step.arguments[0]] = result.output
+    outputs = {
+        step.arguments[0]: run_step(tmp_path, *step.arguments)
+        for step in demo_steps(citizens=2000, years=5, seed=7, start_date="2019-01-01")
+    }
     assert "promoted to champion" in outputs["train"]
     assert "Published" in outputs["score"]

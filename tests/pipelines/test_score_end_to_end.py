@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from pipelines.cli import cli
+from tests.pipelines.commands import run_step
 
 pytestmark = [
     pytest.mark.slow,
@@ -20,12 +21,6 @@ pytestmark = [
 ]
 
 CAPACITY = 8
-
-
-def run_step(home, *arguments):
-    result = CliRunner().invoke(cli, ["--home", str(home), "--demo", *arguments], catch_exceptions=False)
-    assert result.exit_code == 0, f"`tidlig {' '.join(arguments)}` failed:\n{result.output}"
-    return result.output
 
 
 @pytest.fixture(scope="module")
