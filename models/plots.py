@@ -5,8 +5,11 @@ Each plot shows aggregates only: curves, binned means and suppressed subgroup nu
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
@@ -15,14 +18,19 @@ from models.metrics import smoothed_observed_risk
 
 
 def _figure(width: float = 6.0, height: float = 5.0) -> Figure:
-    figure = Figure(figsize=(width, height), dpi=100)
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
 
 
+def _legend_outside(axes: Axes) -> None:
+    """The legend to the right of the axes, so it never covers a curve."""
+    axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
+
+
 def roc_plot(y: np.ndarray, risks: dict[str, np.ndarray], title: str) -> Figure:
     """ROC curves of the model and every baseline on the same rows."""
-    figure = _figure()
+    figure = _figure(7.5, 5.0)
     axes = figure.add_subplot()
     for name, risk in risks.items():
         known = ~np.isnan(risk)
@@ -32,13 +40,13 @@ def roc_plot(y: np.ndarray, risks: dict[str, np.ndarray], title: str) -> Figure:
         axes.plot(fpr, tpr, label=name, linewidth=2 if name == "model" else 1)
     axes.plot([0, 1], [0, 1], color="grey", linestyle=":")
     axes.set(xlabel="1 - specificity", ylabel="sensitivity", title=title)
-    axes.legend(loc="lower right")
+    _legend_outside(axes)
     return figure
 
 
 def calibration_plot(y: np.ndarray, risk: np.ndarray, title: str, bins: int = 10) -> Figure:
     """Observed vs predicted risk: decile means (points) and the kernel-smoothed curve used for ICI."""
-    figure = _figure()
+    figure = _figure(7.5, 5.0)
     axes = figure.add_subplot()
     order = np.argsort(risk)
     groups = np.array_split(order, bins)
@@ -48,23 +56,24 @@ def calibration_plot(y: np.ndarray, risk: np.ndarray, title: str, bins: int = 10
     top = float(max(risk.max(), 0.05))
     axes.plot([0, top], [0, top], color="grey", linestyle=":", label="ideal")
     axes.set(xlabel="predicted risk", ylabel="observed risk", title=title)
-    axes.legend(loc="upper left")
+    _legend_outside(axes)
     return figure
 
 
 def decision_curve_plot(curve: pd.DataFrame, title: str) -> Figure:
     """Net benefit against threshold probability for each risk, treat-all and treat-none."""
-    figure = _figure()
+    figure = _figure(7.5, 5.0)
     axes = figure.add_subplot()
     for name, rows in curve.groupby("risk", sort=False):
         style = ":" if name in ("treat_all", "treat_none") else "-"
         axes.plot(rows["threshold"], rows["net_benefit"], style, marker="o", markersize=3, label=name)
     finite = curve["net_benefit"][np.isfinite(curve["net_benefit"])]
-    axes.set_ylim(
-        min(-0.01, float(finite.min())) if len(finite) else -0.01, float(finite.max()) * 1.1 + 0.005
-    )
+    top = float(finite.max()) * 1.1 + 0.005 if len(finite) else 0.05
+    # treat-all falls steeply at high thresholds; the models' curves near zero are what matters, so the
+    # axis stops a little below zero (as decision-curve software does) instead of following it down
+    axes.set_ylim(-max(0.01, 0.3 * top), top)
     axes.set(xlabel="threshold probability", ylabel="net benefit", title=title)
-    axes.legend(loc="upper right")
+    _legend_outside(axes)
     return figure
 
 
@@ -75,8 +84,10 @@ def importance_plot(importance: dict[str, float], title: str, top: int = 20) -> 
     axes = figure.add_subplot()
     axes.barh([name for name, _ in items], [value for _, value in items])
     axes.set(xlabel="share of total gain", title=title)
-    figure.tight_layout()
     return figure
+
+
+_COUNTS = frozenset({"persons", "rows", "event_rows"})
 
 
 def subgroup_plot(table: pd.DataFrame, title: str) -> Figure:
@@ -92,8 +103,9 @@ def subgroup_plot(table: pd.DataFrame, title: str) -> Figure:
                 values.append(str(value))
             elif row.suppressed:
                 values.append("<5")
-            elif isinstance(value, float) and not np.isnan(value):
-                values.append(f"{value:.3f}" if abs(value) < 10 else f"{value:.0f}")
+            elif isinstance(value, Real) and not np.isnan(value):
+                # counts arrive as integers when no row is suppressed, as floats (NaN beside) when one is
+                values.append(f"{value:.3f}" if abs(value) < 10 and column not in _COUNTS else f"{value:.0f}")
             else:
                 values.append("")
         cells.append(values)

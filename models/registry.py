@@ -26,10 +26,14 @@ from models.config import TrainingConfig, registered_model_name
 from models.gate import GateDecision
 from models.harness import HarnessResult
 from models.model_card import CardContext, render_model_card, render_model_card_html
+from models.performance_page import render_performance_page, summarise_performance
 from models.plots import calibration_plot, decision_curve_plot, importance_plot, roc_plot, subgroup_plot
 from models.risk_model import RiskModel
 
 EXPERIMENT_NAME = "tidlig-training"
+# MLflow 3 opens an experiment without this tag on its GenAI pages; these are classic model runs.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
 CHAMPION_ALIAS = "champion"
 PYFUNC_SOURCE = Path(__file__).with_name("mlflow_pyfunc.py")
 _REQUIRED_PACKAGES = ("lightgbm", "numpy", "pandas", "scikit-learn", "mlflow")
@@ -73,12 +77,16 @@ def ensure_experiment(tracking_uri: str, artifact_root: Path | None, name: str =
     client = _use(tracking_uri)
     existing = client.get_experiment_by_name(name)
     if existing is not None:
+        if existing.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+            client.set_experiment_tag(existing.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         return existing.experiment_id
     location = None
     if artifact_root is not None:
         Path(artifact_root).mkdir(parents=True, exist_ok=True)
         location = Path(artifact_root).absolute().as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    return client.create_experiment(
+        name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
+    )
 
 
 def _signature(feature_names: list[str]) -> ModelSignature:
@@ -133,7 +141,7 @@ def log_candidate(
         tags["mlflow.parentRunId"] = parent_run_id
     with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=tags) as run:
         _log_params_and_metrics(result, config)
-        _log_plots_and_tables(result, provenance)
+        _log_plots_and_tables(result, provenance, config.min_cell_persons)
         with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
             # An input example would log a person's feature values; the signature is given instead.
             warnings.filterwarnings("ignore", message=".*An input example was not provided.*")
@@ -170,7 +178,7 @@ def _log_params_and_metrics(result: HarnessResult, config: TrainingConfig) -> No
         )
 
 
-def _log_plots_and_tables(result: HarnessResult, provenance: Provenance) -> None:
+def _log_plots_and_tables(result: HarnessResult, provenance: Provenance, min_cell_persons: int) -> None:
     evaluation = result.evaluation
     y = result.test_rows["label"].to_numpy(dtype=float)
     title = f"{result.target} (temporal test)"
@@ -185,6 +193,10 @@ def _log_plots_and_tables(result: HarnessResult, provenance: Provenance) -> None
     mlflow.log_figure(importance_plot(importance, f"Importance: {result.target}"), "plots/importance.png")
     mlflow.log_figure(subgroup_plot(evaluation.subgroups, f"Subgroups: {title}"), "plots/subgroups.png")
     mlflow.log_text(evaluation.subgroups.to_csv(index=False), "tables/subgroups_suppressed.csv")
+    summary = summarise_performance(
+        result.test_rows, result.risks, evaluation.subgroups, title=title, min_cell=min_cell_persons
+    )
+    mlflow.log_text(render_performance_page(summary), "performance/performance.html")
     mlflow.log_text(evaluation.decision_curve.to_csv(index=False), "tables/decision_curve.csv")
     mlflow.log_dict(importance, "explanations/global_importance.json")
     mlflow.log_dict({"capacity": evaluation.capacity}, "tables/capacity.json")

@@ -85,7 +85,7 @@ def test_run_holds_plots_card_and_pyfunc_model(store):
     client = mlflow.MlflowClient(uri)
     names = {
         a.path
-        for folder in ("plots", "model_card", "gate")
+        for folder in ("plots", "model_card", "gate", "performance")
         for a in client.list_artifacts(candidate.run_id, folder)
     }
     assert {
@@ -97,6 +97,7 @@ def test_run_holds_plots_card_and_pyfunc_model(store):
         "model_card/model_card.md",
         "model_card/model_card.html",
         "gate/decision.txt",
+        "performance/performance.html",
     } <= names
     run = client.get_run(candidate.run_id)
     assert run.data.tags["feature_spec_hash"] == PROVENANCE.spec_hash
@@ -116,3 +117,11 @@ def test_no_person_key_reaches_mlflow(store):
             blobs.append(repr(connection.execute(f"select * from {table}").fetchall()).encode())
     everything = b"\n".join(blobs)
     assert not [key for key in keys if key.encode() in everything]
+
+
+def test_the_experiment_opens_on_the_classic_model_view(store):
+    import mlflow
+
+    _home, uri, *_ = store
+    experiment = mlflow.MlflowClient(uri).get_experiment_by_name(registry.EXPERIMENT_NAME)
+    assert experiment.tags[registry.EXPERIMENT_KIND_TAG] == "custom_model_development"
