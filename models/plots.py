@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
 from models.metrics import smoothed_observed_risk
+from privacy import COMPLEMENTARY_CELL_TEXT, SMALL_CELL_TEXT
 
 
 def _figure(width: float = 6.0, height: float = 5.0) -> Figure:
@@ -80,7 +81,7 @@ def importance_plot(importance: dict[str, float], title: str, top: int = 20) -> 
 
 
 def subgroup_plot(table: pd.DataFrame, title: str) -> Figure:
-    """The suppressed subgroup table drawn as a figure (suppressed cells show '<5')."""
+    """The suppressed subgroup table drawn as a figure (small cells show '<5', complementary ones '*')."""
     shown_columns = [c for c in ("subgroup", "level", "persons", "event_rows", "observed_risk") if c in table]
     shown_columns += [c for c in table.columns if c.startswith("auroc_")]
     cells = []
@@ -91,7 +92,8 @@ def subgroup_plot(table: pd.DataFrame, title: str) -> Figure:
             if column in ("subgroup", "level"):
                 values.append(str(value))
             elif row.suppressed:
-                values.append("<5")
+                complementary = bool(getattr(row, "complementary", False))
+                values.append(COMPLEMENTARY_CELL_TEXT if complementary else SMALL_CELL_TEXT)
             elif isinstance(value, float) and not np.isnan(value):
                 values.append(f"{value:.3f}" if abs(value) < 10 else f"{value:.0f}")
             else:

@@ -5,8 +5,8 @@ it, or an attrition chain where ``removed[i] = remaining[i-1] - remaining[i]``. 
 then not enough, because the reader subtracts. Each such sum is a :class:`Relation` (``total = sum of
 parts``). :func:`protect` withholds the small cells (primary suppression) and then, while some relation
 holds exactly one withheld cell, one more cell of such a relation (complementary suppression): the cell
-that closes the most of these relations at once (an overall cell shared by several sums), and among those
-the smallest, preferring non-zero cells and never a cell the reader knows from elsewhere (``known``).
+that closes the most of these relations at once (an overall cell shared by several sums), then the one
+that drags the fewest other sums in, then the smallest, preferring non-zero cells and never a cell the reader knows from elsewhere (``known``).
 When every relation holds none or at least two withheld cells it checks the whole system of relations
 with linear algebra: no withheld cell may be the unique solution of the equations (a combination of
 relations can pin a cell even when each relation holds two). It does not protect against interval
@@ -105,7 +105,7 @@ def protect(
             containing.setdefault(cell, []).append(relation)
 
     while True:
-        _close_single_gaps(relations, withheld, fixed, values, order)
+        _close_single_gaps(relations, containing, withheld, fixed, values, order)
         exposed = recoverable(relations, withheld)
         if not exposed:
             break
@@ -127,13 +127,15 @@ def protect(
 
 def _close_single_gaps(
     relations: Sequence[Relation[K]],
+    containing: Mapping[K, Sequence[Relation[K]]],
     withheld: set[K],
     fixed: set[K],
     values: Mapping[K, float],
     order: Mapping[K, int],
 ) -> None:
     """Until no relation holds exactly one withheld cell: withhold the candidate that closes the most such
-    relations at once, the smallest (non-zero first) among equals."""
+    relations at once, then the one that opens the fewest new ones (relations it is the first withheld
+    cell of), then the smallest (non-zero first)."""
     while True:
         open_relations = [
             relation for relation in relations if sum(cell in withheld for cell in relation.cells) == 1
@@ -155,7 +157,15 @@ def _close_single_gaps(
                 "A withheld cell is the only withheld cell of a sum whose other cells are shown "
                 "elsewhere; withhold one of them there too."
             )
-        chosen = min(closes, key=lambda cell: (-closes[cell], values[cell] == 0, values[cell], order[cell]))
+        def opens(cell: K) -> int:
+            return sum(
+                not any(other in withheld for other in relation.cells) for relation in containing[cell]
+            )
+
+        chosen = min(
+            closes,
+            key=lambda cell: (-closes[cell], opens(cell), values[cell] == 0, values[cell], order[cell]),
+        )
         withheld.add(chosen)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from privacy import protect_attrition, withhold
 from screening.eligibility import TARGET_GROUPS
 
 OUTCOME_WORDS = {
@@ -195,5 +196,32 @@ def index_html(as_of: str, lists: Sequence[Mapping[str, Any]]) -> str:
 
 
 def aggregates_csv(frame: pd.DataFrame) -> str:
-    """An aggregate table as CSV; the caller passes only tables with small cells already suppressed."""
+    """An aggregate table as CSV; the caller passes only tables with small cells already suppressed
+    (withheld cells are empty fields)."""
     return frame.to_csv(index=False, lineterminator="\n", na_rep="")
+
+
+def exclusions_for_export(attrition: pd.DataFrame, analytics: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The exclusions (attrition) table as it may leave the platform beside the capacity analytics.
+
+    Small ``removed`` and ``remaining`` counts are withheld, and so is every count from which one could be
+    worked out along the chain ``remaining[i-1] = removed[i] + remaining[i]``. The last ``remaining`` is
+    the number of eligible citizens, the same number as the ``overall`` row of ``analytics``
+    (:func:`screening.analytics.capacity_analytics`): when that row is withheld it is withheld here too, and
+    when it is shown it is never chosen to protect another cell here.
+    """
+    frame = attrition.reset_index(drop=True)
+    if frame.empty:
+        return frame
+    last = (frame.index[-1], "remaining")
+    withheld_elsewhere: list[tuple[int, str]] = []
+    known: list[tuple[int, str]] = []
+    if analytics is not None and not analytics.empty:
+        overall = analytics.loc[analytics["dimension"] == "overall"]
+        if not overall.empty:
+            if bool(overall["suppressed"].iloc[0]):
+                withheld_elsewhere.append(last)
+            else:
+                known.append(last)
+    suppression = protect_attrition(frame, also_withheld=withheld_elsewhere, known=known)
+    return withhold(frame, suppression)
