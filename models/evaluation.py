@@ -24,7 +24,8 @@ class Evaluation:
 
     ``metrics[name]`` holds the CI estimates of each risk (``model``, ``age_sex``, ``hfrs``, ``charlson``,
     ``oracle``); ``capacity[name]`` the top-k numbers; ``decision_curve`` the net benefit per threshold;
-    ``subgroups`` the subgroup table with small and complementary cells withheld; ``test_rows``/``test_persons``/``test_events`` counts.
+    ``subgroups`` the subgroup table with small and complementary cells withheld;
+    ``test_rows``/``test_persons``/``test_events`` counts.
     """
 
     metrics: dict[str, dict[str, Estimate]]

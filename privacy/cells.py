@@ -43,9 +43,7 @@ def is_withheld(value: object) -> bool:
     return type(value).__name__ in ("NAType", "NaTType")
 
 
-def cell_text(
-    value: object, *, complementary: bool = False, number: Callable[[object], str] = str
-) -> str:
+def cell_text(value: object, *, complementary: bool = False, number: Callable[[object], str] = str) -> str:
     """The text form of one cell: ``<5`` or ``*`` when withheld, else ``number(value)``."""
     if is_withheld(value):
         return COMPLEMENTARY_CELL_TEXT if complementary else SMALL_CELL_TEXT

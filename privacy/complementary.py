@@ -6,16 +6,17 @@ then not enough, because the reader subtracts. Each such sum is a :class:`Relati
 parts``). :func:`protect` withholds the small cells (primary suppression) and then, while some relation
 holds exactly one withheld cell, one more cell of such a relation (complementary suppression): the cell
 that closes the most of these relations at once (an overall cell shared by several sums), then the one
-that drags the fewest other sums in, then the smallest, preferring non-zero cells and never a cell the reader knows from elsewhere (``known``).
-When every relation holds none or at least two withheld cells it checks the whole system of relations
-with linear algebra: no withheld cell may be the unique solution of the equations (a combination of
-relations can pin a cell even when each relation holds two). It does not protect against interval
-estimates (a reader still knows a ``<5`` cell lies in 1-4); that is the accepted standard for counts.
+that drags the fewest other sums in, then the smallest, preferring non-zero cells and never a cell the
+reader knows from elsewhere (``known``). When every relation holds none or at least two withheld cells it
+checks the whole system of relations with linear algebra: no withheld cell may be the unique solution of
+the equations (a combination of relations can pin a cell even when each relation holds two). It does not
+protect against interval estimates (a reader still knows a ``<5`` cell lies in 1-4); that is the accepted
+standard for counts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -125,7 +126,7 @@ def protect(
     return Suppression(primary=frozenset(first), complementary=frozenset(withheld - first))
 
 
-def _close_single_gaps(
+def _close_single_gaps(  # noqa: PLR0917 (private, called once)
     relations: Sequence[Relation[K]],
     containing: Mapping[K, Sequence[Relation[K]]],
     withheld: set[K],
@@ -148,15 +149,14 @@ def _close_single_gaps(
                 if cell not in withheld and cell not in fixed:
                     closes[cell] = closes.get(cell, 0) + 1
         stuck = [
-            relation
-            for relation in open_relations
-            if not any(cell in closes for cell in relation.cells)
+            relation for relation in open_relations if not any(cell in closes for cell in relation.cells)
         ]
         if stuck:
             raise DisclosureError(
                 "A withheld cell is the only withheld cell of a sum whose other cells are shown "
                 "elsewhere; withhold one of them there too."
             )
+
         def opens(cell: K) -> int:
             return sum(
                 not any(other in withheld for other in relation.cells) for relation in containing[cell]

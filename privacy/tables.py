@@ -6,6 +6,7 @@ caller can protect one table, or several tables that share cells, with :func:`pr
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 
 import pandas as pd
@@ -33,7 +34,7 @@ def attrition_relations(
     relations: list[Relation[tuple[int, str]]] = []
     chains = [frame.index] if group is None else [rows.index for _, rows in frame.groupby(group, sort=False)]
     for labels in chains:
-        for previous, current in zip(labels[:-1], labels[1:], strict=True):
+        for previous, current in itertools.pairwise(labels):
             relations.append(Relation((previous, remaining), ((current, removed), (current, remaining))))
     return relations
 

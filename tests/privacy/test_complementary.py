@@ -47,8 +47,15 @@ def test_two_withheld_cells_that_share_two_sums_are_still_solved_and_get_a_third
     # a 2x2 table with row and column totals and the grand total: withholding only the two cells of one
     # row leaves them pinned by the column sums; protection must add cells in the other row.
     values = {
-        "r1c1": 3, "r1c2": 4, "r2c1": 10, "r2c2": 12,
-        "r1": 7, "r2": 22, "c1": 13, "c2": 16, "all": 29,
+        "r1c1": 3,
+        "r1c2": 4,
+        "r2c1": 10,
+        "r2c2": 12,
+        "r1": 7,
+        "r2": 22,
+        "c1": 13,
+        "c2": 16,
+        "all": 29,
     }
     relations = [
         Relation("r1", ("r1c1", "r1c2")),
@@ -121,8 +128,8 @@ def attrition_chains(draw):
     values: dict = {("remaining", 0): start}
     relations = []
     remaining = start
-    for i, count in enumerate(removed, start=1):
-        count = min(count, remaining)
+    for i, wanted in enumerate(removed, start=1):
+        count = min(wanted, remaining)
         remaining -= count
         values[("removed", i)] = count
         values[("remaining", i)] = remaining

@@ -3,9 +3,8 @@
 import datetime as dt
 from pathlib import Path
 
-import pytest
-
 import pandas as pd
+import pytest
 
 from screening.exports import aggregates_csv, exclusions_for_export, list_csv, list_html, write_atomic
 
@@ -81,7 +80,12 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
 def exclusions() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "rule": ["scored", "nursing_home_resident", "preventive_visit_within_180d", "reviewed_within_180d"],
+            "rule": [
+                "scored",
+                "nursing_home_resident",
+                "preventive_visit_within_180d",
+                "reviewed_within_180d",
+            ],
             "applied": [True, True, True, True],
             "removed": [0, 3, 20, 9],
             "remaining": [100, 97, 77, 68],
@@ -99,14 +103,20 @@ def test_a_small_exclusion_count_cannot_be_recovered_from_the_remaining_counts()
 
 
 def test_the_eligible_count_shown_in_the_capacity_analytics_is_never_used_to_protect_a_cell():
-    analytics = pd.DataFrame({"dimension": ["overall"], "group": ["all"], "eligible": [68], "suppressed": [False]})
-    shown = exclusions_for_export(exclusions().assign(removed=[0, 20, 3, 9], remaining=[100, 80, 77, 68]), analytics)
+    analytics = pd.DataFrame(
+        {"dimension": ["overall"], "group": ["all"], "eligible": [68], "suppressed": [False]}
+    )
+    shown = exclusions_for_export(
+        exclusions().assign(removed=[0, 20, 3, 9], remaining=[100, 80, 77, 68]), analytics
+    )
     assert shown.loc[3, "remaining"] == 68
     assert shown.loc[2, "removed"] is None
 
 
 def test_the_eligible_count_withheld_in_the_capacity_analytics_is_withheld_in_the_exclusions():
-    analytics = pd.DataFrame({"dimension": ["overall"], "group": ["all"], "eligible": [None], "suppressed": [True]})
+    analytics = pd.DataFrame(
+        {"dimension": ["overall"], "group": ["all"], "eligible": [None], "suppressed": [True]}
+    )
     shown = exclusions_for_export(exclusions(), analytics)
     assert shown.loc[3, "remaining"] is None
     assert sum(value is None for value in (shown.loc[3, "removed"], shown.loc[2, "remaining"])) >= 1
