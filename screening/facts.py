@@ -34,6 +34,8 @@ from typing import Any
 
 import pandas as pd
 
+from features.admissions import MINIMUM_ADMISSION_HOURS, is_unplanned_admission
+
 CONDITIONS: dict[str, tuple[str, str]] = {
     "heart_failure": ("hjertesvigt", "heart failure"),
     "copd": ("KOL", "COPD"),
@@ -56,7 +58,7 @@ HISTORY_TABLES = (
     "home_nursing_visits",
 )
 
-ACUTE_ADMISSION_MIN_HOURS = 12
+ACUTE_ADMISSION_MIN_HOURS = MINIMUM_ADMISSION_HOURS
 
 
 def build_facts(
@@ -126,22 +128,9 @@ def _count_since(frame: pd.DataFrame, column: str, t: pd.Timestamp, days: int) -
 
 
 def is_acute_admission(contacts: pd.DataFrame, cut_at: pd.Timestamp | None = None) -> pd.Series:
-    """Unplanned admission, as ``features.admissions`` defines it: acute priority, physical contact, and
-    >= 12 hours or over midnight; a contact still open (or ending after ``cut_at``) is cut at ``cut_at``."""
-    if contacts.empty:
-        return pd.Series([], dtype=bool)
-    start = pd.to_datetime(contacts["contact_start"])
-    end = pd.to_datetime(contacts["contact_end"])
-    if cut_at is not None:
-        end = end.fillna(cut_at).clip(upper=cut_at)
-    long_enough = ((end - start) >= pd.Timedelta(hours=ACUTE_ADMISSION_MIN_HOURS)) | (
-        end.dt.normalize() > start.dt.normalize()
-    )
-    return (
-        (contacts["priority"] == "acute")
-        & (contacts["contact_type"] == "physical")
-        & long_enough.fillna(False)
-    )
+    """Unplanned admission, as ``features.admissions`` defines it (LPR3 and LPR2 rules); a contact still
+    open (or ending after ``cut_at``) is cut at ``cut_at``."""
+    return is_unplanned_admission(contacts, cut_at)
 
 
 def _admissions(contacts: pd.DataFrame, t: pd.Timestamp) -> dict[str, Any]:
