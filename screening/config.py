@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-Outcome = Literal["admission", "death", "frailty"]
-OUTCOMES: tuple[Outcome, ...] = ("admission", "death", "frailty")
+from features.labels import OUTCOMES, Outcome  # the one outcome list (features/labels.py)
 
 
 @dataclass(frozen=True)
