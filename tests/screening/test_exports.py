@@ -6,7 +6,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from screening.exports import aggregates_csv, exclusions_for_export, list_csv, list_html, write_atomic
+from screening.exports import (
+    aggregates_csv,
+    exclusions_for_export,
+    list_csv,
+    list_html,
+    spreadsheet_safe,
+    write_atomic,
+)
 
 HEADER = {
     "list_id": "20240304-d1-abc",
@@ -125,3 +132,27 @@ def test_the_eligible_count_withheld_in_the_capacity_analytics_is_withheld_in_th
 def test_exclusions_csv_writes_withheld_cells_as_empty_fields():
     text = aggregates_csv(exclusions_for_export(exclusions()))
     assert "scored,True,0,\nnursing_home_resident,True,,97\n" in text
+
+
+def test_text_that_a_spreadsheet_would_run_as_a_formula_is_defused():
+    assert spreadsheet_safe("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert spreadsheet_safe("@SUM(A1)") == "'@SUM(A1)"
+    assert spreadsheet_safe("-2+3+cmd") == "'-2+3+cmd"
+    assert spreadsheet_safe("Stigende hjemmepleje") == "Stigende hjemmepleje"
+
+
+def test_plain_numbers_keep_their_sign():
+    assert [spreadsheet_safe(value) for value in ("+5.0", "-0.0123", "12", None)] == [
+        "+5.0",
+        "-0.0123",
+        "12",
+        "",
+    ]
+
+
+def test_the_published_list_csv_defuses_formulas_in_names_and_reasons():
+    entry = {**ENTRIES[0], "reasons_en": ["=cmd|'/C calc'!A0"]}
+    text = list_csv(HEADER, [entry], {"pk1": ("0101401234", "@Ida")})
+    assert ",'@Ida," in text
+    assert "'=cmd|'/C calc'!A0" in text
+    assert ",+5.0," in text
