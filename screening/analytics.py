@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from privacy import MIN_CELL_PERSONS, margin_relations, protect
+from privacy import MIN_CELL_PERSONS, cell_text, margin_relations, protect
 
 MIN_CELL = MIN_CELL_PERSONS  # kept for callers not yet switched to privacy.MIN_CELL_PERSONS
 OVERALL = ("overall", "all")
@@ -49,7 +49,7 @@ def capacity_analytics(
     group's share of all listed persons and of all expected events: where the list goes vs where events
     happen). Cells with fewer than 5 eligible or listed persons (but more than 0 listed) are suppressed,
     and with them the smallest other cells needed so that no suppressed cell equals the overall row minus
-    the shown groups of its dimension.
+    the shown groups of its dimension (those rows have ``complementary`` True).
     """
     frame = pd.DataFrame(
         {
@@ -86,12 +86,12 @@ def capacity_analytics(
                 "suppressed": len(cell) < MIN_CELL_PERSONS or 0 < len(listed) < MIN_CELL_PERSONS,
             }
             rows.append(row)
-    withheld = _protect(rows)
-    return pd.DataFrame([_withheld(row, withheld) for row in rows])
+    complementary = _complements(rows)
+    return pd.DataFrame([_withheld(row, complementary) for row in rows])
 
 
-def _protect(rows: list[dict[str, Any]]) -> frozenset[tuple[str, str]]:
-    """The (dimension, group) cells to withhold: small ones and their complements over the overall row."""
+def _complements(rows: list[dict[str, Any]]) -> frozenset[tuple[str, str]]:
+    """The (dimension, group) cells withheld only to protect a small one over the overall row."""
     if not rows:
         return frozenset()
     values = {(row["dimension"], row["group"]): float(row["eligible"]) for row in rows}
@@ -100,11 +100,25 @@ def _protect(rows: list[dict[str, Any]]) -> frozenset[tuple[str, str]]:
         if dimension != OVERALL[0]:
             groups.setdefault(dimension, []).append((dimension, group))
     primary = {(row["dimension"], row["group"]) for row in rows if row["suppressed"]}
-    return protect(values, margin_relations(OVERALL, groups), primary=primary).withheld
+    return protect(values, margin_relations(OVERALL, groups), primary=primary).complementary
 
 
-def _withheld(row: dict[str, Any], withheld: frozenset[tuple[str, str]]) -> dict[str, Any]:
-    if (row["dimension"], row["group"]) not in withheld:
-        return row
+def _withheld(row: dict[str, Any], complementary: frozenset[tuple[str, str]]) -> dict[str, Any]:
+    is_complement = (row["dimension"], row["group"]) in complementary
+    if not (row["suppressed"] or is_complement):
+        return row | {"complementary": False}
     blank = {key: (value if key in ("dimension", "group") else None) for key, value in row.items()}
-    return blank | {"suppressed": True}
+    return blank | {"suppressed": True, "complementary": is_complement}
+
+
+def listed_by_district_text(analytics: pd.DataFrame) -> dict[str, str]:
+    """``district -> listed`` as text from a :func:`capacity_analytics` table (``<5`` small, ``*`` withheld
+    to protect another district), for artifacts and logs: the same cells as the published table, so the
+    two together reveal nothing the table alone does not."""
+    rows = analytics.loc[analytics["dimension"] == "district"]
+    return {
+        str(row.group): cell_text(
+            None if row.suppressed else int(row.listed), complementary=bool(row.complementary)
+        )
+        for row in rows.itertuples(index=False)
+    }

@@ -61,3 +61,14 @@ def test_age_bands():
         "85+",
         "unknown",
     ]
+
+
+def test_listed_per_district_as_text_marks_small_and_complementary_cells():
+    from screening.analytics import listed_by_district_text
+
+    listed = {f"p{i}" for i in range(6)} | {"p12", "p13"}
+    assert listed_by_district_text(capacity_analytics(eligible(), listed)) == {"d1": "*", "d2": "<5"}
+    assert listed_by_district_text(capacity_analytics(eligible(), {f"p{i}" for i in range(20)})) == {
+        "d1": "12",
+        "d2": "8",
+    }
