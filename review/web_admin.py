@@ -42,6 +42,8 @@ def aggregates(
     districts = set(principal.districts)
     by_district = compute_yield(app.engine, "district", districts)
     cells = aggregate_cells(lists, status_counts, by_district)
+    # A citizen with several reasons counts once for each, so reason rows sum to nothing shown: small
+    # cells are withheld, no complements are needed.
     by_reason = suppress_small_cells(compute_yield(app.engine, "reason", districts))
     for row in by_reason:
         for field in YIELD_COUNTS:
