@@ -198,9 +198,36 @@ class CitizenFacts:
                     raise FactsDocumentError("The facts key 'risks' must be an object.")
                 values[name] = {str(k): float(v) for k, v in value.items()}
             else:
-                values[name] = value
+                values[name] = _scalar(name, value)
         values.setdefault("as_of_date", "")
         return cls(**values)
+
+
+_SCALAR_KINDS: dict[str, tuple[type, ...]] = {
+    "as_of_date": (str,),
+    "sex": (str,),
+    "living_alone": (bool,),
+    "fsiii_assessed_on": (str,),
+    "fsiii_previous_assessed_on": (str,),
+    "fsiii_mean_score": (int, float),
+    "fsiii_previous_mean_score": (int, float),
+    "weight_latest_kg": (int, float),
+    "weight_change_pct_6m": (int, float),
+    "hfrs_score": (int, float),
+    "charlson_index": (int, float),
+}
+
+
+def _scalar(name: str, value: Any) -> Any:
+    """``value`` if it is of the kind the writer writes for ``name`` (counts are ints; None where allowed)."""
+    kinds = _SCALAR_KINDS.get(name, (int,))
+    optional = name in _SCALAR_KINDS or name == "age_years"
+    if value is None and optional:
+        return None
+    wrong_bool = isinstance(value, bool) and bool not in kinds
+    if wrong_bool or not isinstance(value, kinds):
+        raise FactsDocumentError(f"The facts key {name!r} holds a value of the wrong kind.")
+    return value
 
 
 def _records_from_json(name: str, value: Any, record: type) -> tuple[Any, ...]:

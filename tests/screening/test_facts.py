@@ -184,3 +184,10 @@ def test_a_document_with_another_vocabulary_is_refused_by_the_reader():
         CitizenFacts.from_json(document)
     with pytest.raises(FactsDocumentError, match="never writes"):
         CitizenFacts.from_json({**facts_for({}), "medicine_count": 3})
+
+
+def test_a_value_of_the_wrong_kind_is_refused_by_the_reader():
+    with pytest.raises(FactsDocumentError, match="falls_count_12m"):
+        CitizenFacts.from_json({**facts_for({}), "falls_count_12m": "3"})
+    with pytest.raises(FactsDocumentError, match="living_alone"):
+        CitizenFacts.from_json({**facts_for({}), "living_alone": 1})
