@@ -8,7 +8,7 @@ holds exactly one withheld cell, one more cell of such a relation (complementary
 that closes the most of these relations at once (an overall cell shared by several sums), then the one
 that drags the fewest other sums in, then the smallest, preferring non-zero cells and never a cell the
 reader knows from elsewhere (``known``). When every relation holds none or at least two withheld cells it
-checks the whole system of relations with linear algebra: no withheld cell may be the unique solution of
+checks the whole system of relations by exact linear algebra: no withheld cell may be the unique solution of
 the equations (a combination of relations can pin a cell even when each relation holds two). It does not
 protect against interval estimates (a reader still knows a ``<5`` cell lies in 1-4); that is the accepted
 standard for counts.
@@ -18,14 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Generic, TypeVar
-
-import numpy as np
 
 from privacy.cells import MIN_CELL_PERSONS, is_small
 
 K = TypeVar("K", bound=Hashable)
-_TOLERANCE = 1e-9
 
 
 class DisclosureError(ValueError):
@@ -170,31 +168,49 @@ def _close_single_gaps(  # noqa: PLR0917 (private, called once)
 
 
 def recoverable(relations: Iterable[Relation[K]], withheld: Iterable[K]) -> frozenset[K]:
-    """The withheld cells that the shown cells and the relations determine exactly (by linear algebra).
+    """The withheld cells that the shown cells and the relations determine exactly.
 
     Each relation is one linear equation; the shown cells move to the right-hand side. A withheld cell is
-    determined when every solution of the equations gives it the same value, i.e. when the null space of
-    the equations (restricted to the withheld cells) is zero in its coordinate.
+    determined when its unit vector lies in the row space of the equations restricted to the withheld
+    cells: in the reduced row echelon form, its column is a pivot whose row has no other entry. The
+    elimination is exact (fractions, sparse rows), so no tolerance decides what a reader can compute.
     """
-    hidden = sorted(set(withheld), key=repr)
+    hidden = set(withheld)
     if not hidden:
         return frozenset()
-    column = {cell: index for index, cell in enumerate(hidden)}
-    rows = []
+    rows: list[dict[K, Fraction]] = []
     for relation in relations:
-        row = np.zeros(len(hidden))
-        for cell, sign in ((relation.total, 1.0), *((part, -1.0) for part in relation.parts)):
-            if cell in column:
-                row[column[cell]] += sign
-        if np.any(row):
+        row: dict[K, Fraction] = {}
+        for cell, sign in ((relation.total, 1), *((part, -1) for part in relation.parts)):
+            if cell in hidden:
+                row[cell] = row.get(cell, Fraction(0)) + sign
+        row = {cell: value for cell, value in row.items() if value}
+        if row:
             rows.append(row)
-    if not rows:
-        return frozenset()
-    matrix = np.vstack(rows)
-    _, singular, vt = np.linalg.svd(matrix)
-    rank = int(np.sum(singular > _TOLERANCE * max(matrix.shape)))
-    null_space = vt[rank:]
-    if null_space.shape[0] == 0:
-        return frozenset(hidden)
-    free = np.any(np.abs(null_space) > 1e-7, axis=0)
-    return frozenset(cell for cell, index in column.items() if not free[index])
+    pivots: dict[K, dict[K, Fraction]] = {}
+    for row in rows:
+        for cell, pivot_row in pivots.items():  # reduce the new row by the pivots found so far
+            factor = row.get(cell)
+            if factor:
+                _subtract(row, pivot_row, factor)
+        if not row:
+            continue
+        cell = min(row, key=repr)
+        scale = row[cell]
+        reduced = {key: value / scale for key, value in row.items()}
+        for other in pivots.values():  # keep earlier pivot rows reduced (RREF)
+            factor = other.get(cell)
+            if factor:
+                _subtract(other, reduced, factor)
+        pivots[cell] = reduced
+    return frozenset(cell for cell, row in pivots.items() if len(row) == 1)
+
+
+def _subtract(row: dict[K, Fraction], other: Mapping[K, Fraction], factor: Fraction) -> None:
+    """``row -= factor * other`` in place, dropping zeros."""
+    for key, value in other.items():
+        updated = row.get(key, Fraction(0)) - factor * value
+        if updated:
+            row[key] = updated
+        else:
+            row.pop(key, None)

@@ -161,3 +161,35 @@ def test_every_small_cell_is_withheld_and_every_other_withheld_cell_is_complemen
     suppression = protect(values, relations)
     assert suppression.primary == {key for key, value in values.items() if 0 < value < 5}
     assert not suppression.primary & suppression.complementary
+
+
+def determined_by_rank(relations, withheld) -> set:
+    """Reference: a withheld cell is determined when adding its unit vector does not raise the rank."""
+    import numpy as np
+
+    hidden = sorted(withheld, key=repr)
+    column = {cell: index for index, cell in enumerate(hidden)}
+    rows = []
+    for relation in relations:
+        row = np.zeros(len(hidden))
+        for cell, sign in ((relation.total, 1.0), *((part, -1.0) for part in relation.parts)):
+            if cell in column:
+                row[column[cell]] += sign
+        rows.append(row)
+    matrix = np.vstack(rows) if rows else np.zeros((0, len(hidden)))
+    rank = np.linalg.matrix_rank(matrix) if len(matrix) else 0
+    determined = set()
+    for cell, index in column.items():
+        unit = np.zeros(len(hidden))
+        unit[index] = 1.0
+        if np.linalg.matrix_rank(np.vstack([matrix, unit])) == rank:
+            determined.add(cell)
+    return determined
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(two_way_tables(), attrition_chains()), st.randoms(use_true_random=False))
+def test_the_exact_elimination_agrees_with_the_rank_test(table, random):
+    values, relations = table
+    withheld = {cell for cell in values if random.random() < 0.4}
+    assert recoverable(relations, withheld) == determined_by_rank(relations, withheld)
