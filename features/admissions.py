@@ -9,9 +9,15 @@ so the same rule separates inpatient stays from them).
 
 Contacts still open at the prediction date, or with an end after it, are cut at the prediction date
 (``cut_at``) so that nothing after ``t`` leaks into a feature.
+
+The rule has two forms that must agree: :func:`sql_is_unplanned_admission` for the feature engine and the
+labels (DuckDB), and :func:`is_unplanned_admission` for frames already in memory (the citizen facts of
+``screening.facts``); ``tests/features/test_admissions.py`` runs both on the same LPR2 and LPR3 rows.
 """
 
 from __future__ import annotations
+
+import pandas as pd
 
 MINIMUM_ADMISSION_HOURS = 12
 
@@ -40,6 +46,46 @@ def sql_is_unplanned_admission(  # noqa: PLR0917 (column names, all defaulted)
         f"(coalesce({priority} = 'acute', FALSE) AND coalesce({contact_type} = 'physical', FALSE) AND "
         f"coalesce(CASE WHEN {lpr_version} = 'LPR2' THEN {crosses_midnight} ELSE {lpr3_rule} END, FALSE))"
     )
+
+
+def contact_end(end: pd.Series, cut_at: pd.Timestamp | None) -> pd.Series:
+    """The contact end, cut at ``cut_at``; open contacts end there (pandas form of ``sql_contact_end``)."""
+    end = pd.to_datetime(end)
+    if cut_at is None:
+        return end
+    return end.fillna(cut_at).clip(upper=cut_at)
+
+
+def is_unplanned_admission(
+    contacts: pd.DataFrame,
+    cut_at: pd.Timestamp | None = None,
+    *,
+    start: str = "contact_start",
+    end: str = "contact_end",
+    contact_type: str = "contact_type",
+    priority: str = "priority",
+    lpr_version: str = "lpr_version",
+) -> pd.Series:
+    """Boolean per row of ``contacts`` (same index): the pandas form of :func:`sql_is_unplanned_admission`.
+
+    Missing values never make an admission; a frame without ``lpr_version`` is judged by the LPR3 rule,
+    as the SQL form judges a NULL version.
+    """
+    if contacts.empty:
+        return pd.Series(False, index=contacts.index, dtype=bool)
+    begin = pd.to_datetime(contacts[start])
+    finish = contact_end(contacts[end], cut_at)
+    crosses_midnight = (finish.dt.normalize() > begin.dt.normalize()).fillna(False)
+    long_enough = ((finish - begin) >= pd.Timedelta(hours=MINIMUM_ADMISSION_HOURS)).fillna(False)
+    lpr2 = (
+        (contacts[lpr_version] == "LPR2").fillna(False).astype(bool)
+        if lpr_version in contacts
+        else pd.Series(False, index=contacts.index)
+    )
+    length_rule = crosses_midnight.where(lpr2, crosses_midnight | long_enough)
+    acute = (contacts[priority] == "acute").fillna(False).astype(bool)
+    physical = (contacts[contact_type] == "physical").fillna(False).astype(bool)
+    return (acute & physical & length_rule.astype(bool)).astype(bool)
 
 
 def sql_bed_days(start: str = "contact_start", end: str = "contact_end", cut_at: str | None = None) -> str:

@@ -2,14 +2,20 @@
 
 Every column name says what it is: ``<name>_<aggregation>_<start>_to_<end>d`` (days before the prediction
 date), scores ``hfrs_score_0_to_730d`` / ``charlson_index_0_to_1825d``, derived columns by their own names.
-Changing anything here changes the spec hash and therefore the feature-set version.
+Every spec carries its clinical concept (``features.spec.Concept``), set here group by group with
+:func:`_about`. Changing anything here changes the spec hash and therefore the feature-set version.
+Column names that other layers read are exported as constants (``PERSONAL_CARE_MINUTES_COLUMN``, ...).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
+
 from features.icd10 import ICD10_CHAPTERS
 from features.spec import (
     AnyFeatureSpec,
+    Concept,
     DerivedFeatureSpec,
     FeatureSetSpec,
     FeatureSpec,
@@ -76,9 +82,58 @@ OTHER_DRUG_CLASSES: dict[str, tuple[str, ...]] = {
     "obstructive_airway_drugs": ("R03",),
 }
 
+# The key conditions the citizen page names (their concept is "conditions"); W00-W19 external causes are
+# falls; the other key conditions and the ICD-10 chapters are "other_diagnoses".
+CONDITIONS_NAMED_ON_THE_CITIZEN_PAGE: tuple[str, ...] = (
+    "heart_failure",
+    "copd",
+    "diabetes",
+    "dementia",
+    "stroke",
+    "cancer",
+    "hip_fracture",
+    "delirium",
+)
+
 ATC_MAIN_GROUPS = ("A", "B", "C", "D", "G", "H", "J", "L", "M", "N", "P", "R", "S", "V")
 FSIII_DOMAINS = ("J1", "J2", "J3", "J4", "J5")
 FSIII_AREAS = tuple(f"I{n}" for n in range(1, 13))
+
+
+PERSONAL_CARE_MINUTES = FeatureSpec(
+    "personal_care_minutes", "home_care", "latest", (D90,), value="personal_care_granted", concept="home_care"
+)
+PRACTICAL_HELP_MINUTES = FeatureSpec(
+    "practical_help_minutes",
+    "home_care",
+    "latest",
+    (D90,),
+    value="practical_help_granted",
+    concept="home_care",
+)
+PREVENTIVE_VISIT_HELD = FeatureSpec(
+    "preventive_visits_held",
+    "preventive_visits",
+    "days_since_last",
+    (D1825,),
+    row_filter=RowFilter(column_equals=(("outcome", "held"),)),
+    concept="preventive_visits",
+)
+# Generated column names other layers read (screening.config.FeatureColumns).
+(PERSONAL_CARE_MINUTES_COLUMN,) = PERSONAL_CARE_MINUTES.column_names()
+(PRACTICAL_HELP_MINUTES_COLUMN,) = PRACTICAL_HELP_MINUTES.column_names()
+(DAYS_SINCE_PREVENTIVE_VISIT_COLUMN,) = PREVENTIVE_VISIT_HELD.column_names()
+
+
+def _about(concept: Concept, specs: Iterable[AnyFeatureSpec]) -> list[AnyFeatureSpec]:
+    """``specs`` with their clinical concept set."""
+    return [replace(spec, concept=concept) for spec in specs]
+
+
+def _condition_concept(name: str) -> Concept:
+    if name == "fall_injury_external_cause":
+        return "falls"
+    return "conditions" if name in CONDITIONS_NAMED_ON_THE_CITIZEN_PAGE else "other_diagnoses"
 
 
 def _hospital() -> list[AnyFeatureSpec]:
@@ -89,6 +144,7 @@ def _hospital() -> list[AnyFeatureSpec]:
             "count",
             (D365, D1825),
             row_filter=RowFilter(icd10_chapters=(chapter,)),
+            concept="other_diagnoses",
         )
         for chapter, (_, _, title) in ICD10_CHAPTERS.items()
     ]
@@ -99,11 +155,12 @@ def _hospital() -> list[AnyFeatureSpec]:
             "count",
             (D365, D1825),
             row_filter=RowFilter(icd10_categories=codes),
+            concept=_condition_concept(name),
         )
         for name, codes in KEY_CONDITIONS.items()
     ]
     physical = (("contact_type", "physical"),)
-    return [
+    admissions = [
         FeatureSpec(
             "acute_admissions",
             "unplanned_admissions",
@@ -135,11 +192,14 @@ def _hospital() -> list[AnyFeatureSpec]:
         ),
         FeatureSpec("hospital_contacts", "hospital_contacts", "count", (D365, D1825)),
         FeatureSpec("hospital_contacts", "hospital_contacts", "days_since_last", (D1825,)),
+    ]
+    return [
+        *_about("admissions", admissions),
         *chapter_features,
         *condition_features,
-        ScoreFeatureSpec("hfrs", D730),
-        ScoreFeatureSpec("hfrs", D365),
-        ScoreFeatureSpec("charlson", D1825),
+        ScoreFeatureSpec("hfrs", D730, concept="frailty_score"),
+        ScoreFeatureSpec("hfrs", D365, concept="frailty_score"),
+        ScoreFeatureSpec("charlson", D1825, concept="comorbidity"),
     ]
 
 
@@ -173,63 +233,77 @@ def _medicines() -> list[AnyFeatureSpec]:
         )
         for group in ATC_MAIN_GROUPS
     ]
-    return [
-        FeatureSpec("distinct_drugs", "prescriptions", "distinct_count", (D90, D90_180, D365), value="atc"),
-        DerivedFeatureSpec(
-            "polypharmacy_5_or_more_0_to_90d", "at_least", ("distinct_drugs_distinct_count_0_to_90d",), 5.0
-        ),
-        DerivedFeatureSpec(
-            "polypharmacy_10_or_more_0_to_90d", "at_least", ("distinct_drugs_distinct_count_0_to_90d",), 10.0
-        ),
-        DerivedFeatureSpec(
-            "distinct_drugs_change_0_to_90d_vs_90_to_180d",
-            "difference",
-            ("distinct_drugs_distinct_count_0_to_90d", "distinct_drugs_distinct_count_90_to_180d"),
-        ),
-        FeatureSpec(
-            "fall_risk_drugs",
-            "prescriptions",
-            "distinct_count",
-            (D90,),
-            value="atc",
-            row_filter=RowFilter(atc_prefixes=FALL_RISK_ATC_PREFIXES),
-        ),
-        *fall_risk,
-        *others,
-        *groups,
-        FeatureSpec("dispensings", "prescriptions", "count", (D90, D365)),
-        FeatureSpec("defined_daily_doses", "prescriptions", "sum", (D90,), value="ddd"),
-    ]
+    return _about(
+        "medicines",
+        [
+            FeatureSpec(
+                "distinct_drugs", "prescriptions", "distinct_count", (D90, D90_180, D365), value="atc"
+            ),
+            DerivedFeatureSpec(
+                "polypharmacy_5_or_more_0_to_90d",
+                "at_least",
+                ("distinct_drugs_distinct_count_0_to_90d",),
+                5.0,
+            ),
+            DerivedFeatureSpec(
+                "polypharmacy_10_or_more_0_to_90d",
+                "at_least",
+                ("distinct_drugs_distinct_count_0_to_90d",),
+                10.0,
+            ),
+            DerivedFeatureSpec(
+                "distinct_drugs_change_0_to_90d_vs_90_to_180d",
+                "difference",
+                ("distinct_drugs_distinct_count_0_to_90d", "distinct_drugs_distinct_count_90_to_180d"),
+            ),
+            FeatureSpec(
+                "fall_risk_drugs",
+                "prescriptions",
+                "distinct_count",
+                (D90,),
+                value="atc",
+                row_filter=RowFilter(atc_prefixes=FALL_RISK_ATC_PREFIXES),
+            ),
+            *fall_risk,
+            *others,
+            *groups,
+            FeatureSpec("dispensings", "prescriptions", "count", (D90, D365)),
+            FeatureSpec("defined_daily_doses", "prescriptions", "sum", (D90,), value="ddd"),
+        ],
+    )
 
 
 def _primary_care() -> list[AnyFeatureSpec]:
-    return [
-        FeatureSpec(
-            "gp_services", "gp_services", "sum", (D30, D90, D90_180, D365, D365_730), value="services"
-        ),
-        FeatureSpec("gp_services", "gp_services", "days_since_last", (D730,)),
-        # Contacts over up to five years: a person's long-run contact rate is the steadiest trace of
-        # frailty in registry data (the number of services billed per contact adds only noise).
-        FeatureSpec("gp_contacts", "gp_services", "count", (D90, D365, D730, D1825)),
-        FeatureSpec(
-            "gp_evening_services",
-            "gp_services",
-            "sum",
-            (D365,),
-            value="services",
-            row_filter=RowFilter(column_equals=(("time_of_day", "aften"),)),
-        ),
-        DerivedFeatureSpec(
-            "gp_services_change_0_to_90d_vs_90_to_180d",
-            "difference",
-            ("gp_services_sum_0_to_90d", "gp_services_sum_90_to_180d"),
-        ),
-        DerivedFeatureSpec(
-            "gp_services_change_0_to_365d_vs_365_to_730d",
-            "difference",
-            ("gp_services_sum_0_to_365d", "gp_services_sum_365_to_730d"),
-        ),
-    ]
+    return _about(
+        "gp",
+        [
+            FeatureSpec(
+                "gp_services", "gp_services", "sum", (D30, D90, D90_180, D365, D365_730), value="services"
+            ),
+            FeatureSpec("gp_services", "gp_services", "days_since_last", (D730,)),
+            # Contacts over up to five years: a person's long-run contact rate is the steadiest trace of
+            # frailty in registry data (the number of services billed per contact adds only noise).
+            FeatureSpec("gp_contacts", "gp_services", "count", (D90, D365, D730, D1825)),
+            FeatureSpec(
+                "gp_evening_services",
+                "gp_services",
+                "sum",
+                (D365,),
+                value="services",
+                row_filter=RowFilter(column_equals=(("time_of_day", "aften"),)),
+            ),
+            DerivedFeatureSpec(
+                "gp_services_change_0_to_90d_vs_90_to_180d",
+                "difference",
+                ("gp_services_sum_0_to_90d", "gp_services_sum_90_to_180d"),
+            ),
+            DerivedFeatureSpec(
+                "gp_services_change_0_to_365d_vs_365_to_730d",
+                "difference",
+                ("gp_services_sum_0_to_365d", "gp_services_sum_365_to_730d"),
+            ),
+        ],
+    )
 
 
 def _function() -> list[AnyFeatureSpec]:
@@ -259,43 +333,64 @@ def _function() -> list[AnyFeatureSpec]:
         )
         for area in FSIII_AREAS
     ]
-    return [
-        FeatureSpec("fsiii_score", "fsiii_functional_ability", "mean", (D180, D180_365), value="score"),
-        FeatureSpec("fsiii_score", "fsiii_functional_ability", "max", (D365,), value="score"),
-        FeatureSpec("fsiii_assessments", "fsiii_functional_ability", "count", (D365,)),
-        FeatureSpec("fsiii_assessments", "fsiii_functional_ability", "days_since_last", (D1825,)),
-        DerivedFeatureSpec(
-            "fsiii_score_change_0_to_180d_vs_180_to_365d",
-            "difference",
-            ("fsiii_score_mean_0_to_180d", "fsiii_score_mean_180_to_365d"),
-        ),
-        *per_domain,
-        *areas,
-        FeatureSpec("fsiii_conditions", "fsiii_health_conditions", "distinct_count", (D365,), value="code"),
-    ]
+    return _about(
+        "function",
+        [
+            FeatureSpec("fsiii_score", "fsiii_functional_ability", "mean", (D180, D180_365), value="score"),
+            FeatureSpec("fsiii_score", "fsiii_functional_ability", "max", (D365,), value="score"),
+            FeatureSpec("fsiii_assessments", "fsiii_functional_ability", "count", (D365,)),
+            FeatureSpec("fsiii_assessments", "fsiii_functional_ability", "days_since_last", (D1825,)),
+            DerivedFeatureSpec(
+                "fsiii_score_change_0_to_180d_vs_180_to_365d",
+                "difference",
+                ("fsiii_score_mean_0_to_180d", "fsiii_score_mean_180_to_365d"),
+            ),
+            *per_domain,
+            *areas,
+            FeatureSpec(
+                "fsiii_conditions", "fsiii_health_conditions", "distinct_count", (D365,), value="code"
+            ),
+        ],
+    )
 
 
 def _care() -> list[AnyFeatureSpec]:
-    return [
-        # no home-care row means no home care granted: 0 minutes, not unknown
-        FeatureSpec("home_care_minutes", "home_care", "latest", (D90,), value="total_granted", fallback=0.0),
-        FeatureSpec(
-            "home_care_minutes", "home_care", "mean", (D90, D90_180), value="total_granted", fallback=0.0
-        ),
-        FeatureSpec("home_care_minutes", "home_care", "max", (D365,), value="total_granted"),
-        FeatureSpec("home_care_minutes", "home_care", "slope", (D90, D180), value="total_granted"),
-        FeatureSpec("personal_care_minutes", "home_care", "latest", (D90,), value="personal_care_granted"),
-        FeatureSpec("practical_help_minutes", "home_care", "latest", (D90,), value="practical_help_granted"),
-        FeatureSpec("home_care_delivered_minutes", "home_care", "mean", (D90,), value="total_delivered"),
-        FeatureSpec("home_care_months", "home_care", "count", (D365,)),
-        FeatureSpec("home_care_months", "home_care", "days_since_last", (D1825,)),
-        DerivedFeatureSpec(
-            "home_care_minutes_change_0_to_90d_vs_90_to_180d",
-            "difference",
-            ("home_care_minutes_mean_0_to_90d", "home_care_minutes_mean_90_to_180d"),
-        ),
+    return [*_home_care(), *_home_nursing_falls_and_weight(), *_prevention()]
+
+
+def _home_care() -> list[AnyFeatureSpec]:
+    return _about(
+        "home_care",
+        [
+            # no home-care row means no home care granted: 0 minutes, not unknown
+            FeatureSpec(
+                "home_care_minutes", "home_care", "latest", (D90,), value="total_granted", fallback=0.0
+            ),
+            FeatureSpec(
+                "home_care_minutes", "home_care", "mean", (D90, D90_180), value="total_granted", fallback=0.0
+            ),
+            FeatureSpec("home_care_minutes", "home_care", "max", (D365,), value="total_granted"),
+            FeatureSpec("home_care_minutes", "home_care", "slope", (D90, D180), value="total_granted"),
+            PERSONAL_CARE_MINUTES,
+            PRACTICAL_HELP_MINUTES,
+            FeatureSpec("home_care_delivered_minutes", "home_care", "mean", (D90,), value="total_delivered"),
+            FeatureSpec("home_care_months", "home_care", "count", (D365,)),
+            FeatureSpec("home_care_months", "home_care", "days_since_last", (D1825,)),
+            DerivedFeatureSpec(
+                "home_care_minutes_change_0_to_90d_vs_90_to_180d",
+                "difference",
+                ("home_care_minutes_mean_0_to_90d", "home_care_minutes_mean_90_to_180d"),
+            ),
+        ],
+    )
+
+
+def _home_nursing_falls_and_weight() -> list[AnyFeatureSpec]:
+    nursing = [
         FeatureSpec("home_nursing_visits", "home_nursing_visits", "count", (D30, D90, D90_365, D365)),
         FeatureSpec("home_nursing_visits", "home_nursing_visits", "days_since_last", (D730,)),
+    ]
+    falls = [
         FeatureSpec("falls", "falls", "count", (D90, D365, D730)),
         FeatureSpec("falls", "falls", "days_since_last", (D1825,)),
         FeatureSpec(
@@ -305,6 +400,8 @@ def _care() -> list[AnyFeatureSpec]:
             (D365,),
             row_filter=RowFilter(column_equals=(("injury", True),)),
         ),
+    ]
+    weight = [
         FeatureSpec("weight_kg", "weights", "latest", (D90, D180_365), value="weight_kg"),
         FeatureSpec("weight_kg", "weights", "max", (D365,), value="weight_kg"),
         FeatureSpec("weight_kg", "weights", "min", (D365,), value="weight_kg"),
@@ -320,13 +417,13 @@ def _care() -> list[AnyFeatureSpec]:
             "percent_change",
             ("weight_kg_latest_0_to_90d", "weight_kg_max_0_to_365d"),
         ),
-        FeatureSpec(
-            "preventive_visits_held",
-            "preventive_visits",
-            "days_since_last",
-            (D1825,),
-            row_filter=RowFilter(column_equals=(("outcome", "held"),)),
-        ),
+    ]
+    return [*_about("home_nursing", nursing), *_about("falls", falls), *_about("weight", weight)]
+
+
+def _prevention() -> list[AnyFeatureSpec]:
+    visits = [
+        PREVENTIVE_VISIT_HELD,
         FeatureSpec(
             "preventive_visits_declined",
             "preventive_visits",
@@ -335,6 +432,8 @@ def _care() -> list[AnyFeatureSpec]:
             row_filter=RowFilter(column_equals=(("outcome", "declined"),)),
         ),
         FeatureSpec("preventive_visits", "preventive_visits", "count", (D730,)),
+    ]
+    observations = [
         FeatureSpec(
             "early_detection_red",
             "early_detection_observations",
@@ -351,6 +450,7 @@ def _care() -> list[AnyFeatureSpec]:
         ),
         FeatureSpec("early_detection_observations", "early_detection_observations", "count", (D365,)),
     ]
+    return [*_about("preventive_visits", visits), *_about("early_detection", observations)]
 
 
 def default_feature_set() -> FeatureSetSpec:

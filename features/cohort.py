@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import duckdb
 import pandas as pd
@@ -36,6 +37,11 @@ ELIGIBILITY_RULES: tuple[str, ...] = (
 COHORT_KEY_COLUMNS: tuple[str, ...] = ("person_key", "prediction_date")
 COHORT_DESCRIPTIVE_COLUMNS: tuple[str, ...] = ("municipality", "district")
 COHORT_FEATURE_COLUMNS: tuple[str, ...] = ("age_years", "sex_female", "living_alone")
+# the clinical concept of each cohort column that has one (sex is not something a reason explains)
+COHORT_CONCEPTS: dict[str, Literal["age", "living_alone"]] = {
+    "age_years": "age",
+    "living_alone": "living_alone",
+}
 
 
 @dataclass(frozen=True)

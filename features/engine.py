@@ -42,7 +42,7 @@ from features.cohort import (
     build_cohort,
 )
 from features.hfrs import HFRS_WEIGHTS
-from features.known_rows import Mode, check_mode, existing_relations, versions_sql
+from features.known_rows import Mode, check_mode, existing_relations, known_condition_sql, versions_sql
 from features.prediction_dates import normalise_prediction_dates, register_frame
 from features.sources import Source
 from features.spec import DerivedFeatureSpec, FeatureSetSpec, FeatureSpec, ScoreFeatureSpec, Window
@@ -125,12 +125,7 @@ def _source_rows(
 def _known_rows_sql(plan: _SourcePlan, rows_table: str, cohort: str, mode: Mode) -> str:
     """Phase 2: the source rows known at each cohort row's date, with ``row_id``, ``before_us`` and the
     source's t-columns."""
-    known = (
-        "s._delivered_at <= c.prediction_date "
-        "AND (s._superseded_at IS NULL OR s._superseded_at > c.prediction_date)"
-        if mode == "as_known"
-        else "TRUE"
-    )
+    known = known_condition_sql(mode, version="s", at="c.prediction_date") if mode == "as_known" else "TRUE"
     t_columns = "".join(f", {sql} AS {name}" for name, sql in plan.source.t_columns)
     where = f"WHERE {plan.source.t_where}" if plan.source.t_where else ""
     return f"""

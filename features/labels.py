@@ -21,6 +21,7 @@ Event dates are timestamps; a date-only event on ``t`` itself belongs to neither
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import duckdb
 import numpy as np
@@ -31,7 +32,8 @@ from features.cohort import build_cohort
 from features.known_rows import existing_relations, versions_sql
 from features.prediction_dates import normalise_prediction_dates, register_frame
 
-OUTCOMES: tuple[str, ...] = ("admission", "death", "frailty")
+Outcome = Literal["admission", "death", "frailty"]
+OUTCOMES: tuple[Outcome, ...] = ("admission", "death", "frailty")  # the one outcome list every layer imports
 DEFAULT_HORIZONS_MONTHS: tuple[int, ...] = (6, 12)
 LABEL_TABLES: tuple[str, ...] = (
     "population",

@@ -6,6 +6,10 @@ column is, e.g. ``acute_admissions_count_0_to_365d``.
 
 Windows are half-open lookbehinds ``[t - end_days, t - start_days)`` in days before the prediction date
 ``t``: an event on ``t`` itself is never a predictor (it may be an outcome, see ``features.labels``).
+
+Every spec may carry its clinical ``concept`` (a closed vocabulary, :data:`CONCEPTS`): what the feature is
+evidence of. It enters the spec hash, and the screening layer's plain-language reasons read it
+(``FeatureSetSpec.column_concepts``) instead of guessing from column names.
 """
 
 from __future__ import annotations
@@ -28,6 +32,26 @@ AGGREGATIONS_DEFAULTING_TO_ZERO = frozenset({"count", "sum", "distinct_count"})
 Priority = Literal["acute", "planned"]
 DerivedOperation = Literal["difference", "percent_change", "at_least"]
 ClinicalScore = Literal["hfrs", "charlson"]
+Concept = Literal[
+    "admissions",  # unplanned admissions, bed days, hospital contacts
+    "medicines",  # dispensings, distinct drugs, polypharmacy, fall-risk-increasing drugs
+    "falls",  # falls, injurious falls, fall-injury diagnoses
+    "weight",  # weighings, weight and weight change
+    "home_nursing",  # home nursing visits
+    "home_care",  # granted and delivered home care and its trend
+    "function",  # FSIII functional ability and health conditions
+    "gp",  # general-practice contacts and services
+    "frailty_score",  # Hospital Frailty Risk Score
+    "comorbidity",  # Charlson comorbidity index
+    "conditions",  # the key chronic conditions the citizen page names (heart failure, COPD, ...)
+    "other_diagnoses",  # ICD-10 chapters and other diagnosis groups
+    "preventive_visits",  # preventive home visits (held, declined)
+    "early_detection",  # early-detection observations (triage colours)
+    "age",
+    "living_alone",
+]
+CONCEPTS: tuple[str, ...] = get_args(Concept)
+SCORE_CONCEPTS: dict[str, Concept] = {"hfrs": "frailty_score", "charlson": "comorbidity"}
 
 _NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _ATC_PATTERN = re.compile(r"^[A-Z](\d\d([A-Z]([A-Z](\d\d)?)?)?)?$")
@@ -37,6 +61,11 @@ _FSIII_AREA_PATTERN = re.compile(r"^I([1-9]|1[0-2])$")
 
 class FeatureSpecError(ValueError):
     """A feature specification is malformed; the message names the spec and the rule broken."""
+
+
+def _check_concept(concept: str | None, where: str) -> None:
+    if concept is not None and concept not in CONCEPTS:
+        raise FeatureSpecError(f"{where}: concept {concept!r} is not one of {', '.join(CONCEPTS)}.")
 
 
 @dataclass(frozen=True, order=True)
@@ -130,6 +159,7 @@ class FeatureSpec:
     value: str | None = None
     row_filter: RowFilter = field(default_factory=RowFilter)
     fallback: float | None = None
+    concept: Concept | None = None
 
     def __post_init__(self) -> None:
         from features.sources import SOURCES  # the source catalogue validates source and columns
@@ -137,6 +167,7 @@ class FeatureSpec:
         where = f"Feature spec {self.name!r}"
         if not _NAME_PATTERN.match(self.name):
             raise FeatureSpecError(f"{where}: name must be snake_case (a-z, 0-9, _).")
+        _check_concept(self.concept, where)
         if self.aggregation not in AGGREGATIONS:
             raise FeatureSpecError(f"{where}: aggregation must be one of {', '.join(AGGREGATIONS)}.")
         if not self.windows:
@@ -178,10 +209,14 @@ class ScoreFeatureSpec:
 
     score: ClinicalScore
     window: Window
+    concept: Concept | None = None
 
     def __post_init__(self) -> None:
         if self.score not in get_args(ClinicalScore):
             raise FeatureSpecError(f"Unknown clinical score {self.score!r}; use 'hfrs' or 'charlson'.")
+        if self.concept is None:
+            object.__setattr__(self, "concept", SCORE_CONCEPTS[self.score])
+        _check_concept(self.concept, f"Score feature {self.score!r}")
 
     def column_names(self) -> tuple[str, ...]:
         stem = "hfrs_score" if self.score == "hfrs" else "charlson_index"
@@ -202,11 +237,13 @@ class DerivedFeatureSpec:
     operation: DerivedOperation
     inputs: tuple[str, ...]
     threshold: float | None = None
+    concept: Concept | None = None
 
     def __post_init__(self) -> None:
         where = f"Derived feature {self.name!r}"
         if not _NAME_PATTERN.match(self.name):
             raise FeatureSpecError(f"{where}: name must be snake_case.")
+        _check_concept(self.concept, where)
         needed = {"difference": 2, "percent_change": 2, "at_least": 1}.get(self.operation)
         if needed is None:
             raise FeatureSpecError(f"{where}: operation must be one of {get_args(DerivedOperation)}.")
@@ -249,6 +286,17 @@ class FeatureSetSpec:
     def column_names(self) -> tuple[str, ...]:
         """Every generated feature column, in order (cohort columns not included)."""
         return tuple(column for feature in self.features for column in feature.column_names())
+
+    def column_concepts(self) -> dict[str, Concept]:
+        """``column -> concept`` for every generated column whose spec names a concept, plus the cohort's
+        demographic columns (``features.cohort.COHORT_CONCEPTS``)."""
+        from features.cohort import COHORT_CONCEPTS
+
+        concepts: dict[str, Concept] = dict(COHORT_CONCEPTS)
+        for feature in self.features:
+            if feature.concept is not None:
+                concepts.update(dict.fromkeys(feature.column_names(), feature.concept))
+        return concepts
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready description, stable across runs (the input to the hash)."""

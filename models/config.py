@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-Outcome = Literal["admission", "death", "frailty"]
-OUTCOMES: tuple[Outcome, ...] = ("admission", "death", "frailty")
+from features.labels import OUTCOMES, Outcome  # the one outcome list (features/labels.py)
+from privacy import MIN_CELL_PERSONS
+
+__all__ = ["OUTCOMES", "Outcome", "SearchSpace", "TrainingConfig", "registered_model_name", "target_name"]
+
 Calibration = Literal["isotonic", "platt"]
 
 
@@ -64,7 +67,7 @@ class TrainingConfig:
     bootstrap_samples: int = 200
     capacity_per_district: int = 25
     net_benefit_thresholds: tuple[float, ...] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
-    min_cell_persons: int = 5
+    min_cell_persons: int = MIN_CELL_PERSONS
 
     def as_params(self) -> dict[str, str]:
         """Flat string parameters for MLflow (aggregates only, no data)."""

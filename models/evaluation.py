@@ -13,7 +13,7 @@ from models.capacity import capacity_metrics
 from models.config import TrainingConfig
 from models.metrics import Estimate, evaluate_with_ci, net_benefit, net_benefit_treat_all
 from models.risk_model import RiskModel
-from models.subgroups import subgroup_table
+from models.subgroups import protect_subgroup_table, subgroup_table
 
 MODEL = "model"
 
@@ -24,7 +24,8 @@ class Evaluation:
 
     ``metrics[name]`` holds the CI estimates of each risk (``model``, ``age_sex``, ``hfrs``, ``charlson``,
     ``oracle``); ``capacity[name]`` the top-k numbers; ``decision_curve`` the net benefit per threshold;
-    ``subgroups`` the suppressed subgroup table; ``test_rows``/``test_persons``/``test_events`` counts.
+    ``subgroups`` the subgroup table with small and complementary cells withheld;
+    ``test_rows``/``test_persons``/``test_events`` counts.
     """
 
     metrics: dict[str, dict[str, Estimate]]
@@ -106,7 +107,7 @@ def evaluate(
         metrics=metrics,
         capacity=capacity,
         decision_curve=pd.DataFrame(curve_rows),
-        subgroups=subgroup_table(test_rows, subgroup_risks, config.min_cell_persons),
+        subgroups=protect_subgroup_table(subgroup_table(test_rows, subgroup_risks, config.min_cell_persons)),
         test_rows=len(test_rows),
         test_persons=len(set(persons)),
         test_events=int(y.sum()),

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from models.evaluation import Evaluation
+from privacy import COMPLEMENTARY_CELL_TEXT, SMALL_CELL_TEXT
 
 OUTCOME_DEFINITIONS = {
     "admission": "at least one unplanned (acute, physical) hospital admission",
@@ -89,7 +90,8 @@ def _subgroup_table(table: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for row in table.itertuples(index=False):
         if row.suppressed:
-            cells = [row.subgroup, row.level] + ["<5"] * (len(header) - 2)
+            mark = COMPLEMENTARY_CELL_TEXT if getattr(row, "complementary", False) else SMALL_CELL_TEXT
+            cells = [row.subgroup, row.level] + [mark] * (len(header) - 2)
         else:
             cells = [
                 row.subgroup,
@@ -164,7 +166,8 @@ intercept {model["calibration_intercept"].as_text()}, ICI {model["ici"].as_text(
 The lists show calibrated probabilities.
 
 ## Performance by subgroup
-Cells with fewer than 5 persons, or fewer than 5 persons with or without the outcome, are suppressed (`<5`).
+Cells with fewer than 5 persons, or fewer than 5 persons with or without the outcome, are suppressed (`<5`);
+cells marked `*` are withheld so that a suppressed cell cannot be worked out from the totals above.
 
 {_subgroup_table(evaluation.subgroups)}
 

@@ -7,8 +7,8 @@ What a care manager and an analyst ask of a model before go-live, on its tempora
 - **calibration**: observed against predicted risk per tenth of predicted risk;
 - **subgroups**: the suppressed subgroup table, one metric at a time, risks side by side.
 
-Only aggregates enter the page. A count that describes fewer than ``min_cell_persons`` rows is withheld
-(shown as "<5"), together with every number computed from it, so nothing small can be recovered by
+Only aggregates enter the page. A count of 1 to ``min_cell_persons - 1`` rows is withheld (the platform's
+rule, :mod:`privacy`), together with every number computed from it, so nothing small can be recovered by
 subtraction from the page: every cell of a flagged set's two-by-two table (flagged or not, with or without
 the outcome) must reach the minimum, or the whole row is withheld. The page needs no network: the
 data are embedded as JSON and drawn with a few lines of plain JavaScript into SVG.
@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from models.capacity import flag_top_k
+from privacy import Relation, is_small, protect
 
 CAPACITY_GRID: tuple[int, ...] = (5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200)
 THRESHOLD_GRID: tuple[float, ...] = tuple(round(0.01 * step, 2) for step in range(1, 61))
@@ -69,16 +70,13 @@ def _flagged_row(
     missed = total_events - events
     not_flagged_without = len(y) - flagged_count - missed
     cells = (events, flagged_count - events, missed, not_flagged_without)
-    if flagged_count == 0 and total_events:
-        # nobody flagged: the only non-empty cells are the totals the page shows anyway
-        return {"setting": setting, "flagged": 0, "events": 0, "ppv": None, "sensitivity": 0.0}
-    if min(cells) < min_cell:
+    if any(is_small(cell, min_cell) for cell in cells) or total_events == 0:
         return {"setting": setting, "flagged": None, "events": None, "ppv": None, "sensitivity": None}
     return {
         "setting": setting,
         "flagged": flagged_count,
         "events": events,
-        "ppv": round(events / flagged_count, 4),
+        "ppv": round(events / flagged_count, 4) if flagged_count else None,
         "sensitivity": round(events / total_events, 4),
     }
 
@@ -100,12 +98,28 @@ def threshold_curve(
 def calibration_bins(
     y: np.ndarray, risk: np.ndarray, min_cell: int, bins: int = CALIBRATION_BINS
 ) -> list[dict[str, float | int | None]]:
-    """Mean predicted and observed risk per tenth of predicted risk (a bin with few events is withheld)."""
-    order = np.argsort(risk, kind="stable")
-    result = []
-    for group in np.array_split(order, bins):
-        events = int(y[group].sum())
-        if min(len(group), events, len(group) - events) < min_cell:
+    """Mean predicted and observed risk per tenth of predicted risk.
+
+    A bin whose rows, events or non-events are small is withheld; so is a second bin where one alone
+    would be given away by the total number of events the page shows (complementary suppression).
+    """
+    groups = np.array_split(np.argsort(risk, kind="stable"), bins)
+    events = {index: int(y[group].sum()) for index, group in enumerate(groups)}
+    small = {
+        index
+        for index, group in enumerate(groups)
+        if any(is_small(cell, min_cell) for cell in (len(group), events[index], len(group) - events[index]))
+    }
+    suppression = protect(
+        {**events, "total": int(y.sum())},
+        [Relation("total", tuple(events))],
+        primary=small,
+        known={"total"},
+        minimum=min_cell,
+    )
+    result: list[dict[str, float | int | None]] = []
+    for index, group in enumerate(groups):
+        if index in suppression.withheld or len(group) == 0:
             result.append({"rows": None, "predicted": None, "observed": None})
             continue
         result.append(
@@ -128,6 +142,8 @@ def subgroup_records(table: pd.DataFrame, risk_names: Sequence[str]) -> list[dic
             "level": str(row["level"]),
             "suppressed": bool(row.get("suppressed", False)),
         }
+        if record["suppressed"] and bool(row.get("complementary", False)):
+            record["complementary"] = True
         if not record["suppressed"]:
             for column in ("persons", "event_rows", "observed_risk"):
                 record[column] = _number(row.get(column))

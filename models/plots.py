@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
 from models.metrics import smoothed_observed_risk
+from privacy import COMPLEMENTARY_CELL_TEXT, SMALL_CELL_TEXT
 
 
 def _figure(width: float = 6.0, height: float = 5.0) -> Figure:
@@ -91,7 +92,7 @@ _COUNTS = frozenset({"persons", "rows", "event_rows"})
 
 
 def subgroup_plot(table: pd.DataFrame, title: str) -> Figure:
-    """The suppressed subgroup table drawn as a figure (suppressed cells show '<5')."""
+    """The suppressed subgroup table drawn as a figure (small cells show '<5', complementary ones '*')."""
     shown_columns = [c for c in ("subgroup", "level", "persons", "event_rows", "observed_risk") if c in table]
     shown_columns += [c for c in table.columns if c.startswith("auroc_")]
     cells = []
@@ -102,7 +103,8 @@ def subgroup_plot(table: pd.DataFrame, title: str) -> Figure:
             if column in ("subgroup", "level"):
                 values.append(str(value))
             elif row.suppressed:
-                values.append("<5")
+                complementary = bool(getattr(row, "complementary", False))
+                values.append(COMPLEMENTARY_CELL_TEXT if complementary else SMALL_CELL_TEXT)
             elif isinstance(value, Real) and not np.isnan(value):
                 # counts arrive as integers when no row is suppressed, as floats (NaN beside) when one is
                 values.append(f"{value:.3f}" if abs(value) < 10 and column not in _COUNTS else f"{value:.0f}")

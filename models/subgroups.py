@@ -2,7 +2,10 @@
 
 A cell is suppressed when it holds fewer than ``min_cell_persons`` distinct persons, or fewer than that
 many persons with, or without, the outcome: then every count and metric in the row is blanked, because
-any of them could reveal a handful of identifiable citizens.
+any of them could reveal a handful of identifiable citizens. The levels of each subgroup partition the
+test rows, whose totals are published beside the table, so :func:`protect_subgroup_table` also withholds
+the smallest other level of a subgroup with one withheld level (complementary suppression, :mod:`privacy`);
+that is the table that leaves the platform (``Evaluation.subgroups``: model card, plots, MLflow).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from models.metrics import auroc
+from privacy import MIN_CELL_PERSONS, Relation, protect
 
 AGE_BANDS = (
     (0, 65, "<65"),
@@ -43,7 +47,7 @@ def subgroup_levels(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def subgroup_table(
-    rows: pd.DataFrame, risks: dict[str, np.ndarray], min_cell_persons: int = 5
+    rows: pd.DataFrame, risks: dict[str, np.ndarray], min_cell_persons: int = MIN_CELL_PERSONS
 ) -> pd.DataFrame:
     """Counts, observed and predicted risk and AUROC per subgroup level, for each named risk.
 
@@ -82,6 +86,39 @@ def subgroup_table(
         if column not in table.columns:
             table[column] = np.nan
     return table
+
+
+_TOTAL = ("__total__", "")
+
+
+def protect_subgroup_table(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (from :func:`subgroup_table`) with complementary cells withheld too.
+
+    A subgroup whose levels show all but one withheld level would give that level away as the published
+    total (test rows, persons, events) minus the shown levels; the smallest other level (by rows) is then
+    withheld as well, marked ``complementary`` True (text: ``*``). A subgroup with one level equals the
+    total and is left as it is.
+    """
+    shown = table.copy()
+    shown["complementary"] = False
+    if shown.empty:
+        return shown
+    cells = list(zip(shown["subgroup"], shown["level"], strict=True))
+    values: dict[tuple[str, str], float] = {_TOTAL: float("inf")}
+    for cell, rows in zip(cells, shown["rows"], strict=True):
+        values[cell] = 0.0 if pd.isna(rows) else float(rows)
+    levels: dict[str, list[tuple[str, str]]] = {}
+    for cell in cells:
+        levels.setdefault(cell[0], []).append(cell)
+    relations = [Relation(_TOTAL, tuple(group)) for group in levels.values() if len(group) > 1]
+    primary = {cell for cell, small in zip(cells, shown["suppressed"].astype(bool), strict=True) if small}
+    suppression = protect(values, relations, primary=primary, known={_TOTAL})
+    complementary = np.array([cell in suppression.complementary for cell in cells])
+    blanked = [c for c in shown.columns if c not in ("subgroup", "level", "suppressed", "complementary")]
+    shown.loc[complementary, blanked] = np.nan
+    shown.loc[complementary, "suppressed"] = True
+    shown["complementary"] = complementary
+    return shown
 
 
 def subgroup_aurocs(table: pd.DataFrame, risk_name: str) -> dict[tuple[str, str], float]:

@@ -1,16 +1,13 @@
-"""Turn the ``citizen_facts`` JSON document published with a list into what the citizen page shows.
+"""Turn the ``citizen_facts`` document published with a list into what the citizen page shows.
 
-Expected document (docs/review-app.md; every part optional, unknown keys ignored)::
+The document is the screening layer's type ``screening.facts.CitizenFacts`` (its one writer); this module
+reads it with ``CitizenFacts.from_json`` and shapes it for the page. Home care is the granted minutes per
+week, the same level the list's reasons cite.
 
-    {"admissions": [{"start": "2023-02-01", "end": "2023-02-04", "diagnosis": "DI500", "acute": true}],
-     "home_care": [{"month": "2023-01-01", "personal_care_delivered": 120, "practical_help_delivered": 30}],
-     "fsiii": [{"code": "J1.1", "score": 2, "assessed_date": "2023-01-10"}],
-     "medicines_count": 7,
-     "falls": [{"date": "2023-03-02", "injury": false}],
-     "weights": [{"date": "2023-01-05", "kg": 61.5}]}
-
-Warehouse column names (``contact_start``, ``fall_date``, ``measured_date``, ``weight_kg`` ...) are accepted
-as synonyms so the publisher can pass rows through unchanged.
+Documents stored before the type existed (rows passed through with other names, ``personal_care_delivered``
+instead of ``personal_care_granted``, counts in place of lists) stay readable through
+:func:`_legacy_facts`, because published lists in an operational database are kept for years; a document
+the type reads never goes that way.
 """
 
 from __future__ import annotations
@@ -18,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from screening.facts import CitizenFacts as FactsDocument
+from screening.facts import FactsDocumentError
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,28 @@ def _records(value: Any) -> list[Mapping[str, Any]]:
 
 
 def normalise_facts(document: Mapping[str, Any]) -> CitizenFacts:
-    """Read a facts document tolerantly (see the module docstring for the shape)."""
+    """The page's view of a facts document (the screening layer's type, or an older stored shape)."""
+    try:
+        typed = FactsDocument.from_json(document)
+    except (FactsDocumentError, TypeError, ValueError):
+        return _legacy_facts(document)
+    return CitizenFacts(
+        admissions=sorted(
+            (Admission(a.start, a.end or "", a.diagnosis or "", a.acute) for a in typed.admissions),
+            key=lambda admission: admission.start,
+            reverse=True,
+        ),
+        home_care=sorted((month.month, float(month.minutes_per_week)) for month in typed.home_care),
+        fsiii=sorted((item.code, str(item.score), item.assessed_date) for item in typed.fsiii),
+        medicines_count=typed.medicines_count if "medicines_count" in document else None,
+        falls=sorted(((fall.date, fall.injury) for fall in typed.falls), key=lambda fall: fall[0]),
+        falls_count=len(typed.falls) if typed.falls else _count(document, "falls_count_12m"),
+        weights=sorted((weight.date, float(weight.kg)) for weight in typed.weights),
+    )
+
+
+def _legacy_facts(document: Mapping[str, Any]) -> CitizenFacts:
+    """Documents stored before ``screening.facts.CitizenFacts``: read tolerantly, synonyms included."""
     admissions = [
         Admission(
             start=_date(_first(item, "start", "admitted", "contact_start", "date")),

@@ -2,7 +2,8 @@
 
 For each (list, citizen) the *latest* decision counts. A visit's yield is the share of completed visits
 (``visit_done``) that found a new problem. :func:`suppress_small_cells` blanks every count of a group with
-fewer than five persons before aggregates leave the platform or reach an analyst.
+fewer than five persons before aggregates leave the platform or reach an analyst; a page that shows these
+rows beside the list status counts they sum from protects them together (``review.web_admin``).
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from typing import Literal
 
 import sqlalchemy as sa
 
+from privacy import MIN_CELL_PERSONS, shown_count
 from review.tables import decisions
 from review.worklist import label_of
 from screening.store import screening_list_entries
 
 GroupBy = Literal["list", "district", "reason"]
-MIN_CELL = 5
+MIN_CELL = MIN_CELL_PERSONS
+YIELD_COUNTS: tuple[str, ...] = ("decided", "visits_done", "new_problems", "referred_to_gp", "not_relevant")
 
 
 @dataclass(frozen=True)
@@ -106,9 +109,7 @@ def suppress_small_cells(rows: list[YieldRow], minimum: int = MIN_CELL) -> list[
 
 
 def _cell(value: int | None, minimum: int) -> int | None:
-    if value is None or 0 < value < minimum:
-        return None
-    return value
+    return shown_count(value, minimum)
 
 
 def _latest_decisions(engine: sa.Engine, districts: set[str] | None) -> dict[tuple[str, str], dict]:

@@ -169,8 +169,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Confidential: contains personal data. Store and shred according to municipal rules.",
     ),
     "suppression_note": (
-        "Tal under {n} personer vises som <{n} for at beskytte borgerne.",
-        "Counts below {n} persons are shown as <{n} to protect the citizens.",
+        "Tal under {n} personer vises som <{n} for at beskytte borgerne; * er et tal, der skjules, så et "
+        "tal under {n} ikke kan regnes ud fra de andre.",
+        "Counts below {n} persons are shown as <{n} to protect the citizens; * is a count withheld so that "
+        "a count below {n} cannot be worked out from the others.",
     ),
     "lists_and_status": ("Lister og status", "Lists and status"),
     "yield_by_district": ("Udbytte af besøg pr. distrikt", "Visit yield per district"),

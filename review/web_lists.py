@@ -7,8 +7,6 @@ existing), (3) writes the audit row naming the persons about to be shown, and on
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -47,6 +45,7 @@ from review.worklist import (
     risk_history,
     select_page,
 )
+from screening.exports import list_csv_text, spreadsheet_safe
 
 router = APIRouter()
 CARE_PURPOSE = "care_follow_up"
@@ -170,63 +169,56 @@ def _filtered_rows(request: Request, header: ListHeader, principal: Principal) -
     return select_page(rows, query, principal.user_id, state).rows
 
 
-_CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_text(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_CSV_FORMULA_START) else text  # no formulas in spreadsheets
+_csv_text = spreadsheet_safe  # the one guard lives with the one writer (screening.exports)
 
 
 @router.get("/lists/{list_id}/export.csv")
 def export_csv(
     request: Request, list_id: str, principal: Annotated[Principal, Depends(Require("lists:export"))]
 ) -> Response:
-    """The list (with the page's filters) as CSV; every exported person is audited first."""
+    """The list (with the page's filters) as CSV through the one list-CSV writer; every exported person is
+    audited first."""
     header = scoped_list(request, principal, list_id)
     rows = _filtered_rows(request, header, principal)
     keys = [row.person_key for row in rows]
     _audit(request, principal, "export", header, keys, format="csv")
     identities = _identities(request, principal, header, keys)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
     who = ["cpr", "name"] if identities is not None else ["person_key"]
-    writer.writerow(
-        [
-            "rank",
-            *who,
-            "risk",
-            "risk_change",
-            "new_on_list",
-            "flags",
-            "reasons",
-            "suggested_action",
-            "status",
-            "assignee",
-        ]
-    )
+    columns = [
+        "rank",
+        *who,
+        "risk",
+        "risk_change",
+        "new_on_list",
+        "flags",
+        "reasons",
+        "suggested_action",
+        "status",
+        "assignee",
+    ]
+    cells = []
     for row in rows:
         if identities is not None:
             identity = identities.get(row.person_key)
             person = [identity.cpr, identity.name] if identity else ["", ""]
         else:
             person = [row.person_key]
-        writer.writerow(
+        cells.append(
             [
                 row.rank,
-                *[_csv_text(value) for value in person],
+                *person,
                 f"{row.risk:.4f}",
                 "" if row.risk_change is None else f"{row.risk_change:+.4f}",
                 int(row.new_on_list),
-                _csv_text("; ".join(row.flags)),
-                _csv_text("; ".join(row.reasons)),
-                _csv_text(row.suggested_action),
+                "; ".join(row.flags),
+                "; ".join(row.reasons),
+                row.suggested_action,
                 row.status,
-                _csv_text(row.assignee or ""),
+                row.assignee or "",
             ]
         )
     return Response(
-        buffer.getvalue(),
+        list_csv_text(columns, cells),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="tidlig-{header.district}-{header.as_of_date}.csv"'

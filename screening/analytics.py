@@ -2,7 +2,9 @@
 
 Everything is an aggregate of calibrated risks (the expected number of events), so it is available on the
 day the list is made, before any outcome is known. Every cell built from fewer than
-``MIN_CELL`` persons is suppressed (value None, ``suppressed`` True) before it leaves this module.
+``MIN_CELL_PERSONS`` persons is suppressed (value None, ``suppressed`` True) before it leaves this module,
+and so is every cell from which one could be worked out: the groups of each dimension sum to the overall
+row, so a dimension never shows all but one of its groups (complementary suppression, :mod:`privacy`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-MIN_CELL = 5
+from privacy import MIN_CELL_PERSONS, cell_text, margin_relations, protect
+
+MIN_CELL = MIN_CELL_PERSONS  # kept for callers not yet switched to privacy.MIN_CELL_PERSONS
+OVERALL = ("overall", "all")
 AGE_BANDS = ((65, 75, "65-74"), (75, 85, "75-84"), (85, 200, "85+"))
 
 
@@ -42,7 +47,9 @@ def capacity_analytics(
     ``expected_events_per_visit`` (mean risk on the lists); ``share_of_events_captured`` (expected events on
     the lists over expected events among all eligible); ``share_of_listed`` and ``share_of_events`` (the
     group's share of all listed persons and of all expected events: where the list goes vs where events
-    happen). Cells with fewer than 5 eligible or listed persons (but more than 0 listed) are suppressed.
+    happen). Cells with fewer than 5 eligible or listed persons (but more than 0 listed) are suppressed,
+    and with them the smallest other cells needed so that no suppressed cell equals the overall row minus
+    the shown groups of its dimension (those rows have ``complementary`` True).
     """
     frame = pd.DataFrame(
         {
@@ -76,10 +83,42 @@ def capacity_analytics(
                 else None,
                 "share_of_listed": round(len(listed) / total_listed, 4) if total_listed else None,
                 "share_of_events": round(expected_all / total_events, 4) if total_events else None,
-                "suppressed": False,
+                "suppressed": len(cell) < MIN_CELL_PERSONS or 0 < len(listed) < MIN_CELL_PERSONS,
             }
-            if len(cell) < MIN_CELL or 0 < len(listed) < MIN_CELL:
-                row = {key: (value if key in ("dimension", "group") else None) for key, value in row.items()}
-                row["suppressed"] = True
             rows.append(row)
-    return pd.DataFrame(rows)
+    complementary = _complements(rows)
+    return pd.DataFrame([_withheld(row, complementary) for row in rows])
+
+
+def _complements(rows: list[dict[str, Any]]) -> frozenset[tuple[str, str]]:
+    """The (dimension, group) cells withheld only to protect a small one over the overall row."""
+    if not rows:
+        return frozenset()
+    values = {(row["dimension"], row["group"]): float(row["eligible"]) for row in rows}
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for dimension, group in values:
+        if dimension != OVERALL[0]:
+            groups.setdefault(dimension, []).append((dimension, group))
+    primary = {(row["dimension"], row["group"]) for row in rows if row["suppressed"]}
+    return protect(values, margin_relations(OVERALL, groups), primary=primary).complementary
+
+
+def _withheld(row: dict[str, Any], complementary: frozenset[tuple[str, str]]) -> dict[str, Any]:
+    is_complement = (row["dimension"], row["group"]) in complementary
+    if not (row["suppressed"] or is_complement):
+        return row | {"complementary": False}
+    blank = {key: (value if key in ("dimension", "group") else None) for key, value in row.items()}
+    return blank | {"suppressed": True, "complementary": is_complement}
+
+
+def listed_by_district_text(analytics: pd.DataFrame) -> dict[str, str]:
+    """``district -> listed`` as text from a :func:`capacity_analytics` table (``<5`` small, ``*`` withheld
+    to protect another district), for artifacts and logs: the same cells as the published table, so the
+    two together reveal nothing the table alone does not."""
+    rows = analytics.loc[analytics["dimension"] == "district"]
+    return {
+        str(row.group): cell_text(
+            None if row.suppressed else int(row.listed), complementary=bool(row.complementary)
+        )
+        for row in rows.itertuples(index=False)
+    }

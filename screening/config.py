@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-Outcome = Literal["admission", "death", "frailty"]
-OUTCOMES: tuple[Outcome, ...] = ("admission", "death", "frailty")
+from features.catalogue import (
+    DAYS_SINCE_PREVENTIVE_VISIT_COLUMN,
+    PERSONAL_CARE_MINUTES_COLUMN,
+    PRACTICAL_HELP_MINUTES_COLUMN,
+)
+from features.labels import OUTCOMES, Outcome  # the one outcome list (features/labels.py)
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,9 @@ class FeatureColumns:
     sex_female: str = "sex_female"
     living_alone: str = "living_alone"
     nursing_home_resident: str = "nursing_home_resident"
-    personal_care_minutes: str = "personal_care_minutes_latest_0_to_90d"
-    practical_help_minutes: str = "practical_help_minutes_latest_0_to_90d"
-    days_since_preventive_visit: str = "preventive_visits_held_days_since_last_0_to_1825d"
+    personal_care_minutes: str = PERSONAL_CARE_MINUTES_COLUMN
+    practical_help_minutes: str = PRACTICAL_HELP_MINUTES_COLUMN
+    days_since_preventive_visit: str = DAYS_SINCE_PREVENTIVE_VISIT_COLUMN
 
 
 @dataclass(frozen=True)

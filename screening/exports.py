@@ -14,13 +14,15 @@ import csv
 import html
 import io
 import os
+import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from privacy import protect_attrition, withhold
 from screening.eligibility import TARGET_GROUPS
 
 OUTCOME_WORDS = {
@@ -45,6 +47,33 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+SPREADSHEET_FORMULA_START: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def spreadsheet_safe(value: object) -> str:
+    """``value`` as CSV cell text that a spreadsheet will not run as a formula.
+
+    Text starting with ``= + - @``, a tab or a carriage return gets a leading ``'`` (OWASP's advice for
+    CSV injection); a plain number such as ``+5.0`` or ``-0.0123`` is left alone (it cannot be a formula).
+    """
+    text = "" if value is None else str(value)
+    if text.startswith(SPREADSHEET_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def list_csv_text(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """The one list-CSV writer (published exports and the review app's download): the csv module's
+    default dialect with ``\n`` line ends, a header row, and every cell through :func:`spreadsheet_safe`."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([spreadsheet_safe(column) for column in columns])
+    for row in rows:
+        writer.writerow([spreadsheet_safe(value) for value in row])
+    return buffer.getvalue()
+
+
 def _format_cpr(cpr: str) -> str:
     digits = str(cpr).replace("-", "")
     return f"{digits[:6]}-{digits[6:]}" if len(digits) == 10 else str(cpr)
@@ -64,34 +93,31 @@ def list_csv(
     identities: Mapping[str, tuple[str, str]] | None,
 ) -> str:
     """The list as CSV (one row per entry, ranks ascending); ``identities`` maps person_key to (CPR, name)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
     identity_columns = ["cpr", "name"] if identities is not None else []
-    writer.writerow(
-        [
-            "list_id",
-            "district",
-            "as_of_date",
-            "rank",
-            *identity_columns,
-            "person_key",
-            "risk_percent",
-            "risk_change_points",
-            "new_on_list",
-            "target_groups",
-            "reasons_da",
-            "suggested_action_da",
-            "reasons_en",
-            "suggested_action_en",
-            "model",
-        ]
-    )
+    columns = [
+        "list_id",
+        "district",
+        "as_of_date",
+        "rank",
+        *identity_columns,
+        "person_key",
+        "risk_percent",
+        "risk_change_points",
+        "new_on_list",
+        "target_groups",
+        "reasons_da",
+        "suggested_action_da",
+        "reasons_en",
+        "suggested_action_en",
+        "model",
+    ]
+    rows = []
     for entry in sorted(entries, key=lambda e: e["rank"]):
         identity: list[str] = []
         if identities is not None:
             cpr, name = identities.get(entry["person_key"], ("", ""))
             identity = [_format_cpr(cpr) if cpr else "", name]
-        writer.writerow(
+        rows.append(
             [
                 header["list_id"],
                 header["district"],
@@ -110,7 +136,7 @@ def list_csv(
                 f"{entry['outcome']} v{header['model_versions'].get(entry['outcome'], '?')}",
             ]
         )
-    return buffer.getvalue()
+    return list_csv_text(columns, rows)
 
 
 _STYLE = """
@@ -195,5 +221,32 @@ def index_html(as_of: str, lists: Sequence[Mapping[str, Any]]) -> str:
 
 
 def aggregates_csv(frame: pd.DataFrame) -> str:
-    """An aggregate table as CSV; the caller passes only tables with small cells already suppressed."""
+    """An aggregate table as CSV; the caller passes only tables with small cells already suppressed
+    (withheld cells are empty fields)."""
     return frame.to_csv(index=False, lineterminator="\n", na_rep="")
+
+
+def exclusions_for_export(attrition: pd.DataFrame, analytics: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The exclusions (attrition) table as it may leave the platform beside the capacity analytics.
+
+    Small ``removed`` and ``remaining`` counts are withheld, and so is every count from which one could be
+    worked out along the chain ``remaining[i-1] = removed[i] + remaining[i]``. The last ``remaining`` is
+    the number of eligible citizens, the same number as the ``overall`` row of ``analytics``
+    (:func:`screening.analytics.capacity_analytics`): when that row is withheld it is withheld here too, and
+    when it is shown it is never chosen to protect another cell here.
+    """
+    frame = attrition.reset_index(drop=True)
+    if frame.empty:
+        return frame
+    last = (frame.index[-1], "remaining")
+    withheld_elsewhere: list[tuple[int, str]] = []
+    known: list[tuple[int, str]] = []
+    if analytics is not None and not analytics.empty:
+        overall = analytics.loc[analytics["dimension"] == "overall"]
+        if not overall.empty:
+            if bool(overall["suppressed"].iloc[0]):
+                withheld_elsewhere.append(last)
+            else:
+                known.append(last)
+    suppression = protect_attrition(frame, also_withheld=withheld_elsewhere, known=known)
+    return withhold(frame, suppression)

@@ -4,8 +4,10 @@
 "as known at as-of" by ``screening.history_reader``) and returns one JSON-ready dict. Reasons are rendered
 from these same dicts, so a reason can never state a number the citizen page does not show.
 
-Facts document (``citizen_facts.facts``; the review app's ``review.citizen_facts`` reads it). Every key is
-always present (``None`` or empty when unknown); lists are the timelines the citizen page draws::
+Facts document: the type :class:`CitizenFacts` (``to_json`` writes ``citizen_facts.facts``, ``from_json``
+reads it back; the review app's ``review.citizen_facts`` reads through it). Every key is always present
+(``None`` or empty when unknown); lists are the timelines the citizen page draws; home care is *granted*
+minutes per week, the same level the reasons speak of::
 
     as_of_date                 "YYYY-MM-DD"
     age_years, sex, living_alone       int | None, "F" | "M" | None, bool | None
@@ -30,9 +32,12 @@ import datetime as dt
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any, Literal
 
 import pandas as pd
+
+from features.admissions import MINIMUM_ADMISSION_HOURS, is_unplanned_admission
 
 CONDITIONS: dict[str, tuple[str, str]] = {
     "heart_failure": ("hjertesvigt", "heart failure"),
@@ -56,10 +61,204 @@ HISTORY_TABLES = (
     "home_nursing_visits",
 )
 
-ACUTE_ADMISSION_MIN_HOURS = 12
+ACUTE_ADMISSION_MIN_HOURS = MINIMUM_ADMISSION_HOURS
+
+
+class FactsDocumentError(ValueError):
+    """A stored facts document does not have the shape :class:`CitizenFacts` writes (names the key only)."""
+
+
+@dataclass(frozen=True)
+class AdmissionFact:
+    """One acute admission on the timeline (dates ``YYYY-MM-DD``; ``end`` None while still admitted)."""
+
+    start: str
+    end: str | None
+    diagnosis: str | None
+    acute: bool = True
+
+
+@dataclass(frozen=True)
+class HomeCareMonth:
+    """Granted home care in one month, minutes per week (the level reasons speak of)."""
+
+    month: str
+    personal_care_granted: int
+    practical_help_granted: int
+
+    @property
+    def minutes_per_week(self) -> int:
+        """Both kinds together."""
+        return self.personal_care_granted + self.practical_help_granted
+
+
+@dataclass(frozen=True)
+class FsiiiScore:
+    """One FSIII functional-ability score (0-4) of the latest assessment."""
+
+    code: str
+    score: int
+    assessed_date: str
+
+
+@dataclass(frozen=True)
+class FallFact:
+    """One fall in the past 12 months; ``injury`` None when not recorded."""
+
+    date: str
+    injury: bool | None
+
+
+@dataclass(frozen=True)
+class WeightFact:
+    """One weighing in the past 12 months."""
+
+    date: str
+    kg: float
+
+
+_RECORDS: dict[str, type] = {
+    "admissions": AdmissionFact,
+    "home_care": HomeCareMonth,
+    "fsiii": FsiiiScore,
+    "falls": FallFact,
+    "weights": WeightFact,
+}
+
+
+@dataclass(frozen=True)
+class CitizenFacts:
+    """The facts document: one writer (:meth:`to_json`, stored in ``citizen_facts.facts``), one reader
+    (:meth:`from_json`, used by ``review.citizen_facts``). Keys and meaning are in the module docstring."""
+
+    as_of_date: str
+    age_years: int | None = None
+    sex: Literal["F", "M"] | None = None
+    living_alone: bool | None = None
+    risks: Mapping[str, float] = field(default_factory=dict)
+    admissions: tuple[AdmissionFact, ...] = ()
+    admissions_count_12m: int = 0
+    home_care: tuple[HomeCareMonth, ...] = ()
+    home_care_minutes_per_week_now: int = 0
+    home_care_minutes_per_week_3m_ago: int = 0
+    fsiii: tuple[FsiiiScore, ...] = ()
+    fsiii_assessed_on: str | None = None
+    fsiii_mean_score: float | None = None
+    fsiii_previous_assessed_on: str | None = None
+    fsiii_previous_mean_score: float | None = None
+    medicines_count: int = 0
+    medicines_atc_90d: tuple[str, ...] = ()
+    falls: tuple[FallFact, ...] = ()
+    falls_count_12m: int = 0
+    falls_with_injury_12m: int = 0
+    weights: tuple[WeightFact, ...] = ()
+    weight_latest_kg: float | None = None
+    weight_change_pct_6m: float | None = None
+    gp_contacts_3m: int = 0
+    gp_contacts_previous_3m: int = 0
+    home_nursing_visits_3m: int = 0
+    conditions: tuple[str, ...] = ()
+    hfrs_score: float | None = None
+    charlson_index: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON-ready document (every key present; lists for the timelines)."""
+        document: dict[str, Any] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name in _RECORDS:
+                value = [asdict(record) for record in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            document[item.name] = value
+        return document
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> CitizenFacts:
+        """Read a stored document. Keys the writer always writes may be absent (their default is used);
+        a key or record field the writer never writes, or a value of the wrong kind, is refused."""
+        if not isinstance(document, Mapping):
+            raise FactsDocumentError("A facts document is a JSON object.")
+        known = {item.name for item in fields(cls)}
+        unknown = sorted(set(document) - known)
+        if unknown:
+            raise FactsDocumentError(f"The facts document has keys the writer never writes: {unknown}.")
+        values: dict[str, Any] = {}
+        for name, value in document.items():
+            if name in _RECORDS:
+                values[name] = _records_from_json(name, value, _RECORDS[name])
+            elif name in ("medicines_atc_90d", "conditions"):
+                if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                    raise FactsDocumentError(f"The facts key {name!r} must be a list of strings.")
+                values[name] = tuple(value)
+            elif name == "risks":
+                if not isinstance(value, Mapping):
+                    raise FactsDocumentError("The facts key 'risks' must be an object.")
+                values[name] = {str(k): float(v) for k, v in value.items()}
+            else:
+                values[name] = _scalar(name, value)
+        values.setdefault("as_of_date", "")
+        return cls(**values)
+
+
+_SCALAR_KINDS: dict[str, tuple[type, ...]] = {
+    "as_of_date": (str,),
+    "sex": (str,),
+    "living_alone": (bool,),
+    "fsiii_assessed_on": (str,),
+    "fsiii_previous_assessed_on": (str,),
+    "fsiii_mean_score": (int, float),
+    "fsiii_previous_mean_score": (int, float),
+    "weight_latest_kg": (int, float),
+    "weight_change_pct_6m": (int, float),
+    "hfrs_score": (int, float),
+    "charlson_index": (int, float),
+}
+
+
+def _scalar(name: str, value: Any) -> Any:
+    """``value`` if it is of the kind the writer writes for ``name`` (counts are ints; None where allowed)."""
+    kinds = _SCALAR_KINDS.get(name, (int,))
+    optional = name in _SCALAR_KINDS or name == "age_years"
+    if value is None and optional:
+        return None
+    wrong_bool = isinstance(value, bool) and bool not in kinds
+    if wrong_bool or not isinstance(value, kinds):
+        raise FactsDocumentError(f"The facts key {name!r} holds a value of the wrong kind.")
+    return value
+
+
+def _records_from_json(name: str, value: Any, record: type) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise FactsDocumentError(f"The facts key {name!r} must be a list of records.")
+    allowed = {item.name for item in fields(record)}
+    required = {item.name for item in fields(record) if item.default is MISSING}
+    parsed = []
+    for item in value:
+        if not isinstance(item, Mapping) or not set(item) <= allowed or not required <= set(item):
+            raise FactsDocumentError(
+                f"A record of the facts key {name!r} must have the fields {sorted(allowed)} only."
+            )
+        parsed.append(record(**item))
+    return tuple(parsed)
 
 
 def build_facts(
+    feature_row: Mapping[str, Any],
+    history: Mapping[str, pd.DataFrame],
+    as_of: dt.date,
+    risks: Mapping[str, float],
+    **columns: str,
+) -> dict[str, Any]:
+    """The JSON form of :func:`build_citizen_facts` (what ``citizen_facts.facts`` stores)."""
+    return build_citizen_facts(feature_row, history, as_of, risks, **columns).to_json()
+
+
+def build_citizen_facts(
     feature_row: Mapping[str, Any],
     history: Mapping[str, pd.DataFrame],
     as_of: dt.date,
@@ -68,7 +267,7 @@ def build_facts(
     age_column: str = "age_years",
     sex_female_column: str = "sex_female",
     living_alone_column: str = "living_alone",
-) -> dict[str, Any]:
+) -> CitizenFacts:
     """One citizen's facts document (see module docstring) from their feature row and history frames.
 
     ``history`` maps table names from :data:`HISTORY_TABLES` to that citizen's rows as known at ``as_of``
@@ -79,7 +278,7 @@ def build_facts(
     age = _number(feature_row.get(age_column))
     sex_female = _number(feature_row.get(sex_female_column))
     alone = _number(feature_row.get(living_alone_column))
-    return {
+    document = {
         "as_of_date": as_of.isoformat(),
         "age_years": None if age is None else math.floor(age),
         "sex": None if sex_female is None else ("F" if sex_female > 0 else "M"),
@@ -97,6 +296,7 @@ def build_facts(
         "hfrs_score": _score(feature_row, "hfrs"),
         "charlson_index": _score(feature_row, "charlson"),
     }
+    return CitizenFacts.from_json(document)
 
 
 def _rows(history: Mapping[str, pd.DataFrame], table: str) -> pd.DataFrame:
@@ -126,22 +326,9 @@ def _count_since(frame: pd.DataFrame, column: str, t: pd.Timestamp, days: int) -
 
 
 def is_acute_admission(contacts: pd.DataFrame, cut_at: pd.Timestamp | None = None) -> pd.Series:
-    """Unplanned admission, as ``features.admissions`` defines it: acute priority, physical contact, and
-    >= 12 hours or over midnight; a contact still open (or ending after ``cut_at``) is cut at ``cut_at``."""
-    if contacts.empty:
-        return pd.Series([], dtype=bool)
-    start = pd.to_datetime(contacts["contact_start"])
-    end = pd.to_datetime(contacts["contact_end"])
-    if cut_at is not None:
-        end = end.fillna(cut_at).clip(upper=cut_at)
-    long_enough = ((end - start) >= pd.Timedelta(hours=ACUTE_ADMISSION_MIN_HOURS)) | (
-        end.dt.normalize() > start.dt.normalize()
-    )
-    return (
-        (contacts["priority"] == "acute")
-        & (contacts["contact_type"] == "physical")
-        & long_enough.fillna(False)
-    )
+    """Unplanned admission, as ``features.admissions`` defines it (LPR3 and LPR2 rules); a contact still
+    open (or ending after ``cut_at``) is cut at ``cut_at``."""
+    return is_unplanned_admission(contacts, cut_at)
 
 
 def _admissions(contacts: pd.DataFrame, t: pd.Timestamp) -> dict[str, Any]:

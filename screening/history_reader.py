@@ -1,8 +1,9 @@
 """Read listed citizens' history from the warehouse, as known at the as-of date (the facts' only input).
 
-I/O lives here and only here; ``screening.facts`` turns the frames into facts. "As known at t" follows
-docs/interfaces.md section 2: per ``_record_key`` the row with the greatest ``_delivered_at`` at or before
-``t``, then only rows with ``_valid_time < t``.
+I/O lives here and only here; ``screening.facts`` turns the frames into facts. "As known at t" is the
+features layer's rule (``features.known_rows.known_at_sql``, docs/interfaces.md section 2): per
+``_record_key`` the latest version delivered at or before ``t`` (ties: later ``_ingested_at``, then greater
+``_batch_id``), then only rows with ``_valid_time < t``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from collections.abc import Iterable
 import duckdb
 import pandas as pd
 
+from features.known_rows import known_at_sql
 from screening.facts import HISTORY_TABLES
+
+_ASKED = "person_key IN (SELECT person_key FROM _screening_keys)"
 
 LOOKBACK_DAYS = 25 * 31  # two years of timelines plus the level just before them
 
@@ -44,20 +48,10 @@ def read_history(
         for table in tables:
             if table not in available:
                 continue
+            known = known_at_sql(f'"{table}"', "?", where=_ASKED)
             rows = connection.execute(
-                f"""
-                WITH known AS (
-                    SELECT w.*, row_number() OVER (
-                        PARTITION BY w._record_key ORDER BY w._delivered_at DESC, w._batch_id DESC
-                    ) AS _known_rank
-                    FROM "{table}" AS w
-                    JOIN _screening_keys AS k ON w.person_key = k.person_key
-                    WHERE w._delivered_at <= ?
-                )
-                SELECT * EXCLUDE (_known_rank) FROM known
-                WHERE _known_rank = 1 AND _valid_time < ? AND _valid_time >= ?
-                ORDER BY person_key, _valid_time, _record_key
-                """,
+                f"SELECT * FROM ({known}) WHERE _valid_time >= ? "
+                "ORDER BY person_key, _valid_time, _record_key",
                 [t, t, start],
             ).df()
             for key, group in rows.groupby("person_key", sort=True):
@@ -84,18 +78,12 @@ def read_birth_years(
     connection.register("_screening_keys", pd.DataFrame({"person_key": keys}))
     try:
         rows = connection.execute(
-            """
-            WITH known AS (
-                SELECT w.person_key, w.birth_date, w._valid_time, row_number() OVER (
-                    PARTITION BY w._record_key ORDER BY w._delivered_at DESC, w._batch_id DESC
-                ) AS _known_rank
-                FROM population AS w JOIN _screening_keys AS k ON w.person_key = k.person_key
-                WHERE w._delivered_at <= ?
-            ), latest AS (
+            f"""
+            WITH latest AS (
                 SELECT person_key, birth_date, row_number() OVER (
                     PARTITION BY person_key ORDER BY _valid_time DESC
                 ) AS _spell_rank
-                FROM known WHERE _known_rank = 1 AND _valid_time < ? AND birth_date IS NOT NULL
+                FROM ({known_at_sql("population", "?", where=_ASKED)}) WHERE birth_date IS NOT NULL
             )
             SELECT person_key, year(birth_date) AS birth_year FROM latest WHERE _spell_rank = 1
             """,

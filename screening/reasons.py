@@ -2,9 +2,12 @@
 
 How a reason is chosen:
 
-1. Each model feature belongs to a *concept* (admissions, home care, medicines…), found from its
-   self-describing column name (:func:`concept_of`). A concept's weight is the sum of its features' SHAP
-   contributions for this citizen.
+1. Each model feature belongs to a *concept* (admissions, home care, medicines…): the clinical concept
+   its feature spec carries (``features.spec.Concept``), read through the feature set's column -> concept
+   map (``FeatureSetSpec.column_concepts``; the default set's when none is given). A concept's weight is
+   the sum of its features' SHAP contributions for this citizen. Only a column no spec describes (a model
+   registered before specs carried concepts, a hand-made notebook column) falls back to the old reading
+   of its name (:data:`LEGACY_CONCEPT_PATTERNS`).
 2. Concepts with a positive weight are taken in order of weight. A concept gives a reason only if the
    citizen's facts (``screening.facts``) show something worth saying ("3 acute admissions in the past 12
    months"); the text is rendered from those facts, never from the model, so it matches the citizen page.
@@ -16,16 +19,19 @@ nutrition screening, GP contact, rehabilitation assessment), with a preventive h
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from features.catalogue import default_feature_set
 from screening.facts import CONDITIONS
 
-# Order matters: the first matching pattern wins ("fall_risk_increasing_drugs" is about medicines).
-CONCEPT_PATTERNS: tuple[tuple[str, str], ...] = (
+# For columns no feature spec describes only. Order matters: the first matching pattern wins
+# ("fall_risk_increasing_drugs" is about medicines).
+LEGACY_CONCEPT_PATTERNS: tuple[tuple[str, str], ...] = (
     ("medicines", r"drug|atc|polypharm|medic|prescri|frid|dispens|daily_dose"),
     ("falls", r"fall"),
     ("weight", r"weigh"),
@@ -66,20 +72,40 @@ class Reason:
     text_en: str
 
 
-def concept_of(feature_name: str) -> str | None:
-    """The concept a feature column belongs to, or None when it is not something to explain."""
+@functools.cache
+def default_column_concepts() -> Mapping[str, str]:
+    """``column -> concept`` of the default feature set (and the cohort's demographic columns)."""
+    return default_feature_set().column_concepts()
+
+
+def concept_of(feature_name: str, concepts: Mapping[str, str] | None = None) -> str | None:
+    """The reason concept of a feature column, or None when it is not something to explain.
+
+    ``concepts`` is the feature set's column -> concept map (default: the default set's). A concept that
+    no reason speaks about (other diagnoses, preventive visits, early-detection observations) gives None.
+    """
+    known = default_column_concepts() if concepts is None else concepts
+    concept = known.get(feature_name)
+    if concept is None and feature_name not in known:
+        concept = _legacy_concept_of(feature_name)
+    return concept if concept in RENDERERS else None
+
+
+def _legacy_concept_of(feature_name: str) -> str | None:
     name = feature_name.lower()
-    for concept, pattern in CONCEPT_PATTERNS:
+    for concept, pattern in LEGACY_CONCEPT_PATTERNS:
         if re.search(pattern, name):
             return concept
     return None
 
 
-def concept_weights(contributions: Mapping[str, float]) -> dict[str, float]:
+def concept_weights(
+    contributions: Mapping[str, float], concepts: Mapping[str, str] | None = None
+) -> dict[str, float]:
     """Sum of SHAP contributions per concept (features without a concept are left out)."""
     weights: dict[str, float] = {}
     for feature, value in contributions.items():
-        concept = concept_of(feature)
+        concept = concept_of(feature, concepts)
         if concept is not None and not math.isnan(float(value)):
             weights[concept] = weights.get(concept, 0.0) + float(value)
     return weights
@@ -247,13 +273,15 @@ def explain(
     *,
     minimum: int = 3,
     maximum: int = 5,
+    concepts: Mapping[str, str] | None = None,
 ) -> list[Reason]:
     """The citizen's reasons, strongest first (see the module docstring for the rules).
 
-    ``contributions`` maps feature name to SHAP value for this citizen; ``facts`` is their facts document.
+    ``contributions`` maps feature name to SHAP value for this citizen; ``facts`` is their facts document;
+    ``concepts`` the model's feature set's ``column_concepts()`` (default: the default feature set's).
     Returns at most ``maximum`` reasons, and fewer than ``minimum`` only when the facts hold no more.
     """
-    weights = concept_weights(contributions)
+    weights = concept_weights(contributions, concepts)
     ordered = sorted(weights, key=lambda concept: (-weights[concept], concept))
     reasons: list[Reason] = []
     used: set[str] = set()

@@ -351,8 +351,8 @@ class Warehouse:
 
     def table(self, name: str, as_known_at: pd.Timestamp | str | None = None) -> pd.DataFrame:
         """All versions of every row of table ``name`` (empty frame if nothing landed), or, with
-        ``as_known_at=t``, the rows as known at ``t``: per ``_record_key`` the version with the latest
-        ``_delivered_at <= t``, then only facts with ``_valid_time < t``.
+        ``as_known_at=t``, the rows as known at ``t`` (``features.known_rows.known_at_sql``): per
+        ``_record_key`` the latest version delivered by ``t``, then only facts with ``_valid_time < t``.
         """
         files = self.landed_files().get(name)
         if not files:
@@ -363,17 +363,11 @@ class Warehouse:
         try:
             if as_known_at is None:
                 return connection.execute(f"SELECT * FROM {source}").df()
+            # The as-known rule has one home, the features layer's known_rows (docs/decisions.md D21);
+            # imported here, lazily, because this is a convenience for tests and notebooks.
+            from features.known_rows import known_at_sql
+
             moment = pd.Timestamp(as_known_at).to_pydatetime()
-            return connection.execute(
-                f"""
-                SELECT * FROM (
-                    SELECT * FROM {source} WHERE _delivered_at <= ?
-                    QUALIFY row_number() OVER (
-                        PARTITION BY _record_key ORDER BY _delivered_at DESC, _ingested_at DESC
-                    ) = 1
-                ) WHERE _valid_time < ?
-                """,
-                [moment, moment],
-            ).df()
+            return connection.execute(known_at_sql(source, "?"), [moment, moment]).df()
         finally:
             connection.close()

@@ -416,3 +416,28 @@ def test_rows_dated_on_or_after_t_or_delivered_after_t_never_change_a_feature(
         for table in TABLES
     }
     pd.testing.assert_frame_equal(_features(base), _features(later))
+
+
+def test_every_default_spec_carries_a_clinical_concept():
+    from features.spec import CONCEPTS
+
+    features = default_feature_set().features
+    assert all(feature.concept in CONCEPTS for feature in features)
+
+
+def test_the_columns_other_layers_read_are_exported_constants_of_the_default_set():
+    from features.catalogue import (
+        DAYS_SINCE_PREVENTIVE_VISIT_COLUMN,
+        PERSONAL_CARE_MINUTES_COLUMN,
+        PRACTICAL_HELP_MINUTES_COLUMN,
+    )
+
+    columns = default_feature_set().column_names()
+    assert PERSONAL_CARE_MINUTES_COLUMN == "personal_care_minutes_latest_0_to_90d"
+    assert PRACTICAL_HELP_MINUTES_COLUMN == "practical_help_minutes_latest_0_to_90d"
+    assert DAYS_SINCE_PREVENTIVE_VISIT_COLUMN == "preventive_visits_held_days_since_last_0_to_1825d"
+    assert {
+        PERSONAL_CARE_MINUTES_COLUMN,
+        PRACTICAL_HELP_MINUTES_COLUMN,
+        DAYS_SINCE_PREVENTIVE_VISIT_COLUMN,
+    } <= set(columns)

@@ -6,6 +6,8 @@ import pandas as pd
 import pytest
 
 from features import FeatureSetSpec, FeatureSpec, RowFilter, Window, build_feature_table
+from features.known_rows import VERSION_ORDER, known_at_sql, known_rows_sql
+from features.prediction_dates import register_prediction_dates
 from tests.features.conftest import frame_from_csv
 
 POPULATION = frame_from_csv(
@@ -97,3 +99,33 @@ def test_a_row_delivered_after_t_is_unknown_at_t(warehouse):
     spec = FeatureSetSpec("f", (FeatureSpec("falls", "falls", "count", (Window(0, 90),)),))
     dates = [pd.Timestamp("2023-01-01"), pd.Timestamp("2023-02-01")]
     assert list(build_feature_table(connection, spec, dates)["falls_count_0_to_90d"]) == [0.0, 1.0]
+
+
+# Two versions of one weighing delivered at the same instant: the one landed later wins; when they were
+# landed together too, the one with the greater batch ID wins. Every as-known reader applies this order.
+TIED_WEIGHTS = """
+    person_key,measured_date,weight_kg,_record_key,_delivered_at,_ingested_at,_batch_id
+    a,2022-12-01,70,w1,2022-12-05,2022-12-06 10:00,b2
+    a,2022-12-01,71,w1,2022-12-05,2022-12-06 11:00,b1
+    a,2022-12-02,80,w2,2022-12-05,2022-12-06 10:00,b1
+    a,2022-12-02,81,w2,2022-12-05,2022-12-06 10:00,b3
+    """
+TIE_WINNERS = {"w1": 71.0, "w2": 81.0}
+
+
+def test_the_version_order_is_delivery_then_landing_then_batch():
+    assert VERSION_ORDER == ("_delivered_at", "_ingested_at", "_batch_id")
+
+
+def test_a_tie_in_delivery_time_resolves_the_same_way_in_every_as_known_reader(warehouse):
+    connection = warehouse(population=POPULATION, weights=frame_from_csv(TIED_WEIGHTS))
+    t = pd.Timestamp("2023-01-01")
+    at_instant = connection.execute(known_at_sql("weights", "?"), [t, t]).df()
+    assert dict(zip(at_instant["_record_key"], at_instant["weight_kg"], strict=True)) == TIE_WINNERS
+    with register_prediction_dates(connection, [t]) as dates:
+        over_dates = connection.sql(known_rows_sql("weights", dates, "as_known", lookback_days=None)).df()
+    assert dict(zip(over_dates["_record_key"], over_dates["weight_kg"], strict=True)) == TIE_WINNERS
+    spec = FeatureSetSpec("m", (FeatureSpec("w", "weights", "max", (Window(0, 365),), value="weight_kg"),))
+    assert build_feature_table(connection, spec, [t]).loc[0, "w_max_0_to_365d"] == 81.0
+    spec = FeatureSetSpec("m", (FeatureSpec("w", "weights", "min", (Window(0, 365),), value="weight_kg"),))
+    assert build_feature_table(connection, spec, [t]).loc[0, "w_min_0_to_365d"] == 71.0

@@ -92,3 +92,31 @@ def test_specs_are_frozen():
     feature = FeatureSpec("falls", "falls", "count", (Window(0, 30),))
     with pytest.raises(AttributeError):
         feature.name = "other"  # type: ignore[misc]
+
+
+def test_a_concept_outside_the_vocabulary_is_refused():
+    with pytest.raises(FeatureSpecError, match="concept 'frailty' is not one of"):
+        FeatureSpec("falls", "falls", "count", (Window(0, 90),), concept="frailty")
+
+
+def test_the_concept_enters_the_spec_hash():
+    plain = FeatureSetSpec("s", (FeatureSpec("falls", "falls", "count", (Window(0, 90),), concept="falls"),))
+    other = FeatureSetSpec("s", (FeatureSpec("falls", "falls", "count", (Window(0, 90),), concept="weight"),))
+    assert plain.spec_hash() != other.spec_hash()
+
+
+def test_a_score_knows_its_concept_and_the_set_maps_columns_to_concepts():
+    spec = FeatureSetSpec(
+        "s",
+        (
+            ScoreFeatureSpec("hfrs", Window(0, 730)),
+            FeatureSpec("falls", "falls", "count", (Window(0, 90), Window(0, 365)), concept="falls"),
+        ),
+    )
+    assert spec.column_concepts() == {
+        "age_years": "age",
+        "living_alone": "living_alone",
+        "hfrs_score_0_to_730d": "frailty_score",
+        "falls_count_0_to_90d": "falls",
+        "falls_count_0_to_365d": "falls",
+    }

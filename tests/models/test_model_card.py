@@ -82,3 +82,27 @@ def test_card_has_the_tripod_essentials_and_suppresses_small_cells():
     html = render_model_card_html(card)
     assert html.startswith("<!doctype html>")
     assert "<table>" in html
+
+
+def test_a_complementary_cell_is_marked_apart_from_a_small_one():
+    evaluation = _evaluation()
+    subgroups = evaluation.subgroups.assign(complementary=[False, False])
+    extra = subgroups.iloc[[1]].assign(level="101-10", complementary=True)
+    evaluation = Evaluation(**{**evaluation.__dict__, "subgroups": pd.concat([subgroups, extra])})
+    context = CardContext(
+        registered_name="tidlig-admission-12m",
+        version="3",
+        target="admission_12m",
+        feature_set_version="abc",
+        spec_hash="abcdef",
+        split={},
+        fold_rows={},
+        fold_events={},
+        censored_rows=0,
+        gate_text="",
+        importance={},
+        hyperparameters={},
+    )
+    card = render_model_card(context, evaluation)
+    assert "| district | 101-09 | <5 |" in card
+    assert "| district | 101-10 | * |" in card

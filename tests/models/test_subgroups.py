@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from models.subgroups import subgroup_aurocs, subgroup_table
+from models.subgroups import protect_subgroup_table, subgroup_aurocs, subgroup_table
 
 
 def _rows():
@@ -48,3 +48,35 @@ def test_large_cells_are_shown_with_counts_and_auroc():
     assert set(table["subgroup"]) == {"sex", "age_band", "district", "living_alone"}
     assert ("district", "tiny") not in subgroup_aurocs(table, "model")
     assert ("district", "big") in subgroup_aurocs(table, "model")
+
+
+def test_a_withheld_level_cannot_be_recovered_from_the_published_totals():
+    rows, risk = _rows()
+    table = subgroup_table(rows, {"model": risk})
+    district = table[table["subgroup"] == "district"].set_index("level")
+    # without protection: tiny's rows are the published test rows minus big's rows
+    assert len(rows) - district.loc["big", "rows"] == 3
+    protected = protect_subgroup_table(table)
+    district = protected[protected["subgroup"] == "district"].set_index("level")
+    assert district["suppressed"].all()
+    assert district.loc["big", "complementary"]
+    assert not district.loc["tiny", "complementary"]
+    assert district[["persons", "rows", "event_rows", "auroc_model"]].isna().all().all()
+
+
+def test_protection_leaves_subgroups_without_small_levels_as_they_are():
+    rows, risk = _rows()
+    table = subgroup_table(rows, {"model": risk})
+    protected = protect_subgroup_table(table)
+    sex = protected[protected["subgroup"] == "sex"]
+    assert not sex["suppressed"].any()
+    assert sex["rows"].sum() == len(rows)
+
+
+def test_the_smallest_other_level_is_the_complement():
+    rows, risk = _rows()
+    rows["district"] = ["a"] * 200 + ["b"] * 120 + ["c"] * 77 + ["tiny"] * 3
+    protected = protect_subgroup_table(subgroup_table(rows, {"model": risk})).set_index(["subgroup", "level"])
+    assert protected.loc[("district", "c"), "complementary"]
+    assert not protected.loc[("district", "a"), "suppressed"]
+    assert not protected.loc[("district", "b"), "suppressed"]

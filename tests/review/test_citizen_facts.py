@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pandas as pd
+
 from review.citizen_facts import normalise_facts
+from screening.facts import build_facts
 
 
 def test_the_screening_layers_document_shape_is_read():
@@ -37,3 +42,36 @@ def test_missing_or_empty_parts_give_empty_sections():
     assert facts.weights == []
     assert facts.falls_count == 3
     assert facts.medicines_count is None
+
+
+def test_a_document_from_the_screening_writer_is_read_through_its_type():
+    document = build_facts(
+        {"age_years": 84.0},
+        {
+            "home_care": pd.DataFrame(
+                {
+                    "month": pd.to_datetime(["2023-12-01", "2024-01-01"]),
+                    "personal_care_granted": [60, 120],
+                    "practical_help_granted": [30, 30],
+                }
+            ),
+            "falls": pd.DataFrame({"fall_date": pd.to_datetime(["2024-02-01"]), "injury": [True]}),
+        },
+        dt.date(2024, 3, 4),
+        {"admission": 0.3},
+    )
+    facts = normalise_facts(document)
+    assert facts.home_care == [("2023-12-01", 90.0), ("2024-01-01", 150.0)]
+    assert facts.falls == [("2024-02-01", True)]
+    assert facts.medicines_count == 0
+
+
+def test_a_list_published_before_the_type_still_shows_its_home_care():
+    facts = normalise_facts(
+        {
+            "home_care": [
+                {"month": "2023-07-01", "personal_care_delivered": 130, "practical_help_delivered": 30}
+            ]
+        }
+    )
+    assert facts.home_care == [("2023-07-01", 160.0)]

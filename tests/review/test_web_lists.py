@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from review.tables import audit_log, decisions
+from screening.store import screening_list_entries
 from tests.review.world import (
     DISTRICT_A,
     LIST_A,
@@ -318,3 +319,21 @@ def test_the_analyst_sees_small_status_counts_suppressed(world):
     row = page.text.split("<td>101-01</td>")[1].split("</tr>")[0]
     assert "&lt;5" in row  # 2 contacted
     assert ">10<" in row  # 10 still new
+
+
+def test_the_csv_download_is_written_by_the_one_list_csv_writer(world):
+    with world.engine.begin() as connection:
+        connection.execute(
+            sa.update(screening_list_entries)
+            .where(screening_list_entries.c.list_id == LIST_A, screening_list_entries.c.rank == 1)
+            .values(reasons_da=["=HYPERLINK(1)"])
+        )
+    login(world.client, "nurse_a")
+    export = world.client.get(f"/lists/{LIST_A}/export.csv")
+    lines = export.text.split("\n")
+    assert lines[0].split(",") == [
+        "rank", "cpr", "name", "risk", "risk_change", "new_on_list", "flags", "reasons", "suggested_action",
+        "status", "assignee",
+    ]  # fmt: skip
+    assert "'=HYPERLINK(1)" in lines[1]
+    assert "\r" not in export.text

@@ -33,7 +33,23 @@ def test_cells_under_five_persons_are_suppressed():
     assert table.loc[("district", "d2"), "suppressed"]  # 2 listed
     assert table.loc[("district", "d2"), "listed"] is None or pd.isna(table.loc[("district", "d2"), "listed"])
     assert table.loc[("age_band", "85+"), "suppressed"]  # 3 eligible
-    assert not table.loc[("district", "d1"), "suppressed"]
+    assert not table.loc[("overall", "all"), "suppressed"]
+
+
+def test_a_suppressed_group_cannot_be_recovered_from_the_overall_row_and_the_other_groups():
+    listed = {f"p{i}" for i in range(6)} | {"p12", "p13"}
+    table = capacity_analytics(eligible(), listed).set_index(["dimension", "group"])
+    # before complementary suppression d1 was shown, and d2's 2 listed were 8 (overall) - 6 (d1)
+    assert table.loc[("overall", "all"), "listed"] == 8
+    assert table.loc[("district", "d1"), "suppressed"]
+    assert pd.isna(table.loc[("district", "d1"), "listed"])
+    for dimension in ("sex", "age_band", "district"):
+        assert table.loc[dimension, "suppressed"].sum() != 1
+
+
+def test_a_table_without_small_cells_is_shown_whole():
+    table = capacity_analytics(eligible().assign(age_years=70.0), {f"p{i}" for i in range(20)})
+    assert not table["suppressed"].any()
 
 
 def test_age_bands():
@@ -45,3 +61,14 @@ def test_age_bands():
         "85+",
         "unknown",
     ]
+
+
+def test_listed_per_district_as_text_marks_small_and_complementary_cells():
+    from screening.analytics import listed_by_district_text
+
+    listed = {f"p{i}" for i in range(6)} | {"p12", "p13"}
+    assert listed_by_district_text(capacity_analytics(eligible(), listed)) == {"d1": "*", "d2": "<5"}
+    assert listed_by_district_text(capacity_analytics(eligible(), {f"p{i}" for i in range(20)})) == {
+        "d1": "12",
+        "d2": "8",
+    }

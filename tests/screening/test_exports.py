@@ -3,9 +3,17 @@
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from screening.exports import list_csv, list_html, write_atomic
+from screening.exports import (
+    aggregates_csv,
+    exclusions_for_export,
+    list_csv,
+    list_html,
+    spreadsheet_safe,
+    write_atomic,
+)
 
 HEADER = {
     "list_id": "20240304-d1-abc",
@@ -74,3 +82,77 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["d1.csv"]
+
+
+def exclusions() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "rule": [
+                "scored",
+                "nursing_home_resident",
+                "preventive_visit_within_180d",
+                "reviewed_within_180d",
+            ],
+            "applied": [True, True, True, True],
+            "removed": [0, 3, 20, 9],
+            "remaining": [100, 97, 77, 68],
+        }
+    )
+
+
+def test_a_small_exclusion_count_cannot_be_recovered_from_the_remaining_counts():
+    old = exclusions().assign(removed=[v if v == 0 or v >= 5 else None for v in exclusions()["removed"]])
+    assert old.loc[0, "remaining"] - old.loc[1, "remaining"] == 3  # the old exclusions.csv gave it away
+    shown = exclusions_for_export(exclusions())
+    assert shown.loc[1, "removed"] is None
+    assert shown.loc[0, "remaining"] is None or shown.loc[1, "remaining"] is None
+    assert list(shown["rule"]) == list(exclusions()["rule"])
+
+
+def test_the_eligible_count_shown_in_the_capacity_analytics_is_never_used_to_protect_a_cell():
+    analytics = pd.DataFrame(
+        {"dimension": ["overall"], "group": ["all"], "eligible": [68], "suppressed": [False]}
+    )
+    shown = exclusions_for_export(
+        exclusions().assign(removed=[0, 20, 3, 9], remaining=[100, 80, 77, 68]), analytics
+    )
+    assert shown.loc[3, "remaining"] == 68
+    assert shown.loc[2, "removed"] is None
+
+
+def test_the_eligible_count_withheld_in_the_capacity_analytics_is_withheld_in_the_exclusions():
+    analytics = pd.DataFrame(
+        {"dimension": ["overall"], "group": ["all"], "eligible": [None], "suppressed": [True]}
+    )
+    shown = exclusions_for_export(exclusions(), analytics)
+    assert shown.loc[3, "remaining"] is None
+    assert sum(value is None for value in (shown.loc[3, "removed"], shown.loc[2, "remaining"])) >= 1
+
+
+def test_exclusions_csv_writes_withheld_cells_as_empty_fields():
+    text = aggregates_csv(exclusions_for_export(exclusions()))
+    assert "scored,True,0,\nnursing_home_resident,True,,97\n" in text
+
+
+def test_text_that_a_spreadsheet_would_run_as_a_formula_is_defused():
+    assert spreadsheet_safe("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert spreadsheet_safe("@SUM(A1)") == "'@SUM(A1)"
+    assert spreadsheet_safe("-2+3+cmd") == "'-2+3+cmd"
+    assert spreadsheet_safe("Stigende hjemmepleje") == "Stigende hjemmepleje"
+
+
+def test_plain_numbers_keep_their_sign():
+    assert [spreadsheet_safe(value) for value in ("+5.0", "-0.0123", "12", None)] == [
+        "+5.0",
+        "-0.0123",
+        "12",
+        "",
+    ]
+
+
+def test_the_published_list_csv_defuses_formulas_in_names_and_reasons():
+    entry = {**ENTRIES[0], "reasons_en": ["=cmd|'/C calc'!A0"]}
+    text = list_csv(HEADER, [entry], {"pk1": ("0101401234", "@Ida")})
+    assert ",'@Ida," in text
+    assert "'=cmd|'/C calc'!A0" in text
+    assert ",+5.0," in text

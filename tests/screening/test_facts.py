@@ -3,8 +3,9 @@
 import datetime as dt
 
 import pandas as pd
+import pytest
 
-from screening.facts import build_facts, is_acute_admission
+from screening.facts import CitizenFacts, FactsDocumentError, WeightFact, build_facts, is_acute_admission
 
 AS_OF = dt.date(2024, 3, 4)
 
@@ -138,3 +139,55 @@ def test_conditions_and_scores_come_from_the_feature_row():
     facts = facts_for({}, row)
     assert facts["conditions"] == ["heart_failure"]
     assert facts["hfrs_score"] == 7.2
+
+
+def test_the_facts_document_round_trips_through_its_type():
+    history = {
+        "home_care": pd.DataFrame(
+            {
+                "month": pd.to_datetime(["2023-12-01"]),
+                "personal_care_granted": [60],
+                "practical_help_granted": [30],
+            }
+        ),
+        "weights": pd.DataFrame({"measured_date": pd.to_datetime(["2024-01-05"]), "weight_kg": [61.5]}),
+    }
+    document = facts_for(history)
+    typed = CitizenFacts.from_json(document)
+    assert typed.to_json() == document
+    assert typed.home_care[0].minutes_per_week == 90
+    assert typed.weights == (WeightFact("2024-01-05", 61.5),)
+
+
+def test_home_care_is_written_as_granted_minutes_only():
+    history = {
+        "home_care": pd.DataFrame(
+            {
+                "month": pd.to_datetime(["2023-12-01"]),
+                "personal_care_granted": [60],
+                "practical_help_granted": [30],
+                "personal_care_delivered": [40],
+                "practical_help_delivered": [20],
+            }
+        )
+    }
+    (month,) = facts_for(history)["home_care"]
+    assert set(month) == {"month", "personal_care_granted", "practical_help_granted"}
+
+
+def test_a_document_with_another_vocabulary_is_refused_by_the_reader():
+    document = facts_for({})
+    document["home_care"] = [
+        {"month": "2023-12-01", "personal_care_delivered": 60, "practical_help_delivered": 0}
+    ]
+    with pytest.raises(FactsDocumentError, match="home_care"):
+        CitizenFacts.from_json(document)
+    with pytest.raises(FactsDocumentError, match="never writes"):
+        CitizenFacts.from_json({**facts_for({}), "medicine_count": 3})
+
+
+def test_a_value_of_the_wrong_kind_is_refused_by_the_reader():
+    with pytest.raises(FactsDocumentError, match="falls_count_12m"):
+        CitizenFacts.from_json({**facts_for({}), "falls_count_12m": "3"})
+    with pytest.raises(FactsDocumentError, match="living_alone"):
+        CitizenFacts.from_json({**facts_for({}), "living_alone": 1})

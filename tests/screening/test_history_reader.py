@@ -29,6 +29,7 @@ def warehouse() -> duckdb.DuckDBPyConnection:
             "_batch_id": ["a", "b", "c", "d", "a"],
         }
     )
+    weights["_ingested_at"] = weights["_delivered_at"]
     population = pd.DataFrame(
         {
             "person_key": ["p1", "p1"],
@@ -39,6 +40,7 @@ def warehouse() -> duckdb.DuckDBPyConnection:
             "_batch_id": ["p", "p"],
         }
     )
+    population["_ingested_at"] = population["_delivered_at"]
     connection.register("weights_frame", weights)
     connection.execute("CREATE TABLE weights AS SELECT * FROM weights_frame")
     connection.register("population_frame", population)
@@ -61,3 +63,31 @@ def test_only_the_asked_citizens_are_read_and_missing_tables_are_skipped():
 
 def test_birth_year_from_the_latest_known_spell():
     assert read_birth_years(warehouse(), ["p1", "p2"], AS_OF) == {"p1": 1944}
+
+
+def test_a_tie_in_delivery_time_resolves_as_the_features_layer_resolves_it():
+    from features.known_rows import known_at_sql
+
+    connection = duckdb.connect()
+    weights = pd.DataFrame(
+        {
+            "person_key": ["p1"] * 4,
+            "_record_key": ["w1", "w1", "w2", "w2"],
+            "measured_date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-02"]),
+            "weight_kg": [70.0, 71.0, 80.0, 81.0],
+            "_valid_time": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-02"]),
+            "_delivered_at": pd.to_datetime(["2024-01-05"] * 4),
+            # w1: the later landing wins; w2: landed together, the greater batch ID wins
+            "_ingested_at": pd.to_datetime(
+                ["2024-01-06 10:00", "2024-01-06 11:00", "2024-01-06 10:00", "2024-01-06 10:00"]
+            ),
+            "_batch_id": ["b2", "b1", "b1", "b3"],
+        }
+    )
+    connection.register("weights_frame", weights)
+    connection.execute("CREATE TABLE weights AS SELECT * FROM weights_frame")
+    rows = read_history(connection, ["p1"], AS_OF)["p1"]["weights"]
+    assert dict(zip(rows["_record_key"], rows["weight_kg"], strict=True)) == {"w1": 71.0, "w2": 81.0}
+    t = pd.Timestamp(AS_OF)
+    features_view = connection.execute(known_at_sql("weights", "?"), [t, t]).df()
+    assert sorted(features_view["weight_kg"]) == sorted(rows["weight_kg"])

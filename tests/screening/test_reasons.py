@@ -93,3 +93,24 @@ def test_suggested_action_follows_the_strongest_reasons():
         "Medication review; Fall prevention and fall assessment",
     )
     assert suggest_action([]) == ("Forebyggende hjemmebesøg", "Preventive home visit")
+
+
+def test_a_default_column_takes_its_concept_from_its_feature_spec():
+    from features.catalogue import default_feature_set
+
+    concepts = default_feature_set().column_concepts()
+    assert concepts["acute_admissions_count_0_to_365d"] == "admissions"
+    assert concept_of("polypharmacy_5_or_more_0_to_90d") == "medicines"
+    assert concept_of("fall_injury_external_cause_diagnoses_count_0_to_365d") == "falls"
+    # the names alone said "admissions" ("contacts"); the spec says what the feature is about
+    assert concept_of("gp_contacts_count_0_to_365d") == "gp"
+    # concepts no reason speaks about give no reason
+    assert concept_of("preventive_visits_count_0_to_730d") is None
+    assert concept_of("diagnoses_chapter_ix_circulatory_count_0_to_365d") is None
+
+
+def test_a_feature_sets_own_concepts_decide_whatever_the_column_is_called():
+    concepts = {"challenger_signal_count_0_to_90d": "falls", "age_years": "age"}
+    reasons = explain({"challenger_signal_count_0_to_90d": 1.0}, facts(falls_count_12m=2), concepts=concepts)
+    assert reasons[0].concept == "falls"
+    assert reasons[0].text_en == "2 falls in the past 12 months"

@@ -104,3 +104,15 @@ def test_only_one_writer_at_a_time(warehouse: Warehouse) -> None:
 
     with warehouse.writer_lock(), pytest.raises(CatalogBusyError), Warehouse(warehouse.root).writer_lock():
         pass
+
+
+def test_a_tie_in_delivery_time_goes_to_the_later_landing_then_the_greater_batch(tmp_path: Path) -> None:
+    store = Warehouse(tmp_path / "warehouse")
+    first = _rows("b2", "2021-02-01", {"a": 70.0, "b": 60.0}).assign(_ingested_at=pd.Timestamp("2026-01-02"))
+    second = _rows("b1", "2021-02-01", {"a": 71.0}).assign(_ingested_at=pd.Timestamp("2026-01-03"))
+    third = _rows("b3", "2021-02-01", {"b": 61.0}).assign(_ingested_at=pd.Timestamp("2026-01-02"))
+    store.land_batch(first, _record("b2", "sha-b2", "2021-02-01"))
+    store.land_batch(second, _record("b1", "sha-b1", "2021-02-01", 1))
+    store.land_batch(third, _record("b3", "sha-b3", "2021-02-01", 1))
+    known = store.table("weights", as_known_at="2021-03-01").set_index("person_key")["weight_kg"]
+    assert known.to_dict() == {"a": 71.0, "b": 61.0}
