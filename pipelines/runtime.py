@@ -12,6 +12,10 @@ QUIET_ENVIRONMENT = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "GX_ANALYTICS_ENABLED": "false",
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    # ...but the run loggers at INFO: the steps' progress and reasons (pipelines.progress) reach the
+    # Prefect UI and the terminal.
+    "PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL": "INFO",
+    "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "INFO",
     # The ephemeral server starts in 4-10 s on an idle machine; on a busy 2-core one it can pass the
     # default 20 s and fail the whole flow.
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",

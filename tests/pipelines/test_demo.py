@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import cli
-from pipelines.demo import demo_steps
+from pipelines.commands.demo import demo_steps
 from tests.pipelines.commands import run_step
 
 STEPS = demo_steps(citizens=1000, years=5, seed=1, start_date="2019-01-01")

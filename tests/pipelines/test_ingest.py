@@ -26,7 +26,7 @@ def flow_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict, 
     path.write_text(path.read_text().replace("800101", "80010X", 1))
     runner = CliRunner()
     result = runner.invoke(cli, ["--home", str(settings.home), "--demo", "ingest"], catch_exceptions=False)
-    from pipelines.ingest import build_context, render_summary, run_ingest, selected_sources
+    from pipelines.ingest_flow import build_context, render_summary, run_ingest, selected_sources
 
     outcomes = run_ingest(build_context(settings, echo=lambda _: None), selected_sources(None))
     again = {
