@@ -200,7 +200,9 @@ def write_feature_set(
         features.to_parquet(staging / FEATURES_FILE, index=False)
         labels.to_parquet(staging / LABELS_FILE, index=False)
         attrition.to_csv(staging / ATTRITION_FILE, index=False, date_format="%Y-%m-%d")
-        (staging / MANIFEST_FILE).write_text(json.dumps(manifest.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
+        (staging / MANIFEST_FILE).write_text(
+            json.dumps(manifest.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
+        )
         for path in staging.iterdir():
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
