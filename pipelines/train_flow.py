@@ -24,7 +24,10 @@ from models.store import FeatureSet
 from pipelines.parameters import TrainParameters
 from pipelines.progress import say
 from pipelines.retry import IO_RETRIES
+from pipelines.run_file import RunFile
 from pipelines.settings import Settings, SettingsReference
+
+RUN_FILE_ARTIFACT = "run.toml"
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
@@ -89,6 +92,15 @@ def register_candidate(
     )
 
 
+@task(**IO_RETRIES)
+def log_run_file(run_id: str, parameters: TrainParameters, tracking_uri: str) -> None:
+    """Log ``run.toml``, the run file that repeats this training run (`tidlig train --run-file run.toml`)."""
+    import mlflow
+
+    text = RunFile(train=parameters).to_toml(("train",))
+    mlflow.MlflowClient(tracking_uri).log_text(run_id, text, RUN_FILE_ARTIFACT)
+
+
 @task(cache_policy=NO_CACHE)
 def judge(
     result: HarnessResult, candidate: Candidate, config: TrainingConfig, tracking_uri: str
@@ -150,6 +162,7 @@ def train_flow(
         say(f"[{number}/{len(outcomes)}] Training {target_name(outcome, config.horizon_months)}")
         result = train_and_evaluate(feature_set, truth, outcome, config)
         candidate = register_candidate(result, config, provenance, uri, artifact_root(resolved))
+        log_run_file(candidate.run_id, parameters, uri)
         decision = judge(result, candidate, config, uri)
         publish_decision(candidate, decision, result, provenance, uri)
         summaries.append(summarise(result, candidate, decision))

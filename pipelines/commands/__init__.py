@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
+from click.core import ParameterSource
 
 from pipelines.errors import InvalidParameterError, StepError
 from pipelines.runtime import prepare_environment
@@ -38,3 +39,20 @@ def reported_errors() -> Iterator[None]:
 def prepare(settings: Settings) -> None:
     """Set the process environment for Prefect and MLflow; call before importing a flow module."""
     prepare_environment(settings)
+
+
+def given_options() -> set[str]:
+    """Names of the current command's options typed on the command line (not left at their default), so
+    a run file (``--run-file``) supplies the rest."""
+    context = click.get_current_context()
+    return {
+        name for name in context.params if context.get_parameter_source(name) is ParameterSource.COMMANDLINE
+    }
+
+
+RUN_FILE_OPTION = click.option(
+    "--run-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="TOML run file with this step's table; options given here override it (pipelines/run_file.py).",
+)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 
 from features.catalogue import FEATURE_SETS
-from pipelines.commands import prepare, reported_errors
+from pipelines.commands import RUN_FILE_OPTION, given_options, prepare, reported_errors
 from pipelines.parameters import FeaturesParameters
+from pipelines.run_file import RunFile
 from pipelines.settings import Settings
 
 
@@ -49,10 +52,12 @@ from pipelines.settings import Settings
     show_default=True,
     help="Prediction dates per DuckDB query; lower it to use less memory.",
 )
+@RUN_FILE_OPTION
 @click.pass_obj
 def command(
     settings: Settings,
     *,
+    run_file: str | None,
     feature_set: str,
     start: str | None,
     end: str | None,
@@ -66,16 +71,19 @@ def command(
     Reads the warehouse (run `tidlig ingest` first) and writes features/<version>/ plus features/LATEST;
     the version identifies the contents (spec, mode, dates, data batches). `tidlig train` reads them next.
     """
-    parameters = FeaturesParameters(
-        feature_set=feature_set,
-        start=start,
-        end=end,
-        every=every,  # type: ignore[arg-type]
-        mode=mode,  # type: ignore[arg-type]
-        municipalities=municipalities,
-        dates_per_chunk=dates_per_chunk,
-    )
+    options = {
+        "feature_set": feature_set,
+        "start": start,
+        "end": end,
+        "every": every,
+        "mode": mode,
+        "municipalities": municipalities,
+        "dates_per_chunk": dates_per_chunk,
+    }
+    given = given_options()
     with reported_errors():
+        base = RunFile.read(run_file).features if run_file else FeaturesParameters()
+        parameters = replace(base, **{name: value for name, value in options.items() if name in given})
         prepare(settings)
         from pipelines.features_flow import features_flow
 

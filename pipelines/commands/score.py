@@ -5,12 +5,14 @@ The refusal rules and the list assembly are in screening/run.py.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from pipelines.commands import prepare, reported_errors
+from pipelines.commands import RUN_FILE_OPTION, given_options, prepare, reported_errors
 from pipelines.parameters import ScoreParameters, read_capacity_file
+from pipelines.run_file import RunFile
 from pipelines.settings import Settings
 from screening.config import OUTCOMES
 
@@ -57,10 +59,12 @@ DEFAULTS = ScoreParameters()
     show_default=True,
     help="Which champion's risk ranks the lists.",
 )
+@RUN_FILE_OPTION
 @click.pass_obj
 def command(
     settings: Settings,
     *,
+    run_file: str | None,
     as_of: str | None,
     capacity: int,
     capacity_file: str | None,
@@ -74,25 +78,32 @@ def command(
     Refuses to publish (exit 1, previous lists stay current) when a needed source's latest delivery was
     quarantined or input drift exceeds the PSI threshold (TIDLIG_DRIFT_PSI_THRESHOLD, default 0.25).
     """
+    given = given_options()
     with reported_errors():
-        parameters = ScoreParameters(
-            as_of=as_of,
-            capacity=capacity,
-            capacity_by_district=read_capacity_file(capacity_file) if capacity_file else {},
-            exclude_full_home_care=exclude_full_home_care,
-            recent_visit_days=recent_visit_days,
-            dismissed_days=dismissed_days,
-            outcome=outcome,  # type: ignore[arg-type]
-        )
+        options = {
+            "as_of": ("as_of", as_of),
+            "capacity": ("capacity", capacity),
+            "capacity_file": (
+                "capacity_by_district",
+                read_capacity_file(capacity_file) if capacity_file else {},
+            ),
+            "exclude_full_home_care": ("exclude_full_home_care", exclude_full_home_care),
+            "recent_visit_days": ("recent_visit_days", recent_visit_days),
+            "dismissed_days": ("dismissed_days", dismissed_days),
+            "outcome": ("outcome", outcome),
+        }
+        base = RunFile.read(run_file).score if run_file else ScoreParameters()
+        parameters = replace(base, **dict(value for name, value in options.items() if name in given))
         parameters.screening_config()  # a bad option is a usage error before Prefect starts
         prepare(settings)
         from pipelines.score_flow import resolve_as_of, score_flow
 
-        day = resolve_as_of(as_of, settings).isoformat()
+        day = resolve_as_of(parameters.as_of, settings).isoformat()
         click.echo(
-            f"Scoring as of {day} (capacity {capacity} per district unless a capacity file says otherwise)..."
+            f"Scoring as of {day} (capacity {parameters.capacity} per district unless a capacity table "
+            "says otherwise)..."
         )
-        state = score_flow(settings.reference(), ScoreParameters(**{**vars(parameters), "as_of": day}))
+        state = score_flow(settings.reference(), replace(parameters, as_of=day))
     folder = Path(state["output_dir"])
     if state["status"] == "unchanged":
         click.echo(f"Same inputs as before: the {len(state['list_ids'])} district lists are unchanged.")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 
 from models.config import OUTCOMES
-from pipelines.commands import prepare, reported_errors
+from pipelines.commands import RUN_FILE_OPTION, given_options, prepare, reported_errors
 from pipelines.parameters import TrainParameters
+from pipelines.run_file import RunFile
 from pipelines.settings import Settings
 
 DEFAULTS = TrainParameters()
@@ -54,10 +57,12 @@ DEFAULTS = TrainParameters()
     "--seed", type=int, default=DEFAULTS.seed, show_default=True, help="Seed of search and LightGBM."
 )
 @click.option("--no-oracle", is_flag=True, help="Skip the oracle baseline even on a synthetic world.")
+@RUN_FILE_OPTION
 @click.pass_obj
 def command(
     settings: Settings,
     *,
+    run_file: str | None,
     outcomes: tuple[str, ...],
     horizon: str,
     feature_set: str | None,
@@ -77,21 +82,24 @@ def command(
     """
     from features.store import latest_version
 
-    parameters = TrainParameters(
-        outcomes=outcomes or OUTCOMES,  # type: ignore[arg-type]
-        horizon_months=int(horizon),
-        feature_set_version=feature_set,
-        use_oracle=not no_oracle,
-        search_trials=trials,
-        search_budget_seconds=budget_seconds,
-        max_boosting_rounds=max_rounds,
-        bootstrap_samples=bootstrap,
-        capacity_per_district=capacity,
-        calibration=calibration,  # type: ignore[arg-type]
-        seed=seed,
-    )
+    options = {  # option name -> (TrainParameters field, value)
+        "outcomes": ("outcomes", outcomes),
+        "horizon": ("horizon_months", int(horizon)),
+        "feature_set": ("feature_set_version", feature_set),
+        "no_oracle": ("use_oracle", not no_oracle),
+        "trials": ("search_trials", trials),
+        "budget_seconds": ("search_budget_seconds", budget_seconds),
+        "max_rounds": ("max_boosting_rounds", max_rounds),
+        "bootstrap": ("bootstrap_samples", bootstrap),
+        "capacity": ("capacity_per_district", capacity),
+        "calibration": ("calibration", calibration),
+        "seed": ("seed", seed),
+    }
+    given = given_options()
     with reported_errors():
-        if feature_set is None:
+        base = RunFile.read(run_file).train if run_file else TrainParameters()
+        parameters = replace(base, **dict(value for name, value in options.items() if name in given))
+        if parameters.feature_set_version is None:
             latest_version(settings.features_dir)  # type: ignore[arg-type]  # fail fast, before Prefect
         prepare(settings)
         from pipelines.train_flow import summary_line, train_flow

@@ -422,3 +422,22 @@ def test_as_of_latest_without_features_is_a_clear_usage_error(tmp_path):
     result = CliRunner().invoke(cli, ["--home", str(tmp_path), "score", "--as-of", "latest"])
     assert result.exit_code == 2
     assert "tidlig features" in result.output
+
+
+def test_a_run_file_sets_the_options_and_the_command_line_overrides_them(world, monkeypatch, tmp_path):
+    settings, state = world
+    monkeypatch.setattr(score, "load_models", lambda s, outcome, horizon: MODELS)
+    monkeypatch.setattr(score, "WarehouseRunInputs", lambda s, engine, as_task: FakeInputs(s, engine, state))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", str(settings.mlflow_tracking_uri))
+    run_file = tmp_path / "run.toml"
+    run_file.write_text('[score]\ncapacity = 2\ncapacity_by_district = { "101-01" = 3 }\n')
+    arguments = ["--home", str(settings.home), "score", "--run-file", str(run_file)]
+    result = CliRunner().invoke(cli, [*arguments, "--as-of", "2024-03-04", "--capacity", "4"])
+    assert result.exit_code == 0, result.output
+    lists = table(settings, "screening_lists").set_index("list_id")["district"]
+    sizes = table(settings, "screening_list_entries").groupby("list_id").size()
+    assert {lists[list_id]: size for list_id, size in sizes.items()} == {
+        "101-01": 3,
+        "101-02": 4,
+        "101-03": 4,
+    }
