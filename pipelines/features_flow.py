@@ -182,6 +182,49 @@ def attrition_markdown(attrition: pd.DataFrame) -> str:
     )
 
 
+def prediction_dates(parameters: FeaturesParameters, summary: WarehouseSummary) -> list[pd.Timestamp]:
+    """The run's prediction dates: the parameters' range, or the warehouse's default range."""
+    default_start, default_end = default_date_range(summary.every_source_delivered, summary.last_delivery)
+    dates = choose_prediction_dates(
+        parameters.start or default_start, parameters.end or default_end, parameters.every
+    )
+    if not dates:
+        raise InvalidParameterError("No prediction dates between --start and --end; widen the range.")
+    return dates
+
+
+def describe_feature_set(
+    spec: FeatureSetSpec,
+    parameters: FeaturesParameters,
+    dates: list[pd.Timestamp],
+    summary: WarehouseSummary,
+    features: pd.DataFrame,
+) -> FeatureSetManifest:
+    """The manifest of the set being written; its version hashes spec, dates and the batches read."""
+    area = tuple(parameters.municipalities) or None
+    context = {
+        "mode": parameters.mode,
+        "area_municipalities": area and list(area),
+        "horizons": list(HORIZONS),
+    }
+    spec_hash = spec.spec_hash(**context)
+    return FeatureSetManifest(
+        version=feature_set_version(spec_hash, dates, [b.batch_id for b in summary.batches]),
+        spec_hash=spec_hash,
+        spec=spec.to_dict(),
+        mode=parameters.mode,
+        area_municipalities=area,
+        horizons=HORIZONS,
+        prediction_dates=tuple(d.date() for d in dates),
+        every=parameters.every,
+        end_of_data=summary.end_of_data,
+        data_batches=summary.batches,
+        contract_versions={b.source: b.contract_version for b in summary.batches},
+        columns=tuple(features.columns),
+        rows=len(features),
+    )
+
+
 @flow(name="tidlig-features")
 def features_flow(settings: SettingsReference, parameters: FeaturesParameters | None = None) -> str:
     """Build features, labels and attrition for monthly/quarterly prediction dates; returns the folder."""
@@ -192,21 +235,12 @@ def features_flow(settings: SettingsReference, parameters: FeaturesParameters | 
     spec = named_spec(parameters.feature_set)
     check_warehouse(warehouse_dir)  # not a task: a missing warehouse is not worth a retry
     summary = describe_warehouse(warehouse_dir)
-    default_start, default_end = default_date_range(summary.every_source_delivered, summary.last_delivery)
-    dates = choose_prediction_dates(
-        parameters.start or default_start, parameters.end or default_end, parameters.every
-    )
-    if not dates:
-        raise InvalidParameterError("No prediction dates between --start and --end; widen the range.")
-    mode = parameters.mode
-    area = list(parameters.municipalities) or None
+    dates = prediction_dates(parameters, summary)
+    mode, area = parameters.mode, list(parameters.municipalities) or None
     say(
         f"{spec.name}: {len(dates)} prediction dates {dates[0].date()} .. {dates[-1].date()} ({mode}), "
         f"{len(summary.batches)} landed batches, data end {summary.end_of_data.date()}"
     )
-    context = {"mode": mode, "area_municipalities": area, "horizons": list(HORIZONS)}
-    spec_hash = spec.spec_hash(**context)
-
     cohort = compute_cohort(warehouse_dir, dates, mode, area)
     say(f"cohort: {len(cohort.members)} rows ({time.monotonic() - started:.0f} s)")
     features = compute_features(
@@ -222,21 +256,7 @@ def features_flow(settings: SettingsReference, parameters: FeaturesParameters | 
         warehouse_dir, dates=dates, members=cohort.members, area=area, data_end=summary.end_of_data
     )
     say(f"labels: done ({time.monotonic() - started:.0f} s)")
-    manifest = FeatureSetManifest(
-        version=feature_set_version(spec_hash, dates, [b.batch_id for b in summary.batches]),
-        spec_hash=spec_hash,
-        spec=spec.to_dict(),
-        mode=mode,
-        area_municipalities=None if area is None else tuple(area),
-        horizons=HORIZONS,
-        prediction_dates=tuple(d.date() for d in dates),
-        every=parameters.every,
-        end_of_data=summary.end_of_data,
-        data_batches=summary.batches,
-        contract_versions={b.source: b.contract_version for b in summary.batches},
-        columns=tuple(features.columns),
-        rows=len(features),
-    )
+    manifest = describe_feature_set(spec, parameters, dates, summary, features)
     folder = write_outputs(
         Path(resolved.features_dir),  # type: ignore[arg-type]
         manifest,

@@ -61,6 +61,14 @@ def test_the_summary_artifact_holds_counts_only(flow_run) -> None:
     assert "Ingest summary" in artifacts[0]
 
 
+def test_progress_is_logged_to_the_prefect_run_so_the_ui_shows_it(flow_run) -> None:
+    database = Path(os.environ["PREFECT_HOME"]) / "prefect.db"
+    with sqlite3.connect(database) as connection:
+        messages = [row[0] for row in connection.execute("SELECT message FROM log")]
+    assert any(message.startswith("Ingesting from") for message in messages)
+    assert any("quarantined sssy_services" in message for message in messages)
+
+
 def test_no_raw_cpr_in_warehouse_reports_or_prefect_database(flow_run) -> None:
     settings, _, output = flow_run
     folders = [settings.warehouse_dir, settings.quarantine_dir, Path(os.environ["PREFECT_HOME"])]

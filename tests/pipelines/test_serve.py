@@ -70,3 +70,18 @@ def test_serve_has_help():
     result = CliRunner().invoke(cli, ["serve", "--help"])
     assert result.exit_code == 0
     assert "Monday" in result.output or "Mon 05:00" in result.output
+
+
+def test_every_deployment_accepts_its_stored_parameters(tmp_path):
+    """What a deployment stores (JSON) validates back into the flow's parameter objects."""
+    import pipelines.scheduled_flows as flows
+    from pipelines.settings import SettingsReference
+
+    for schedule, deployment in zip(
+        serve.SCHEDULES, serve.build_deployments(Settings(home=tmp_path).reference()), strict=True
+    ):
+        flow = getattr(flows, schedule.flow_attribute)
+        validated = flow.validate_parameters(deployment.parameters)
+        assert validated["settings"] == SettingsReference(home=str(tmp_path), demo=False)
+        if schedule.flow_attribute == "weekly_score":
+            assert validated["parameters"] == ScoreParameters()
