@@ -76,7 +76,7 @@ def selected_sources(sources: list[str] | tuple[str, ...] | None) -> list[str]:
 
 def ingest_one_source(source: str, context: IngestContext) -> SourceOutcome:
     """Plain function behind the task: take one source's new deliveries."""
-    context.echo(f"- {source}")
+    context.echo(f"{source}: looking for new deliveries")
     return ingest_source(load_contract(source), context)
 
 

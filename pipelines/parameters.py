@@ -1,7 +1,7 @@
 """One typed parameter object per step: what a run of the step may be told, beside its settings.
 
 The CLI builds them from its options, `tidlig serve` builds them for the scheduled deployments, and a run
-file (``RunFile``) holds them for a reproducible run; each flow takes one. Defaults come from the step's
+file (``pipelines.run_file.RunFile``) holds them for a reproducible run; each flow takes one. Defaults come from the step's
 config class (``TrainingConfig``, ``ScreeningConfig``) so there is one default per option. Fields are plain
 JSON values, so Prefect can show, store and validate them, and a deployment can set every one of them.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from models.config import OUTCOMES, Calibration, Outcome, TrainingConfig
 from pipelines.errors import InvalidParameterError
@@ -113,10 +113,3 @@ def read_capacity_file(path: str | Path) -> dict[str, int]:
 def today() -> dt.date:
     """The scoring date when none is given: today in UTC."""
     return dt.datetime.now(dt.UTC).date()
-
-
-def as_flow_parameters(parameters: object) -> dict[str, Any]:
-    """A parameter object as the JSON-ready dict a Prefect deployment stores."""
-    return {
-        key: list(value) if isinstance(value, tuple) else value for key, value in asdict(parameters).items()
-    }  # type: ignore[call-overload]

@@ -105,8 +105,8 @@ def command(
         from pipelines.train_flow import summary_line, train_flow
 
         summaries = train_flow(settings.reference(), parameters)
-    for summary in summaries:
-        click.echo(summary_line(summary))
+    for summary in summaries:  # the AUROCs and slopes are in the run's log above and in MLflow
+        click.echo(summary_line(summary).splitlines()[0])
     promoted = sum(summary["promoted"] == "True" for summary in summaries)
     click.secho(f"Registered {len(summaries)} model(s), {promoted} promoted to champion.", bold=True)
     click.echo("Next: `tidlig score`; browse runs and model cards with")
