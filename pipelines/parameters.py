@@ -1,9 +1,10 @@
 """One typed parameter object per step: what a run of the step may be told, beside its settings.
 
-The CLI builds them from its options, `tidlig serve` builds them for the scheduled deployments, and a run
-file (``pipelines.run_file.RunFile``) holds them for a reproducible run; each flow takes one. Defaults come from the step's
-config class (``TrainingConfig``, ``ScreeningConfig``) so there is one default per option. Fields are plain
-JSON values, so Prefect can show, store and validate them, and a deployment can set every one of them.
+The CLI builds them from its options, `tidlig serve` builds them for the scheduled deployments, and a
+run file (``pipelines.run_file.RunFile``) holds them for a reproducible run; each flow takes one. Defaults
+come from the step's config class (``TrainingConfig``, ``ScreeningConfig``), so there is one default per
+option. Fields are plain JSON values, so Prefect can show, store and validate them, and a deployment can
+set every one of them.
 """
 
 from __future__ import annotations
