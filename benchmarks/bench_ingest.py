@@ -31,7 +31,7 @@ INGEST = """
 import json, sys, time
 from pathlib import Path
 from pipelines.settings import Settings
-from pipelines.ingest import build_context, run_ingest, selected_sources
+from pipelines.ingest_flow import build_context, run_ingest, selected_sources
 world, home = Path(sys.argv[1]), Path(sys.argv[2])
 settings = Settings(home=home, demo=True, deployment="research", world_dir=world,
                     landing_dir=world / "deliveries")

@@ -135,7 +135,7 @@ def main() -> None:
         other = read_feature_set(args.home / "features", version)
         other_outcome = build_outcome_frame(other.features, other.labels, target)
         name = (
-            f"feature set {other.version} ({other.spec.get('mode', '?')}, "
+            f"feature set {other.version} ({other.manifest.mode}, "
             f"{len(other_outcome.feature_names)} features), 100 % of training persons"
         )
         print(row(name, other_outcome), flush=True)

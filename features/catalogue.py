@@ -9,7 +9,7 @@ Column names that other layers read are exported as constants (``PERSONAL_CARE_M
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from features.icd10 import ICD10_CHAPTERS
@@ -459,3 +459,34 @@ def default_feature_set() -> FeatureSetSpec:
         DEFAULT_FEATURE_SET_NAME,
         (*_hospital(), *_medicines(), *_primary_care(), *_function(), *_care()),
     )
+
+
+CHALLENGER_FEATURE_SET_NAME = "tidlig-challenger-repeat-admissions-v1"
+
+
+def repeat_admissions_challenger() -> FeatureSetSpec:
+    """The default features plus one candidate: two or more acute admissions in the last year (a
+    challenger is a named set of specs, so it is versioned and built point in time like the default)."""
+    candidate = DerivedFeatureSpec(
+        "repeat_acute_admissions_0_to_365d", "at_least", ("acute_admissions_count_0_to_365d",), 2.0
+    )
+    return FeatureSetSpec(CHALLENGER_FEATURE_SET_NAME, (*default_feature_set().features, candidate))
+
+
+#: The named feature sets `tidlig features --feature-set NAME` can build.
+FEATURE_SETS: dict[str, Callable[[], FeatureSetSpec]] = {
+    "default": default_feature_set,
+    "repeat-admissions": repeat_admissions_challenger,
+}
+
+
+def feature_set_named(name: str) -> FeatureSetSpec:
+    """The spec registered under ``name`` in :data:`FEATURE_SETS`, or under its spec name (what a
+    feature-set manifest records); KeyError naming the known sets otherwise."""
+    if name in FEATURE_SETS:
+        return FEATURE_SETS[name]()
+    for build in FEATURE_SETS.values():
+        spec = build()
+        if spec.name == name:
+            return spec
+    raise KeyError(f"Unknown feature set {name!r}; known: {', '.join(FEATURE_SETS)}.")

@@ -15,6 +15,7 @@ Row filters may use only phase-1 columns, so they are evaluated once per row ver
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from features.admissions import sql_bed_days, sql_is_unplanned_admission
 from features.icd10 import sql_normalised_code
@@ -56,11 +57,8 @@ class Source:
     def value_columns(self) -> tuple[str, ...]:
         return self.numeric_columns + self.categorical_columns
 
-    def check_filter(self, row_filter: object, where: str) -> None:
-        """Raise FeatureSpecError when the filter uses a kind this source does not have."""
-        from features.spec import FeatureSpecError, RowFilter
-
-        assert isinstance(row_filter, RowFilter)
+    def filter_problem(self, row_filter: FilterKinds) -> str | None:
+        """Why this source cannot apply ``row_filter`` (a kind it lacks, an unknown column), or None."""
         kinds = {
             "ICD-10": (row_filter.has_icd10, self.icd10_column),
             "ATC": (bool(row_filter.atc_prefixes), self.atc_column),
@@ -70,19 +68,34 @@ class Source:
         }
         for kind, (used, column) in kinds.items():
             if used and column is None:
-                raise FeatureSpecError(f"{where}: source {self.name!r} cannot be filtered by {kind}.")
+                return f"source {self.name!r} cannot be filtered by {kind}."
         for column, _ in row_filter.column_equals:
             if column not in self.filter_columns:
-                raise FeatureSpecError(
-                    f"{where}: source {self.name!r} has no filter column {column!r}; "
+                return (
+                    f"source {self.name!r} has no filter column {column!r}; "
                     f"choose from {', '.join(self.filter_columns) or 'none'}."
                 )
+        return None
 
-    def check_numeric(self, column: str, where: str) -> None:
-        from features.spec import FeatureSpecError
-
+    def numeric_problem(self, column: str) -> str | None:
+        """Why ``column`` cannot be summed or averaged, or None when it is numeric."""
         if column not in self.numeric_columns:
-            raise FeatureSpecError(f"{where}: column {column!r} of {self.name!r} is not numeric.")
+            return f"column {column!r} of {self.name!r} is not numeric."
+        return None
+
+
+class FilterKinds(Protocol):
+    """What a source checks of a row filter (``features.spec.RowFilter``); a protocol, so this module
+    does not import the specs it validates."""
+
+    @property
+    def has_icd10(self) -> bool: ...
+
+    atc_prefixes: tuple[str, ...]
+    fsiii_domains: tuple[str, ...]
+    fsiii_areas: tuple[str, ...]
+    priority: str | None
+    column_equals: tuple[tuple[str, str | int | bool], ...]
 
 
 _BITEMPORAL = "person_key, _valid_time AS event_time, _delivered_at, _superseded_at"

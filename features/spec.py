@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal, get_args
 
 from features.icd10 import ICD10_CHAPTERS, normalise_icd10_prefix, parse_icd10_block
+from features.sources import SOURCES  # the source catalogue validates source and columns
 
 Aggregation = Literal[
     "count", "sum", "mean", "min", "max", "latest", "slope", "days_since_last", "distinct_count"
@@ -162,8 +163,6 @@ class FeatureSpec:
     concept: Concept | None = None
 
     def __post_init__(self) -> None:
-        from features.sources import SOURCES  # the source catalogue validates source and columns
-
         where = f"Feature spec {self.name!r}"
         if not _NAME_PATTERN.match(self.name):
             raise FeatureSpecError(f"{where}: name must be snake_case (a-z, 0-9, _).")
@@ -187,9 +186,10 @@ class FeatureSpec:
                 f"{where}: source {self.source!r} has no value column {self.value!r}; "
                 f"choose from {', '.join(source.value_columns)}."
             )
-        elif self.aggregation != "distinct_count":
-            source.check_numeric(self.value, where)
-        source.check_filter(self.row_filter, where)
+        elif self.aggregation != "distinct_count" and (problem := source.numeric_problem(self.value)):
+            raise FeatureSpecError(f"{where}: {problem}")
+        if problem := source.filter_problem(self.row_filter):
+            raise FeatureSpecError(f"{where}: {problem}")
 
     def column_names(self) -> tuple[str, ...]:
         """``<name>_<aggregation>_<window>`` for each window."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import lightgbm as lgb
 import numpy as np
@@ -10,6 +11,21 @@ import pandas as pd
 
 from models.calibration import Calibrator
 from models.dataset import as_model_matrix
+
+
+class RiskModelLike(Protocol):
+    """What the rest of the platform may use of a risk model (docs/interfaces.md section 4).
+
+    :class:`RiskModel` is the real one; the screening run and its tests depend only on this protocol.
+    """
+
+    feature_names: list[str]
+    version: str | None
+    feature_set_version: str
+
+    def predict_risk(self, features: pd.DataFrame) -> np.ndarray: ...
+
+    def contributions(self, features: pd.DataFrame) -> pd.DataFrame: ...
 
 
 @dataclass

@@ -1,5 +1,7 @@
-"""The one `tidlig` command. Subcommands live beside the code they run and load only when called,
-so `tidlig --help` stays fast and never imports Prefect, MLflow or Great Expectations."""
+"""The one `tidlig` command. Each subcommand is a module that loads only when called, so `tidlig --help`
+stays fast and never imports Prefect, MLflow or Great Expectations. The pipeline steps' commands are in
+``pipelines/commands/`` (one module each: parse, prepare, call the flow, print); synth, contracts and the
+review app's commands live beside their layers."""
 
 from __future__ import annotations
 
@@ -11,14 +13,14 @@ from pipelines.settings import load_settings
 
 # name -> (import path "module:attribute", one-line help shown by `tidlig --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("pipelines.demo:demo", "Run the whole platform end to end on a synthetic world."),
+    "demo": ("pipelines.commands.demo:command", "Run the whole platform end to end on a synthetic world."),
     "synth": ("synthetic.cli:synth", "Generate a synthetic Danish elderly population and its deliveries."),
     "contracts": ("data_contracts.cli:contracts", "Inspect and document the data contracts."),
-    "ingest": ("pipelines.ingest:ingest_command", "Validate, pseudonymise and land new deliveries."),
-    "features": ("pipelines.build_features:features_command", "Build point-in-time features and labels."),
-    "train": ("pipelines.train:train_command", "Train, evaluate, register and promote risk models."),
-    "score": ("pipelines.score:score_command", "Score citizens and publish screening lists per district."),
-    "serve": ("pipelines.serve:serve_command", "Serve the scheduled Prefect deployments."),
+    "ingest": ("pipelines.commands.ingest:command", "Validate, pseudonymise and land new deliveries."),
+    "features": ("pipelines.commands.features:command", "Build point-in-time features and labels."),
+    "train": ("pipelines.commands.train:command", "Train, evaluate, register and promote risk models."),
+    "score": ("pipelines.commands.score:command", "Score citizens and publish screening lists per district."),
+    "serve": ("pipelines.commands.serve:command", "Serve the scheduled Prefect deployments."),
     "review": ("review.cli:review", "Start the clinician review web app on localhost."),
     "users": ("review.cli:users", "Manage review app users."),
     "audit": ("review.cli:audit", "Verify and inspect the audit log."),

@@ -1,8 +1,9 @@
 """The `tidlig-features` Prefect flow: read the warehouse, call the features layer, write the feature set.
 
-Import only after ``pipelines.runtime.prepare_environment`` (this module imports Prefect); ``tidlig
-features`` (pipelines/build_features.py) does that. Tasks receive paths and small values; the few that
-receive frames use ``NO_CACHE``. Only reads and writes retry (transient I/O), never the computations.
+Import only after ``pipelines.runtime.prepare_environment`` (this module imports Prefect). Tasks receive
+paths and small values; the few that receive frames use ``NO_CACHE``. Only reads and writes retry
+(transient I/O, ``pipelines.retry``), never the computations. The feature set is written through
+``features.store``; its version identifies its contents (spec, mode, prediction dates, data batches).
 """
 
 from __future__ import annotations
@@ -11,69 +12,83 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
 import duckdb
 import pandas as pd
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from features import (
-    Cohort,
-    FeatureSetSpec,
-    build_cohort,
-    build_feature_table,
-    build_labels,
-    choose_prediction_dates,
-    default_feature_set,
-)
+from features import Cohort, FeatureSetSpec, build_cohort, build_feature_table, build_labels
+from features.catalogue import FEATURE_SETS
 from features.labels import end_of_data
-from pipelines.build_features import default_date_range, suppress_small_counts, write_feature_set
+from features.prediction_dates import choose_prediction_dates
+from features.store import DataBatch, FeatureSetManifest, feature_set_version, write_feature_set
+from pipelines.errors import InvalidParameterError, MissingInputError
+from pipelines.parameters import FeaturesParameters
+from pipelines.progress import say
+from pipelines.retry import IO_RETRIES
+from pipelines.settings import SettingsReference
+from privacy import attrition_text
 from warehouse import Warehouse
 
-
-class NoWarehouseError(click.ClickException):
-    """The warehouse has nothing landed yet."""
+HORIZONS = (6, 12)
 
 
 @dataclass(frozen=True)
 class WarehouseSummary:
     """What the run reads: landed batches (ids, sources, contract versions; no person data) and dates."""
 
-    batches: list[dict[str, str]]
+    batches: tuple[DataBatch, ...]
     every_source_delivered: pd.Timestamp
     last_delivery: pd.Timestamp
     end_of_data: pd.Timestamp
 
 
-def _connect(warehouse_dir: str) -> duckdb.DuckDBPyConnection:
-    return Warehouse(Path(warehouse_dir)).connect(read_only=True)
+def default_date_range(every_source_delivered: pd.Timestamp, last_delivery: pd.Timestamp) -> tuple[str, str]:
+    """(start, end) when none are given: from the first of the month on or after the date by which every
+    source had delivered at least once (earlier dates would see some sources as empty), to the first of the
+    month at or before the latest delivery. Training needs the long span: its temporal split keeps
+    horizon-long gaps between train, validation and test."""
+    end = pd.Timestamp(year=last_delivery.year, month=last_delivery.month, day=1)
+    start = pd.Timestamp(year=every_source_delivered.year, month=every_source_delivered.month, day=1)
+    if start < every_source_delivered:
+        start += pd.DateOffset(months=1)
+    start = min(start, end)
+    return start.date().isoformat(), end.date().isoformat()
 
 
-def check_warehouse(warehouse_dir: str) -> None:
-    """Raise NoWarehouseError (saying what to run) unless the warehouse has a landed batch."""
-    if not (Path(warehouse_dir) / "catalog.duckdb").exists():
-        raise NoWarehouseError(f"No warehouse at {warehouse_dir}. Run `tidlig ingest` first.")
-    ledger = Warehouse(Path(warehouse_dir)).batches()
+def named_spec(name: str) -> FeatureSetSpec:
+    """The spec registered as ``name`` in ``features.catalogue.FEATURE_SETS``."""
+    if name not in FEATURE_SETS:
+        raise InvalidParameterError(
+            f"Unknown feature set {name!r}; known: {', '.join(FEATURE_SETS)}.", option="--feature-set"
+        )
+    return FEATURE_SETS[name]()
+
+
+def check_warehouse(warehouse_dir: Path) -> None:
+    """Raise MissingInputError (saying what to run) unless the warehouse has a landed batch."""
+    if not (warehouse_dir / "catalog.duckdb").exists():
+        raise MissingInputError(f"No warehouse at {warehouse_dir}. Run `tidlig ingest` first.")
+    ledger = Warehouse(warehouse_dir).batches()
     if not (ledger["status"] == "landed").any():
-        raise NoWarehouseError(f"The warehouse at {warehouse_dir} has no landed batch. Run `tidlig ingest`.")
+        raise MissingInputError(f"The warehouse at {warehouse_dir} has no landed batch. Run `tidlig ingest`.")
 
 
-@task(retries=2, retry_delay_seconds=2)
-def describe_warehouse(warehouse_dir: str) -> WarehouseSummary:
+def _connect(warehouse_dir: Path) -> duckdb.DuckDBPyConnection:
+    return Warehouse(warehouse_dir).connect(read_only=True)
+
+
+@task(**IO_RETRIES)
+def describe_warehouse(warehouse_dir: Path) -> WarehouseSummary:
     """The landed batches and the delivery date range of the warehouse."""
-    store = Warehouse(Path(warehouse_dir))
+    store = Warehouse(warehouse_dir)
     ledger = store.batches()
     landed = ledger[ledger["status"] == "landed"]
-    batches = [
-        {
-            "batch_id": str(row.batch_id),
-            "source": str(row.source),
-            "delivery": str(row.delivery),
-            "contract_version": str(row.contract_version),
-        }
+    batches = tuple(
+        DataBatch(str(row.batch_id), str(row.source), str(row.delivery), str(row.contract_version))
         for row in landed.itertuples()
-    ]
+    )
     delivered = pd.to_datetime(landed["delivered_at"])
     first_per_source = delivered.groupby(landed["source"]).min().dropna()
     connection = store.connect(read_only=True)
@@ -86,7 +101,7 @@ def describe_warehouse(warehouse_dir: str) -> WarehouseSummary:
 
 @task(cache_policy=NO_CACHE)
 def compute_cohort(
-    warehouse_dir: str, dates: list[pd.Timestamp], mode: str, area: list[str] | None
+    warehouse_dir: Path, dates: list[pd.Timestamp], mode: str, area: list[str] | None
 ) -> Cohort:
     """Eligible citizens at each date and the attrition table."""
     connection = _connect(warehouse_dir)
@@ -98,7 +113,7 @@ def compute_cohort(
 
 @task(cache_policy=NO_CACHE)
 def compute_features(
-    warehouse_dir: str,
+    warehouse_dir: Path,
     *,
     spec: FeatureSetSpec,
     dates: list[pd.Timestamp],
@@ -118,7 +133,7 @@ def compute_features(
 
 @task(cache_policy=NO_CACHE)
 def compute_labels(
-    warehouse_dir: str,
+    warehouse_dir: Path,
     *,
     dates: list[pd.Timestamp],
     members: pd.DataFrame,
@@ -133,109 +148,118 @@ def compute_labels(
         connection.close()
 
 
-@task(retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
 def write_outputs(
-    features_dir: str,
-    version: str,
+    features_dir: Path,
+    manifest: FeatureSetManifest,
     *,
     features: pd.DataFrame,
     labels: pd.DataFrame,
     attrition: pd.DataFrame,
-    spec: dict[str, object],
-) -> str:
+) -> Path:
     """Write the version folder atomically and point LATEST at it."""
-    return str(
-        write_feature_set(
-            Path(features_dir), version, features=features, labels=labels, attrition=attrition, spec=spec
-        )
-    )
+    return write_feature_set(features_dir, manifest, features=features, labels=labels, attrition=attrition)
 
 
-def _attrition_markdown(attrition: pd.DataFrame) -> str:
+def attrition_markdown(attrition: pd.DataFrame) -> str:
+    """The attrition table at the last prediction date, withheld through ``privacy`` (``<5``: 1-4
+    persons; ``*``: withheld so that such a count cannot be worked out along the chain)."""
     last_date = attrition["prediction_date"].max()
-    shown = suppress_small_counts(attrition[attrition["prediction_date"] == last_date])
+    shown = attrition_text(attrition[attrition["prediction_date"] == last_date], group="prediction_date")
     rows = "\n".join(f"| {r.rule} | {r.removed} | {r.remaining} |" for r in shown.itertuples())
     return (
-        f"Cohort attrition at {pd.Timestamp(last_date).date()} (counts below 5 suppressed)\n\n"
+        f"Cohort attrition at {pd.Timestamp(last_date).date()} "
+        "(<5: 1-4 persons; *: withheld so that such a count cannot be worked out)\n\n"
         f"| rule | removed | remaining |\n|---|---|---|\n{rows}\n"
     )
 
 
+def prediction_dates(parameters: FeaturesParameters, summary: WarehouseSummary) -> list[pd.Timestamp]:
+    """The run's prediction dates: the parameters' range, or the warehouse's default range."""
+    default_start, default_end = default_date_range(summary.every_source_delivered, summary.last_delivery)
+    dates = choose_prediction_dates(
+        parameters.start or default_start, parameters.end or default_end, parameters.every
+    )
+    if not dates:
+        raise InvalidParameterError("No prediction dates between --start and --end; widen the range.")
+    return dates
+
+
+def describe_feature_set(
+    spec: FeatureSetSpec,
+    parameters: FeaturesParameters,
+    dates: list[pd.Timestamp],
+    summary: WarehouseSummary,
+    features: pd.DataFrame,
+) -> FeatureSetManifest:
+    """The manifest of the set being written; its version hashes spec, dates and the batches read."""
+    area = tuple(parameters.municipalities) or None
+    context = {
+        "mode": parameters.mode,
+        "area_municipalities": area and list(area),
+        "horizons": list(HORIZONS),
+    }
+    spec_hash = spec.spec_hash(**context)
+    return FeatureSetManifest(
+        version=feature_set_version(spec_hash, dates, [b.batch_id for b in summary.batches]),
+        spec_hash=spec_hash,
+        spec=spec.to_dict(),
+        mode=parameters.mode,
+        area_municipalities=area,
+        horizons=HORIZONS,
+        prediction_dates=tuple(d.date() for d in dates),
+        every=parameters.every,
+        end_of_data=summary.end_of_data,
+        data_batches=summary.batches,
+        contract_versions={b.source: b.contract_version for b in summary.batches},
+        columns=tuple(features.columns),
+        rows=len(features),
+    )
+
+
 @flow(name="tidlig-features")
-def features_flow(
-    warehouse_dir: str,
-    features_dir: str,
-    *,
-    start: str | None = None,
-    end: str | None = None,
-    every: str = "month",
-    mode: str = "as_known",
-    area_municipalities: list[str] | None = None,
-    dates_per_chunk: int = 12,
-) -> str:
+def features_flow(settings: SettingsReference, parameters: FeaturesParameters | None = None) -> str:
     """Build features, labels and attrition for monthly/quarterly prediction dates; returns the folder."""
+    parameters = parameters or FeaturesParameters()
+    resolved = settings.resolve()
+    warehouse_dir = Path(resolved.warehouse_dir)  # type: ignore[arg-type]
     started = time.monotonic()
+    spec = named_spec(parameters.feature_set)
     check_warehouse(warehouse_dir)  # not a task: a missing warehouse is not worth a retry
     summary = describe_warehouse(warehouse_dir)
-    default_start, default_end = default_date_range(summary.every_source_delivered, summary.last_delivery)
-    dates = choose_prediction_dates(start or default_start, end or default_end, every)  # type: ignore[arg-type]
-    if not dates:
-        raise click.ClickException("No prediction dates between --start and --end; widen the range.")
-    click.echo(
-        f"  {len(dates)} prediction dates {dates[0].date()} .. {dates[-1].date()} ({mode}), "
+    dates = prediction_dates(parameters, summary)
+    mode, area = parameters.mode, list(parameters.municipalities) or None
+    say(
+        f"{spec.name}: {len(dates)} prediction dates {dates[0].date()} .. {dates[-1].date()} ({mode}), "
         f"{len(summary.batches)} landed batches, data end {summary.end_of_data.date()}"
     )
-    spec = default_feature_set()
-    context = {"mode": mode, "area_municipalities": area_municipalities, "horizons": [6, 12]}
-    spec_hash = spec.spec_hash(**context)
-    version = spec_hash[:12]
-
-    cohort = compute_cohort(warehouse_dir, dates, mode, area_municipalities)
-    click.echo(f"  cohort: {len(cohort.members)} rows ({time.monotonic() - started:.0f} s)")
+    cohort = compute_cohort(warehouse_dir, dates, mode, area)
+    say(f"cohort: {len(cohort.members)} rows ({time.monotonic() - started:.0f} s)")
     features = compute_features(
         warehouse_dir,
         spec=spec,
         dates=dates,
         mode=mode,
         members=cohort.members,
-        dates_per_chunk=dates_per_chunk,
+        dates_per_chunk=parameters.dates_per_chunk,
     )
-    click.echo(f"  features: {features.shape[1]} columns ({time.monotonic() - started:.0f} s)")
+    say(f"features: {features.shape[1]} columns ({time.monotonic() - started:.0f} s)")
     labels = compute_labels(
-        warehouse_dir,
-        dates=dates,
-        members=cohort.members,
-        area=area_municipalities,
-        data_end=summary.end_of_data,
+        warehouse_dir, dates=dates, members=cohort.members, area=area, data_end=summary.end_of_data
     )
-    click.echo(f"  labels: done ({time.monotonic() - started:.0f} s)")
-
-    description: dict[str, object] = {
-        "version": version,
-        "spec_hash": spec_hash,
-        "feature_set": spec.to_dict(),
-        **context,
-        "prediction_dates": [d.date().isoformat() for d in dates],
-        "every": every,
-        "end_of_data": summary.end_of_data.isoformat(),
-        "labels_mode": "as_occurred",
-        "data_batches": summary.batches,
-        "contract_versions": {b["source"]: b["contract_version"] for b in summary.batches},
-        "columns": list(features.columns),
-        "rows": len(features),
-    }
+    say(f"labels: done ({time.monotonic() - started:.0f} s)")
+    manifest = describe_feature_set(spec, parameters, dates, summary, features)
     folder = write_outputs(
-        features_dir,
-        version,
+        Path(resolved.features_dir),  # type: ignore[arg-type]
+        manifest,
         features=features,
         labels=labels,
         attrition=cohort.attrition,
-        spec=description,
     )
     create_markdown_artifact(
         key="tidlig-features-attrition",
-        markdown=_attrition_markdown(cohort.attrition),
+        markdown=attrition_markdown(cohort.attrition),
         description="Cohort attrition at the last prediction date (aggregates only).",
     )
-    click.echo(f"  written in {time.monotonic() - started:.0f} s")
-    return folder
+    say(f"feature set {manifest.version} written in {time.monotonic() - started:.0f} s")
+    return str(folder)

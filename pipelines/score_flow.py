@@ -1,54 +1,363 @@
-"""The Prefect flow of `tidlig score`, at module level so `tidlig serve` can deploy it by entrypoint.
+"""The `tidlig-score` Prefect flow: read, let ``screening.run.plan_run`` decide, commit.
 
-Imported only after ``pipelines.runtime.prepare_environment`` (it imports Prefect). The flow loads the
-settings from the environment (``TIDLIG_*``), which `tidlig score` and `tidlig serve` set from the CLI.
+The policy of a run (refuse or publish, and how the lists are built) lives in ``screening/run.py``. This
+module implements its inputs (:class:`WarehouseRunInputs`: the warehouse catalog and history, the feature
+sets, the operational database), loads the champions from MLflow, and commits the plan: the lists in one
+database transaction, the CSV/HTML files by atomic rename, the run recorded as published, unchanged or
+refused. A refusal raises :class:`~pipelines.errors.PublishRefusedError` after it is recorded, so the
+Prefect run fails with the reason and the previous lists stay current.
+Import only after ``pipelines.runtime.prepare_environment`` (it imports Prefect).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import sqlalchemy as sa
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from pipelines.score import ScoreResult, run_scoring, screening_config
-from pipelines.settings import load_settings
-from screening.analytics import MIN_CELL
+from features.catalogue import feature_set_named
+from features.labels import OUTCOMES
+from features.store import feature_set_folder, latest_version, read_features, read_manifest
+from models.risk_model import RiskModelLike
+from pipelines.errors import InvalidParameterError, MissingInputError, PublishRefusedError
+from pipelines.parameters import ScoreParameters, today
+from pipelines.progress import say, step_logger
+from pipelines.retry import IO_RETRIES
+from pipelines.settings import Settings, SettingsReference
+from screening.analytics import listed_by_district_text
 from screening.config import ScreeningConfig
+from screening.run import CitizenHistory, PreviousList, Published, Refused, RunInputs, plan_run
+from screening.store import ListToPublish
+
+AsTask = Callable[..., Callable[..., Any]]
 
 
-def transient_io_only(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry a step only when it failed on transient I/O (busy file, network, locked database)."""
-    del task, task_run
+def plain(function: Callable[..., Any], **_: Any) -> Callable[..., Any]:
+    """Run a step as a plain call (outside Prefect: tests, notebooks)."""
+    return function
+
+
+def as_prefect_task(function: Callable[..., Any], *, retried: bool = False) -> Callable[..., Any]:
+    """Run a step as a Prefect task: frames pass through, so no caching; ``retried`` reads and writes
+    retry on transient I/O only (``pipelines.retry``), never a missing champion or a failed check."""
+    return task(function, cache_policy=NO_CACHE, **(IO_RETRIES if retried else {}))
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """How a run ended: its ID, the published list IDs, where the files are, and aggregate counts."""
+
+    run_id: str
+    status: str
+    list_ids: list[str]
+    output_dir: Path | None
+    listed_per_district: dict[str, int] = field(default_factory=dict)
+    reason: str | None = None
+    listed_text_per_district: dict[str, str] = field(default_factory=dict)
+
+
+# ----- reading ------------------------------------------------------------------------------------------
+
+
+def resolve_as_of(as_of: str | None, settings: Settings) -> dt.date:
+    """``None`` -> today (UTC); ``latest`` -> the last prediction date of the LATEST feature set;
+    otherwise the ISO date given. InvalidParameterError (for ``--as-of``) when it cannot be resolved."""
+    if as_of is None:
+        return today()
+    if as_of == "latest":
+        try:
+            return read_manifest(
+                settings.features_dir, latest_version(settings.features_dir)
+            ).prediction_dates[-1]  # type: ignore[arg-type]
+        except (FileNotFoundError, ValueError) as error:
+            raise InvalidParameterError(str(error), option="--as-of") from error
     try:
-        error = state.result(raise_on_failure=False)
-    except Exception:
-        return False
-    import sqlalchemy.exc
-
-    from warehouse.store import CatalogBusyError
-
-    return isinstance(
-        error, (OSError, TimeoutError, CatalogBusyError, sqlalchemy.exc.OperationalError)
-    ) and not (isinstance(error, FileNotFoundError | PermissionError))
+        return dt.date.fromisoformat(as_of)
+    except ValueError as error:
+        raise InvalidParameterError(f"{error}; give YYYY-MM-DD or 'latest'.", option="--as-of") from error
 
 
-def as_prefect_task(function: Callable[..., Any], **options: Any) -> Callable[..., Any]:
-    """Wrap a step as a Prefect task: frames pass through, so no caching; retries (where asked) only on
-    transient I/O, never on a missing champion, missing features or a failed check."""
-    if options.get("retries"):
-        options = {"retry_delay_seconds": 2, "retry_condition_fn": transient_io_only, **options}
-    return task(function, cache_policy=NO_CACHE, **options)
+def load_models(settings: Settings, primary: str, horizon_months: int) -> dict[str, RiskModelLike]:
+    """The champion of every outcome that has one; the primary outcome's champion is required."""
+    from models.registry import load_champion
+
+    models: dict[str, RiskModelLike] = {}
+    for outcome in OUTCOMES:
+        name = outcome if horizon_months == 12 else f"{outcome}_{horizon_months}m"
+        try:
+            models[outcome] = load_champion(name, str(settings.mlflow_tracking_uri))
+        except LookupError as error:
+            if outcome == primary:
+                raise MissingInputError(str(error)) from error
+    return models
+
+
+def read_batches(settings: Settings) -> pd.DataFrame:
+    """The warehouse catalog's batches ledger (empty when nothing was ingested)."""
+    from warehouse.store import Warehouse
+
+    return Warehouse(settings.warehouse_dir).batches()  # type: ignore[arg-type]
+
+
+def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
+    """Feature rows of every cohort member at ``as_of`` with the champion's feature set.
+
+    Built fresh from the warehouse, as known at ``as_of``, with the named spec the feature set's manifest
+    records, when the catalogue still builds that spec (same spec hash); otherwise the feature table's
+    own rows at ``as_of`` (built by `tidlig features` with that prediction date).
+    """
+    features_dir = Path(settings.features_dir)  # type: ignore[arg-type]
+    feature_set_folder(features_dir, feature_set_version)
+    manifest = read_manifest(features_dir, feature_set_version)
+    try:
+        spec = feature_set_named(manifest.feature_set_name)
+    except KeyError:
+        spec = None
+    if spec is not None and spec.spec_hash(**manifest.spec_context) == manifest.spec_hash:
+        from features.engine import build_feature_table
+        from warehouse.store import Warehouse
+
+        connection = Warehouse(settings.warehouse_dir).connect(read_only=True)  # type: ignore[arg-type]
+        try:
+            return build_feature_table(
+                connection,
+                spec,
+                [pd.Timestamp(as_of)],
+                mode=manifest.mode,  # type: ignore[arg-type]
+                area_municipalities=manifest.spec_context["area_municipalities"],  # type: ignore[arg-type]
+            )
+        finally:
+            connection.close()
+    rows = read_features(features_dir, feature_set_version, prediction_dates=[pd.Timestamp(as_of)])
+    if rows.empty:
+        raise MissingInputError(
+            f"Feature set {feature_set_version} has no rows at {as_of} and the spec cannot be rebuilt. "
+            f"Run `tidlig features` with prediction date {as_of}."
+        )
+    return rows.reset_index(drop=True)
+
+
+def reference_features(settings: Settings, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
+    """The champion's training distribution: its feature table's rows dated before ``as_of`` (all rows
+    when none is)."""
+    features_dir = Path(settings.features_dir)  # type: ignore[arg-type]
+    before = read_features(features_dir, feature_set_version, before=pd.Timestamp(as_of))
+    return before if not before.empty else read_features(features_dir, feature_set_version)
+
+
+def read_history_for(settings: Settings, person_keys: Sequence[str], as_of: dt.date) -> CitizenHistory:
+    """History rows (as known at ``as_of``) and birth years of the listed citizens."""
+    from screening.history_reader import read_birth_years, read_history
+    from warehouse.store import Warehouse
+
+    connection = Warehouse(settings.warehouse_dir).connect(read_only=True)  # type: ignore[arg-type]
+    try:
+        return CitizenHistory(
+            rows=read_history(connection, list(person_keys), as_of),
+            birth_years=read_birth_years(connection, list(person_keys), as_of),
+        )
+    finally:
+        connection.close()
+
+
+def previous_list_of(engine: sa.Engine, district: str, as_of: dt.date) -> PreviousList | None:
+    """The district's current list from before ``as_of`` with its scores and members."""
+    from screening.store import read_list_members, read_previous_list, read_scores
+
+    previous = read_previous_list(engine, district, as_of)
+    if previous is None:
+        return None
+    scores = read_scores(engine, [previous["list_id"]])
+    return PreviousList(
+        list_id=str(previous["list_id"]),
+        scores=dict(zip(scores["person_key"], scores["risk"].astype(float), strict=True)),
+        members=frozenset(read_list_members(engine, [previous["list_id"]])),
+    )
+
+
+class WarehouseRunInputs:
+    """``screening.run.RunInputs`` over the warehouse, the feature sets and the operational database."""
+
+    def __init__(self, settings: Settings, engine: sa.Engine, as_task: AsTask = plain) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.as_task = as_task
+
+    def batches(self) -> pd.DataFrame:
+        return self.as_task(read_batches, retried=True)(self.settings)
+
+    def features_at(self, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
+        return self.as_task(scoring_features)(self.settings, feature_set_version, as_of)
+
+    def reference_features(self, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
+        return self.as_task(reference_features, retried=True)(self.settings, feature_set_version, as_of)
+
+    def history_for(self, person_keys: Sequence[str], as_of: dt.date) -> CitizenHistory:
+        return self.as_task(read_history_for, retried=True)(self.settings, person_keys, as_of)
+
+    def previous_list(self, district: str, as_of: dt.date) -> PreviousList | None:
+        return previous_list_of(self.engine, district, as_of)
+
+    def review_decisions(self) -> pd.DataFrame | None:
+        from screening.store import read_review_decisions
+
+        return read_review_decisions(self.engine)
+
+
+# ----- writing ------------------------------------------------------------------------------------------
+
+
+def read_identities_for(settings: Settings, person_keys: list[str]) -> dict[str, tuple[str, str]] | None:
+    """CPR and name per pseudonym from the key store; only ever called in an operational deployment."""
+    from screening.store import KeyStoreUnavailableError, read_identities
+
+    if settings.deployment != "operational":
+        raise PermissionError("Re-identification is only allowed in an operational deployment.")
+    try:
+        frame = read_identities(str(settings.keystore_url), person_keys)
+    except KeyStoreUnavailableError:
+        return None
+    return {
+        str(row.person_key): (str(row.cpr), "" if row.name is None else str(row.name))
+        for row in frame.itertuples(index=False)
+    }
+
+
+def write_exports(
+    settings: Settings,
+    as_of: dt.date,
+    lists: Sequence[ListToPublish],
+    analytics: pd.DataFrame,
+    attrition: pd.DataFrame,
+) -> Path:
+    """Per-district CSV + HTML (operational only) and suppressed aggregates, each by atomic rename."""
+    from screening.exports import (
+        aggregates_csv,
+        exclusions_for_export,
+        index_html,
+        list_csv,
+        list_html,
+        write_atomic,
+    )
+
+    folder = Path(settings.lists_dir) / as_of.isoformat()  # type: ignore[arg-type]
+    write_atomic(folder / "capacity_analytics.csv", aggregates_csv(analytics))
+    write_atomic(folder / "exclusions.csv", aggregates_csv(exclusions_for_export(attrition, analytics)))
+    if settings.deployment != "operational":
+        return folder
+    keys = sorted({entry["person_key"] for item in lists for entry in item.entries})
+    identities = read_identities_for(settings, keys)
+    for item in lists:
+        district = item.header["district"]
+        write_atomic(folder / f"{district}.csv", list_csv(item.header, item.entries, identities))
+        write_atomic(folder / f"{district}.html", list_html(item.header, item.entries, identities))
+    summary = [{"district": item.header["district"], "listed": len(item.entries)} for item in lists]
+    write_atomic(folder / "index.html", index_html(as_of.isoformat(), summary))
+    return folder
+
+
+def record(engine: sa.Engine, plan: Published | Refused, status: str, list_ids: Sequence[str]) -> None:
+    """Record how the run ended in ``screening_runs``."""
+    from screening.store import record_run
+
+    identity = plan.identity
+    record_run(
+        engine,
+        run_id=identity.run_id,
+        as_of_date=identity.as_of,
+        finished_at=dt.datetime.now(dt.UTC),
+        status=status,
+        reason=plan.reason if isinstance(plan, Refused) else None,
+        list_ids=list_ids,
+        model_versions=dict(identity.model_versions),
+        feature_set_version=identity.feature_set_version,
+        data_batches=identity.data_batches,
+    )
+
+
+def commit(
+    settings: Settings,
+    engine: sa.Engine,
+    plan: Published,
+    *,
+    fail_after_rows: int | None = None,
+    as_task: AsTask = plain,
+) -> ScoreResult:
+    """Publish the lists (one transaction), write the files, record the run."""
+    from screening.store import existing_list_ids, publish_lists
+
+    lists = list(plan.lists)
+    already = existing_list_ids(engine, [item.header["list_id"] for item in lists])
+    status = "unchanged" if len(already) == len(lists) else "published"
+    list_ids = as_task(publish_lists)(
+        engine, lists, created_at=dt.datetime.now(dt.UTC), fail_after_rows=fail_after_rows
+    )
+    output_dir = as_task(write_exports, retried=True)(
+        settings, plan.identity.as_of, lists, plan.capacity_analytics, plan.exclusions
+    )
+    record(engine, plan, status, list_ids)
+    return ScoreResult(
+        run_id=plan.identity.run_id,
+        status=status,
+        list_ids=list_ids,
+        output_dir=output_dir,
+        listed_per_district=plan.listed_per_district,
+        listed_text_per_district=listed_by_district_text(plan.capacity_analytics),
+    )
+
+
+# ----- the run ------------------------------------------------------------------------------------------
+
+
+def run_scoring(
+    settings: Settings,
+    as_of: dt.date,
+    config: ScreeningConfig,
+    *,
+    models: Mapping[str, RiskModelLike] | None = None,
+    inputs: RunInputs | None = None,
+    fail_after_rows: int | None = None,
+    as_task: AsTask = plain,
+) -> ScoreResult:
+    """The whole scoring run: load the champions, plan the run, commit it or record the refusal.
+
+    ``models`` and ``inputs`` may be given (tests, notebooks); by default the champions come from MLflow
+    and the inputs from :class:`WarehouseRunInputs`. Raises PublishRefusedError after recording a refusal.
+    """
+    from screening.store import operational_engine
+
+    engine = operational_engine(str(settings.operational_db_url))
+    try:
+        if models is None:
+            models = as_task(load_models, retried=True)(settings, config.outcome, config.horizon_months)
+        plan = plan_run(
+            as_of,
+            config,
+            dict(models),  # type: ignore[arg-type]
+            inputs or WarehouseRunInputs(settings, engine, as_task),
+            drift_psi_threshold=settings.drift_psi_threshold,
+        )
+        if isinstance(plan, Refused):
+            record(engine, plan, "refused", [])
+            raise PublishRefusedError(plan.reason)
+        return commit(settings, engine, plan, fail_after_rows=fail_after_rows, as_task=as_task)
+    finally:
+        engine.dispose()
 
 
 def publish_artifact(result: ScoreResult) -> None:
-    """A Prefect markdown artifact with list counts per district (cells under 5 suppressed)."""
+    """A Prefect markdown artifact with list counts per district, withheld exactly as in the published
+    capacity analytics (``<5`` small, ``*`` withheld to protect another district)."""
     lines = ["| district | listed |", "|---|---|"]
-    for district, count in sorted(result.listed_per_district.items()):
-        shown = str(count) if count == 0 or count >= MIN_CELL else f"<{MIN_CELL}"
+    for district, shown in sorted(result.listed_text_per_district.items()):
         lines.append(f"| {district} | {shown} |")
     create_markdown_artifact(
         key="screening-lists",
@@ -58,27 +367,24 @@ def publish_artifact(result: ScoreResult) -> None:
 
 
 @flow(name="tidlig-score", log_prints=False, retries=0)
-def score_flow(
-    as_of: str | None = None,
-    *,
-    capacity: int = ScreeningConfig.capacity,
-    capacity_file: str | None = None,
-    exclude_full_home_care: bool = False,
-    recent_visit_days: int = ScreeningConfig.recent_visit_days,
-    dismissed_days: int = ScreeningConfig.dismissed_days,
-    outcome: str = "admission",
-) -> dict[str, Any]:
+def score_flow(settings: SettingsReference, parameters: ScoreParameters | None = None) -> dict[str, Any]:
     """Score as of a date (default: today, UTC) and publish one list per district, or refuse with a reason."""
-    settings = load_settings()
-    day = dt.date.fromisoformat(as_of) if as_of else dt.datetime.now(dt.UTC).date()
-    config = screening_config(
-        capacity=capacity,
-        capacity_file=capacity_file,
-        exclude_full_home_care=exclude_full_home_care,
-        recent_visit_days=recent_visit_days,
-        dismissed_days=dismissed_days,
-        outcome=outcome,
-    )
-    result = run_scoring(settings, day, config, as_task=as_prefect_task)
+    parameters = parameters or ScoreParameters()
+    resolved = settings.resolve()
+    config = parameters.screening_config()
+    day = resolve_as_of(parameters.as_of, resolved)
+    say(f"Scoring as of {day} (capacity {config.capacity} per district unless its table says otherwise)")
+    try:
+        result = run_scoring(resolved, day, config, as_task=as_prefect_task)
+    except PublishRefusedError as error:
+        step_logger().warning(str(error))
+        raise
     publish_artifact(result)
-    return {"run_id": result.run_id, "list_ids": result.list_ids, "status": result.status}
+    say(f"{result.status}: {len(result.list_ids)} district lists (run {result.run_id})")
+    return {
+        "run_id": result.run_id,
+        "list_ids": result.list_ids,
+        "status": result.status,
+        "as_of": day.isoformat(),
+        "output_dir": str(result.output_dir),
+    }

@@ -1,4 +1,4 @@
-"""`tidlig serve`: serve the scheduled Prefect deployments against a Prefect server.
+"""The scheduled Prefect deployments that `tidlig serve` serves against a Prefect server.
 
 Schedules (Europe/Copenhagen time, so they follow daylight saving):
 - nightly ingest at 02:00;
@@ -6,18 +6,19 @@ Schedules (Europe/Copenhagen time, so they follow daylight saving):
 - monthly retrain on the 1st at 03:00 (features rebuilt, models retrained, champion moved only by the gate).
 
 Schedules need a real Prefect server (in ephemeral mode Prefect only warns and never runs them), so the
-command checks ``PREFECT_API_URL`` first and says how to start one when it is missing or unreachable.
+command (pipelines/commands/serve.py) checks ``PREFECT_API_URL`` first and says how to start one when it
+is missing or unreachable. A served run receives the settings reference of `tidlig serve` and resolves
+the rest of its settings (and the pseudonym key) from the environment it inherits from the serving
+process, exactly as the command would (``pipelines.settings.SettingsReference``).
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
-import click
-
-from pipelines.settings import Settings
+from pipelines.parameters import FeaturesParameters, IngestParameters, ScoreParameters, TrainParameters
+from pipelines.settings import SettingsReference
 
 TIMEZONE = "Europe/Copenhagen"
 
@@ -69,16 +70,37 @@ def server_is_healthy(url: str, timeout_s: float = 5.0) -> bool:
         return False
 
 
-def build_deployments(capacity: int) -> list[Any]:
-    """The three RunnerDeployments, each with its cron schedule in Copenhagen time."""
+def build_deployments(
+    settings: SettingsReference,
+    *,
+    ingest: IngestParameters | None = None,
+    score: ScoreParameters | None = None,
+    features: FeaturesParameters | None = None,
+    train: TrainParameters | None = None,
+) -> list[Any]:
+    """The three RunnerDeployments, each with its cron schedule in Copenhagen time.
+
+    Each deployment's parameters are the settings reference and the step's parameter objects, stored
+    as JSON: every option a command has can be set for the scheduled run (here or in the Prefect UI).
+    """
     from prefect.schedules import Cron
 
     import pipelines.scheduled_flows as flows
 
+    reference = asdict(settings)
+    parameters_of: dict[str, dict[str, Any]] = {
+        "nightly_ingest": {"settings": reference, "parameters": asdict(ingest or IngestParameters())},
+        "weekly_score": {"settings": reference, "parameters": asdict(score or ScoreParameters())},
+        "monthly_retrain": {
+            "settings": reference,
+            "features": asdict(features or FeaturesParameters()),
+            "train": asdict(train or TrainParameters()),
+        },
+    }
     deployments = []
     for schedule in SCHEDULES:
         flow = getattr(flows, schedule.flow_attribute)
-        parameters = {"capacity": capacity} if schedule.flow_attribute == "weekly_score" else None
+        parameters = parameters_of[schedule.flow_attribute]
         deployments.append(
             flow.to_deployment(
                 name=schedule.name,
@@ -89,49 +111,3 @@ def build_deployments(capacity: int) -> list[Any]:
             )
         )
     return deployments
-
-
-def settings_environment(settings: Settings) -> dict[str, str]:
-    """The settings as TIDLIG_* variables, inherited by the runs the server starts from this process."""
-    from pipelines.score import _settings_environment
-
-    values = _settings_environment(settings)
-    if settings.demo:
-        values["TIDLIG_DEMO"] = "1"
-    return values
-
-
-@click.command("serve")
-@click.option("--capacity", default=25, show_default=True, help="Visits per district for the weekly lists.")
-@click.option("--check", is_flag=True, help="Only check the server and list the schedules; serve nothing.")
-@click.pass_obj
-def serve_command(settings: Settings, capacity: int, check: bool) -> None:
-    """Serve the schedules: nightly ingest, weekly scoring (Mon 05:00), monthly retrain with the gate.
-
-    Needs a Prefect server: `prefect server start`, then PREFECT_API_URL=http://127.0.0.1:4200/api.
-    Stop with Ctrl-C (SIGTERM); schedules pause when serving stops.
-    """
-    from pipelines.runtime import prepare_environment
-
-    prepare_environment(settings)
-    url = api_url()
-    prefix = f"PREFECT_HOME={os.environ['PREFECT_HOME']} "
-    if not url:
-        raise click.ClickException(NO_SERVER_HELP.format(prefix=prefix))
-    if not server_is_healthy(url):
-        raise click.ClickException(
-            f"The Prefect server at {url} does not answer.\n\n" + NO_SERVER_HELP.format(prefix=prefix)
-        )
-    for name, value in settings_environment(settings).items():
-        os.environ[name] = value
-    click.echo(f"Prefect server: {url}")
-    for schedule in SCHEDULES:
-        click.echo(f"  {schedule.name:16} cron '{schedule.cron}' ({TIMEZONE})  {schedule.description}")
-    if check:
-        click.echo("Check only: nothing served.")
-        return
-    deployments = build_deployments(capacity)
-    from prefect import serve
-
-    click.echo("Serving; open the Prefect UI to watch runs. Stop with Ctrl-C.")
-    serve(*deployments, print_starting_message=False)

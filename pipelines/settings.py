@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Literal
 
+from pipelines.errors import StepError
+
 DEMO_PSEUDONYM_KEY = "tidlig-demo-key-NOT-SECRET"
 DEMO_PSEUDONYM_KEY_VERSION = "demo-1"
 
@@ -86,8 +88,32 @@ class Settings:
         """A copy with the given non-None values replaced."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
+    def reference(self) -> SettingsReference:
+        """What a flow is given instead of these settings (see :class:`SettingsReference`)."""
+        return SettingsReference(home=str(self.home), demo=self.demo)
 
-class MissingPseudonymKeyError(RuntimeError):
+
+@dataclass(frozen=True)
+class SettingsReference:
+    """How every flow receives its settings: the data home and the demo flag, nothing else.
+
+    A flow parameter is stored in the Prefect database and shown in its UI, so it must never hold the
+    pseudonymisation key. The flow calls :meth:`resolve` in its own process, which loads the settings
+    exactly as the CLI does (defaults < ``TIDLIG_CONFIG`` TOML < ``TIDLIG_*`` environment < these two
+    values): the key and every other setting come from that process's configuration or secret store.
+    `tidlig <step>` runs its flow in its own process, so the flow sees the command's settings; a served
+    run inherits the environment of `tidlig serve` (docs/decisions.md D13).
+    """
+
+    home: str
+    demo: bool = False
+
+    def resolve(self) -> Settings:
+        """The settings of the executing process for this home (and demo key when ``demo``)."""
+        return load_settings(home=self.home, demo=self.demo or None)
+
+
+class MissingPseudonymKeyError(StepError):
     """Raised when a step that touches CPR numbers runs without a pseudonymisation key."""
 
 

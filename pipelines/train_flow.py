@@ -4,31 +4,35 @@ The flow reads the latest feature set (or a named one), trains each outcome with
 harness, logs and registers every candidate in MLflow, and moves the `champion` alias only through the
 promotion gate. Person-level frames stay in this process; MLflow receives aggregates only.
 Import this module only after `pipelines.runtime.prepare_environment` (it imports Prefect and MLflow);
-`tidlig train` (pipelines/train.py) does that.
+`tidlig train` (pipelines/commands/train.py) does that.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
-import click
 import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from models import gate, registry, store
-from models.config import OUTCOMES, TrainingConfig, target_name
+from models.config import TrainingConfig, target_name
 from models.gate import GateDecision
 from models.harness import HarnessResult, fit_and_evaluate, prediction_dates_needed
 from models.registry import Candidate, Provenance
 from models.store import FeatureSet
-from pipelines.settings import Settings, load_settings
+from pipelines.parameters import TrainParameters
+from pipelines.progress import say
+from pipelines.retry import IO_RETRIES
+from pipelines.run_file import RunFile
+from pipelines.settings import Settings, SettingsReference
+
+RUN_FILE_ARTIFACT = "run.toml"
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
 def read_feature_set(
-    features_dir: str, version: str | None, outcomes: tuple[str, ...], config: TrainingConfig
+    features_dir: Path, version: str | None, outcomes: tuple[str, ...], config: TrainingConfig
 ) -> FeatureSet:
     """Read the labels, then only the feature rows of the prediction dates the outcomes' folds use."""
     feature_set = store.read_feature_set(
@@ -36,7 +40,7 @@ def read_feature_set(
         version,
         dates_from_labels=lambda labels: prediction_dates_needed(labels, outcomes, config),
     )
-    click.echo(
+    say(
         f"Feature set {feature_set.version}: {len(feature_set.features):,} feature rows read, "
         f"{feature_set.features['prediction_date'].nunique()} of "
         f"{feature_set.labels['prediction_date'].nunique()} prediction dates "
@@ -45,13 +49,17 @@ def read_feature_set(
     return feature_set
 
 
-@task(cache_policy=NO_CACHE)
-def read_truth_if_present(world_dir: str, key: str | None, months: list[pd.Timestamp]) -> pd.DataFrame | None:
-    """The pseudonymised hidden truth of a synthetic world for the oracle; None when absent."""
-    if key is None or not (Path(world_dir) / "truth" / "truth.parquet").exists():
-        click.echo("  no synthetic truth (or no pseudonym key): the oracle baseline is skipped")
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def read_truth_if_present(settings: SettingsReference, months: list[pd.Timestamp]) -> pd.DataFrame | None:
+    """The pseudonymised hidden truth of a synthetic world for the oracle; None when absent.
+
+    Takes the settings reference, not the key: a task's arguments are recorded by Prefect."""
+    resolved = settings.resolve()
+    world_dir = Path(resolved.world_dir)  # type: ignore[arg-type]
+    if resolved.pseudonym_key is None or not (world_dir / "truth" / "truth.parquet").exists():
+        say("no synthetic truth (or no pseudonym key): the oracle baseline is skipped")
         return None
-    return store.read_truth(Path(world_dir), key, months)
+    return store.read_truth(world_dir, resolved.pseudonym_key, months)
 
 
 @task(cache_policy=NO_CACHE)
@@ -66,22 +74,31 @@ def train_and_evaluate(
         config,
         feature_set.version,
         truth=truth,
-        progress=lambda message: click.echo(f"  {message}"),
+        progress=say,
     )
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE)  # no retry: a second attempt could register the model twice
 def register_candidate(
-    result: HarnessResult, config: TrainingConfig, provenance: Provenance, settings: Settings
+    result: HarnessResult,
+    config: TrainingConfig,
+    provenance: Provenance,
+    tracking_uri: str,
+    artifacts: Path | None,
 ) -> Candidate:
     """Log the run (aggregates, plots, model) and register a new model version."""
     return registry.log_candidate(
-        result,
-        config,
-        provenance,
-        tracking_uri=str(settings.mlflow_tracking_uri),
-        artifact_root=artifact_root(settings),
+        result, config, provenance, tracking_uri=tracking_uri, artifact_root=artifacts
     )
+
+
+@task(**IO_RETRIES)
+def log_run_file(run_id: str, parameters: TrainParameters, tracking_uri: str) -> None:
+    """Log ``run.toml``, the run file that repeats this training run (`tidlig train --run-file run.toml`)."""
+    import mlflow
+
+    text = RunFile(train=parameters).to_toml(("train",))
+    mlflow.MlflowClient(tracking_uri).log_text(run_id, text, RUN_FILE_ARTIFACT)
 
 
 @task(cache_policy=NO_CACHE)
@@ -113,43 +130,43 @@ def publish_decision(
 
 @flow(name="tidlig-train")
 def train_flow(
-    home: str,
-    *,
-    demo: bool = False,
-    outcomes: tuple[str, ...] = OUTCOMES,
-    horizon_months: int = 12,
-    feature_set_version: str | None = None,
-    use_oracle: bool = True,
-    config_overrides: dict[str, object] | None = None,
+    settings: SettingsReference, parameters: TrainParameters | None = None
 ) -> list[dict[str, str]]:
     """Train every outcome on one feature set; returns one summary per outcome (aggregates only).
 
-    Settings are loaded here from ``home``/``demo`` and the environment (a flow is an edge: a schedule
-    calls it directly), so the pseudonym key never becomes a flow parameter.
+    Raises ``features.store.FeatureSetNotFoundError`` when the feature set is not there.
     """
-    settings = load_settings(home=home, demo=demo or None)
-    config = replace(TrainingConfig(), horizon_months=horizon_months, **(config_overrides or {}))
-    feature_set = read_feature_set(str(settings.features_dir), feature_set_version, outcomes, config)
+    parameters = parameters or TrainParameters()
+    resolved = settings.resolve()
+    config = parameters.training_config()
+    outcomes = tuple(parameters.outcomes)
+    feature_set = read_feature_set(
+        Path(resolved.features_dir),  # type: ignore[arg-type]
+        parameters.feature_set_version,
+        outcomes,
+        config,
+    )
     truth = None
-    if use_oracle:
+    if parameters.use_oracle:
         months = sorted(feature_set.features["prediction_date"].dt.to_period("M").dt.to_timestamp().unique())
-        truth = read_truth_if_present(str(settings.world_dir), settings.pseudonym_key, months)
+        truth = read_truth_if_present(settings, months)
     provenance = Provenance(
         feature_set_version=feature_set.version,
         spec_hash=feature_set.spec_hash,
         data_batches=tuple(feature_set.data_batches),
         contract_versions=tuple(feature_set.contract_versions.items()),
     )
-    uri = str(settings.mlflow_tracking_uri)
+    uri = str(resolved.mlflow_tracking_uri)
     summaries = []
     for number, outcome in enumerate(outcomes, start=1):
-        click.secho(f"[{number}/{len(outcomes)}] Training {target_name(outcome, horizon_months)}", bold=True)
+        say(f"[{number}/{len(outcomes)}] Training {target_name(outcome, config.horizon_months)}")
         result = train_and_evaluate(feature_set, truth, outcome, config)
-        candidate = register_candidate(result, config, provenance, settings)
+        candidate = register_candidate(result, config, provenance, uri, artifact_root(resolved))
+        log_run_file(candidate.run_id, parameters, uri)
         decision = judge(result, candidate, config, uri)
         publish_decision(candidate, decision, result, provenance, uri)
         summaries.append(summarise(result, candidate, decision))
-        click.echo(summary_line(summaries[-1]))
+        say(summary_line(summaries[-1]))
     return summaries
 
 

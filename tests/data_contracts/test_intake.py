@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from data_contracts.intake import SourceOutcome
-from pipelines.ingest import build_context, run_ingest, selected_sources
+from pipelines.ingest_flow import build_context, run_ingest, selected_sources
 from pipelines.settings import Settings
 from tests.data_contracts import tiny_world
 from warehouse import Warehouse

@@ -6,13 +6,14 @@ truth (oracle) is exact and a good model can approach it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from data_contracts.pseudonym import pseudonymise_one
+from features.store import DataBatch, FeatureSetManifest
+from features.store import write_feature_set as write_feature_set_folder
 from pipelines.settings import DEMO_PSEUDONYM_KEY
 
 OUTCOME_WEIGHTS = {"admission": 1.0, "death": 0.8, "frailty": 0.6}
@@ -103,19 +104,34 @@ def make_feature_set(
 
 
 def write_feature_set(home: Path, persons: int = 600, seed: int = 3, version: str = "abc123def456") -> str:
-    """Write a feature set folder as `tidlig features` would (features, labels, spec, LATEST) and a
-    world truth file with pseudonymised keys standing in for CPR; returns the version."""
+    """Write a feature set folder through ``features.store`` as `tidlig features` would (features,
+    labels, attrition, manifest, LATEST) and a world truth file with pseudonymised keys standing in for
+    CPR; returns the version."""
     features, labels, truth = make_feature_set(persons=persons, seed=seed)
-    folder = home / "features" / version
-    folder.mkdir(parents=True, exist_ok=True)
-    features.to_parquet(folder / "features.parquet", index=False)
-    labels.to_parquet(folder / "labels.parquet", index=False)
-    (folder / "spec.json").write_text(
-        json.dumps(
-            {"spec_hash": version + "0" * 52, "data_batches": ["batch-1", "batch-2"], "mode": "as_known"}
-        )
+    dates = sorted(pd.to_datetime(features["prediction_date"]).dt.date.unique())
+    manifest = FeatureSetManifest(
+        version=version,
+        spec_hash=version + "0" * 52,
+        spec={"name": "synthetic", "features": []},
+        mode="as_known",
+        area_municipalities=None,
+        horizons=(6, 12),
+        prediction_dates=tuple(dates),
+        every="month",
+        end_of_data=pd.Timestamp(dates[-1]),
+        data_batches=(
+            DataBatch("batch-1", "cpr_population", "2019-01-01", "test-1"),
+            DataBatch("batch-2", "lpr3_contacts", "2019-01-01", "test-1"),
+        ),
+        columns=tuple(features.columns),
+        rows=len(features),
     )
-    (home / "features" / "LATEST").write_text(version)
+    attrition = pd.DataFrame(
+        {"prediction_date": dates, "rule": "registered", "removed": 0, "remaining": persons}
+    )
+    write_feature_set_folder(
+        home / "features", manifest, features=features, labels=labels, attrition=attrition
+    )
     (home / "world" / "truth").mkdir(parents=True, exist_ok=True)
     truth.drop(columns=["person_key"]).to_parquet(home / "world" / "truth" / "truth.parquet", index=False)
     return version

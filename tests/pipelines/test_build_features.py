@@ -11,8 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from features import default_feature_set, label_column_names
-from pipelines.build_features import default_date_range, suppress_small_counts, write_feature_set
+from features.store import FeatureSetManifest, feature_set_version, read_manifest, write_feature_set
 from pipelines.cli import cli
+from pipelines.features_flow import attrition_markdown, default_date_range
+from privacy import attrition_text
 from tests.features.conftest import bitemporal_frame, frame_from_csv
 from warehouse import BatchRecord, Warehouse
 
@@ -73,7 +75,9 @@ def test_features_command_writes_a_versioned_feature_set(tmp_path):
     labels = pd.read_parquet(folder / "labels.parquet")
     attrition = pd.read_csv(folder / "attrition.csv")
     spec = json.loads((folder / "spec.json").read_text())
-    assert spec["spec_hash"].startswith(version)
+    manifest = read_manifest(features_dir, version)
+    # the version identifies the contents: spec hash, prediction dates and the batches read
+    assert version == feature_set_version(manifest.spec_hash, manifest.prediction_dates, manifest.batch_ids)
     assert spec["mode"] == "as_known"
     assert {b["batch_id"] for b in spec["data_batches"]} == {"batch-0", "batch-1", "batch-2"}
     assert len(features) == 6  # p1 and p2 at three monthly dates; p3 is under 65
@@ -94,6 +98,30 @@ def test_features_command_has_help():
     assert result.exit_code == 0
     assert "--every" in result.output
     assert "--mode" in result.output
+    assert "--feature-set" in result.output
+
+
+def test_an_unknown_feature_set_is_a_usage_error_naming_the_known_ones(tmp_path):
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path), "--demo", "features", "--feature-set", "nope"])
+    assert result.exit_code == 2
+    assert "default" in result.output
+
+
+def manifest_for(version: str, rows: int = 1) -> FeatureSetManifest:
+    return FeatureSetManifest(
+        version=version,
+        spec_hash="0" * 64,
+        spec={"name": "test", "features": []},
+        mode="as_known",
+        area_municipalities=None,
+        horizons=(6, 12),
+        prediction_dates=(pd.Timestamp("2023-01-01").date(),),
+        every="month",
+        end_of_data=pd.Timestamp("2023-06-01"),
+        data_batches=(),
+        columns=("person_key",),
+        rows=rows,
+    )
 
 
 def test_writing_a_version_replaces_the_folder_and_points_latest_at_it(tmp_path):
@@ -109,24 +137,24 @@ def test_writing_a_version_replaces_the_folder_and_points_latest_at_it(tmp_path)
     for rows in (1, 2):
         write_feature_set(
             tmp_path,
-            "abc123",
+            manifest_for("abc123", rows),
             features=pd.concat([frame] * rows),
             labels=frame,
             attrition=attrition,
-            spec={"rows": rows},
         )
     assert (tmp_path / "LATEST").read_text().strip() == "abc123"
     assert len(pd.read_parquet(tmp_path / "abc123" / "features.parquet")) == 2
+    assert read_manifest(tmp_path).rows == 2
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_failed_write_leaves_the_previous_version_intact(tmp_path):
     frame = pd.DataFrame({"person_key": ["a"]})
-    write_feature_set(tmp_path, "v1", features=frame, labels=frame, attrition=frame, spec={})
+    write_feature_set(tmp_path, manifest_for("v1"), features=frame, labels=frame, attrition=frame)
 
     unwritable = pd.DataFrame({"person_key": [object()]})  # parquet cannot store a bare object
     with pytest.raises((TypeError, ValueError)):
-        write_feature_set(tmp_path, "v1", features=unwritable, labels=frame, attrition=frame, spec={})
+        write_feature_set(tmp_path, manifest_for("v1"), features=unwritable, labels=frame, attrition=frame)
     assert (tmp_path / "v1" / "features.parquet").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".staging")] == []
 
@@ -140,6 +168,21 @@ def test_default_dates_run_from_when_every_source_delivered_to_the_latest_delive
 
 def test_small_attrition_counts_are_suppressed():
     attrition = pd.DataFrame({"rule": ["a", "b", "c"], "removed": [0, 3, 12], "remaining": [4, 5, 100]})
-    shown = suppress_small_counts(attrition)
+    shown = attrition_text(attrition)
     assert list(shown["removed"]) == ["0", "<5", "12"]
     assert list(shown["remaining"]) == ["<5", "5", "100"]
+
+
+def test_the_attrition_artifact_withholds_a_count_that_subtraction_would_give_away():
+    attrition = pd.DataFrame(
+        {
+            "prediction_date": pd.Timestamp("2024-01-01"),
+            "rule": ["population", "aged 65+", "resident", "not in nursing home"],
+            "removed": [0, 400, 3, 97],
+            "remaining": [1000, 600, 597, 500],
+        }
+    )
+    markdown = attrition_markdown(attrition)
+    assert "| resident | <5 |" in markdown
+    # 597 shown beside 600 would give the 3 away: one of them is withheld as its complement
+    assert not ("| 600 |" in markdown and "| 597 |" in markdown)

@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import cli
-from pipelines.demo import demo_steps
+from pipelines.commands.demo import demo_steps
 from tests.pipelines.commands import run_step
 
 STEPS = demo_steps(citizens=1000, years=5, seed=1, start_date="2019-01-01")
@@ -39,7 +39,7 @@ def test_the_demo_steps_publish_lists_on_a_small_world(tmp_path, monkeypatch):
     """
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     for name in [key for key in os.environ if key.startswith("TIDLIG_")]:
-        monkeypatch.delenv(name)  # the score step exports TIDLIG_* for its flow; start from none
+        monkeypatch.delenv(name)  # the user's own TIDLIG_* must not reach the steps
     outputs = {
         step.arguments[0]: run_step(tmp_path, *step.arguments)
         for step in demo_steps(citizens=2000, years=5, seed=7, start_date="2019-01-01")

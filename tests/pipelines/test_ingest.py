@@ -26,7 +26,7 @@ def flow_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict, 
     path.write_text(path.read_text().replace("800101", "80010X", 1))
     runner = CliRunner()
     result = runner.invoke(cli, ["--home", str(settings.home), "--demo", "ingest"], catch_exceptions=False)
-    from pipelines.ingest import build_context, render_summary, run_ingest, selected_sources
+    from pipelines.ingest_flow import build_context, render_summary, run_ingest, selected_sources
 
     outcomes = run_ingest(build_context(settings, echo=lambda _: None), selected_sources(None))
     again = {
@@ -59,6 +59,14 @@ def test_the_summary_artifact_holds_counts_only(flow_run) -> None:
         ]
     assert artifacts
     assert "Ingest summary" in artifacts[0]
+
+
+def test_progress_is_logged_to_the_prefect_run_so_the_ui_shows_it(flow_run) -> None:
+    database = Path(os.environ["PREFECT_HOME"]) / "prefect.db"
+    with sqlite3.connect(database) as connection:
+        messages = [row[0] for row in connection.execute("SELECT message FROM log")]
+    assert any(message.startswith("Ingesting from") for message in messages)
+    assert any("quarantined sssy_services" in message for message in messages)
 
 
 def test_no_raw_cpr_in_warehouse_reports_or_prefect_database(flow_run) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.ingest import build_context, run_ingest, selected_sources
+from pipelines.ingest_flow import build_context, run_ingest, selected_sources
 from pipelines.settings import Settings
 from tests.data_contracts import tiny_world
 from warehouse import Warehouse
@@ -20,7 +20,7 @@ from warehouse.store import CRASH_HOOK_VARIABLE
 INGEST_SCRIPT = """
 import sys
 from pipelines.settings import Settings
-from pipelines.ingest import build_context, run_ingest, selected_sources
+from pipelines.ingest_flow import build_context, run_ingest, selected_sources
 settings = Settings(home=sys.argv[1], demo=True, deployment="research")
 run_ingest(build_context(settings), selected_sources(["cpr_population", "lpr3_contacts"]))
 """

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from pipelines.ingest import build_context, run_ingest, selected_sources
+from pipelines.ingest_flow import build_context, run_ingest, selected_sources
 from pipelines.settings import Settings
 from warehouse import Warehouse
 

@@ -1,7 +1,10 @@
-"""`tidlig score` end to end on a small fake world: fake champion models (the RiskModel protocol), fake
-warehouse readers, and the real operational DB, key store, exports and Prefect flow."""
+"""`tidlig score` end to end on a small fake world: fake champion models (the RiskModelLike protocol), fake
+run inputs (the screening.run.RunInputs protocol, with the real operational DB for previous lists and
+decisions), and the real operational DB, key store, exports and Prefect flow. The refusal and list rules
+themselves are specified in tests/screening/test_run.py."""
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +13,15 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from pipelines import score
+from features.store import FeatureSetManifest, write_feature_set
+from pipelines import score_flow as score
 from pipelines.cli import cli
+from pipelines.errors import PublishRefusedError
+from pipelines.parameters import ScoreParameters, read_capacity_file
+from pipelines.retry import retry_on_transient_io
 from pipelines.settings import Settings
 from screening.config import ScreeningConfig
+from screening.run import CitizenHistory
 from screening.store import (
     SimulatedCrashError,
     keystore,
@@ -67,30 +75,46 @@ def population(seed: int = 0, extra_admissions: int = 0, n: int = 300) -> pd.Dat
     )
 
 
-def history_from(features: pd.DataFrame):
+def history_from(features: pd.DataFrame, person_keys, as_of) -> CitizenHistory:
     """Warehouse rows that agree with the feature columns (one acute admission per counted admission)."""
+    rows = features.set_index("person_key")
+    history = {}
+    for person in person_keys:
+        count = int(rows.loc[person, "acute_admissions_count_0_to_365d"])
+        starts = [pd.Timestamp(as_of) - pd.Timedelta(days=20 * (k + 1)) for k in range(count)]
+        history[person] = {
+            "hospital_contacts": pd.DataFrame(
+                {
+                    "contact_id": [f"{person}-{k}" for k in range(count)],
+                    "contact_start": starts,
+                    "contact_end": [s + pd.Timedelta(days=2) for s in starts],
+                    "priority": "acute",
+                    "contact_type": "physical",
+                    "action_diagnosis": "DI500",
+                }
+            )
+        }
+    return CitizenHistory(rows=history, birth_years={})
 
-    def read(settings, person_keys, as_of):
-        rows = features.set_index("person_key")
-        history = {}
-        for person in person_keys:
-            count = int(rows.loc[person, "acute_admissions_count_0_to_365d"])
-            starts = [pd.Timestamp(as_of) - pd.Timedelta(days=20 * (k + 1)) for k in range(count)]
-            history[person] = {
-                "hospital_contacts": pd.DataFrame(
-                    {
-                        "contact_id": [f"{person}-{k}" for k in range(count)],
-                        "contact_start": starts,
-                        "contact_end": [s + pd.Timedelta(days=2) for s in starts],
-                        "priority": "acute",
-                        "contact_type": "physical",
-                        "action_diagnosis": "DI500",
-                    }
-                )
-            }
-        return {"history": history, "birth_years": {}}
 
-    return read
+class FakeInputs(score.WarehouseRunInputs):
+    """The run's inputs from the test's state; previous lists and decisions from the real operational DB."""
+
+    def __init__(self, settings, engine, state):
+        super().__init__(settings, engine)
+        self.state = state
+
+    def batches(self):
+        return self.state["batches"]
+
+    def features_at(self, feature_set_version, as_of):
+        return self.state["features"].assign(prediction_date=pd.Timestamp(as_of))
+
+    def reference_features(self, feature_set_version, as_of):
+        return population(seed=1, n=1000)
+
+    def history_for(self, person_keys, as_of):
+        return history_from(self.state["features"], person_keys, as_of)
 
 
 def landed_batches(quarantine_latest: bool = False) -> pd.DataFrame:
@@ -104,20 +128,10 @@ def landed_batches(quarantine_latest: bool = False) -> pd.DataFrame:
 
 
 @pytest.fixture
-def world(tmp_path, monkeypatch):
+def world(tmp_path):
     settings = Settings(home=tmp_path / "home")
     settings.home.mkdir(parents=True)
     state = {"features": population(), "batches": landed_batches()}
-    monkeypatch.setattr(score, "read_batches", lambda s: state["batches"])
-    monkeypatch.setattr(
-        score, "scoring_features", lambda s, v, d: state["features"].assign(prediction_date=pd.Timestamp(d))
-    )
-    monkeypatch.setattr(score, "reference_features", lambda s, v, d: population(seed=1, n=1000))
-    monkeypatch.setattr(
-        score,
-        "read_history_for",
-        lambda s, k, d: history_from(state["features"])(s, k, d),  # noqa: PLW0108 (reads the current state)
-    )
     engine = sa.create_engine(str(settings.keystore_url))
     keystore_metadata.create_all(engine)
     with engine.begin() as connection:
@@ -141,8 +155,21 @@ MODELS = {"admission": FakeRiskModel("7")}
 CONFIG = ScreeningConfig(capacity=5)
 
 
-def run(settings, as_of=AS_OF, **options):
-    return score.run_scoring(settings, as_of, options.pop("config", CONFIG), models=MODELS, **options)
+def run(settings, state, as_of=AS_OF, **options):
+    from screening.store import operational_engine
+
+    engine = operational_engine(str(settings.operational_db_url))
+    try:
+        return score.run_scoring(
+            settings,
+            as_of,
+            options.pop("config", CONFIG),
+            models=MODELS,
+            inputs=FakeInputs(settings, engine, state),
+            **options,
+        )
+    finally:
+        engine.dispose()
 
 
 def table(settings, name):
@@ -154,8 +181,8 @@ def table(settings, name):
 
 
 def test_one_list_per_district_sized_to_capacity_with_reasons_and_actions(world):
-    settings, _ = world
-    result = run(settings)
+    settings, state = world
+    result = run(settings, state)
     assert result.status == "published"
     assert sorted(result.listed_per_district) == ["101-01", "101-02", "101-03"]
     entries = table(settings, "screening_list_entries")
@@ -168,8 +195,8 @@ def test_one_list_per_district_sized_to_capacity_with_reasons_and_actions(world)
 
 
 def test_reasons_match_the_published_facts(world):
-    settings, _ = world
-    run(settings)
+    settings, state = world
+    run(settings, state)
     entries = table(settings, "screening_list_entries")
     facts = table(settings, "citizen_facts").set_index(["list_id", "person_key"])["facts"]
     checked = 0
@@ -183,8 +210,8 @@ def test_reasons_match_the_published_facts(world):
 
 
 def test_exports_are_csv_and_printable_html_per_district_with_identities(world):
-    settings, _ = world
-    result = run(settings)
+    settings, state = world
+    result = run(settings, state)
     files = sorted(p.name for p in result.output_dir.iterdir())
     assert files == [
         "101-01.csv",
@@ -203,10 +230,10 @@ def test_exports_are_csv_and_printable_html_per_district_with_identities(world):
 
 
 def test_the_same_inputs_give_the_same_list_ids_and_byte_identical_files(world):
-    settings, _ = world
-    first = run(settings)
+    settings, state = world
+    first = run(settings, state)
     files = {p.name: p.read_bytes() for p in first.output_dir.iterdir()}
-    second = run(settings)
+    second = run(settings, state)
     assert (first.status, second.status) == ("published", "unchanged")
     assert second.list_ids == first.list_ids
     assert second.run_id == first.run_id
@@ -215,9 +242,9 @@ def test_the_same_inputs_give_the_same_list_ids_and_byte_identical_files(world):
 
 
 def test_change_since_previous_list_and_new_on_list(world):
-    settings, _ = world
-    run(settings)
-    run(settings, NEXT_WEEK)
+    settings, state = world
+    run(settings, state)
+    run(settings, state, NEXT_WEEK)
     lists = table(settings, "screening_lists")
     assert sorted(lists["status"]) == ["current"] * 3 + ["superseded"] * 3
     newest = lists.loc[lists["as_of_date"] == pd.Timestamp(NEXT_WEEK), "list_id"]
@@ -230,11 +257,11 @@ def test_change_since_previous_list_and_new_on_list(world):
 
 def test_refuses_to_publish_when_the_latest_delivery_of_a_source_was_quarantined(world):
     settings, state = world
-    run(settings)
+    run(settings, state)
     before = sorted(read_current_lists(operational_engine(str(settings.operational_db_url)))["list_id"])
     state["batches"] = landed_batches(quarantine_latest=True)
-    with pytest.raises(score.PublishRefusedError, match="lpr3_contacts was quarantined"):
-        run(settings, NEXT_WEEK)
+    with pytest.raises(PublishRefusedError, match="lpr3_contacts was quarantined"):
+        run(settings, state, NEXT_WEEK)
     after = sorted(read_current_lists(operational_engine(str(settings.operational_db_url)))["list_id"])
     assert after == before
     runs = table(settings, "screening_runs")
@@ -243,30 +270,30 @@ def test_refuses_to_publish_when_the_latest_delivery_of_a_source_was_quarantined
 
 def test_refuses_to_publish_when_inputs_drift(world):
     settings, state = world
-    run(settings)
+    run(settings, state)
     state["features"] = population(extra_admissions=3)
-    with pytest.raises(score.PublishRefusedError, match=r"input drift.*acute_admissions_count_0_to_365d"):
-        run(settings, NEXT_WEEK)
+    with pytest.raises(PublishRefusedError, match=r"input drift.*acute_admissions_count_0_to_365d"):
+        run(settings, state, NEXT_WEEK)
     lists = table(settings, "screening_lists")
     assert set(lists["as_of_date"]) == {pd.Timestamp(AS_OF)}
 
 
 def test_a_lower_threshold_setting_makes_drift_refusal_stricter(world):
-    settings, _ = world
+    settings, state = world
     strict = settings.with_overrides(drift_psi_threshold=0.0)
-    with pytest.raises(score.PublishRefusedError, match="input drift"):
-        run(strict)
+    with pytest.raises(PublishRefusedError, match="input drift"):
+        run(strict, state)
 
 
 def test_a_crash_during_publish_leaves_the_previous_lists_current_and_their_files(world):
     settings, state = world
-    first = run(settings)
+    first = run(settings, state)
     old_csv = (first.output_dir / "101-01.csv").read_bytes()
     state["features"] = population().assign(
         distinct_drugs_distinct_count_0_to_90d=lambda f: f["distinct_drugs_distinct_count_0_to_90d"] + 1
     )
     with pytest.raises(SimulatedCrashError):
-        run(settings, AS_OF, fail_after_rows=40)
+        run(settings, state, AS_OF, fail_after_rows=40)
     lists = table(settings, "screening_lists")
     assert sorted(lists["list_id"]) == sorted(first.list_ids)
     assert set(lists["status"]) == {"current"}
@@ -274,14 +301,14 @@ def test_a_crash_during_publish_leaves_the_previous_lists_current_and_their_file
 
 
 def test_research_deployment_never_reidentifies_and_exports_only_aggregates(world, monkeypatch):
-    settings, _ = world
+    settings, state = world
     research = settings.with_overrides(deployment="research")
 
     def forbidden(*args, **kwargs):
         raise AssertionError("re-identification attempted in a research deployment")
 
     monkeypatch.setattr("screening.store.read_identities", forbidden)
-    result = run(research)
+    result = run(research, state)
     assert sorted(p.name for p in result.output_dir.iterdir()) == ["capacity_analytics.csv", "exclusions.csv"]
     database = Path(str(research.operational_db_url).removeprefix("sqlite:///")).read_bytes()
     assert b"01014" not in database  # no CPR prefix of the key store anywhere in the lists
@@ -292,18 +319,18 @@ def test_research_deployment_never_reidentifies_and_exports_only_aggregates(worl
 
 
 def test_capacity_file_sets_capacity_per_district(world, tmp_path):
-    settings, _ = world
+    settings, state = world
     capacity_file = tmp_path / "capacity.toml"
     capacity_file.write_text('[capacity]\n"101-01" = 2\n"101-02" = 7\n')
-    config = score.screening_config(
+    config = ScoreParameters(
         capacity=4,
-        capacity_file=str(capacity_file),
+        capacity_by_district=read_capacity_file(capacity_file),
         exclude_full_home_care=False,
         recent_visit_days=90,
         dismissed_days=180,
         outcome="admission",
-    )
-    result = run(settings, config=config)
+    ).screening_config()
+    result = run(settings, state, config=config)
     assert result.listed_per_district == {"101-01": 2, "101-02": 7, "101-03": 4}
 
 
@@ -311,14 +338,7 @@ def test_a_bad_capacity_file_is_refused_with_the_district_named(tmp_path):
     capacity_file = tmp_path / "capacity.json"
     capacity_file.write_text('{"101-01": -3}')
     with pytest.raises(ValueError, match="101-01"):
-        score.screening_config(
-            capacity=4,
-            capacity_file=str(capacity_file),
-            exclude_full_home_care=False,
-            recent_visit_days=90,
-            dismissed_days=180,
-            outcome="admission",
-        )
+        ScoreParameters(capacity=4, capacity_by_district=read_capacity_file(capacity_file))
 
 
 def test_score_command_has_help():
@@ -330,11 +350,11 @@ def test_score_command_has_help():
 
 def test_score_command_runs_the_prefect_flow_and_exits_non_zero_on_refusal(world, monkeypatch):
     settings, state = world
+    # The command cannot be handed fakes, so the flow's two seams are replaced: the champions and the
+    # class implementing the run's inputs.
     monkeypatch.setattr(score, "load_models", lambda s, outcome, horizon: MODELS)
-    for name in ("TIDLIG_HOME", "TIDLIG_DEPLOYMENT", "TIDLIG_DRIFT_PSI_THRESHOLD"):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(score, "WarehouseRunInputs", lambda s, engine, as_task: FakeInputs(s, engine, state))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", str(settings.mlflow_tracking_uri))  # undone after the test
-    monkeypatch.setattr(score, "_settings_environment", _recording_environment(monkeypatch))
     runner = CliRunner()
     published = runner.invoke(
         cli, ["--home", str(settings.home), "score", "--as-of", "2024-03-04", "--capacity", "5"]
@@ -348,18 +368,7 @@ def test_score_command_runs_the_prefect_flow_and_exits_non_zero_on_refusal(world
     assert refused.exit_code != 0
     assert "quarantined" in refused.output
     assert "previous lists stay current" in refused.output
-
-
-def _recording_environment(monkeypatch):
-    original = score._settings_environment
-
-    def environment(settings):
-        values = original(settings)
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)  # restored after the test
-        return values
-
-    return environment
+    assert not [name for name in os.environ if name.startswith("TIDLIG_")]  # nothing exported
 
 
 class _FailedState:
@@ -377,24 +386,34 @@ class _FailedState:
         (TimeoutError(), True),
         (LookupError("no champion"), False),
         (FileNotFoundError("no features"), False),
-        (score.PublishRefusedError("drift"), False),
+        (PublishRefusedError("drift"), False),
     ],
 )
 def test_steps_are_retried_only_on_transient_io(error, retried):
-    from pipelines.score_flow import transient_io_only
-
-    assert transient_io_only(None, None, _FailedState(error)) is retried
+    assert retry_on_transient_io(None, None, _FailedState(error)) is retried
 
 
 def test_as_of_latest_is_the_last_prediction_date_of_the_latest_feature_set(tmp_path):
     settings = Settings(home=tmp_path)
-    (settings.features_dir / "abc").mkdir(parents=True)
-    (settings.features_dir / "LATEST").write_text("abc\n")
-    (settings.features_dir / "abc" / "spec.json").write_text(
-        '{"prediction_dates": ["2023-12-01", "2024-01-01"]}'
+    dates = (dt.date(2023, 12, 1), dt.date(2024, 1, 1))
+    frame = pd.DataFrame({"person_key": ["a"], "prediction_date": [pd.Timestamp("2024-01-01")]})
+    manifest = FeatureSetManifest(
+        version="abc",
+        spec_hash="0" * 64,
+        spec={"name": "test", "features": []},
+        mode="as_known",
+        area_municipalities=None,
+        horizons=(6, 12),
+        prediction_dates=dates,
+        every="month",
+        end_of_data=pd.Timestamp("2024-02-01"),
+        data_batches=(),
+        columns=("person_key", "prediction_date"),
+        rows=1,
     )
-    assert score.resolve_as_of("latest", settings) == "2024-01-01"
-    assert score.resolve_as_of("2024-03-04", settings) == "2024-03-04"
+    write_feature_set(settings.features_dir, manifest, features=frame, labels=frame, attrition=frame)
+    assert score.resolve_as_of("latest", settings) == dt.date(2024, 1, 1)
+    assert score.resolve_as_of("2024-03-04", settings) == dt.date(2024, 3, 4)
     with pytest.raises(ValueError, match="Invalid isoformat"):
         score.resolve_as_of("next monday", settings)
 
@@ -403,3 +422,22 @@ def test_as_of_latest_without_features_is_a_clear_usage_error(tmp_path):
     result = CliRunner().invoke(cli, ["--home", str(tmp_path), "score", "--as-of", "latest"])
     assert result.exit_code == 2
     assert "tidlig features" in result.output
+
+
+def test_a_run_file_sets_the_options_and_the_command_line_overrides_them(world, monkeypatch, tmp_path):
+    settings, state = world
+    monkeypatch.setattr(score, "load_models", lambda s, outcome, horizon: MODELS)
+    monkeypatch.setattr(score, "WarehouseRunInputs", lambda s, engine, as_task: FakeInputs(s, engine, state))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", str(settings.mlflow_tracking_uri))
+    run_file = tmp_path / "run.toml"
+    run_file.write_text('[score]\ncapacity = 2\ncapacity_by_district = { "101-01" = 3 }\n')
+    arguments = ["--home", str(settings.home), "score", "--run-file", str(run_file)]
+    result = CliRunner().invoke(cli, [*arguments, "--as-of", "2024-03-04", "--capacity", "4"])
+    assert result.exit_code == 0, result.output
+    lists = table(settings, "screening_lists").set_index("list_id")["district"]
+    sizes = table(settings, "screening_list_entries").groupby("list_id").size()
+    assert {lists[list_id]: size for list_id, size in sizes.items()} == {
+        "101-01": 3,
+        "101-02": 4,
+        "101-03": 4,
+    }

@@ -30,7 +30,7 @@ def world(tmp_path_factory):
         "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",  # a busy CI machine starts it slowly
     }
-    saved = dict(os.environ)  # the steps export TIDLIG_* for their flows; other tests must not see them
+    saved = dict(os.environ)  # the steps set PREFECT_HOME etc. for their flows; other tests must not see them
     os.environ.update(environment)
     try:
         run_step(

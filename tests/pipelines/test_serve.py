@@ -1,17 +1,20 @@
 """`tidlig serve`: the three schedules, and clear instructions when no Prefect server is reachable."""
 
 import os
+from dataclasses import asdict
 
 import pytest
 from click.testing import CliRunner
 
 from pipelines import serve
 from pipelines.cli import cli
+from pipelines.parameters import ScoreParameters
+from pipelines.settings import Settings
 
 
 @pytest.fixture(autouse=True)
 def restored_environment():
-    """`tidlig serve` exports TIDLIG_* for the runs it serves; keep that out of other tests."""
+    """Keep whatever `tidlig serve` sets in the environment (PREFECT_HOME, ...) out of other tests."""
     saved = dict(os.environ)
     yield
     os.environ.clear()
@@ -44,15 +47,22 @@ def test_check_lists_the_schedules_without_serving(tmp_path, monkeypatch):
     assert "Europe/Copenhagen" in result.output
 
 
-def test_deployments_are_nightly_ingest_weekly_score_monday_0500_and_monthly_retrain():
-    deployments = {d.name: d for d in serve.build_deployments(capacity=12)}
+def test_deployments_are_nightly_ingest_weekly_score_monday_0500_and_monthly_retrain(tmp_path):
+    settings = Settings(home=tmp_path, demo=True)
+    deployments = {
+        d.name: d for d in serve.build_deployments(settings.reference(), score=ScoreParameters(capacity=12))
+    }
     assert set(deployments) == {"nightly-ingest", "weekly-score", "monthly-retrain"}
     crons = {name: d.schedules[0].schedule for name, d in deployments.items()}
     assert crons["weekly-score"].cron == "0 5 * * 1"
     assert crons["nightly-ingest"].cron == "0 2 * * *"
     assert crons["monthly-retrain"].cron == "0 3 1 * *"
     assert {schedule.timezone for schedule in crons.values()} == {"Europe/Copenhagen"}
-    assert deployments["weekly-score"].parameters == {"capacity": 12}
+    weekly = deployments["weekly-score"].parameters
+    assert weekly["parameters"]["capacity"] == 12
+    assert weekly["parameters"] == asdict(ScoreParameters(capacity=12))  # every option of `tidlig score`
+    for deployment in deployments.values():  # only the home and the demo flag, never the key
+        assert deployment.parameters["settings"] == {"home": str(tmp_path), "demo": True}
     assert deployments["weekly-score"].entrypoint.endswith("scheduled_flows.py:weekly_score")
 
 
@@ -60,3 +70,18 @@ def test_serve_has_help():
     result = CliRunner().invoke(cli, ["serve", "--help"])
     assert result.exit_code == 0
     assert "Monday" in result.output or "Mon 05:00" in result.output
+
+
+def test_every_deployment_accepts_its_stored_parameters(tmp_path):
+    """What a deployment stores (JSON) validates back into the flow's parameter objects."""
+    import pipelines.scheduled_flows as flows
+    from pipelines.settings import SettingsReference
+
+    for schedule, deployment in zip(
+        serve.SCHEDULES, serve.build_deployments(Settings(home=tmp_path).reference()), strict=True
+    ):
+        flow = getattr(flows, schedule.flow_attribute)
+        validated = flow.validate_parameters(deployment.parameters)
+        assert validated["settings"] == SettingsReference(home=str(tmp_path), demo=False)
+        if schedule.flow_attribute == "weekly_score":
+            assert validated["parameters"] == ScoreParameters()

@@ -4,6 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import cli
+from pipelines.run_file import RunFile
 from tests.models.synthetic_feature_set import write_feature_set
 
 
@@ -57,3 +58,6 @@ def test_train_registers_three_models_and_moves_champion_only_through_the_gate(t
     runs = mlflow.search_runs(experiment_names=["tidlig-training"], output_format="list")
     assert {run.data.params["split_horizon_months"] for run in runs} == {"12"}
     assert all(run.data.metrics["oracle_auroc"] > 0.6 for run in runs)
+    for run in runs:  # each run carries the run file that repeats it
+        logged = mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/run.toml")
+        assert RunFile.from_toml(logged).train.search_trials == 1

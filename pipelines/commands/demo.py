@@ -88,7 +88,7 @@ def run_step(step: DemoStep, settings: Settings, number: int, total: int) -> flo
 @click.option("--seed", default=7, show_default=True, help="Seed of the synthetic world.")
 @click.option("--start-date", default="2019-01-01", show_default=True, help="First day of the simulation.")
 @click.pass_obj
-def demo(settings: Settings, citizens: int, years: int, seed: int, start_date: str) -> None:
+def command(settings: Settings, citizens: int, years: int, seed: int, start_date: str) -> None:
     """Run the whole platform end to end on a synthetic world in the data home (default ./tidlig-data)."""
     settings.home.mkdir(parents=True, exist_ok=True)
     steps = demo_steps(citizens, years, seed, start_date)
@@ -98,8 +98,8 @@ def demo(settings: Settings, citizens: int, years: int, seed: int, start_date: s
     total_started = time.monotonic()
     for number, step in enumerate(steps, start=1):
         run_step(step, settings, number, len(steps))
-    district = _first_published_district(settings)
-    nurse_note = _ensure_demo_nurse(settings, district)
+    district = first_published_district(settings)
+    nurse_note = ensure_demo_nurse(settings, district)
     click.secho(f"\nDemo finished in {time.monotonic() - total_started:.0f} s.", bold=True)
     click.echo(f"  World and deliveries: {settings.world_dir}")
     click.echo(f"  Warehouse:            {settings.warehouse_dir}")
@@ -123,14 +123,15 @@ DEMO_NURSE = "demo-nurse"
 DEMO_PASSWORD = "tidlig-demo-password"  # noqa: S105 (a public demo account on synthetic data)
 
 
-def _first_published_district(settings: Settings) -> str | None:
+def first_published_district(settings: Settings) -> str | None:
+    """The first district with a current list, or None when nothing was published."""
     from screening.store import operational_engine, read_current_lists
 
     lists = read_current_lists(operational_engine(str(settings.operational_db_url)))
     return None if lists.empty else str(lists["district"].iloc[0])
 
 
-def _ensure_demo_nurse(settings: Settings, district: str | None) -> str:
+def ensure_demo_nurse(settings: Settings, district: str | None) -> str:
     """Create the demo nurse for one district (once) and say how to log in."""
     if district is None:
         return "No list was published, so no demo user was created."

@@ -1,0 +1,58 @@
+"""The click commands of the pipeline steps, one module per command: parse the options, prepare the
+process, build the step's parameter object, call its flow, print what happened and what to do next.
+
+Commands are the only place that turns the steps' domain errors into messages and exit codes
+(:func:`reported_errors`); flows never import click.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from click.core import ParameterSource
+
+from pipelines.errors import InvalidParameterError, StepError
+from pipelines.runtime import prepare_environment
+from pipelines.settings import Settings
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn a step's domain errors into click errors: a bad option exits 2, anything else 1.
+
+    Domain errors are :class:`~pipelines.errors.StepError` and the layers' own "not there" errors
+    (``FileNotFoundError`` subclasses such as ``features.store.FeatureSetNotFoundError``, and
+    ``features.store.FeatureSetManifestError``). Other exceptions are bugs and keep their traceback.
+    """
+    from features.store import FeatureSetManifestError
+
+    try:
+        yield
+    except InvalidParameterError as error:
+        raise click.BadParameter(str(error), param_hint=error.option) from None
+    except (StepError, FileNotFoundError, FeatureSetManifestError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+def prepare(settings: Settings) -> None:
+    """Set the process environment for Prefect and MLflow; call before importing a flow module."""
+    prepare_environment(settings)
+
+
+def given_options() -> set[str]:
+    """Names of the current command's options typed on the command line (not left at their default), so
+    a run file (``--run-file``) supplies the rest."""
+    context = click.get_current_context()
+    return {
+        name for name in context.params if context.get_parameter_source(name) is ParameterSource.COMMANDLINE
+    }
+
+
+RUN_FILE_OPTION = click.option(
+    "--run-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="TOML run file with this step's table; options given here override it (pipelines/run_file.py).",
+)

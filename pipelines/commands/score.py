@@ -1,0 +1,116 @@
+"""`tidlig score`: publish one capacity-sized list per district, or refuse (flow: pipelines/score_flow.py).
+
+The refusal rules and the list assembly are in screening/run.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from pipelines.commands import RUN_FILE_OPTION, given_options, prepare, reported_errors
+from pipelines.parameters import ScoreParameters, read_capacity_file
+from pipelines.run_file import RunFile
+from pipelines.settings import Settings
+from screening.config import OUTCOMES
+
+DEFAULTS = ScoreParameters()
+
+
+@click.command("score")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="Scoring date YYYY-MM-DD, or 'latest' for the last prediction date of the latest feature set "
+    "(what a demo world needs) [default: today].",
+)
+@click.option("--capacity", default=DEFAULTS.capacity, show_default=True, help="Visits per district.")
+@click.option(
+    "--capacity-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="TOML/JSON table district = visits; overrides --capacity for the districts it names.",
+)
+@click.option(
+    "--exclude-full-home-care/--include-full-home-care",
+    default=DEFAULTS.exclude_full_home_care,
+    show_default=True,
+    help="Skip citizens who already get both personal care and practical help (§79a allows it).",
+)
+@click.option(
+    "--recent-visit-days",
+    default=DEFAULTS.recent_visit_days,
+    show_default=True,
+    help="Skip citizens visited or reviewed within this many days.",
+)
+@click.option(
+    "--dismissed-days",
+    default=DEFAULTS.dismissed_days,
+    show_default=True,
+    help="Skip citizens a clinician dismissed within this many days.",
+)
+@click.option(
+    "--outcome",
+    type=click.Choice(OUTCOMES),
+    default=DEFAULTS.outcome,
+    show_default=True,
+    help="Which champion's risk ranks the lists.",
+)
+@RUN_FILE_OPTION
+@click.pass_obj
+def command(
+    settings: Settings,
+    *,
+    run_file: str | None,
+    as_of: str | None,
+    capacity: int,
+    capacity_file: str | None,
+    exclude_full_home_care: bool,
+    recent_visit_days: int,
+    dismissed_days: int,
+    outcome: str,
+) -> None:
+    """Score every eligible citizen and publish one capacity-sized list per district.
+
+    Refuses to publish (exit 1, previous lists stay current) when a needed source's latest delivery was
+    quarantined or input drift exceeds the PSI threshold (TIDLIG_DRIFT_PSI_THRESHOLD, default 0.25).
+    """
+    given = given_options()
+    with reported_errors():
+        options = {
+            "as_of": ("as_of", as_of),
+            "capacity": ("capacity", capacity),
+            "capacity_file": (
+                "capacity_by_district",
+                read_capacity_file(capacity_file) if capacity_file else {},
+            ),
+            "exclude_full_home_care": ("exclude_full_home_care", exclude_full_home_care),
+            "recent_visit_days": ("recent_visit_days", recent_visit_days),
+            "dismissed_days": ("dismissed_days", dismissed_days),
+            "outcome": ("outcome", outcome),
+        }
+        base = RunFile.read(run_file).score if run_file else ScoreParameters()
+        parameters = replace(base, **dict(value for name, value in options.items() if name in given))
+        parameters.screening_config()  # a bad option is a usage error before Prefect starts
+        prepare(settings)
+        from pipelines.score_flow import resolve_as_of, score_flow
+
+        day = resolve_as_of(parameters.as_of, settings).isoformat()
+        click.echo(
+            f"Scoring as of {day} (capacity {parameters.capacity} per district unless a capacity table "
+            "says otherwise)..."
+        )
+        state = score_flow(settings.reference(), replace(parameters, as_of=day))
+    folder = Path(state["output_dir"])
+    if state["status"] == "unchanged":
+        click.echo(f"Same inputs as before: the {len(state['list_ids'])} district lists are unchanged.")
+    click.echo(f"Published {len(state['list_ids'])} district lists (run {state['run_id']}).")
+    click.echo(f"  Operational DB: {settings.operational_db_url}")
+    click.echo(f"  Files:          {folder}")
+    if settings.deployment == "operational":
+        click.echo(f"  Open {folder / 'index.html'} to print the lists; `tidlig review` to work on them.")
+    else:
+        click.echo("  Research deployment: only aggregates were exported (cells under 5 suppressed).")
