@@ -1,0 +1,178 @@
+"""From monitored values to review items: a value outside its band (``monitoring.config``) opens one item.
+
+An item carries its evidence (the value, the band, the persons behind it, the test's p-value or the
+simulation interval), never person data. Its ``item_id`` is a hash of what it is about (metric, list or
+date, district, feature), so a rerun of the same monitor run opens nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from monitoring.config import MetricBand, MonitorConfig
+from monitoring.drift import ALL_DISTRICTS, SCORE_FEATURE
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """Something an analyst must look at; ``holds_publication`` items stop lists until acknowledged."""
+
+    item_id: str
+    metric: str
+    value: float
+    band: str
+    holds_publication: bool
+    scope: dict[str, Any]
+    evidence: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+def item_id_for(metric: str, scope: dict[str, Any]) -> str:
+    """A stable ID for a breach of ``metric`` in ``scope`` (the same breach, the same ID)."""
+    text = metric + "|" + "|".join(f"{key}={scope[key]}" for key in sorted(scope))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _item(
+    band: MetricBand, value: float, scope: dict[str, Any], evidence: dict[str, Any], what: str
+) -> ReviewItem:
+    message = f"{band.metric} {value:.3f} is outside its band {band.describe()} for {what}." + (
+        " Publication is held until an analyst acknowledges this item." if band.holds_publication else ""
+    )
+    return ReviewItem(
+        item_id=item_id_for(band.metric, scope),
+        metric=band.metric,
+        value=float(value),
+        band=band.describe(),
+        holds_publication=band.holds_publication,
+        scope=scope,
+        evidence=evidence,
+        message=message,
+    )
+
+
+def _breach(config: MonitorConfig, metric: str, value: Any) -> MetricBand | None:
+    band = config.band(metric)
+    if band is None or value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return None if band.contains(float(value)) else band
+
+
+def drift_items(drift: pd.DataFrame, config: MonitorConfig, as_of: dt.date) -> list[ReviewItem]:
+    """Items for comparable, disclosable drift rows of the alerting dimensions whose PSI leaves its band."""
+    items = []
+    for row in drift.itertuples(index=False):
+        dimension = "overall" if row.district == ALL_DISTRICTS else "district"
+        if dimension not in config.alert_dimensions or row.suppressed or not row.comparable:
+            continue
+        if row.n_current is None or row.n_current < config.min_drift_persons:
+            continue
+        metric = "score_psi" if row.feature == SCORE_FEATURE else "input_psi"
+        band = _breach(config, metric, row.psi)
+        if band is None:
+            continue
+        scope = {"as_of_date": as_of.isoformat(), "district": row.district, "feature": row.feature}
+        evidence = {
+            "psi": row.psi,
+            "test": row.test,
+            "statistic": row.statistic,
+            "p_value": row.p_value,
+            "n_reference": row.n_reference,
+            "n_current": row.n_current,
+            "reference_scope": row.reference_scope,
+        }
+        where = "all districts" if row.district == ALL_DISTRICTS else f"district {row.district}"
+        items.append(_item(band, float(row.psi), scope, evidence, f"{row.feature} in {where} at {as_of}"))
+    return items
+
+
+def expected_items(expected: pd.DataFrame, config: MonitorConfig) -> list[ReviewItem]:
+    """Items for lists whose expected AUROC or PPV (before labels) leaves its band."""
+    if "district" not in config.alert_dimensions:
+        return []
+    items = []
+    for row in expected.to_dict("records"):
+        for metric, column, low, high in (
+            ("expected_auroc", "expected_auroc", "expected_auroc_low", "expected_auroc_high"),
+            ("expected_ppv", "expected_ppv", "expected_ppv_low", "expected_ppv_high"),
+        ):
+            band = _breach(config, metric, row[column])
+            if band is None:
+                continue
+            scope = {"list_id": row["list_id"], "stage": "expected"}
+            evidence = {
+                "district": row["district"],
+                "as_of_date": str(row["as_of_date"]),
+                "persons": row["persons"],
+                "interval": [row[low], row[high]],
+                "method": row["method"],
+            }
+            what = f"the list of district {row['district']} at {row['as_of_date']}"
+            items.append(_item(band, float(row[column]), scope, evidence, what))
+    return items
+
+
+REALISED_METRICS = {
+    "realised_auroc": "auroc",
+    "calibration_slope": "calibration_slope",
+    "calibration_intercept": "calibration_intercept",
+    "observed_expected": "observed_expected",
+}
+
+
+def realised_items(realised: pd.DataFrame, expected: pd.DataFrame, config: MonitorConfig) -> list[ReviewItem]:
+    """Items for matured (or half-matured) lists whose realised metrics leave their bands, and for a
+    realised AUROC that falls short of the list's expected AUROC by more than the band allows."""
+    expected_auroc = dict(zip(expected.get("list_id", []), expected.get("expected_auroc", []), strict=True))
+    items = []
+    for row in realised.to_dict("records"):
+        if row["suppressed"]:
+            continue
+        # A list belongs to one district, so its overall cell is the district's; its district cell repeats it.
+        if row["dimension"] != "overall" and (
+            row["dimension"] == "district" or row["dimension"] not in config.alert_dimensions
+        ):
+            continue
+        values = {metric: row[column] for metric, column in REALISED_METRICS.items()}
+        expected_value = expected_auroc.get(row["list_id"])
+        if row["dimension"] == "overall" and expected_value is not None and row["auroc"] is not None:
+            values["auroc_shortfall"] = float(expected_value) - float(row["auroc"])
+        for metric, value in values.items():
+            band = _breach(config, metric, value)
+            if band is None:
+                continue
+            scope = {
+                "list_id": row["list_id"],
+                "stage": row["maturity"],
+                "dimension": row["dimension"],
+                "group": row["group"],
+            }
+            evidence = {
+                "persons": row["persons"],
+                "events": row["events"],
+                "observed_until": str(row["observed_until"]),
+                "expected_auroc": expected_value,
+                "realised_auroc": row["auroc"],
+            }
+            what = f"list {row['list_id'][:12]} ({row['maturity']}, {row['dimension']} {row['group']})"
+            items.append(_item(band, float(value), scope, evidence, what))
+    return items
+
+
+def visit_items(visits: pd.DataFrame, config: MonitorConfig, as_of: dt.date) -> list[ReviewItem]:
+    """Items for lists whose visit yield (new problems per completed visit) leaves its band."""
+    items = []
+    for row in visits.to_dict("records"):
+        band = _breach(config, "visit_yield", row["yield_rate"])
+        if band is None:
+            continue
+        scope = {"list_id": row["list_id"], "stage": "visits", "as_of_date": as_of.isoformat()}
+        evidence = {"visits_done": row["visits_done"], "new_problems": row["new_problems"]}
+        items.append(_item(band, float(row["yield_rate"]), scope, evidence, f"list {row['list_id'][:12]}"))
+    return items
