@@ -261,6 +261,17 @@ def record_report(engine: sa.Engine, report: MonitorReport, *, finished_at: dt.d
             )
         }
         new_items = [item for item in report.items if item.item_id not in known_items]
+        # Per-list evaluations are written once; a run not told what was stored adds only what is new.
+        stored_expected = {row[0] for row in connection.execute(sa.select(monitor_expected.c.list_id))}
+        stored_realised = {
+            (row[0], row[1])
+            for row in connection.execute(
+                sa.select(monitor_realised.c.list_id, monitor_realised.c.maturity).distinct()
+            )
+        }
+        expected = report.expected.loc[~report.expected["list_id"].isin(stored_expected)]
+        realised_keys = list(zip(report.realised["list_id"], report.realised["maturity"], strict=True))
+        realised = report.realised.loc[[key not in stored_realised for key in realised_keys]]
         connection.execute(
             sa.insert(monitor_runs).values(
                 run_id=report.run_id,
@@ -268,21 +279,19 @@ def record_report(engine: sa.Engine, report: MonitorReport, *, finished_at: dt.d
                 finished_at=finished_at,
                 config=_json_safe(report.config.as_dict()),
                 method=report.method,
-                lists_estimated=sorted(report.expected["list_id"]) if len(report.expected) else [],
+                lists_estimated=sorted(expected["list_id"]),
                 lists_evaluated=[
                     f"{row['list_id']}:{row['maturity']}"
-                    for row in report.realised[["list_id", "maturity"]].drop_duplicates().to_dict("records")
-                ]
-                if len(report.realised)
-                else [],
+                    for row in realised[["list_id", "maturity"]].drop_duplicates().to_dict("records")
+                ],
                 items_opened=[item.item_id for item in new_items],
                 summary=report.summary(),
             )
         )
         for table, frame, extra in (
             (monitor_drift, report.drift, {"run_id": report.run_id, "as_of_date": report.as_of}),
-            (monitor_expected, report.expected, {"run_id": report.run_id}),
-            (monitor_realised, report.realised, {"run_id": report.run_id}),
+            (monitor_expected, expected, {"run_id": report.run_id}),
+            (monitor_realised, realised, {"run_id": report.run_id}),
             (monitor_visit_yield, report.visits, {"run_id": report.run_id}),
         ):
             rows = _records(frame, **extra)
