@@ -43,3 +43,14 @@ def test_the_interval_holds_the_realised_auroc_of_most_draws():
 def test_risk_and_listed_must_match():
     with pytest.raises(ValueError, match="one value per scored person"):
         expected_performance(np.array([0.1, 0.2]), np.array([True]))
+
+
+def test_the_simulated_auroc_equals_the_platforms_auroc_with_ties():
+    from scipy import stats
+
+    from monitoring.estimation import _auroc_from_ranks
+
+    rng = np.random.default_rng(4)
+    risk = np.round(rng.beta(1, 5, 500), 2)  # many ties
+    y = rng.random(500) < risk
+    assert _auroc_from_ranks(stats.rankdata(risk), y) == pytest.approx(auroc(y.astype(float), risk))

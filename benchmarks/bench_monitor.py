@@ -1,0 +1,147 @@
+"""Monitoring: does CBPE's expected AUROC track the realised one, and how often do the bands alarm?
+
+Run: ``python -m benchmarks.bench_monitor [--lists 200] [--persons 1000,3000,10000] [--runs 3]``.
+For each list size, draws ``--lists`` lists of calibrated risks (a beta mixture like an elderly cohort's
+12-month admission risk), draws outcomes from the risks (no concept drift) and compares the expected AUROC
+(``monitoring.estimation``) with the realised one; then draws outcomes 1.3x and 1.6x as frequent as
+predicted (a calibration decay) and counts how often the default observed/expected band (0.8–1.25) opens
+a review item, against the false-alarm rate without decay. Times ``expected_performance`` (200
+simulations) and ``realised_rows`` per list (medians of ``--runs``) and writes "## Monitoring" in
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import statistics
+import time
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.report import DOC, write_section
+from models.metrics import auroc
+from monitoring.config import MonitorConfig
+from monitoring.estimation import expected_auroc, expected_performance
+from monitoring.outcomes import realised_rows
+
+HEADING = "## Monitoring"
+AS_OF = dt.date(2023, 1, 2)
+
+
+def risks(persons: int, rng: np.random.Generator) -> np.ndarray:
+    """Most citizens at low risk, a frail tail at high risk (mean about 0.12)."""
+    frail = rng.random(persons) < 0.15
+    return np.where(frail, rng.beta(3, 5, persons), rng.beta(1.2, 14, persons))
+
+
+def scored_list(p: np.ndarray, multiplier: float, capacity: int, rng: np.random.Generator) -> pd.DataFrame:
+    event = (rng.random(len(p)) < np.clip(p * multiplier, 0, 1)).astype(float)
+    listed = pd.Series(p).rank(ascending=False, method="first").to_numpy() <= capacity
+    return pd.DataFrame(
+        {
+            "person_key": np.arange(len(p)).astype(str),
+            "risk": p,
+            "listed": listed,
+            "event": event,
+            "event_date": pd.NaT,
+            "district": "d1",
+        }
+    )
+
+
+def tracking(persons: int, lists: int, seed: int) -> dict[str, float]:
+    rng = np.random.default_rng(seed)
+    gaps = []
+    for _ in range(lists):
+        p = risks(persons, rng)
+        y = (rng.random(persons) < p).astype(float)
+        gaps.append(expected_auroc(p) - auroc(y, p))
+    gaps_array = np.abs(np.asarray(gaps))
+    return {
+        "median_gap": float(np.median(gaps_array)),
+        "p95_gap": float(np.quantile(gaps_array, 0.95)),
+        "within_002": float(np.mean(gaps_array < 0.02)),
+        "mean_signed_gap": float(np.mean(gaps)),
+    }
+
+
+def alarm_rate(persons: int, lists: int, multiplier: float, seed: int) -> float:
+    band = MonitorConfig().band("observed_expected")
+    assert band is not None
+    rng = np.random.default_rng(seed)
+    alarms = 0
+    for _ in range(lists):
+        frame = scored_list(risks(persons, rng), multiplier, max(persons // 40, 5), rng)
+        row = realised_rows(frame, as_of=AS_OF, maturity="mature").iloc[0]
+        alarms += not band.contains(float(row["observed_expected"]))
+    return alarms / lists
+
+
+def timings(persons: int, runs: int) -> dict[str, float]:
+    rng = np.random.default_rng(0)
+    frame = scored_list(risks(persons, rng), 1.0, max(persons // 40, 5), rng)
+    times: dict[str, list[float]] = {"expected_performance": [], "realised_rows": []}
+    for _ in range(runs):
+        started = time.perf_counter()
+        expected_performance(frame["risk"].to_numpy(), frame["listed"].to_numpy(), simulations=200)
+        times["expected_performance"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        realised_rows(frame, as_of=AS_OF, maturity="mature")
+        times["realised_rows"].append(time.perf_counter() - started)
+    return {step: statistics.median(values) for step, values in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lists", type=int, default=200)
+    parser.add_argument("--persons", default="1000,3000,10000", help="Comma-separated list sizes.")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-write", action="store_true", help="Print only; leave docs/benchmarks.md alone.")
+    args = parser.parse_args()
+    sizes = [int(value) for value in args.persons.split(",")]
+    rows = []
+    for persons in sizes:
+        print(f"{persons:,} persons per list, {args.lists} lists ...", flush=True)
+        track = tracking(persons, args.lists, seed=persons)
+        rates = {m: alarm_rate(persons, args.lists, m, seed=persons + 1) for m in (1.0, 1.3, 1.6)}
+        times = timings(persons, args.runs)
+        rows.append((persons, track, rates, times))
+        print(
+            f"  |expected - realised AUROC|: median {track['median_gap']:.4f}, "
+            f"95th pct {track['p95_gap']:.4f}, within 0.02 in {track['within_002']:.1%}; "
+            f"O/E alarms: none {rates[1.0]:.1%}, x1.3 {rates[1.3]:.1%}, x1.6 {rates[1.6]:.1%}; "
+            f"expected_performance {times['expected_performance']:.3f} s",
+            flush=True,
+        )
+    lines = [
+        f"`python -m benchmarks.bench_monitor --lists {args.lists} --persons {args.persons} "
+        f"--runs {args.runs}` "
+        f"({dt.date.today()}, {platform.machine()}, Python {platform.python_version()}; calibrated risks "
+        "drawn from a beta mixture, outcomes drawn from them; no warehouse).",
+        "",
+        "| persons per list | median abs(expected − realised AUROC) | 95th pct | lists within 0.02 "
+        "| mean signed gap | O/E alarms, no decay | O/E alarms, outcomes ×1.3 | O/E alarms, ×1.6 "
+        "| expected_performance (s) | realised_rows (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        *[
+            f"| {persons:,} | {t['median_gap']:.4f} | {t['p95_gap']:.4f} | {t['within_002']:.1%} | "
+            f"{t['mean_signed_gap']:+.4f} | {r[1.0]:.1%} | {r[1.3]:.1%} | {r[1.6]:.1%} | "
+            f"{s['expected_performance']:.3f} | {s['realised_rows']:.3f} |"
+            for persons, t, r, s in rows
+        ],
+        "",
+        "Without concept drift the expected AUROC is unbiased (mean signed gap near 0); the spread is the "
+        "realised AUROC's own sampling noise, so a district list of about 1,000 citizens can miss 0.02 by "
+        "chance while one of 10,000 rarely does. The observed/expected band is judged once a list matures; "
+        "its false-alarm rate without decay is the price of catching a ×1.3 decay on small lists.",
+    ]
+    if not args.no_write:
+        write_section(HEADING, lines)
+        print(f"Wrote the '{HEADING}' section of {DOC}.")
+
+
+if __name__ == "__main__":
+    main()
