@@ -22,7 +22,6 @@ its ID is a hash of its inputs, so a rerun writes nothing twice.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -200,7 +199,7 @@ sa.event.listen(
     "before_create",
     sa.DDL(
         "CREATE OR REPLACE FUNCTION monitor_refuse_change() RETURNS trigger AS $$ BEGIN "
-        "RAISE EXCEPTION '% is append-only: add a row instead', TG_TABLE_NAME; END $$ LANGUAGE plpgsql"
+        "RAISE EXCEPTION '%% is append-only: add a row instead', TG_TABLE_NAME; END $$ LANGUAGE plpgsql"
     ).execute_if(dialect="postgresql"),
 )
 for _table in metadata.tables.values():
@@ -240,7 +239,15 @@ def _records(frame: pd.DataFrame, **extra: Any) -> list[dict[str, Any]]:
 
 
 def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=lambda v: _clean(v) if _clean(v) is not v else str(v)))
+    """Strict JSON (PostgreSQL refuses NaN): NaN to null, numpy scalars to Python, dates to ISO text."""
+    if isinstance(value, dict):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    value = _clean(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
 
 
 def record_report(engine: sa.Engine, report: MonitorReport, *, finished_at: dt.datetime) -> bool:

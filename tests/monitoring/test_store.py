@@ -149,3 +149,43 @@ def test_publication_holds_is_empty_before_the_monitor_ever_ran(tmp_path):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
     assert publication_holds(engine) == []
     engine.dispose()
+
+
+@pytest.fixture
+def postgres_engine():
+    import os
+    import uuid
+
+    base_url = os.environ.get("TIDLIG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    try:
+        admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with admin.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except Exception:
+        pytest.skip("PostgreSQL is not reachable (set TIDLIG_TEST_POSTGRES_URL to run this variant)")
+    name = f"tidlig_monitor_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine = sa.create_engine(sa.make_url(base_url).set(database=name))
+    yield engine
+    engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_runs_are_recorded_holds_released_and_history_append_only(
+    postgres_engine, faulty_report
+):
+    create_schema(postgres_engine)
+    create_schema(postgres_engine)
+    assert record_report(postgres_engine, faulty_report, finished_at=FINISHED)
+    assert len(publication_holds(postgres_engine)) == 2
+    item_id = faulty_report.items[0].item_id
+    acknowledge_item(postgres_engine, item_id, analyst="ana", note="checked", at=FINISHED)
+    assert len(publication_holds(postgres_engine)) == 1
+    for statement in ("UPDATE monitor_review_items SET metric = 'x'", "DELETE FROM monitor_acknowledgements"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), postgres_engine.begin() as connection:
+            connection.execute(sa.text(statement))
+    assert len(read_review_items(postgres_engine)) == 2
