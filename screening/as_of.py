@@ -18,8 +18,9 @@ Sources that stop by design are not waited for: ``lpr2_admissions`` (LPR2 ended 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+import duckdb
 import pandas as pd
 
 CLOSED_SOURCES = frozenset({"lpr2_admissions", "lmdb_products"})
@@ -91,3 +92,36 @@ def resolve_scoring_date(
             "deliveries first."
         )
     return requested
+
+
+# Event tables whose history feeds the windowed features (reference tables and the population are left out).
+HISTORY_TABLES = (
+    "hospital_contacts",
+    "prescriptions",
+    "gp_services",
+    "fsiii_functional_ability",
+    "home_care",
+    "home_nursing_visits",
+    "falls",
+)
+
+
+def history_start(
+    connection: duckdb.DuckDBPyConnection, tables: Sequence[str] = HISTORY_TABLES
+) -> dt.date | None:
+    """The first date from which every one of ``tables`` that has landed holds history: the latest of
+    their earliest ``_valid_time``. None when none has landed.
+
+    Drift checks use it to tell a window longer than the available history (``screening.drift``).
+    ``connection`` is ``Warehouse.connect()``.
+    """
+    present = {
+        row[0] for row in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+    starts = []
+    for table in tables:
+        if table in present:
+            first = connection.execute(f'SELECT min("_valid_time") FROM "{table}"').fetchone()
+            if first and first[0] is not None:
+                starts.append(pd.Timestamp(first[0]).date())
+    return max(starts) if starts else None

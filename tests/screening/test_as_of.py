@@ -5,7 +5,13 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from screening.as_of import ScoringDateError, last_delivery_dates, latest_supported_date, resolve_scoring_date
+from screening.as_of import (
+    ScoringDateError,
+    history_start,
+    last_delivery_dates,
+    latest_supported_date,
+    resolve_scoring_date,
+)
 
 
 def ledger(*rows):
@@ -80,7 +86,7 @@ def test_the_real_warehouse_ledger_gives_the_data_end(tmp_path):
                 "person_key": ["p1"],
                 "value": [1.0],
                 "_record_key": [f"{source}:p1"],
-                "_valid_time": pd.Timestamp("2023-12-01"),
+                "_valid_time": pd.Timestamp("2023-12-01" if source == "falls" else "2023-06-01"),
                 "_delivered_at": pd.Timestamp(day),
                 "_ingested_at": pd.Timestamp("2026-01-01"),
                 "_batch_id": f"b{number}",
@@ -101,5 +107,9 @@ def test_the_real_warehouse_ledger_gives_the_data_end(tmp_path):
         )
         warehouse.land_batch(rows, record)
     assert resolve_scoring_date(None, warehouse.batches()) == dt.date(2024, 1, 1)
+    connection = warehouse.connect()
+    assert history_start(connection, ("weights", "falls", "home_care")) == dt.date(2023, 12, 1)
+    assert history_start(connection, ("home_care",)) is None
+    connection.close()
     with pytest.raises(ScoringDateError, match="falls 2024-03-01; weights 2024-01-01"):
         resolve_scoring_date(dt.date(2025, 1, 1), warehouse.batches())
