@@ -135,8 +135,8 @@ def main() -> None:
         "",
         "Without concept drift the expected AUROC is unbiased (mean signed gap near 0); the spread is the "
         "realised AUROC's own sampling noise, so a district list of about 1,000 citizens can miss 0.02 by "
-        "chance while one of 10,000 rarely does. The observed/expected band is judged once a list matures; "
-        "its false-alarm rate without decay is the price of catching a ×1.3 decay on small lists.",
+        "chance while one of 10,000 rarely does. The observed/expected band (0.8–1.25) is judged once a "
+        "list matures: read its alarm rate without decay as the false alarms, with decay as the power.",
     ]
     if not args.no_write:
         write_section(HEADING, lines)
