@@ -1,6 +1,8 @@
 """Monitoring: does CBPE's expected AUROC track the realised one, and how often do the bands alarm?
 
-Run: ``python -m benchmarks.bench_monitor [--lists 200] [--persons 1000,3000,10000] [--runs 3]``.
+Run: ``python -m benchmarks.bench_monitor [--lists 200] [--persons 1000,3000,10000] [--runs 3]``, or
+``python -m benchmarks.bench_monitor --world-home HOME`` on a world built with ``tidlig synth``,
+``ingest`` and ``features`` (the comparable-reference check below).
 For each list size, draws ``--lists`` lists of calibrated risks (a beta mixture like an elderly cohort's
 12-month admission risk), draws outcomes from the risks (no concept drift) and compares the expected AUROC
 (``monitoring.estimation``) with the realised one; then draws outcomes 1.3x and 1.6x as frequent as
@@ -8,6 +10,11 @@ predicted (a calibration decay) and counts how often the default observed/expect
 a review item, against the false-alarm rate without decay. Times ``expected_performance`` (200
 simulations) and ``realised_rows`` per list (medians of ``--runs``) and writes "## Monitoring" in
 docs/benchmarks.md.
+
+With ``--world-home``: the drift of every input between the feature set's first year of prediction dates
+(the reference) and its last-but-one date, once against the whole reference (what the scoring gate did) and
+once against comparable reference dates only (``screening.drift.comparable_drift_report`` with the
+warehouse's ``history_start``); written under "## Monitoring: comparable reference".
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import datetime as dt
 import platform
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +36,7 @@ from monitoring.estimation import expected_auroc, expected_performance
 from monitoring.outcomes import realised_rows
 
 HEADING = "## Monitoring"
+WORLD_HEADING = "## Monitoring: comparable reference"
 AS_OF = dt.date(2023, 1, 2)
 
 
@@ -94,13 +103,61 @@ def timings(persons: int, runs: int) -> dict[str, float]:
     return {step: statistics.median(values) for step, values in times.items()}
 
 
+def comparable_reference_check(home: Path) -> list[str]:
+    """Naive vs comparable drift on a built world (see module docstring); the lines of its section."""
+    from screening.as_of import history_start
+    from screening.drift import comparable_drift_report, drift_report
+    from warehouse import Warehouse
+
+    folder = home / "features" / (home / "features" / "LATEST").read_text().strip()
+    table = pd.read_parquet(folder / "features.parquet")
+    connection = Warehouse(home / "warehouse").connect()
+    start = history_start(connection)
+    connection.close()
+    days = pd.to_datetime(table["prediction_date"]).dt.date
+    dates = sorted(days.unique())
+    reference_dates = [day for day in dates if day < dates[0] + dt.timedelta(days=365)]
+    current_day = dates[-2] if len(dates) > 1 else dates[-1]
+    features = [
+        column
+        for column in table.columns
+        if column not in ("person_key", "prediction_date", "municipality", "district")
+        and pd.api.types.is_numeric_dtype(table[column])
+    ]
+    reference, current = table.loc[days.isin(reference_dates)], table.loc[days == current_day]
+    naive = drift_report(reference, current, features, 0.25)
+    fair = comparable_drift_report(
+        reference, current, features, 0.25, current_date=current_day, history_start=start
+    )
+    print(f"naive: {naive.summary(3)}\ncomparable: {fair.summary(3)}")
+    return [
+        f"`python -m benchmarks.bench_monitor --world-home {home}` ({dt.date.today()}; feature set "
+        f"{folder.name}, {current['person_key'].nunique():,} citizens at {current_day}, reference dates "
+        f"{reference_dates[0]} .. {reference_dates[-1]}, warehouse history from {start}).",
+        "",
+        "| reference | tripped | max PSI | feature with max PSI | inputs compared | inputs not comparable |",
+        "|---|---|---|---|---|---|",
+        f"| all reference rows (the old gate) | {naive.tripped} | {naive.psi.max():.3f} "
+        f"| {naive.psi.index[0]} | {len(naive.psi)} | 0 |",
+        f"| comparable dates only | {fair.tripped} | {fair.psi.max():.3f} | {fair.psi.index[0]} "
+        f"| {len(fair.psi)} | {len(fair.not_comparable)} |",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lists", type=int, default=200)
     parser.add_argument("--persons", default="1000,3000,10000", help="Comma-separated list sizes.")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="Print only; leave docs/benchmarks.md alone.")
+    parser.add_argument("--world-home", type=Path, help="Run the comparable-reference check on this home.")
     args = parser.parse_args()
+    if args.world_home is not None:
+        lines = comparable_reference_check(args.world_home)
+        if not args.no_write:
+            write_section(WORLD_HEADING, lines)
+            print(f"Wrote the '{WORLD_HEADING}' section of {DOC}.")
+        return
     sizes = [int(value) for value in args.persons.split(",")]
     rows = []
     for persons in sizes:
