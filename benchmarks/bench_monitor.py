@@ -141,6 +141,50 @@ def comparable_reference_check(home: Path) -> list[str]:
         f"| {naive.psi.index[0]} | {len(naive.psi)} | 0 |",
         f"| comparable dates only | {fair.tripped} | {fair.psi.max():.3f} | {fair.psi.index[0]} "
         f"| {len(fair.psi)} | {len(fair.not_comparable)} |",
+        "",
+        *oracle_tracking(home, folder),
+    ]
+
+
+def oracle_tracking(home: Path, folder: Path) -> list[str]:
+    """CBPE with the world's hidden true 12-month admission risk as a perfectly calibrated model, against
+    the realised AUROC on the labels, at every prediction date whose horizon has passed by the data end."""
+    from features.labels import end_of_data
+    from models.baselines import oracle_risk
+    from models.store import read_truth
+    from pipelines.settings import DEMO_PSEUDONYM_KEY
+    from warehouse import Warehouse
+
+    connection = Warehouse(home / "warehouse").connect()
+    data_end = end_of_data(connection).date()
+    connection.close()
+    labels = pd.read_parquet(folder / "labels.parquet")
+    days = pd.to_datetime(labels["prediction_date"])
+    mature = sorted(day for day in days.unique() if (day + pd.DateOffset(months=12)).date() <= data_end)
+    truth = read_truth(home / "world", DEMO_PSEUDONYM_KEY, list(mature))
+    rows_out, gaps = [], []
+    for day in mature:
+        rows = labels.loc[(days == day) & labels["admission_12m"].notna()]
+        p = oracle_risk(rows, truth, "admission_12m")
+        known = ~np.isnan(p)
+        y, p = rows["admission_12m"].to_numpy(dtype=float)[known], p[known]
+        expected, realised = expected_auroc(p), auroc(y, p)
+        gaps.append(expected - realised)
+        rows_out.append(
+            f"| {day.date()} | {len(y):,} | {int(y.sum()):,} | {expected:.4f} | {realised:.4f} | "
+            f"{expected - realised:+.4f} | {y.sum() / p.sum():.3f} |"
+        )
+        print(rows_out[-1])
+    return [
+        f"CBPE on the same world with the hidden true risk `p_admission_12m` as the model (calibrated, no "
+        f"concept drift by construction), at each prediction date whose 12 months had passed by the data "
+        f"end {data_end}; realised on the labels (censored rows left out).",
+        "",
+        "| prediction date | citizens | admissions | expected AUROC | realised AUROC | gap "
+        "| observed/expected |",
+        "|---|---|---|---|---|---|---|",
+        *rows_out,
+        f"| mean over {len(gaps)} dates | | | | | {np.mean(gaps):+.4f} | |" if gaps else "",
     ]
 
 
