@@ -1,4 +1,5 @@
-"""From monitored values to review items: a value outside its band (``monitoring.config``) opens one item.
+"""From monitored values to review items: a value outside its band (``monitoring.config``) opens one item,
+when sampling noise does not explain it (``MonitorConfig.require_evidence``).
 
 An item carries its evidence (the value, the band, the persons behind it, the test's p-value or the
 simulation interval), never person data. Its ``item_id`` is a hash of what it is about (metric, list or
@@ -75,7 +76,7 @@ def drift_items(drift: pd.DataFrame, config: MonitorConfig, as_of: dt.date) -> l
             continue
         metric = "score_psi" if row.feature == SCORE_FEATURE else "input_psi"
         band = _breach(config, metric, row.psi)
-        if band is None:
+        if band is None or (config.require_evidence and _explained_by_noise(row.p_value, config.drift_alpha)):
             continue
         scope = {"as_of_date": as_of.isoformat(), "district": row.district, "feature": row.feature}
         evidence = {
@@ -90,6 +91,41 @@ def drift_items(drift: pd.DataFrame, config: MonitorConfig, as_of: dt.date) -> l
         where = "all districts" if row.district == ALL_DISTRICTS else f"district {row.district}"
         items.append(_item(band, float(row.psi), scope, evidence, f"{row.feature} in {where} at {as_of}"))
     return items
+
+
+def _explained_by_noise(p_value: float | None, alpha: float) -> bool:
+    """A test that ran and did not reject at ``alpha`` explains the PSI by sampling noise."""
+    return p_value is not None and not math.isnan(p_value) and p_value >= alpha
+
+
+Z_99 = 2.576
+
+
+def _outside(value: Any, low: Any, high: Any) -> bool:
+    """Outside ``[low, high]``; True when anything is unknown (noise cannot be ruled out, so judge)."""
+    known = [item for item in (value, low, high) if item is not None and not math.isnan(float(item))]
+    if len(known) < 3:
+        return True
+    return not float(low) <= float(value) <= float(high)
+
+
+def _beyond_noise(metric: str, row: dict[str, Any], expected: dict[str, Any] | None) -> bool:
+    """Whether a realised value is outside what outcomes drawn from the list's own risks would give."""
+    planned = expected or {}
+    if metric in ("observed_expected", "calibration_intercept"):
+        return _outside(
+            row.get("observed_expected"),
+            planned.get("observed_expected_low"),
+            planned.get("observed_expected_high"),
+        )
+    if metric in ("realised_auroc", "auroc_shortfall"):
+        return _outside(row.get("auroc"), planned.get("expected_auroc_low"), math.inf)
+    if metric == "calibration_slope":
+        slope, se = row.get("calibration_slope"), row.get("calibration_slope_se")
+        if slope is None or se is None or math.isnan(float(se)):
+            return True
+        return _outside(slope, 1.0 - Z_99 * float(se), 1.0 + Z_99 * float(se))
+    return True
 
 
 def expected_items(expected: pd.DataFrame, config: MonitorConfig) -> list[ReviewItem]:
@@ -129,10 +165,10 @@ REALISED_METRICS = {
 def realised_items(realised: pd.DataFrame, expected: pd.DataFrame, config: MonitorConfig) -> list[ReviewItem]:
     """Items for matured (or half-matured) lists whose realised metrics leave their bands, and for a
     realised AUROC that falls short of the list's expected AUROC by more than the band allows."""
-    expected_auroc = dict(zip(expected.get("list_id", []), expected.get("expected_auroc", []), strict=True))
+    by_list = {str(row["list_id"]): row for row in expected.to_dict("records")}
     items = []
     for row in realised.to_dict("records"):
-        if row["suppressed"]:
+        if row["suppressed"] or (row["maturity"] == "partial" and not config.alert_on_partial):
             continue
         # A list belongs to one district, so its overall cell is the district's; its district cell repeats it.
         if row["dimension"] != "overall" and (
@@ -140,12 +176,13 @@ def realised_items(realised: pd.DataFrame, expected: pd.DataFrame, config: Monit
         ):
             continue
         values = {metric: row[column] for metric, column in REALISED_METRICS.items()}
-        expected_value = expected_auroc.get(row["list_id"])
+        list_expected = by_list.get(str(row["list_id"]))
+        expected_value = None if list_expected is None else list_expected.get("expected_auroc")
         if row["dimension"] == "overall" and expected_value is not None and row["auroc"] is not None:
             values["auroc_shortfall"] = float(expected_value) - float(row["auroc"])
         for metric, value in values.items():
             band = _breach(config, metric, value)
-            if band is None:
+            if band is None or (config.require_evidence and not _beyond_noise(metric, row, list_expected)):
                 continue
             scope = {
                 "list_id": row["list_id"],
@@ -159,6 +196,17 @@ def realised_items(realised: pd.DataFrame, expected: pd.DataFrame, config: Monit
                 "observed_until": str(row["observed_until"]),
                 "expected_auroc": expected_value,
                 "realised_auroc": row["auroc"],
+                "observed_expected": row["observed_expected"],
+                "noise_interval_auroc": None
+                if list_expected is None
+                else [list_expected.get("expected_auroc_low"), list_expected.get("expected_auroc_high")],
+                "noise_interval_observed_expected": None
+                if list_expected is None
+                else [
+                    list_expected.get("observed_expected_low"),
+                    list_expected.get("observed_expected_high"),
+                ],
+                "calibration_slope_se": row.get("calibration_slope_se"),
             }
             what = f"list {row['list_id'][:12]} ({row['maturity']}, {row['dimension']} {row['group']})"
             items.append(_item(band, float(value), scope, evidence, what))

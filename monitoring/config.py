@@ -81,7 +81,12 @@ class MonitorConfig:
     too small and too many to alarm on). ``simulations`` draws of outcomes give the interval of the
     expected AUROC and PPV. ``drift_tolerance_days``: see ``screening.drift.comparable_dates``.
     ``min_drift_persons``: fewer current persons than this in a district and its drift is stored but not
-    judged (noise), beside the small-cell rule.
+    judged (noise), beside the small-cell rule. ``require_evidence``: a value outside its band opens an item
+    only when sampling noise does not explain it: for drift, the type-suited test's p-value is below
+    ``drift_alpha`` (or the test cannot run, e.g. every value missing); for realised metrics, the value is
+    outside the list's simulated interval (CBPE) or, for the slope, more than 2.58 standard errors from 1.
+    ``alert_on_partial``: half-matured lists are shown but do not alarm by default (their few events make
+    a noisy AUROC, and the CBPE interval is for the whole horizon).
     """
 
     outcome: str = "admission"
@@ -92,6 +97,9 @@ class MonitorConfig:
     seed: int = 0
     drift_tolerance_days: int = 31
     min_drift_persons: int = 50
+    require_evidence: bool = True
+    drift_alpha: float = 0.001
+    alert_on_partial: bool = False
 
     def __post_init__(self) -> None:
         names = [band.metric for band in self.bands]
@@ -119,4 +127,7 @@ class MonitorConfig:
             "seed": self.seed,
             "drift_tolerance_days": self.drift_tolerance_days,
             "min_drift_persons": self.min_drift_persons,
+            "require_evidence": self.require_evidence,
+            "drift_alpha": self.drift_alpha,
+            "alert_on_partial": self.alert_on_partial,
         }

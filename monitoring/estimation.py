@@ -11,9 +11,12 @@ from it, has an expected value without a single label. Here:
   over everyone scored.
 
 Intervals come from ``simulations`` draws of outcomes ``y ~ Bernoulli(p)``: the range a realised value
-should fall in when the assumptions hold. The assumptions are the method's limits: the scores are
-calibrated for this population, and there is no concept drift (the relation between inputs and outcome
-has not changed; CBPE cannot see that, only realised performance can). The visits themselves may prevent
+should fall in when the assumptions hold (also for observed/expected events, whose expected value is 1).
+The alerts use them to tell a real breach from the sampling noise of a small district.
+
+The assumptions are the method's limits: the scores are calibrated for this population, and there is no
+concept drift (the relation between inputs and outcome has not changed; CBPE cannot see that, only
+realised performance can). The visits themselves may prevent
 events, which lowers the realised values of listed persons below the expected ones.
 """
 
@@ -62,6 +65,8 @@ class ExpectedPerformance:
     expected_ppv_high: float
     expected_events_captured: float
     expected_share_captured: float
+    observed_expected_low: float
+    observed_expected_high: float
     method: str = METHOD
 
     def as_record(self) -> dict[str, object]:
@@ -81,16 +86,18 @@ def expected_performance(
     captured = float(p[on_list].sum())
     total = float(p.sum())
     ppv = float(p[on_list].mean()) if on_list.any() else float("nan")
-    auc_draws, ppv_draws = [], []
+    auc_draws, ppv_draws, ratio_draws = [], [], []
     rng = np.random.default_rng(seed)
     ranks = stats.rankdata(p)  # the scores do not change between draws: rank them once (ties averaged)
     for _ in range(simulations):
         y = rng.random(len(p)) < p
         auc_draws.append(_auroc_from_ranks(ranks, y))
+        ratio_draws.append(float(y.sum()) / total if total > 0 else float("nan"))
         if on_list.any():
             ppv_draws.append(float(y[on_list].mean()))
     auc_low, auc_high = _interval(auc_draws)
     ppv_low, ppv_high = _interval(ppv_draws)
+    ratio_low, ratio_high = _interval(ratio_draws)
     return ExpectedPerformance(
         persons=len(p),
         listed=int(on_list.sum()),
@@ -103,6 +110,8 @@ def expected_performance(
         expected_ppv_high=ppv_high,
         expected_events_captured=round(captured, 3),
         expected_share_captured=captured / total if total > 0 else float("nan"),
+        observed_expected_low=ratio_low,
+        observed_expected_high=ratio_high,
     )
 
 

@@ -3,7 +3,8 @@
 For every cell (``overall``, each ``district``, ``sex``, ``age_band``): persons with a known outcome,
 events, realised AUROC, calibration (slope and intercept on the logit scale, observed/expected events), PPV
 at capacity (events among the listed), the share of all events the list captured, and the lead time (days
-from the list's date to the event, median over the listed persons with an event).
+from the list's date to the event, median over the listed persons with an event). The slope's Wald
+standard error is kept so an alert can tell a real miscalibration from a small district's noise.
 
 Censored persons (``event`` NaN: died of another cause first, moved away, end of data) are left out, as in
 the training harness (docs/features.md). A *partial* evaluation, halfway through the horizon, reports
@@ -19,7 +20,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from models.metrics import auroc, calibration_intercept, calibration_slope
+from models.metrics import auroc, calibration_intercept, calibration_slope, fit_logistic, logit
 from monitoring.disclosure import cell_is_disclosable, disclosable_count
 from screening.analytics import age_band
 
@@ -31,6 +32,7 @@ OUTCOME_COLUMNS = (
     "events",
     "auroc",
     "calibration_slope",
+    "calibration_slope_se",
     "calibration_intercept",
     "observed_expected",
     "listed",
@@ -101,6 +103,7 @@ def _cell_row(
         expected = float(p.sum())
         row |= {
             "calibration_slope": calibration_slope(y, p),
+            "calibration_slope_se": _slope_standard_error(y, p),
             "calibration_intercept": calibration_intercept(y, p),
             "observed_expected": events / expected if expected > 0 else None,
         }
@@ -112,3 +115,16 @@ def _cell_row(
             lead = (listed["event_date"].dropna() - pd.Timestamp(as_of)).dt.days
             row["lead_time_median_days"] = float(lead.median()) if len(lead) else None
     return row
+
+
+def _slope_standard_error(y: np.ndarray, p: np.ndarray) -> float:
+    """The Wald standard error of the calibration slope (from the logistic fit's information matrix)."""
+    lp = logit(p)
+    x = np.column_stack([np.ones_like(lp), lp])
+    beta = fit_logistic(x, y, np.zeros_like(lp))
+    mu = 1 / (1 + np.exp(-(x @ beta)))
+    information = x.T @ (x * (mu * (1 - mu))[:, None])
+    try:
+        return float(np.sqrt(np.linalg.inv(information)[1, 1]))
+    except np.linalg.LinAlgError:
+        return float("nan")

@@ -39,6 +39,8 @@ EXPECTED_COLUMNS = (
     "expected_ppv_high",
     "expected_events_captured",
     "expected_share_captured",
+    "observed_expected_low",
+    "observed_expected_high",
     "method",
 )
 REALISED_COLUMNS = ("list_id", "maturity", "district", "as_of_date", "observed_until", "model_version")

@@ -100,6 +100,8 @@ monitor_expected = sa.Table(
             "expected_ppv_high",
             "expected_events_captured",
             "expected_share_captured",
+            "observed_expected_low",
+            "observed_expected_high",
         )
     ),
     sa.Column("method", sa.Text, nullable=False),

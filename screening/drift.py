@@ -170,8 +170,8 @@ def feature_kind(values: pd.Series) -> FeatureKind:
 
 @dataclass(frozen=True)
 class DistributionTest:
-    """A two-sample test of one feature: ``ks`` (Kolmogorov–Smirnov, continuous values, missing left out)
-    or ``chi_square`` (categories and a missing category, for binary and categorical features)."""
+    """A two-sample test of one feature: ``ks`` (Kolmogorov–Smirnov, continuous values, missing counted as
+    the lowest value) or ``chi_square`` (categories and a missing category: binary and categorical)."""
 
     test: Literal["ks", "chi_square"]
     statistic: float
@@ -181,11 +181,14 @@ class DistributionTest:
 def distribution_test(reference: pd.Series, current: pd.Series, kind: FeatureKind) -> DistributionTest:
     """The test suited to ``kind``; NaN statistic and p-value when a side has no value to compare."""
     if kind == "continuous":
-        ref = pd.to_numeric(reference, errors="coerce").dropna().to_numpy(dtype=float)
-        cur = pd.to_numeric(current, errors="coerce").dropna().to_numpy(dtype=float)
-        if len(ref) == 0 or len(cur) == 0:
+        ref = pd.to_numeric(reference, errors="coerce").to_numpy(dtype=float)
+        cur = pd.to_numeric(current, errors="coerce").to_numpy(dtype=float)
+        present = np.concatenate([ref[~np.isnan(ref)], cur[~np.isnan(cur)]])
+        if len(ref) == 0 or len(cur) == 0 or len(present) == 0:
             return DistributionTest("ks", float("nan"), float("nan"))
-        result = stats.ks_2samp(ref, cur)
+        # Missing counts as a value below every other, so a source that goes missing moves the distribution.
+        below = present.min() - 1.0
+        result = stats.ks_2samp(np.nan_to_num(ref, nan=below), np.nan_to_num(cur, nan=below))
         return DistributionTest("ks", float(result.statistic), float(result.pvalue))
     ref_counts = reference.astype("object").where(reference.notna(), "<missing>").astype(str).value_counts()
     cur_counts = current.astype("object").where(current.notna(), "<missing>").astype(str).value_counts()

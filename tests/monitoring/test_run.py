@@ -124,3 +124,24 @@ def test_the_report_summary_names_the_method_and_the_worst_drift():
     text = report.summary()
     assert "CBPE" in text
     assert "home_care_minutes_mean_0_to_90d in d2" in text
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_small_districts_noise_outside_a_band_opens_no_item_without_evidence(seed):
+    world = World(persons=900, districts=("d1", "d2", "d3"), capacity=10, seed=seed)
+    naive = run_monitor(world, MonitorConfig(simulations=100, require_evidence=False), AFTER_LAST_LIST)
+    assert naive.items  # the bands alone alarm on a small district's noise
+    judged = run_monitor(world, MonitorConfig(simulations=100), AFTER_LAST_LIST)
+    assert [item.message for item in judged.items] == []
+
+
+def test_a_half_matured_list_alarms_only_when_configured():
+    world = World(
+        persons=6000, districts=("d1",), list_dates=(dt.date(2023, 7, 3),), risk_multiplier=0.3, seed=2
+    )
+    shown = run_monitor(world, CONFIG, AFTER_LAST_LIST)
+    assert set(shown.realised["maturity"]) == {"partial"}
+    assert shown.items == ()
+    bands = (MetricBand("realised_auroc", low=0.99),)
+    strict = MonitorConfig(simulations=40, bands=bands, alert_on_partial=True, require_evidence=False)
+    assert [item.metric for item in run_monitor(world, strict, AFTER_LAST_LIST).items] == ["realised_auroc"]

@@ -148,3 +148,12 @@ def test_ks_for_continuous_and_chi_square_for_categories_detect_a_shift():
     assert result.test == "chi_square"
     assert result.p_value < 1e-6
     assert distribution_test(binary, binary, "binary").p_value > 0.5
+
+
+def test_a_continuous_source_going_missing_is_seen_by_ks():
+    rng = np.random.default_rng(6)
+    reference = pd.Series(rng.gamma(2, 50, 2000))
+    half_missing = pd.Series(np.where(rng.random(2000) < 0.5, np.nan, rng.gamma(2, 50, 2000)))
+    assert distribution_test(reference, half_missing, "continuous").p_value < 1e-6
+    all_missing = pd.Series([np.nan] * 500)
+    assert distribution_test(reference, all_missing, "continuous").p_value < 1e-6
