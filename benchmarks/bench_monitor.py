@@ -143,6 +143,8 @@ def comparable_reference_check(home: Path) -> list[str]:
         f"| {len(fair.psi)} | {len(fair.not_comparable)} |",
         "",
         *oracle_tracking(home, folder),
+        "",
+        *monitor_on_world(home, folder, start),
     ]
 
 
@@ -185,6 +187,108 @@ def oracle_tracking(home: Path, folder: Path) -> list[str]:
         "|---|---|---|---|---|---|---|",
         *rows_out,
         f"| mean over {len(gaps)} dates | | | | | {np.mean(gaps):+.4f} | |" if gaps else "",
+    ]
+
+
+def monitor_on_world(home: Path, folder: Path, start: dt.date | None) -> list[str]:
+    """A whole monitor run on the world: lists of the four largest districts at three dates, published
+    (hidden true risk as the model, capacity 25) into a temporary operational DB, outcomes from
+    ``features.build_labels``; review items with and without the evidence rule."""
+    import tempfile
+
+    from features import build_labels
+    from models.baselines import oracle_risk
+    from models.store import read_truth
+    from monitoring.chain import outcomes_from_labels
+    from monitoring.run import run_monitor
+    from monitoring.sources import OperationalLists
+    from pipelines.settings import DEMO_PSEUDONYM_KEY
+    from screening.as_of import resolve_scoring_date
+    from screening.store import ListToPublish, operational_engine, publish_lists
+    from warehouse import Warehouse
+
+    table = pd.read_parquet(folder / "features.parquet")
+    days = pd.to_datetime(table["prediction_date"])
+    truth = read_truth(home / "world", DEMO_PSEUDONYM_KEY, sorted(days.unique()))
+    table = table.assign(risk=oracle_risk(table, truth, "admission_12m"))
+    table = table.loc[table["risk"].notna()]
+    days = pd.to_datetime(table["prediction_date"])
+    dates = sorted(days.unique())
+    list_dates = [dates[len(dates) // 3], dates[len(dates) // 3 + 2], dates[-4]]
+    districts = table["district"].value_counts().head(4).index.tolist()
+    warehouse = Warehouse(home / "warehouse")
+    connection = warehouse.connect()
+    as_of = resolve_scoring_date(None, warehouse.batches())
+    names = [
+        column
+        for column in table.columns
+        if column not in ("person_key", "prediction_date", "municipality", "district", "risk")
+        and pd.api.types.is_numeric_dtype(table[column])
+    ]
+
+    class Inputs(OperationalLists):
+        def outcomes(self, list_id: str, observed_until: dt.date) -> pd.DataFrame:
+            day = pd.Timestamp(list_id.rsplit("@", 1)[1])
+            months = 12 if observed_until >= (day + pd.DateOffset(months=12)).date() else 6
+            return outcomes_from_labels(
+                build_labels(connection, [day], horizons=(6, 12)), "admission", months
+            )
+
+        def reference_features(self) -> pd.DataFrame:
+            return table.loc[days < dates[0] + pd.DateOffset(years=1)]
+
+        def current_features(self, as_of: dt.date) -> pd.DataFrame:
+            return table.loc[days == dates[-1]]
+
+        def feature_names(self) -> list[str]:
+            return names
+
+        def history_start(self) -> dt.date | None:
+            return start
+
+    counts = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = operational_engine(f"sqlite:///{Path(scratch) / 'operational.sqlite'}")
+        for day in list_dates:
+            for district in districts:
+                cell = table.loc[(days == day) & (table["district"] == district)]
+                top = cell.sort_values("risk", ascending=False).head(25)
+                header = {
+                    "list_id": f"{district}@{pd.Timestamp(day).date()}", "district": district,
+                    "municipality": district[:3], "as_of_date": pd.Timestamp(day).date(),
+                    "model_versions": {"admission": "truth"}, "feature_set_version": folder.name,
+                    "data_batches": [], "run_id": "bench", "capacity": 25,
+                }  # fmt: skip
+                entries = [
+                    {"rank": rank, "person_key": row.person_key, "risk": row.risk, "risk_previous": None,
+                     "risk_change": None, "new_on_list": True, "flags": [], "reasons_da": [],
+                     "reasons_en": [], "suggested_action_da": "-", "suggested_action_en": "-",
+                     "outcome": "admission"}
+                    for rank, row in enumerate(top.itertuples(), start=1)
+                ]  # fmt: skip
+                scores = cell[["person_key", "risk"]].to_dict("records")
+                publish_lists(
+                    engine, [ListToPublish(header, entries, [], scores)], created_at=dt.datetime.now(dt.UTC)
+                )
+        for evidence in (False, True):
+            config = MonitorConfig(require_evidence=evidence)
+            report = run_monitor(Inputs(engine), config, as_of)
+            counts[evidence] = (len(report.items), len(report.holds), report)
+            print(report.summary())
+        engine.dispose()
+    connection.close()
+    report = counts[True][2]
+    stages = report.realised.drop_duplicates(["list_id", "maturity"])["maturity"].value_counts()
+    return [
+        f"A whole monitor run at {as_of} on this world: {len(districts)} districts' lists at "
+        f"{', '.join(str(pd.Timestamp(d).date()) for d in list_dates)} (hidden true risk as the model, "
+        f"capacity 25), {int(stages.get('mature', 0))} matured and {int(stages.get('partial', 0))} "
+        "half-matured lists evaluated, drift of every input in every district.",
+        "",
+        "| alert rule | review items | holding publication |",
+        "|---|---|---|",
+        f"| band only (`require_evidence=False`) | {counts[False][0]} | {counts[False][1]} |",
+        f"| band and evidence beyond noise (default) | {counts[True][0]} | {counts[True][1]} |",
     ]
 
 

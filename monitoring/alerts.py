@@ -208,7 +208,11 @@ def realised_items(realised: pd.DataFrame, expected: pd.DataFrame, config: Monit
                 ],
                 "calibration_slope_se": row.get("calibration_slope_se"),
             }
-            what = f"list {row['list_id'][:12]} ({row['maturity']}, {row['dimension']} {row['group']})"
+            what = (
+                f"the list of district {row['district']} at {row['as_of_date']} ({row['maturity']}"
+                + ("" if row["dimension"] == "overall" else f", {row['dimension']} {row['group']}")
+                + ")"
+            )
             items.append(_item(band, float(value), scope, evidence, what))
     return items
 
