@@ -275,6 +275,23 @@ def monitor_on_world(home: Path, folder: Path, start: dt.date | None) -> list[st
             report = run_monitor(Inputs(engine), config, as_of)
             counts[evidence] = (len(report.items), len(report.holds), report)
             print(report.summary())
+        home_care = [name for name in names if name.startswith("home_care")]
+
+        class StoppedSource(Inputs):
+            """The largest district's home-care source stops: its current values are missing."""
+
+            def current_features(self, as_of: dt.date) -> pd.DataFrame:
+                frame = super().current_features(as_of).copy()
+                frame.loc[frame["district"] == districts[0], home_care] = np.nan
+                return frame
+
+        stopped = run_monitor(StoppedSource(engine), MonitorConfig(), as_of)
+        flagged = {
+            (item.scope["district"], item.scope["feature"])
+            for item in stopped.items
+            if item.metric == "input_psi"
+        }
+        counts["stopped"] = (len(flagged), {district for district, _ in flagged})
         engine.dispose()
     connection.close()
     report = counts[True][2]
@@ -289,6 +306,11 @@ def monitor_on_world(home: Path, folder: Path, start: dt.date | None) -> list[st
         "|---|---|---|",
         f"| band only (`require_evidence=False`) | {counts[False][0]} | {counts[False][1]} |",
         f"| band and evidence beyond noise (default) | {counts[True][0]} | {counts[True][1]} |",
+        "",
+        f"Planted fault: district {districts[0]}'s home-care source stops ({len(home_care)} home-care inputs "
+        f"missing at the current date): the default rule opens {counts['stopped'][0]} `input_psi` items, all "
+        f"holding publication, in district(s) {', '.join(sorted(counts['stopped'][1])) or 'none'} (the "
+        "municipality's `all` cell included when the district moves it).",
     ]
 
 
