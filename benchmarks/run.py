@@ -16,6 +16,7 @@ BENCHMARKS = [
     "bench_train",
     "bench_screening",
     "bench_review",
+    "bench_monitor",
 ]
 
 

@@ -322,3 +322,68 @@ def load_champion(outcome: str, tracking_uri: str) -> RiskModel:
             "Run `tidlig train` (a model becomes champion only after passing the promotion gate)."
         )
     return load_model_version(name, version, tracking_uri)
+
+
+# ----- champion integrity: the alias must point at a version the promotion gate approved ---------------
+
+GATE_TAG = "gate_decision"
+GATE_PROMOTE = "promote"
+
+
+class ChampionNotApprovedError(RuntimeError):
+    """The `champion` alias points at a version without a passing promotion-gate record."""
+
+
+def _gate_approved(client: MlflowClient, version: object) -> bool:
+    """Both records of :func:`record_gate_and_card` say promote: the version's tag and its run's tag."""
+    if getattr(version, "tags", {}).get(GATE_TAG) != GATE_PROMOTE:
+        return False
+    run_id = getattr(version, "run_id", None)
+    if not run_id:
+        return False
+    try:
+        return client.get_run(run_id).data.tags.get(GATE_TAG) == GATE_PROMOTE
+    except MlflowException:
+        return False
+
+
+def last_gate_approved_version(registered_name: str, tracking_uri: str) -> str | None:
+    """The highest version of ``registered_name`` that the promotion gate approved, or None."""
+    client = _use(tracking_uri)
+    versions = client.search_model_versions(f"name = '{registered_name}'")
+    approved = [int(v.version) for v in versions if _gate_approved(client, v)]
+    return str(max(approved)) if approved else None
+
+
+def verify_champion(registered_name: str, tracking_uri: str) -> str:
+    """The champion's version, after checking that the promotion gate approved it.
+
+    Raises LookupError (run `tidlig train`) when there is no champion, and
+    :class:`ChampionNotApprovedError` when the alias points at a version whose gate record is missing or
+    says reject (for example an alias moved by hand in the MLflow UI); the message says how to restore.
+    The scoring run calls this before it loads a champion.
+    """
+    client = _use(tracking_uri)
+    try:
+        champion = client.get_model_version_by_alias(registered_name, CHAMPION_ALIAS)
+    except MlflowException as error:
+        raise LookupError(
+            f"No '{CHAMPION_ALIAS}' version of {registered_name} in the MLflow registry at the configured "
+            "tracking URI. Run `tidlig train` (a model becomes champion only after passing the gate)."
+        ) from error
+    if _gate_approved(client, champion):
+        return str(champion.version)
+    recorded = champion.tags.get(GATE_TAG)
+    found = "no promotion-gate record" if recorded is None else f"gate decision '{recorded}'"
+    approved = last_gate_approved_version(registered_name, tracking_uri)
+    restore = (
+        f"move '{CHAMPION_ALIAS}' back to version {approved}, the last version the gate approved "
+        f"(MLflow UI, or MlflowClient().set_registered_model_alias('{registered_name}', '{CHAMPION_ALIAS}', "
+        f"'{approved}')), or re-run `tidlig train` so the gate decides"
+        if approved is not None
+        else "re-run `tidlig train` so the gate decides (no version of this model has passed the gate)"
+    )
+    raise ChampionNotApprovedError(
+        f"Refusing the '{CHAMPION_ALIAS}' of {registered_name}: version {champion.version} has {found}, so "
+        f"it did not pass the promotion gate (was the alias moved by hand?). To restore: {restore}."
+    )

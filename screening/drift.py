@@ -5,15 +5,24 @@ reference's deciles (numeric features with many values) or its distinct values (
 separate bin for missing values. Counts get half a person added per bin (additive smoothing) so an empty
 bin in a small district does not give infinity or a spurious alarm.
 Rule of thumb: < 0.1 stable, 0.1–0.25 some shift, > 0.25 major shift (the default refusal threshold).
+
+A reference is only fair when it is comparable: a feature whose lookback window (``..._0_to_1825d``) is
+longer than the history the warehouse held at the reference dates is compared only with reference dates that
+covered as much history as today (:func:`comparable_dates`, :func:`comparable_drift_report`); the test suited
+to each feature's type (:func:`distribution_test`: Kolmogorov–Smirnov or chi-square) sits beside the PSI.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 SMOOTHING = 0.5
 MAX_DISCRETE_VALUES = 12
@@ -62,6 +71,7 @@ class DriftReport:
 
     psi: pd.Series
     threshold: float
+    not_comparable: tuple[str, ...] = ()
 
     @property
     def tripped(self) -> bool:
@@ -70,7 +80,13 @@ class DriftReport:
     def summary(self, top: int = 5) -> str:
         """One line naming the most drifted features and their PSI."""
         worst = ", ".join(f"{name} {value:.3f}" for name, value in self.psi.head(top).items())
-        return f"max PSI {self.psi.max():.3f} (threshold {self.threshold}); highest: {worst}"
+        text = f"max PSI {self.psi.max():.3f} (threshold {self.threshold}); highest: {worst}"
+        if self.not_comparable:
+            text += (
+                f"; {len(self.not_comparable)} feature(s) not compared (their window is longer than the "
+                "history the reference dates had)"
+            )
+        return text
 
 
 def drift_report(
@@ -84,3 +100,130 @@ def drift_report(
     }
     psi = pd.Series(values, dtype=float).sort_values(ascending=False, kind="stable")
     return DriftReport(psi=psi, threshold=threshold)
+
+
+# ----- comparability and type-suited tests (used by the scoring gate and by monitoring/) ------------------
+
+_WINDOW_SUFFIX = re.compile(r"_(\d+)_to_(\d+)d$")
+COMPARABILITY_TOLERANCE_DAYS = 31
+FeatureKind = Literal["binary", "categorical", "continuous"]
+
+
+def lookback_days(feature: str) -> int | None:
+    """How far back a feature looks, from its self-describing name (``..._0_to_1825d`` -> 1825), else None."""
+    match = _WINDOW_SUFFIX.search(feature)
+    return int(match.group(2)) if match else None
+
+
+def effective_lookback_days(feature: str, date: dt.date, history_start: dt.date | None) -> int | None:
+    """The days of history a feature really covers at ``date``: its window, cut at the start of history.
+
+    A 5-year window at a date two years after the warehouse's history starts covers only two years, so its
+    counts are lower than the same window's counts at a later date, without any change in the population.
+    """
+    window = lookback_days(feature)
+    if window is None or history_start is None:
+        return window
+    return max(0, min(window, (date - history_start).days))
+
+
+def comparable_dates(
+    feature: str,
+    reference_dates: Iterable[dt.date],
+    current_date: dt.date,
+    history_start: dt.date | None,
+    tolerance_days: int = COMPARABILITY_TOLERANCE_DAYS,
+) -> list[dt.date]:
+    """The reference prediction dates at which ``feature`` covered as much history as at ``current_date``.
+
+    The rule: a reference date is comparable when the feature's effective lookback there
+    (:func:`effective_lookback_days`) is within ``tolerance_days`` of its effective lookback at
+    ``current_date`` (one monthly delivery by default). Features without a window in their name (age,
+    living alone) and all features when ``history_start`` is unknown are comparable at every date.
+    """
+    dates = sorted(set(reference_dates))
+    now = effective_lookback_days(feature, current_date, history_start)
+    if now is None:
+        return dates
+    return [
+        day
+        for day in dates
+        if abs((effective_lookback_days(feature, day, history_start) or 0) - now) <= tolerance_days
+    ]
+
+
+def feature_kind(values: pd.Series) -> FeatureKind:
+    """``binary`` (only 0/1 or booleans), ``categorical`` (text, or at most a dozen distinct values) or
+    ``continuous``; missing values are ignored when deciding."""
+    present = values.dropna()
+    if pd.api.types.is_bool_dtype(present):
+        return "binary"
+    if not pd.api.types.is_numeric_dtype(present):
+        return "categorical"
+    distinct = np.unique(present.to_numpy(dtype=float))
+    if set(distinct.tolist()) <= {0.0, 1.0}:
+        return "binary"
+    if len(distinct) <= MAX_DISCRETE_VALUES:
+        return "categorical"
+    return "continuous"
+
+
+@dataclass(frozen=True)
+class DistributionTest:
+    """A two-sample test of one feature: ``ks`` (Kolmogorov–Smirnov, continuous values, missing counted as
+    the lowest value) or ``chi_square`` (categories and a missing category: binary and categorical)."""
+
+    test: Literal["ks", "chi_square"]
+    statistic: float
+    p_value: float
+
+
+def distribution_test(reference: pd.Series, current: pd.Series, kind: FeatureKind) -> DistributionTest:
+    """The test suited to ``kind``; NaN statistic and p-value when a side has no value to compare."""
+    if kind == "continuous":
+        ref = pd.to_numeric(reference, errors="coerce").to_numpy(dtype=float)
+        cur = pd.to_numeric(current, errors="coerce").to_numpy(dtype=float)
+        present = np.concatenate([ref[~np.isnan(ref)], cur[~np.isnan(cur)]])
+        if len(ref) == 0 or len(cur) == 0 or len(present) == 0:
+            return DistributionTest("ks", float("nan"), float("nan"))
+        # Missing counts as a value below every other, so a source that goes missing moves the distribution.
+        below = present.min() - 1.0
+        result = stats.ks_2samp(np.nan_to_num(ref, nan=below), np.nan_to_num(cur, nan=below))
+        return DistributionTest("ks", float(result.statistic), float(result.pvalue))
+    ref_counts = reference.astype("object").where(reference.notna(), "<missing>").astype(str).value_counts()
+    cur_counts = current.astype("object").where(current.notna(), "<missing>").astype(str).value_counts()
+    table = pd.concat([ref_counts, cur_counts], axis=1).fillna(0.0).to_numpy(dtype=float).T
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return DistributionTest("chi_square", 0.0 if table.shape[1] == 1 else float("nan"), 1.0)
+    result = stats.chi2_contingency(table, correction=False)
+    return DistributionTest("chi_square", float(result.statistic), float(result.pvalue))
+
+
+def comparable_drift_report(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    features: Sequence[str],
+    threshold: float,
+    *,
+    current_date: dt.date,
+    history_start: dt.date | None,
+    date_column: str = "prediction_date",
+) -> DriftReport:
+    """Like :func:`drift_report`, but each feature is compared only with the reference rows dated where it
+    covered as much history as at ``current_date`` (:func:`comparable_dates`); a feature with no such
+    reference row is left out of the PSI and named in ``not_comparable`` (it cannot raise an alarm)."""
+    days = pd.to_datetime(reference[date_column]).dt.date
+    values: dict[str, float] = {}
+    not_comparable: list[str] = []
+    for name in features:
+        if name not in reference or name not in current:
+            continue
+        kept = comparable_dates(name, days.unique(), current_date, history_start)
+        rows = reference.loc[days.isin(kept), name]
+        if rows.empty:
+            not_comparable.append(name)
+            continue
+        values[name] = population_stability_index(rows, current[name])
+    psi = pd.Series(values, dtype=float).sort_values(ascending=False, kind="stable")
+    return DriftReport(psi=psi, threshold=threshold, not_comparable=tuple(not_comparable))

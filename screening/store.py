@@ -3,7 +3,8 @@
 Tables (docs/interfaces.md section 5; the review app reads them, never writes them):
 
 - ``screening_lists``: one row per published district list. ``status`` is ``current`` for exactly one list
-  per district (the latest published), ``superseded`` for the rest.
+  per district (the newest ``as_of_date``; ties go to the list published last), ``superseded`` for the rest
+  (older lists and backfilled history).
 - ``screening_list_entries``: the ranked citizens of a list (pseudonymised ``person_key`` only).
 - ``citizen_facts``: what the citizen page shows, as known at the list's ``as_of_date`` (JSON document).
 - ``screening_scores``: every eligible citizen's risk at a list (not only the listed ones), so the next list
@@ -166,10 +167,14 @@ def publish_lists(
     created_at: dt.datetime,
     fail_after_rows: int | None = None,
 ) -> list[str]:
-    """Make ``lists`` the current list of their districts, in one transaction; return the list IDs.
+    """Store ``lists`` in one transaction; each becomes its district's current list unless the district
+    already has a list with a later ``as_of_date``; return the list IDs.
 
-    A list whose ``list_id`` already exists is not written again (same inputs, same list): it only becomes
-    current again if it was superseded. Earlier current lists of the same districts become ``superseded``.
+    "Current" is the newest as-of date per district, not the list published last: backfilling an older
+    date stores that list as history (``superseded``) and leaves the newer list current
+    (:func:`newer_current_lists` says which). A list whose ``list_id`` already exists is not written again
+    (same inputs, same list): it becomes current again only if it is the newest of its district. When a
+    new list becomes current, the district's previous current list becomes ``superseded``.
     ``fail_after_rows`` exists for crash-safety tests: it raises after that many rows were written, inside
     the transaction, which must then leave the database as it was.
     """
@@ -185,25 +190,30 @@ def publish_lists(
         for item in lists:
             list_id = item.header["list_id"]
             district = item.header["district"]
-            connection.execute(
-                sa.update(screening_lists)
-                .where(screening_lists.c.district == district)
-                .where(screening_lists.c.status == "current")
-                .where(screening_lists.c.list_id != list_id)
-                .values(status="superseded")
-            )
+            newest = _is_newest(connection, district, list_id, item.header["as_of_date"])
+            if newest:
+                connection.execute(
+                    sa.update(screening_lists)
+                    .where(screening_lists.c.district == district)
+                    .where(screening_lists.c.status == "current")
+                    .where(screening_lists.c.list_id != list_id)
+                    .values(status="superseded")
+                )
             exists = connection.execute(
                 sa.select(screening_lists.c.list_id).where(screening_lists.c.list_id == list_id)
             ).first()
             if exists is not None:
-                connection.execute(
-                    sa.update(screening_lists)
-                    .where(screening_lists.c.list_id == list_id)
-                    .values(status="current")
-                )
+                if newest:
+                    connection.execute(
+                        sa.update(screening_lists)
+                        .where(screening_lists.c.list_id == list_id)
+                        .values(status="current")
+                    )
                 continue
             connection.execute(
-                sa.insert(screening_lists).values(**item.header, created_at=created_at, status="current")
+                sa.insert(screening_lists).values(
+                    **item.header, created_at=created_at, status="current" if newest else "superseded"
+                )
             )
             count(1)
             for table, rows in (
@@ -215,6 +225,35 @@ def publish_lists(
                     connection.execute(sa.insert(table), [{**row, "list_id": list_id} for row in rows])
                     count(len(rows))
     return [item.header["list_id"] for item in lists]
+
+
+def _is_newest(connection: sa.Connection, district: str, list_id: str, as_of: dt.date) -> bool:
+    """Whether a list dated ``as_of`` is at least as new as every other list of ``district`` (a tie goes
+    to the list published last: the same date rescored with a new model replaces the old list)."""
+    newest = connection.execute(
+        sa.select(sa.func.max(screening_lists.c.as_of_date))
+        .where(screening_lists.c.district == district)
+        .where(screening_lists.c.list_id != list_id)
+    ).scalar()
+    return newest is None or as_of >= newest
+
+
+def newer_current_lists(engine: sa.Engine, list_ids: Iterable[str]) -> dict[str, dt.date]:
+    """For each of ``list_ids`` that is not current because its district has a newer list: that newer
+    list's as-of date (so the scoring run can say "stored as history; the list of <date> stays current")."""
+    ids = list(list_ids)
+    if not ids:
+        return {}
+    current = screening_lists.alias("current_list")
+    query = (
+        sa.select(screening_lists.c.list_id, current.c.as_of_date)
+        .join(current, (current.c.district == screening_lists.c.district) & (current.c.status == "current"))
+        .where(screening_lists.c.list_id.in_(ids))
+        .where(screening_lists.c.status != "current")
+        .where(current.c.as_of_date > screening_lists.c.as_of_date)
+    )
+    with engine.connect() as connection:
+        return {row[0]: row[1] for row in connection.execute(query)}
 
 
 class SimulatedCrashError(RuntimeError):

@@ -4,6 +4,7 @@ import sqlite3
 
 import numpy as np
 import pytest
+from mlflow import MlflowClient
 
 import models
 from models import registry
@@ -125,3 +126,63 @@ def test_the_experiment_opens_on_the_classic_model_view(store):
     _home, uri, *_ = store
     experiment = mlflow.MlflowClient(uri).get_experiment_by_name(registry.EXPERIMENT_NAME)
     assert experiment.tags[registry.EXPERIMENT_KIND_TAG] == "custom_model_development"
+
+
+# ----- champion integrity -------------------------------------------------------------------------------
+
+
+def test_a_gate_approved_champion_is_verified(store):
+    _, uri, _, candidate, _ = store
+    assert registry.verify_champion(candidate.registered_name, uri) == candidate.version
+    version = MlflowClient(uri).get_model_version(candidate.registered_name, candidate.version)
+    assert version.tags["gate_decision"] == "promote"  # the decision is recorded against the version
+
+
+def copy_version(uri, candidate, name, gate_tag):
+    """A registered model of its own (so the shared champion is untouched), with or without a gate tag."""
+    client = MlflowClient(uri)
+    source = client.get_model_version(candidate.registered_name, candidate.version)
+    if not client.search_registered_models(f"name = '{name}'"):
+        client.create_registered_model(name)
+    copied = client.create_model_version(name, source.source, run_id=candidate.run_id)
+    if gate_tag is not None:
+        client.set_model_version_tag(name, copied.version, "gate_decision", gate_tag)
+    return client, str(copied.version)
+
+
+def test_a_champion_moved_by_hand_past_the_gate_is_refused_with_how_to_restore(store):
+    _, uri, _, candidate, _ = store
+    name = "tidlig-handmoved-12m"
+    client, approved = copy_version(uri, candidate, name, "promote")
+    _, rejected = copy_version(uri, candidate, name, "reject")
+    _, untagged = copy_version(uri, candidate, name, None)
+    client.set_registered_model_alias(name, "champion", rejected)
+    with pytest.raises(registry.ChampionNotApprovedError, match="gate decision 'reject'") as error:
+        registry.verify_champion(name, uri)
+    assert f"back to version {approved}" in str(error.value)
+    assert "tidlig train" in str(error.value)
+    client.set_registered_model_alias(name, "champion", untagged)
+    with pytest.raises(registry.ChampionNotApprovedError, match="no promotion-gate record"):
+        registry.verify_champion(name, uri)
+    client.set_registered_model_alias(name, "champion", approved)
+    assert registry.verify_champion(name, uri) == approved
+
+
+def test_a_version_tag_without_the_gate_run_record_is_not_enough(store):
+    _, uri, result, *_ = store
+    name = "tidlig-forged-12m"
+    second = registry.log_candidate(result, CONFIG, PROVENANCE, tracking_uri=uri, artifact_root=None)
+    client = MlflowClient(uri)
+    client.create_registered_model(name)
+    source = client.get_model_version(second.registered_name, second.version).source
+    forged = client.create_model_version(name, source, run_id=second.run_id)  # its run never saw the gate
+    client.set_model_version_tag(name, forged.version, "gate_decision", "promote")
+    client.set_registered_model_alias(name, "champion", forged.version)
+    with pytest.raises(registry.ChampionNotApprovedError, match="re-run `tidlig train`"):
+        registry.verify_champion(name, uri)
+
+
+def test_verifying_a_missing_champion_says_to_train(store):
+    _, uri, *_ = store
+    with pytest.raises(LookupError, match="tidlig train"):
+        registry.verify_champion("tidlig-frailty-6m", uri)

@@ -1,9 +1,21 @@
-"""Population stability index: zero for the same distribution, large for a shifted one."""
+"""Input drift: PSI is zero for the same distribution and large for a shifted one; a feature is compared only
+with reference dates that had as much history as today; KS and chi-square tests by feature type."""
+
+import datetime as dt
 
 import numpy as np
 import pandas as pd
 
-from screening.drift import drift_report, population_stability_index
+from screening.drift import (
+    comparable_dates,
+    comparable_drift_report,
+    distribution_test,
+    drift_report,
+    effective_lookback_days,
+    feature_kind,
+    lookback_days,
+    population_stability_index,
+)
 
 
 def test_identical_distributions_have_zero_psi():
@@ -38,3 +50,110 @@ def test_report_trips_on_any_feature_over_the_threshold_and_names_it():
     assert report.psi.index[0] == "moved"
     assert "moved" in report.summary()
     assert not drift_report(reference, reference, ["stable", "moved"], threshold=0.25).tripped
+
+
+# ----- comparability of the reference and type-suited tests ----------------------------------------------
+
+HISTORY_START = dt.date(2020, 1, 1)
+
+
+def test_the_lookback_comes_from_the_self_describing_name():
+    assert lookback_days("gp_contacts_count_0_to_1825d") == 1825
+    assert lookback_days("falls_count_90_to_180d") == 180
+    assert lookback_days("age_years") is None
+
+
+def test_a_window_longer_than_the_history_covers_only_the_history():
+    assert effective_lookback_days("x_count_0_to_1825d", dt.date(2022, 1, 1), HISTORY_START) == 731
+    assert effective_lookback_days("x_count_0_to_365d", dt.date(2022, 1, 1), HISTORY_START) == 365
+
+
+def test_reference_dates_with_less_history_than_the_window_are_not_comparable():
+    dates = [dt.date(2021, 1, 1), dt.date(2021, 7, 1), dt.date(2022, 1, 1)]
+    current = dt.date(2024, 1, 1)
+    assert comparable_dates("x_count_0_to_1825d", dates, current, HISTORY_START) == []
+    assert comparable_dates("x_count_0_to_365d", dates, current, HISTORY_START) == dates
+    assert comparable_dates("age_years", dates, current, HISTORY_START) == dates
+    assert comparable_dates("x_count_0_to_1825d", dates, current, None) == dates
+
+
+def test_a_reference_date_within_a_month_of_the_same_coverage_is_comparable():
+    assert comparable_dates("x_count_0_to_730d", [dt.date(2021, 12, 15)], dt.date(2022, 1, 1), HISTORY_START)
+
+
+def growing_history_world(persons=3000, seed=4):
+    """Counts over a 5-year window grow with the history available, with no change in the population."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for day in (dt.date(2021, 1, 1), dt.date(2021, 7, 1), dt.date(2024, 1, 1)):
+        years = min(5.0, (day - HISTORY_START).days / 365.25)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "prediction_date": pd.Timestamp(day),
+                    "gp_contacts_count_0_to_1825d": rng.poisson(4.0 * years, persons).astype(float),
+                    "gp_contacts_count_0_to_365d": rng.poisson(4.0, persons).astype(float),
+                }
+            )
+        )
+    return pd.concat(frames[:2], ignore_index=True), frames[2]
+
+
+def test_the_growth_of_history_is_not_an_alarm_when_the_reference_is_comparable():
+    reference, current = growing_history_world()
+    features = ["gp_contacts_count_0_to_1825d", "gp_contacts_count_0_to_365d"]
+    naive = drift_report(reference, current, features, threshold=0.25)
+    assert naive.tripped  # what the scoring gate saw on the 60k world
+    fair = comparable_drift_report(
+        reference, current, features, 0.25, current_date=dt.date(2024, 1, 1), history_start=HISTORY_START
+    )
+    assert not fair.tripped
+    assert fair.not_comparable == ("gp_contacts_count_0_to_1825d",)
+    assert "not compared" in fair.summary()
+
+
+def test_a_real_shift_in_a_comparable_feature_still_trips():
+    reference, current = growing_history_world()
+    current = current.assign(gp_contacts_count_0_to_365d=current["gp_contacts_count_0_to_365d"] + 4)
+    report = comparable_drift_report(
+        reference,
+        current,
+        ["gp_contacts_count_0_to_365d"],
+        0.25,
+        current_date=dt.date(2024, 1, 1),
+        history_start=HISTORY_START,
+    )
+    assert report.tripped
+
+
+def test_feature_kinds_follow_the_values():
+    assert feature_kind(pd.Series([0.0, 1.0, np.nan])) == "binary"
+    assert feature_kind(pd.Series([True, False])) == "binary"
+    assert feature_kind(pd.Series(["a", "b"])) == "categorical"
+    assert feature_kind(pd.Series([0.0, 1.0, 2.0, 3.0])) == "categorical"
+    assert feature_kind(pd.Series(np.linspace(0, 1, 50))) == "continuous"
+
+
+def test_ks_for_continuous_and_chi_square_for_categories_detect_a_shift():
+    rng = np.random.default_rng(5)
+    reference = pd.Series(rng.normal(size=2000))
+    same = distribution_test(reference, pd.Series(rng.normal(size=2000)), "continuous")
+    moved = distribution_test(reference, pd.Series(rng.normal(0.5, 1, size=2000)), "continuous")
+    assert same.test == "ks"
+    assert same.p_value > 0.01
+    assert moved.p_value < 1e-6
+    binary = pd.Series([0.0] * 800 + [1.0] * 200)
+    went_missing = pd.Series([0.0] * 400 + [1.0] * 100 + [np.nan] * 500)
+    result = distribution_test(binary, went_missing, "binary")
+    assert result.test == "chi_square"
+    assert result.p_value < 1e-6
+    assert distribution_test(binary, binary, "binary").p_value > 0.5
+
+
+def test_a_continuous_source_going_missing_is_seen_by_ks():
+    rng = np.random.default_rng(6)
+    reference = pd.Series(rng.gamma(2, 50, 2000))
+    half_missing = pd.Series(np.where(rng.random(2000) < 0.5, np.nan, rng.gamma(2, 50, 2000)))
+    assert distribution_test(reference, half_missing, "continuous").p_value < 1e-6
+    all_missing = pd.Series([np.nan] * 500)
+    assert distribution_test(reference, all_missing, "continuous").p_value < 1e-6

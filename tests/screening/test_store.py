@@ -11,6 +11,7 @@ from screening.store import (
     SimulatedCrashError,
     keystore,
     keystore_metadata,
+    newer_current_lists,
     operational_engine,
     publish_lists,
     read_current_lists,
@@ -173,3 +174,58 @@ def test_review_decisions_map_not_relevant_to_dismissed(engine):
         {"person_key": "p1", "decided_on": dt.date(2024, 3, 1), "kind": "dismissed"},
         {"person_key": "p2", "decided_on": dt.date(2024, 3, 2), "kind": "reviewed"},
     ]
+
+
+# ----- list history that never lies: "current" is the newest as-of date per district -------------------
+
+
+def test_backfilling_an_older_date_is_stored_as_history_and_the_newer_list_stays_current(engine):
+    publish_lists(engine, [a_list("jan", as_of=dt.date(2024, 1, 1))], created_at=CREATED)
+    publish_lists(engine, [a_list("oct", as_of=dt.date(2023, 10, 1))], created_at=CREATED + dt.timedelta(1))
+    assert list(read_current_lists(engine)["list_id"]) == ["jan"]
+    assert newer_current_lists(engine, ["oct", "jan"]) == {"oct": dt.date(2024, 1, 1)}
+    assert len(read_list_entries(engine, "oct")) == 2  # the history is kept in full
+    assert read_previous_list(engine, "d1", dt.date(2024, 1, 1))["list_id"] == "oct"
+
+
+def test_a_backfill_in_one_district_does_not_touch_another(engine):
+    publish_lists(
+        engine,
+        [
+            a_list("d1-jan", as_of=dt.date(2024, 1, 1)),
+            a_list("d2-oct", district="d2", as_of=dt.date(2023, 10, 1)),
+        ],
+        created_at=CREATED,
+    )
+    publish_lists(
+        engine,
+        [
+            a_list("d1-oct", as_of=dt.date(2023, 10, 1)),
+            a_list("d2-jan", district="d2", as_of=dt.date(2024, 1, 1)),
+        ],
+        created_at=CREATED,
+    )
+    assert sorted(read_current_lists(engine)["list_id"]) == ["d1-jan", "d2-jan"]
+
+
+def test_the_same_date_scored_again_with_new_inputs_replaces_the_current_list(engine):
+    publish_lists(engine, [a_list("model-1", as_of=dt.date(2024, 1, 1))], created_at=CREATED)
+    publish_lists(engine, [a_list("model-2", as_of=dt.date(2024, 1, 1))], created_at=CREATED)
+    assert list(read_current_lists(engine)["list_id"]) == ["model-2"]
+    assert newer_current_lists(engine, ["model-1"]) == {}
+
+
+def test_republishing_an_old_list_does_not_make_it_current_again(engine):
+    publish_lists(engine, [a_list("oct", as_of=dt.date(2023, 10, 1))], created_at=CREATED)
+    publish_lists(engine, [a_list("jan", as_of=dt.date(2024, 1, 1))], created_at=CREATED)
+    publish_lists(engine, [a_list("oct", as_of=dt.date(2023, 10, 1))], created_at=CREATED)
+    assert list(read_current_lists(engine)["list_id"]) == ["jan"]
+
+
+def test_every_district_keeps_exactly_one_current_list_whatever_the_order(engine):
+    dates = [dt.date(2023, 7, 1), dt.date(2024, 1, 1), dt.date(2023, 1, 1), dt.date(2023, 10, 1)]
+    for day in dates:
+        publish_lists(engine, [a_list(f"l-{day}", as_of=day)], created_at=CREATED)
+        current = read_current_lists(engine)
+        assert len(current) == 1
+    assert current["as_of_date"].iloc[0] == dt.date(2024, 1, 1)

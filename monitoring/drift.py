@@ -1,0 +1,131 @@
+"""Before labels: the score distribution and every model input, now vs the training reference, per district.
+
+One row per (district, feature): the PSI (``screening.drift.population_stability_index``), the test suited
+to the feature's type (Kolmogorov–Smirnov for continuous values, chi-square for binary and categorical
+ones, ``screening.drift.distribution_test``), the persons on each side and whether the reference was
+comparable (``screening.drift.comparable_dates``: a window longer than the history the reference dates had
+is not judged). ``district`` ``all`` is the whole municipality; each district is compared with its own
+reference rows (with the whole reference when it has none: a new or merged district). A district with
+fewer persons than the small-cell rule allows has its numbers suppressed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from monitoring.disclosure import cell_is_disclosable
+from screening.drift import comparable_dates, distribution_test, feature_kind, population_stability_index
+
+SCORE_FEATURE = "risk"
+ALL_DISTRICTS = "all"
+DRIFT_COLUMNS = (
+    "district",
+    "feature",
+    "kind",
+    "psi",
+    "test",
+    "statistic",
+    "p_value",
+    "n_reference",
+    "n_current",
+    "comparable",
+    "reference_scope",
+    "suppressed",
+)
+
+
+def drift_rows(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    features: Sequence[str],
+    *,
+    current_date: dt.date,
+    history_start: dt.date | None,
+    tolerance_days: int = 31,
+) -> pd.DataFrame:
+    """Drift history rows (:data:`DRIFT_COLUMNS`) for the score (``risk``, when both frames have it) and
+    every feature in ``features`` present in both frames.
+
+    ``reference`` needs ``prediction_date`` and ``district``; ``current`` needs ``district``. Neither frame
+    is changed. Rows are sorted by district (``all`` first) and feature.
+    """
+    names = [name for name in features if name in reference and name in current]
+    if SCORE_FEATURE in reference and SCORE_FEATURE in current and SCORE_FEATURE not in names:
+        names = [SCORE_FEATURE, *names]
+    reference_days = pd.to_datetime(reference["prediction_date"]).dt.date
+    kept_rows = {
+        name: reference_days.isin(
+            comparable_dates(name, reference_days.unique(), current_date, history_start, tolerance_days)
+        ).to_numpy()
+        for name in names
+    }
+    kinds = {
+        name: "score" if name == SCORE_FEATURE else feature_kind(pd.concat([reference[name], current[name]]))
+        for name in names
+    }
+    rows = []
+    ref_district = reference["district"].astype(str).to_numpy()
+    cur_district = current["district"].astype(str).to_numpy()
+    scopes = [(ALL_DISTRICTS, np.ones(len(reference), bool), np.ones(len(current), bool))]
+    scopes += [
+        (district, ref_district == district, cur_district == district)
+        for district in sorted(set(cur_district.tolist()))
+    ]
+    for district, own_reference, in_current in scopes:
+        scope = "district" if district != ALL_DISTRICTS else "all districts"
+        in_reference = own_reference
+        if district != ALL_DISTRICTS and not own_reference.any():
+            in_reference, scope = np.ones(len(reference), bool), "all districts"
+        for name in names:
+            rows.append(
+                _one_row(
+                    reference.loc[in_reference & kept_rows[name], name],
+                    current.loc[in_current, name],
+                    district=district,
+                    feature=name,
+                    kind=kinds[name],
+                    comparable=bool((in_reference & kept_rows[name]).any()),
+                    reference_scope=scope,
+                )
+            )
+    return pd.DataFrame(rows, columns=list(DRIFT_COLUMNS))
+
+
+def _one_row(
+    reference: pd.Series,
+    current: pd.Series,
+    *,
+    district: str,
+    feature: str,
+    kind: str,
+    comparable: bool,
+    reference_scope: str,
+) -> dict[str, object]:
+    row: dict[str, object] = {
+        "district": district,
+        "feature": feature,
+        "kind": kind,
+        "psi": None,
+        "test": "ks" if kind in ("continuous", "score") else "chi_square",
+        "statistic": None,
+        "p_value": None,
+        "n_reference": len(reference),
+        "n_current": len(current),
+        "comparable": comparable,
+        "reference_scope": reference_scope,
+        "suppressed": False,
+    }
+    if not cell_is_disclosable(len(current)):
+        return row | {"n_current": None, "suppressed": True}
+    if not comparable or reference.empty:
+        return row
+    test = distribution_test(reference, current, "continuous" if kind == "score" else kind)  # type: ignore[arg-type]
+    return row | {
+        "psi": round(population_stability_index(reference, current), 6),
+        "statistic": test.statistic,
+        "p_value": test.p_value,
+    }
