@@ -307,7 +307,8 @@ def _missing_postgres_protections(connection: sa.Connection, app_role: str | Non
     source = connection.execute(
         sa.text(
             "SELECT prosrc FROM pg_proc WHERE proname = 'review_audit_log_append_only' "
-            "AND pronamespace = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass('review_audit_log'))"
+            "AND pronamespace = "
+            "(SELECT relnamespace FROM pg_class WHERE oid = to_regclass('review_audit_log'))"
         )
     ).scalar_one_or_none()
     if source is None or "RAISE EXCEPTION" not in source.upper():

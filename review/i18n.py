@@ -48,7 +48,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "session": ("Session", "Session"),
     "client": ("Klient", "Client"),
     "show": ("Vis", "Show"),
-    "time": ("Tid", "Time"),
     "created_by": ("Oprettet af", "Created by"),
     "approved_by": ("Godkendt af", "Approved by"),
     "pending_approval": ("Afventer godkendelse", "Awaiting approval"),
@@ -66,7 +65,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Approval by a second admin is switched off in this installation.",
     ),
     "error_approval": (
-        "Kontoen kan ikke godkendes af dig: en anden administrator end den, der bad om adgangen, skal godkende.",
+        "Kontoen kan ikke godkendes af dig: en anden administrator end den, der bad om adgangen, "
+        "skal godkende.",
         "You cannot approve this account: an admin other than the one who asked for the access must.",
     ),
     "error_busy": (
@@ -115,7 +115,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "error_password": (
         "Adgangskoden skal have mindst 12 tegn og må ikke være let at gætte (fx et almindeligt ord med tal).",
-        "The password needs at least 12 characters and must not be easy to guess (e.g. a common word and digits).",
+        "The password needs at least 12 characters and must not be easy to guess "
+        "(e.g. a common word and digits).",
     ),
     "back_to_start": ("Til forsiden", "Back to start"),
     "no_lists": (

@@ -42,7 +42,7 @@ OIDC_PROVIDER_NAME = "oidc"
 
 
 class OidcClient:
-    """Authlib's OIDC client for one provider (discovery from ``<issuer>/.well-known/openid-configuration``)."""
+    """Authlib's OIDC client for one provider (found by discovery from its issuer URL)."""
 
     def __init__(self, settings: OidcSettings) -> None:
         from authlib.integrations.starlette_client import OAuth

@@ -1,4 +1,7 @@
-"""Pages without identities: the analyst's aggregates and the admin's audit log (accounts: review.web_users)."""
+"""Pages without identities: the analyst's aggregates and the admin's audit log.
+
+Account pages live in :mod:`review.web_users`.
+"""
 
 from __future__ import annotations
 

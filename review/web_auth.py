@@ -160,6 +160,7 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
 
 @router.post("/login")
 def login(
+    *,
     request: Request,
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
@@ -203,7 +204,8 @@ def login(
         _security_event(request, who, 401, reason)
         error_key = "error_totp_enrol" if reason == "second_factor_not_enrolled" else "error_bad_credentials"
         return _login_page(request, safe_next(next), error_key, status_code=401)
-    assert account is not None and verified is not None
+    assert account is not None
+    assert verified is not None
     # The audit row names the session before it exists, so a failed audit write leaves no session behind.
     token, target = start_session(request, account, verified.provider, next)
     app.throttle.record(username, ip, succeeded=True)

@@ -48,6 +48,7 @@ def users_page(
 
 @router.post("/admin/users")
 def add_user(
+    *,
     request: Request,
     principal: Annotated[Principal, Depends(Require("admin:users"))],
     username: Annotated[str, Form(max_length=64)] = "",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from review.casework import NOT_RELEVANT_REASONS, STATUSES
 from review.administration import ACCOUNT_ACTIONS, ACCOUNT_PURPOSE
+from review.casework import NOT_RELEVANT_REASONS, STATUSES
 from review.i18n import TEXTS, translator
 from review.web_auth import AUTH_ACTIONS, AUTH_PURPOSE, UNKNOWN_ROLE
 
