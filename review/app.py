@@ -166,11 +166,11 @@ def route_template(request: Request) -> str:
 
 def _access_logger(path: Path | None) -> logging.Logger:
     """The access logger; with ``path`` it writes there (created 0600 in a 0700 folder)."""
-    logger = logging.getLogger(f"{ACCESS_LOGGER}.{id(path)}" if path else ACCESS_LOGGER)
+    logger = logging.getLogger(f"{ACCESS_LOGGER}.{path}" if path else ACCESS_LOGGER)
     logger.propagate = path is None
     if path is not None and not logger.handlers:
         private_file(path)
-        handler = logging.FileHandler(path, encoding="utf-8")
+        handler = logging.FileHandler(path, encoding="utf-8", delay=True)
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
