@@ -91,6 +91,7 @@ FOUR_EYES_OPTION = click.option(
 @click.pass_obj
 def review(
     settings: object,
+    *,
     host: str,
     port: int,
     secure_cookies: bool | None,
@@ -173,6 +174,7 @@ def users() -> None:
 @click.pass_obj
 def add_user(
     settings: object,
+    *,
     username: str,
     role: str,
     districts: tuple[str, ...],
