@@ -90,12 +90,12 @@ class Require:
         request.state.session_ref = reference
         request.state.session = session
         request_context.set({"session": reference, "client": client_ip(request)})
+        request.state.principal = principal
         if request.method not in ("GET", "HEAD"):
             form = await request.form()
             given = form.get("csrf_token") or request.headers.get("x-csrf-token")
             if not tokens_match(session.csrf_token, str(given) if given is not None else None):
                 raise HTTPException(status_code=403, detail="csrf")
-        request.state.principal = principal
         if self.permission is not None and not principal.can(self.permission):
             raise HTTPException(status_code=403, detail="forbidden")
         request.state.csrf_token = session.csrf_token

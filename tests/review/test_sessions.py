@@ -56,7 +56,7 @@ def test_reactivating_a_user_never_revives_an_old_session(world):
 
 
 def test_cookies_are_secure_and_hsts_is_sent_by_default_when_not_bound_to_loopback(world):
-    world = world.reopen(bind_host="0.0.0.0")  # noqa: S104 (the point of the test)
+    world = world.reopen(bind_host="0.0.0.0")
     client = TestClient(world.client.app, base_url="https://testserver")
     response = login(client, "nurse_a")
     assert "; secure" in response.headers["set-cookie"].lower()
