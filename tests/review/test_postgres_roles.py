@@ -48,9 +48,11 @@ def app_role(world) -> Iterator[tuple[str, str]]:
 def test_the_app_role_cannot_change_the_audit_log(world, app_role, statement):
     _role, url = app_role
     engine = create_operational_engine(url)
-    with pytest.raises(sa.exc.ProgrammingError, match="permission denied|must be owner"):
-        with engine.begin() as connection:
-            connection.execute(sa.text(statement))
+    with (
+        pytest.raises(sa.exc.ProgrammingError, match=r"permission denied|must be owner"),
+        engine.begin() as connection,
+    ):
+        connection.execute(sa.text(statement))
     engine.dispose()
 
 

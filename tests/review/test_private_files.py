@@ -40,7 +40,7 @@ def test_the_operational_database_its_wal_the_keys_and_the_anchors_are_private(t
         home / "secrets" / "login-records.key",
         home / "audit" / "anchors.jsonl",
     ]
-    wal = [path for path in home.glob("operational.sqlite-*")]
+    wal = list(home.glob("operational.sqlite-*"))
     for path in created + wal:
         assert mode(path) == 0o600, path.name
         assert mode(path.parent) == 0o700, path.parent.name
