@@ -42,7 +42,7 @@ from tests.review.world import (
 pytestmark = pytest.mark.browser
 
 PROVIDER_DIR = Path(__file__).parent / "oidc_provider"
-CLIENT_SECRET = "test-client-secret-0123456789abcdef"  # noqa: S105 (a test provider on loopback)
+CLIENT_SECRET = "test-client-secret-0123456789abcdef"
 ACCOUNTS = {
     "oidc_nurse": {"role": "nurse", "districts": [DISTRICT_A]},
     "oidc_coordinator": {"role": "coordinator", "districts": [DISTRICT_B]},
@@ -61,7 +61,7 @@ def _installed_provider() -> Path:
     if node is None or npm is None:
         pytest.skip("Debian's node and npm are needed for the OIDC provider (apt-get install nodejs npm)")
     if not (PROVIDER_DIR / "node_modules" / "oidc-provider").exists():
-        installed = subprocess.run(  # noqa: S603 (npm from the lock file, into the test folder)
+        installed = subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund"],
             cwd=PROVIDER_DIR,
             capture_output=True,
@@ -79,7 +79,7 @@ def provider_and_app(tmp_path_factory) -> Iterator[dict]:
     home = tmp_path_factory.mktemp("oidc")
     provider_port, app_port = _free_port(), _free_port()
     issuer, app_url = f"http://127.0.0.1:{provider_port}", f"http://127.0.0.1:{app_port}"
-    provider = subprocess.Popen(  # noqa: S603 (our test provider script)
+    provider = subprocess.Popen(
         [str(node), str(PROVIDER_DIR / "provider.mjs")],
         cwd=PROVIDER_DIR,
         env={
@@ -204,8 +204,9 @@ def test_a_callback_without_the_flows_state_is_refused(provider_and_app):
 
 
 def test_the_authorization_request_uses_pkce_s256_and_a_nonce(provider_and_app):
-    import httpx
     from urllib.parse import parse_qs, urlparse
+
+    import httpx
 
     response = httpx.get(f"{provider_and_app['app_url']}/login/oidc", follow_redirects=False)
     assert response.status_code == 302
