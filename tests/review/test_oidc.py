@@ -155,7 +155,8 @@ def _sign_in_at_the_provider(page, login_name: str) -> None:
     page.goto("/login")
     page.get_by_role("link", name="Log ind med kommunens login").click()
     page.wait_for_selector("input[name=login]")
-    assert page.url.startswith("http://127.0.0.1:") and "/interaction/" in page.url
+    assert page.url.startswith("http://127.0.0.1:")
+    assert "/interaction/" in page.url  # the provider's own login page
     page.fill("input[name=login]", login_name)
     page.fill("input[name=password]", "anything")
     page.get_by_role("button", name="Sign-in").click()
