@@ -235,8 +235,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "new_problems": ("Nye problemer", "New problems"),
     "yield": ("Udbytte", "Yield"),
     "chain_ok": (
-        "Loggen er intakt ({rows} rækker kontrolleret).",
-        "The log is intact ({rows} rows checked).",
+        "Loggen er intakt ({rows} rækker kontrolleret mod de signerede ankre og beskyttelserne).",
+        "The log is intact ({rows} rows checked against the signed anchors and the protections).",
     ),
     "chain_broken": (
         "Loggen er manipuleret eller beskadiget fra række {seq}. Kontakt sikkerhedsansvarlig.",

@@ -19,6 +19,8 @@ import sqlalchemy as sa
 
 from review.tables import sessions, to_utc_naive
 
+_SEEN_RESOLUTION = dt.timedelta(minutes=1)
+
 
 @dataclass(frozen=True)
 class Session:
@@ -101,9 +103,10 @@ class SessionStore:
             if row["expires_at"] <= now or last_seen + self._idle_timeout <= now:
                 connection.execute(sa.delete(sessions).where(sessions.c.token_hash == digest))
                 return None
-            connection.execute(
-                sa.update(sessions).where(sessions.c.token_hash == digest).values(last_seen_at=now)
-            )
+            if now - last_seen >= _SEEN_RESOLUTION:  # one write a minute is enough for a 30-minute limit
+                connection.execute(
+                    sa.update(sessions).where(sessions.c.token_hash == digest).values(last_seen_at=now)
+                )
         return Session(row["user_id"], row["csrf_token"], row["authenticated_at"] or row["created_at"])
 
     def reauthenticated(self, token: str) -> None:

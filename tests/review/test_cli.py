@@ -106,5 +106,11 @@ def test_every_command_has_help():
         ["users", "list"],
         ["audit", "verify"],
         ["audit", "show"],
+        ["audit", "grant-app-role"],
+        ["users", "approve"],
+        ["users", "activate"],
+        ["users", "deactivate"],
+        ["users", "totp"],
+        ["users", "purge-login-records"],
     ):
         assert CliRunner().invoke(cli, [*arguments, "--help"]).exit_code == 0
