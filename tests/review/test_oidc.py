@@ -115,7 +115,8 @@ def provider_and_app(tmp_path_factory) -> Iterator[dict]:
             redirect_uri=f"{app_url}/login/oidc/callback",
         ),
     )
-    app = create_app(config, clock=FakeClock())
+    clock = FakeClock()
+    app = create_app(config, clock=clock)
     engine = create_operational_engine(operational)
     publish_world(engine)
     add_role_users(engine, FakeClock()())
@@ -127,7 +128,13 @@ def provider_and_app(tmp_path_factory) -> Iterator[dict]:
         if time.monotonic() > deadline:
             pytest.fail("uvicorn did not start within 20 s")
         time.sleep(0.05)
-    yield {"app_url": app_url, "issuer": issuer, "engine": engine, "services": app.state.services}
+    yield {
+        "app_url": app_url,
+        "issuer": issuer,
+        "engine": engine,
+        "services": app.state.services,
+        "clock": clock,
+    }
     server.should_exit = True
     thread.join(timeout=10)
     provider.terminate()
@@ -179,6 +186,36 @@ def test_a_nurse_signs_in_through_the_provider_with_role_and_district_from_the_c
     assert json.loads(logins[-1]["detail"])["provider"] == "oidc"
     created = [row for row in rows if row["action"] == "account_created"]
     assert json.loads(created[0]["detail"])["account"] == "oidc_nurse"
+
+
+def test_an_identified_export_sends_the_user_back_to_the_provider_to_sign_in_again(page, provider_and_app):
+    import datetime as dt
+
+    _sign_in_at_the_provider(page, "oidc_nurse")
+    page.wait_for_url("**/lists")
+    provider_and_app["clock"].advance(dt.timedelta(minutes=6))
+    page.goto(f"/lists/{LIST_A}/print")
+    page.wait_for_selector("input[name=login]")  # prompt=login: the provider asks again
+    assert "/interaction/" in page.url
+    page.fill("input[name=login]", "oidc_nurse")
+    page.fill("input[name=password]", "anything")
+    page.get_by_role("button", name="Sign-in").click()
+    consent = page.get_by_role("button", name="Continue")
+    if consent.count():
+        consent.click()
+    page.wait_for_url(f"**/lists/{LIST_A}/print")
+    assert page.locator("table.print-table tbody tr").count() == 12
+    with provider_and_app["engine"].connect() as connection:
+        actions = (
+            connection.execute(
+                sa.select(audit_log.c.action)
+                .where(audit_log.c.username == "oidc_nurse")
+                .order_by(audit_log.c.seq)
+            )
+            .scalars()
+            .all()
+        )
+    assert "reauthenticated" in actions
 
 
 def test_the_coordinator_claims_scope_her_to_her_own_district(page, provider_and_app):
