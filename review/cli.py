@@ -250,6 +250,32 @@ def approve_user(settings: object, username: str, admin_name: str, password_stdi
     click.echo(f"Approved {account.role} '{account.username}' (by {admin.username}).")
 
 
+@users.command("change")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="The new role.")
+@click.option("--district", "districts", multiple=True, help="The new districts (repeat for several).")
+@FOUR_EYES_OPTION
+@click.pass_obj
+def change_user(
+    settings: object, username: str, role: str, districts: tuple[str, ...], four_eyes: bool
+) -> None:
+    """Change an account's role and districts (audited). Its sessions end; clinical and admin access waits
+    for a second admin's approval again."""
+    from review.accounts import AccountError
+    from review.administration import Actor
+
+    try:
+        account = _administration(settings, _engine(settings), four_eyes).change_access(
+            Actor.command_line(), username.strip().lower(), role=role, districts=districts
+        )
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    state = "awaiting approval" if account.approval_pending else "active"
+    click.echo(
+        f"'{account.username}' is now {account.role} for {', '.join(account.districts) or '-'} ({state})."
+    )
+
+
 @users.command("deactivate")
 @click.argument("username")
 @click.pass_obj

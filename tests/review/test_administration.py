@@ -175,3 +175,32 @@ def test_the_command_line_names_the_operator_and_applies_four_eyes(tmp_path, rol
     assert approved.exit_code == 0, approved.output
     verified = CliRunner().invoke(cli, ["--home", str(tmp_path), "audit", "verify"])
     assert verified.exit_code == 0, verified.output
+
+
+def test_a_role_or_district_change_is_audited_ends_sessions_and_waits_for_approval(tmp_path):
+    from click.testing import CliRunner
+
+    from pipelines.cli import cli
+
+    def tidlig(*arguments: str, stdin: str = NEW_PASSWORD + "\n"):
+        return CliRunner().invoke(cli, ["--home", str(tmp_path), *arguments], input=stdin)
+
+    tidlig("users", "add", "--username", "first_admin", "--role", "admin", "--password-stdin")
+    tidlig(
+        "users", "add", "--username", "ana", "--role", "analyst", "--district", "101-01", "--password-stdin"
+    )
+    changed = tidlig("users", "change", "ana", "--role", "nurse", "--district", DISTRICT_B)
+    assert changed.exit_code == 0, changed.output
+    assert "awaiting approval" in changed.output
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'operational.sqlite'}")
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(audit_log.c.username, audit_log.c.detail).where(
+                audit_log.c.action == "account_access_changed"
+            )
+        ).one()
+    engine.dispose()
+    detail = json.loads(row.detail)
+    assert row.username.startswith("cli:")
+    assert (detail["role_before"], detail["role"], detail["districts"]) == ("analyst", "nurse", [DISTRICT_B])
+    assert detail["pending_approval"] is True

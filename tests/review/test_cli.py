@@ -108,6 +108,7 @@ def test_every_command_has_help():
         ["audit", "show"],
         ["audit", "grant-app-role"],
         ["users", "approve"],
+        ["users", "change"],
         ["users", "activate"],
         ["users", "deactivate"],
         ["users", "totp"],
