@@ -73,7 +73,7 @@ def build(home: Path, citizens: int):
             {"person_key": key, "key_version": "1", "cpr": f"{n:010d}", "name": f"Borger {n}"}
             for n, key in enumerate(person_keys)
         ])  # fmt: skip
-    password = "benchmark password"
+    password = "benchmark violet tractor harbour"
     create_account(
         engine,
         username="nurse",

@@ -24,6 +24,7 @@ Permission = Literal[
     "aggregates:read",
     "admin:audit",
     "admin:users",
+    "security:read",
 ]
 
 _CLINICAL: frozenset[str] = frozenset({"lists:read", "citizens:read", "decisions:write", "lists:export"})
@@ -31,8 +32,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "nurse": _CLINICAL,
     "gp": _CLINICAL,
     "coordinator": _CLINICAL | {"assignments:write"},
-    "analyst": frozenset({"aggregates:read"}),
-    "admin": frozenset({"admin:audit", "admin:users"}),
+    "analyst": frozenset({"aggregates:read", "security:read"}),
+    "admin": frozenset({"admin:audit", "admin:users", "security:read"}),
 }
 
 

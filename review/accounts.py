@@ -1,4 +1,8 @@
-"""User accounts: create, look up, list, deactivate. Roles and districts live here whatever the provider."""
+"""User accounts: create, look up, list, deactivate. Roles and districts live here whatever the provider.
+
+These are the storage operations; changes made by people go through :mod:`review.administration`, which
+audits them and applies four-eyes approval.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from review.access import ROLES, Principal
-from review.tables import to_utc_naive, users
+from review.tables import sessions, to_utc_naive, users
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -25,6 +29,16 @@ class Account:
     districts: tuple[str, ...]
     auth_provider: str
     active: bool
+    created_by: str | None = None
+    requested_by: str | None = None
+    approved_by: str | None = None
+    approval_pending: bool = False
+    has_totp: bool = False
+
+    @property
+    def may_sign_in(self) -> bool:
+        """Active and not waiting for a second admin's approval."""
+        return self.active and not self.approval_pending
 
     def principal(self) -> Principal:
         """The account as the app authorises it."""
@@ -44,15 +58,15 @@ def create_account(
     password_hash: str | None,
     created_at: dt.datetime,
     auth_provider: str = "local",
+    created_by: str | None = None,
+    approval_pending: bool = False,
+    external_subject: str | None = None,
 ) -> Account:
-    """Insert a new active account. Raises :class:`AccountError` for a bad name or role or a duplicate."""
-    district_list = sorted({d.strip() for d in districts if d.strip()})
-    if not USERNAME_PATTERN.match(username):
-        raise AccountError("Usernames are 2-64 characters: lower-case letters, digits, '.', '_' or '-'.")
-    if role not in ROLES:
-        raise AccountError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
-    if role in ("nurse", "gp", "coordinator", "analyst") and not district_list:
-        raise AccountError(f"A {role} needs at least one district (--district CODE).")
+    """Insert a new active account (``approval_pending`` until a second admin approves it).
+
+    Raises :class:`AccountError` for a bad name or role or a duplicate.
+    """
+    district_list = validate_access(username, role, districts)
     try:
         with engine.begin() as connection:
             user_id = connection.execute(
@@ -63,15 +77,41 @@ def create_account(
                     districts=district_list,
                     password_hash=password_hash,
                     auth_provider=auth_provider,
-                    external_subject=None,
+                    external_subject=external_subject,
                     active=True,
                     created_at=to_utc_naive(created_at),
+                    created_by=created_by,
+                    requested_by=created_by,
+                    approval_pending=approval_pending,
                 )
                 .returning(users.c.user_id)
             ).scalar_one()
     except sa.exc.IntegrityError:
         raise AccountError(f"A user named {username!r} already exists.") from None
-    return Account(user_id, username, role, tuple(district_list), auth_provider, True)
+    return Account(
+        user_id,
+        username,
+        role,
+        tuple(district_list),
+        auth_provider,
+        True,
+        created_by=created_by,
+        requested_by=created_by,
+        approval_pending=approval_pending,
+    )
+
+
+def validate_access(username: str, role: str, districts: Iterable[str]) -> list[str]:
+    """The sorted districts if ``username``, ``role`` and ``districts`` make a valid account; raises
+    :class:`AccountError` saying what to change otherwise."""
+    district_list = sorted({d.strip() for d in districts if d.strip()})
+    if not USERNAME_PATTERN.match(username):
+        raise AccountError("Usernames are 2-64 characters: lower-case letters, digits, '.', '_' or '-'.")
+    if role not in ROLES:
+        raise AccountError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+    if role in ("nurse", "gp", "coordinator", "analyst") and not district_list:
+        raise AccountError(f"A {role} needs at least one district (--district CODE).")
+    return district_list
 
 
 def find_account(
@@ -87,9 +127,12 @@ def find_account(
 
 
 def password_hash_of(engine: sa.Engine, username: str) -> str | None:
-    """The stored hash of an active local account, or None."""
+    """The stored hash of an active, approved local account, or None."""
     query = sa.select(users.c.password_hash).where(
-        users.c.username == username, users.c.active.is_(True), users.c.auth_provider == "local"
+        users.c.username == username,
+        users.c.active.is_(True),
+        users.c.approval_pending.is_(False),
+        users.c.auth_provider == "local",
     )
     with engine.connect() as connection:
         return connection.execute(query).scalar_one_or_none()
@@ -102,11 +145,50 @@ def list_accounts(engine: sa.Engine) -> list[Account]:
     return [_account(row) for row in rows]
 
 
-def set_active(engine: sa.Engine, username: str, active: bool) -> bool:
-    """Activate or deactivate an account; False if no such user."""
+def set_active(engine: sa.Engine, username: str, active: bool, **values: object) -> bool:
+    """Activate or deactivate an account (with further column ``values``); False if no such user.
+
+    Both directions delete every session of the account in the same transaction: deactivation ends them
+    at once, and reactivation can never bring an old session back.
+    """
     with engine.begin() as connection:
         result = connection.execute(
-            sa.update(users).where(users.c.username == username).values(active=active)
+            sa.update(users).where(users.c.username == username).values(active=active, **values)
+        )
+        if result.rowcount == 1:
+            user_id = sa.select(users.c.user_id).where(users.c.username == username).scalar_subquery()
+            connection.execute(sa.delete(sessions).where(sessions.c.user_id == user_id))
+    return result.rowcount == 1
+
+
+def update_account(engine: sa.Engine, username: str, *, end_sessions: bool, **values: object) -> bool:
+    """Change columns of one account (optionally ending its sessions in the same transaction)."""
+    with engine.begin() as connection:
+        result = connection.execute(sa.update(users).where(users.c.username == username).values(**values))
+        if result.rowcount == 1 and end_sessions:
+            user_id = sa.select(users.c.user_id).where(users.c.username == username).scalar_subquery()
+            connection.execute(sa.delete(sessions).where(sessions.c.user_id == user_id))
+    return result.rowcount == 1
+
+
+def totp_state(engine: sa.Engine, user_id: int) -> tuple[str | None, int | None]:
+    """The account's TOTP secret and last used time step (None, None when it has no second factor)."""
+    query = sa.select(users.c.totp_secret, users.c.totp_last_step).where(users.c.user_id == user_id)
+    with engine.connect() as connection:
+        row = connection.execute(query).first()
+    return (row.totp_secret, row.totp_last_step) if row is not None else (None, None)
+
+
+def use_totp_step(engine: sa.Engine, user_id: int, step: int) -> bool:
+    """Record ``step`` as used if it is newer than the last one (atomic); False means a replayed code."""
+    with engine.begin() as connection:
+        result = connection.execute(
+            sa.update(users)
+            .where(
+                users.c.user_id == user_id,
+                sa.or_(users.c.totp_last_step.is_(None), users.c.totp_last_step < step),
+            )
+            .values(totp_last_step=step)
         )
     return result.rowcount == 1
 
@@ -116,7 +198,9 @@ def colleagues_in(engine: sa.Engine, district: str) -> list[Account]:
     return [
         account
         for account in list_accounts(engine)
-        if account.active and account.role in ("nurse", "gp", "coordinator") and district in account.districts
+        if account.may_sign_in
+        and account.role in ("nurse", "gp", "coordinator")
+        and district in account.districts
     ]
 
 
@@ -128,4 +212,9 @@ def _account(row: sa.RowMapping) -> Account:
         districts=tuple(row["districts"] or ()),
         auth_provider=row["auth_provider"],
         active=bool(row["active"]),
+        created_by=row["created_by"],
+        requested_by=row["requested_by"],
+        approved_by=row["approved_by"],
+        approval_pending=bool(row["approval_pending"]),
+        has_totp=row["totp_secret"] is not None,
     )

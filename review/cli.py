@@ -11,11 +11,61 @@ from review.access import ROLES
 
 
 def _engine(settings: object):
+    import os
+
     from review.database import create_operational_engine, upgrade_database
 
+    settings.home.mkdir(parents=True, exist_ok=True)  # type: ignore[attr-defined]
+    migration_url = os.environ.get(MIGRATION_URL_ENV)
+    if migration_url:
+        owner = create_operational_engine(migration_url)
+        upgrade_database(owner)
+        owner.dispose()
     engine = create_operational_engine(str(settings.operational_db_url))  # type: ignore[attr-defined]
-    upgrade_database(engine)
+    if not migration_url:
+        upgrade_database(engine)
     return engine
+
+
+MIGRATION_URL_ENV = "TIDLIG_REVIEW_MIGRATION_DB_URL"
+APP_ROLE_ENV = "TIDLIG_REVIEW_APP_ROLE"
+
+
+def _config(settings: object, **overrides: object):
+    import os
+
+    from review.config import ReviewConfig
+
+    return ReviewConfig.from_settings(settings, app_role=os.environ.get(APP_ROLE_ENV), **overrides)
+
+
+def _audit_log(settings: object, engine):
+    from review.anchors import AnchorFile
+    from review.app import utc_now
+    from review.audit import AuditLog
+
+    config = _config(settings)
+    assert config.anchor_path is not None
+    assert config.anchor_key is not None
+    anchors = AnchorFile(config.anchor_path, config.anchor_key, config.anchor_every)
+    return AuditLog(engine, utc_now, anchors, app_role=config.app_role)
+
+
+def _administration(settings: object, engine, four_eyes: bool):
+    from review.administration import AccountAdministration
+    from review.app import utc_now
+
+    return AccountAdministration(engine, _audit_log(settings, engine), utc_now, four_eyes=four_eyes)
+
+
+FOUR_EYES_OPTION = click.option(
+    "--four-eyes/--no-four-eyes",
+    default=True,
+    show_default=True,
+    envvar="TIDLIG_REVIEW_FOUR_EYES",
+    help="Clinical and admin accounts wait for a second admin's approval. Switch off only deliberately "
+    "(the demo does); the audit row records it.",
+)
 
 
 @click.command("review")
@@ -25,26 +75,84 @@ def _engine(settings: object):
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option(
     "--secure-cookies/--no-secure-cookies",
-    default=False,
-    show_default=True,
+    default=None,
     envvar="TIDLIG_REVIEW_SECURE_COOKIES",
-    help="Mark cookies Secure (turn on when served over HTTPS, e.g. behind a TLS proxy).",
+    help="Mark cookies Secure and send HSTS. Default: on unless --host is a loopback address.",
 )
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    envvar="TIDLIG_REVIEW_TRUSTED_PROXIES",
+    help="Address or network of a reverse proxy whose X-Forwarded-For is believed (repeat for several). "
+    "Without it the header is ignored.",
+)
+@FOUR_EYES_OPTION
 @click.pass_obj
-def review(settings: object, host: str, port: int, secure_cookies: bool) -> None:
+def review(
+    settings: object,
+    *,
+    host: str,
+    port: int,
+    secure_cookies: bool | None,
+    trusted_proxies: tuple[str, ...],
+    four_eyes: bool,
+) -> None:
     """Start the clinician review web app (migrates its tables first).
 
     Create a first user with `tidlig users add`, then open http://HOST:PORT in a browser.
+    Sign-on through OpenID Connect: set TIDLIG_OIDC_ISSUER, TIDLIG_OIDC_CLIENT_ID, TIDLIG_OIDC_CLIENT_SECRET
+    and TIDLIG_OIDC_REDIRECT_URI (see docs/review-app.md).
     """
+    import os
+
     import uvicorn
 
     from review.app import create_app
-    from review.config import ReviewConfig
+    from review.config import OidcSettings
+    from review.private_files import private_directory
 
-    settings.home.mkdir(parents=True, exist_ok=True)  # type: ignore[attr-defined]
-    app = create_app(ReviewConfig.from_settings(settings, secure_cookies=secure_cookies))
-    click.echo(f"Tidlig review on http://{host}:{port}  (Ctrl+C to stop)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    private_directory(settings.home)  # type: ignore[attr-defined]
+    oidc = None
+    if os.environ.get("TIDLIG_OIDC_ISSUER"):
+        oidc = OidcSettings(
+            issuer=os.environ["TIDLIG_OIDC_ISSUER"],
+            client_id=os.environ.get("TIDLIG_OIDC_CLIENT_ID", ""),
+            client_secret=os.environ.get("TIDLIG_OIDC_CLIENT_SECRET", ""),
+            redirect_uri=os.environ.get(
+                "TIDLIG_OIDC_REDIRECT_URI", f"http://{host}:{port}/login/oidc/callback"
+            ),
+        )
+    config = _config(
+        settings,
+        secure_cookies=secure_cookies,
+        bind_host=host,
+        trusted_proxies=tuple(trusted_proxies),
+        four_eyes=four_eyes,
+        migration_db_url=os.environ.get(MIGRATION_URL_ENV),
+        oidc=oidc,
+    )
+    app = create_app(config)
+    scheme = "https" if config.cookies_secure else "http"
+    click.echo(f"Tidlig review on {scheme}://{host}:{port}  (Ctrl+C to stop)")
+    if not four_eyes:
+        click.echo("Four-eyes approval of clinical and admin access is switched OFF.")
+    uvicorn.run(**server_options(app, host, port))
+
+
+def server_options(app: object, host: str, port: int) -> dict[str, object]:
+    """How `tidlig review` runs uvicorn: no proxy-header rewriting (the app itself decides which
+    forwarded addresses to believe, see review.web_security.client_ip) and no uvicorn access log (the
+    app writes its own, without query strings)."""
+    return {
+        "app": app,
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+        "proxy_headers": False,
+        "server_header": False,
+    }
 
 
 @click.group("users")
@@ -62,34 +170,191 @@ def users() -> None:
     help="Care district code the user works in (repeat for several); required for all but admin.",
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@FOUR_EYES_OPTION
 @click.pass_obj
 def add_user(
-    settings: object, username: str, role: str, districts: tuple[str, ...], password_stdin: bool
+    settings: object,
+    *,
+    username: str,
+    role: str,
+    districts: tuple[str, ...],
+    password_stdin: bool,
+    four_eyes: bool,
 ) -> None:
-    """Create a user. Without --password-stdin the password is prompted for (twice)."""
-    from review.accounts import AccountError, create_account
+    """Create a user (audited, naming you as the operator). Without --password-stdin the password is
+    prompted for (twice). Clinical and admin accounts wait for a second admin's approval unless
+    --no-four-eyes; the very first admin is active at once."""
+    from review.accounts import AccountError
+    from review.administration import Actor
+    from review.audit import AuditUnavailableError
     from review.passwords import HashingCost, hash_password
 
-    settings.home.mkdir(parents=True, exist_ok=True)  # type: ignore[attr-defined]
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    name = username.strip().lower()
+    password = _read_password(password_stdin, confirm=True)
     try:
-        password_hash = hash_password(password, HashingCost())
-        account = create_account(
-            _engine(settings),
-            username=username.strip().lower(),
-            role=role,
-            districts=districts,
-            password_hash=password_hash,
-            created_at=dt.datetime.now(dt.UTC),
+        password_hash = hash_password(password, HashingCost(), user_inputs=(name,))
+        engine = _engine(settings)
+        account = _administration(settings, engine, four_eyes).create(
+            Actor.command_line(), username=name, role=role, districts=districts, password_hash=password_hash
         )
-    except (ValueError, AccountError) as error:
+    except (ValueError, AccountError, AuditUnavailableError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(
         f"Created {account.role} '{account.username}' for districts: {', '.join(account.districts) or '-'}."
     )
+    if account.approval_pending:
+        click.echo(
+            "It cannot sign in until a second admin approves it: on the Users page, or with "
+            f"`tidlig users approve {account.username} --admin ADMIN`."
+        )
+    elif not four_eyes and role != "admin":
+        click.echo("Four-eyes approval was switched off for this account (--no-four-eyes).")
+
+
+def _read_password(from_stdin: bool, *, confirm: bool, prompt: str = "Password") -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+
+
+@users.command("approve")
+@click.argument("username")
+@click.option("--admin", "admin_name", required=True, help="The approving admin (not the one who asked).")
+@click.option("--password-stdin", is_flag=True, help="Read the admin's password from standard input.")
+@click.option("--otp", default="", help="The admin's one-time code, if the admin has TOTP set up.")
+@click.pass_obj
+def approve_user(settings: object, username: str, admin_name: str, password_stdin: bool, otp: str) -> None:
+    """Approve a pending account as a second admin (the admin's password, and code, are checked)."""
+    from review.accounts import AccountError, find_account, totp_state, use_totp_step
+    from review.administration import Actor
+    from review.app import utc_now
+    from review.authentication import LocalAccountProvider
+    from review.passwords import HashingCost
+    from review.totp import matching_step
+
+    engine = _engine(settings)
+    password = _read_password(password_stdin, confirm=False, prompt=f"Password of {admin_name}")
+    admin = find_account(engine, username=admin_name.strip().lower())
+    verified = LocalAccountProvider(engine, HashingCost(), max_concurrent=1).verify(admin_name, password)
+    if admin is None or verified is None or admin.role != "admin":
+        raise click.ClickException("The admin's username or password is wrong.")
+    secret, _last = totp_state(engine, admin.user_id)
+    if secret is not None:
+        step = matching_step(secret, otp, utc_now())
+        if step is None or not use_totp_step(engine, admin.user_id, step):
+            raise click.ClickException("The admin's one-time code is wrong or was used already (--otp).")
+    try:
+        account = _administration(settings, engine, True).approve(Actor(admin.username, "admin"), username)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Approved {account.role} '{account.username}' (by {admin.username}).")
+
+
+@users.command("change")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="The new role.")
+@click.option("--district", "districts", multiple=True, help="The new districts (repeat for several).")
+@FOUR_EYES_OPTION
+@click.pass_obj
+def change_user(
+    settings: object, username: str, role: str, districts: tuple[str, ...], four_eyes: bool
+) -> None:
+    """Change an account's role and districts (audited). Its sessions end; clinical and admin access waits
+    for a second admin's approval again."""
+    from review.accounts import AccountError
+    from review.administration import Actor
+
+    try:
+        account = _administration(settings, _engine(settings), four_eyes).change_access(
+            Actor.command_line(), username.strip().lower(), role=role, districts=districts
+        )
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    state = "awaiting approval" if account.approval_pending else "active"
+    click.echo(
+        f"'{account.username}' is now {account.role} for {', '.join(account.districts) or '-'} ({state})."
+    )
+
+
+@users.command("deactivate")
+@click.argument("username")
+@click.pass_obj
+def deactivate_user(settings: object, username: str) -> None:
+    """Deactivate an account: every session of it ends at once (audited)."""
+    _set_active(settings, username, False)
+
+
+@users.command("activate")
+@click.argument("username")
+@FOUR_EYES_OPTION
+@click.pass_obj
+def activate_user(settings: object, username: str, four_eyes: bool) -> None:
+    """Reactivate an account (audited). Old sessions never come back; clinical and admin accounts wait
+    for a second admin's approval again."""
+    _set_active(settings, username, True, four_eyes)
+
+
+def _set_active(settings: object, username: str, active: bool, four_eyes: bool = True) -> None:
+    from review.accounts import AccountError
+    from review.administration import Actor
+
+    try:
+        account = _administration(settings, _engine(settings), four_eyes).set_active(
+            Actor.command_line(), username.strip().lower(), active
+        )
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    state = "active" if account.may_sign_in else ("awaiting approval" if account.active else "inactive")
+    click.echo(f"'{account.username}' is now {state}.")
+
+
+@users.command("totp")
+@click.argument("username")
+@click.pass_obj
+def enrol_totp(settings: object, username: str) -> None:
+    """Give a local account a TOTP second factor and print the otpauth:// URI for the authenticator app
+    (give it to the user in person). From then on the login needs the 6-digit code."""
+    from review.accounts import find_account, update_account
+    from review.administration import ACCOUNT_PURPOSE, Actor
+    from review.audit import AuditEvent
+    from review.totp import new_secret, provisioning_uri
+
+    engine = _engine(settings)
+    account = find_account(engine, username=username.strip().lower())
+    if account is None or account.auth_provider != "local":
+        raise click.ClickException(f"No local account named {username!r}; see `tidlig users list`.")
+    actor = Actor.command_line()
+    _audit_log(settings, engine).append(
+        AuditEvent(
+            actor.username,
+            actor.role,
+            actor.unit,
+            "account_totp_enrolled",
+            ACCOUNT_PURPOSE,
+            detail={"account": account.username},
+        )
+    )
+    secret = new_secret()
+    update_account(engine, account.username, end_sessions=True, totp_secret=secret, totp_last_step=None)
+    click.echo(provisioning_uri(secret, account.username))
+    click.echo("Scan or type this into the authenticator app; the user's sessions were ended.")
+
+
+@users.command("purge-login-records")
+@click.option("--older-than-days", default=30, show_default=True, type=int, help="Keep this many days.")
+@click.pass_obj
+def purge_login_records(settings: object, older_than_days: int) -> None:
+    """Delete login attempts (keyed username digests, client addresses) older than the period.
+
+    The app also purges them on every login; the audit log is kept separately and is never purged here.
+    """
+    from review.app import utc_now
+    from review.authentication import LoginThrottle, ThrottlePolicy
+
+    config = _config(settings)
+    throttle = LoginThrottle(_engine(settings), ThrottlePolicy(), utc_now, config.login_record_key)
+    removed = throttle.purge(dt.timedelta(days=older_than_days))
+    click.echo(f"Deleted {removed} login records older than {older_than_days} days.")
 
 
 @users.command("list")
@@ -104,8 +369,11 @@ def list_users(settings: object) -> None:
             "No users yet. Create one with: tidlig users add --username NAME --role nurse --district CODE"
         )
     for account in accounts:
-        state = "active" if account.active else "inactive"
-        click.echo(f"{account.username:<24} {account.role:<12} {','.join(account.districts):<24} {state}")
+        state = "active" if account.may_sign_in else ("pending" if account.active else "inactive")
+        click.echo(
+            f"{account.username:<24} {account.role:<12} {','.join(account.districts):<24} {state:<9} "
+            f"created by {account.created_by or '-'}, approved by {account.approved_by or '-'}"
+        )
 
 
 @click.group("audit")
@@ -116,24 +384,49 @@ def audit() -> None:
 @audit.command("verify")
 @click.pass_obj
 def verify(settings: object) -> None:
-    """Recompute the hash chain; exit 1 if any row was changed, removed or inserted."""
-    from review.app import utc_now
-    from review.audit import AuditLog
-
-    report = AuditLog(_engine(settings), utc_now).verify()
+    """Recompute the hash chain, compare it with the signed anchors outside the database and check the
+    database's protections; exit 1 if a row was changed, removed, inserted or forged, the tail was cut,
+    the table emptied, or a protection (trigger, role rights) is missing."""
+    report = _audit_log(settings, _engine(settings)).verify()
     if report.ok:
-        click.echo(f"Audit log intact: {report.rows} rows. Head hash {report.head_hash}")
         click.echo(
-            "Keep the head hash somewhere the database administrator cannot write to detect truncation."
+            f"Audit log intact: {report.rows} rows, matching {report.anchors} signed anchors; "
+            "append-only protections in place."
         )
+        click.echo(f"Head hash {report.head_hash}")
         return
+    where = f" at row {report.first_broken_seq}" if report.first_broken_seq else ""
     click.secho(
-        f"Audit log BROKEN at row {report.first_broken_seq}: {report.problem}. "
-        "Preserve the database as evidence and contact the security officer.",
+        f"Audit log BROKEN{where}: {report.problem}. "
+        "Preserve the database and the anchor file as evidence and contact the security officer.",
         fg="red",
         err=True,
     )
     sys.exit(1)
+
+
+@audit.command("grant-app-role")
+@click.argument("role")
+@click.option("--print-only", is_flag=True, help="Print the SQL instead of running it.")
+@click.pass_obj
+def grant_app_role(settings: object, role: str, print_only: bool) -> None:
+    """PostgreSQL: let ROLE (the app's login role) read the operational tables and write the review
+    tables, but only SELECT and INSERT the audit log. Run as the owner (migration) role."""
+    import sqlalchemy as sa
+
+    from review.database import app_role_grants
+
+    engine = _engine(settings)
+    if engine.dialect.name != "postgresql":
+        raise click.ClickException("Role separation needs PostgreSQL; SQLite has no roles.")
+    statements = app_role_grants(engine, role)
+    if print_only:
+        click.echo(";\n".join(statements) + ";")
+        return
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(sa.text(statement))
+    click.echo(f"Granted {role}: read all, write review tables, only SELECT and INSERT on the audit log.")
 
 
 @audit.command("show")

@@ -13,8 +13,14 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def create_operational_engine(url: str) -> sa.Engine:
-    """An engine for the operational DB; on SQLite with foreign keys on, WAL journal and a busy timeout."""
+    """An engine for the operational DB; on SQLite with foreign keys on, WAL journal and a busy timeout,
+    and the database file created 0600 in a 0700 folder (its WAL and shared-memory files inherit 0600)."""
     if url.startswith("sqlite"):
+        database = sa.make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            from review.private_files import private_file
+
+            private_file(Path(database))
         engine = sa.create_engine(url, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _configure_sqlite)
         return engine
@@ -42,3 +48,30 @@ def upgrade_database(engine: sa.Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def app_role_grants(engine: sa.Engine, role: str) -> list[str]:
+    """PostgreSQL statements that let ``role`` run the app but never change the audit log.
+
+    The role may read every table of the current schema (lists, facts), write the review tables (users,
+    sessions, decisions, ...), and only SELECT and INSERT ``review_audit_log``: no UPDATE, DELETE or
+    TRUNCATE, and since it does not own the table it cannot drop or disable the triggers either.
+    """
+    quote = engine.dialect.identifier_preparer.quote
+    with engine.connect() as connection:
+        schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
+    tables = sa.inspect(engine).get_table_names(schema=schema)
+    who, where = quote(role), quote(schema)
+    statements = [
+        f"GRANT USAGE ON SCHEMA {where} TO {who}",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA {where} TO {who}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {where} TO {who}",
+    ]
+    for table in sorted(tables):
+        if table.startswith("review_") and table not in ("review_audit_log", "review_alembic_version"):
+            statements.append(f"GRANT INSERT, UPDATE, DELETE ON {where}.{quote(table)} TO {who}")
+    statements += [
+        f"GRANT INSERT ON {where}.review_audit_log TO {who}",
+        f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {where}.review_audit_log FROM {who}",
+    ]
+    return statements

@@ -28,6 +28,15 @@ users = sa.Table(
     sa.Column("external_subject", sa.String(255), nullable=True),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    # Provenance and four-eyes approval: who created the account, who asked for its current access, who
+    # approved it; a pending account cannot sign in (see review.administration).
+    sa.Column("created_by", sa.String(80), nullable=True),
+    sa.Column("requested_by", sa.String(80), nullable=True),
+    sa.Column("approved_by", sa.String(80), nullable=True),
+    sa.Column("approval_pending", sa.Boolean, nullable=False, server_default=sa.false()),
+    # TOTP second factor (RFC 6238) and the last time step used, so a code cannot be replayed.
+    sa.Column("totp_secret", sa.String(64), nullable=True),
+    sa.Column("totp_last_step", sa.BigInteger, nullable=True),
 )
 
 sessions = sa.Table(
@@ -38,17 +47,37 @@ sessions = sa.Table(
     sa.Column("csrf_token", sa.String(64), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("last_seen_at", sa.DateTime, nullable=True),
+    sa.Column("authenticated_at", sa.DateTime, nullable=True),
 )
 
 login_attempts = sa.Table(
     "review_login_attempts",
     metadata,
     sa.Column("attempt_id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("username", sa.String(64), nullable=False),
+    # A keyed HMAC of the typed username, never the text (people type passwords into the wrong field).
+    sa.Column("username_digest", sa.String(64), nullable=False),
     sa.Column("client_ip", sa.String(64), nullable=False),
     sa.Column("attempted_at", sa.DateTime, nullable=False),
     sa.Column("succeeded", sa.Boolean, nullable=False),
-    sa.Index("ix_review_login_attempts_lookup", "username", "client_ip", "attempted_at"),
+    sa.Index("ix_review_login_attempts_user", "username_digest", "attempted_at"),
+    sa.Index("ix_review_login_attempts_client", "client_ip", "attempted_at"),
+)
+
+security_events = sa.Table(
+    "review_security_events",
+    metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("occurred_at", sa.DateTime, nullable=False),
+    sa.Column("username", sa.String(80), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("method", sa.String(8), nullable=False),
+    sa.Column("route", sa.String(255), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("session_ref", sa.String(16), nullable=True),
+    sa.Column("client_ip", sa.String(64), nullable=False),
+    sa.Index("ix_review_security_events_time", "occurred_at"),
 )
 
 assignments = sa.Table(

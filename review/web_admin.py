@@ -1,4 +1,7 @@
-"""Pages without identities: the analyst's aggregates and the admin's audit log and users."""
+"""Pages without identities: the analyst's aggregates and the admin's audit log.
+
+Account pages live in :mod:`review.web_users`.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
 from privacy import MIN_CELL_PERSONS, Relation, cell_text, is_small, protect
-from review.access import ROLES, Principal
-from review.accounts import AccountError, create_account, list_accounts, set_active
+from review.access import Principal
 from review.audit import AuditEvent
 from review.casework import STATUSES, latest_statuses
 from review.feedback import YIELD_COUNTS, YieldRow, compute_yield, suppress_small_cells
-from review.passwords import hash_password
 from review.web_security import Require, render, services
 from review.worklist import ListHeader, lists_in
 
@@ -166,59 +167,3 @@ def audit_page(
         searched=searched,
         report=app.audit.verify(),
     )
-
-
-@router.get("/admin/users")
-def users_page(
-    request: Request, _principal: Annotated[Principal, Depends(Require("admin:users"))]
-) -> Response:
-    """All accounts, and a form to add one."""
-    error = request.query_params.get("error")
-    return render(
-        request,
-        "admin_users.html",
-        accounts=list_accounts(services(request).engine),
-        roles=ROLES,
-        error=error if error in ("error_account", "error_password") else None,
-    )
-
-
-@router.post("/admin/users")
-def add_user(
-    request: Request,
-    _principal: Annotated[Principal, Depends(Require("admin:users"))],
-    username: Annotated[str, Form(max_length=64)] = "",
-    role: Annotated[str, Form(max_length=16)] = "",
-    districts: Annotated[str, Form(max_length=1000)] = "",
-    password: Annotated[str, Form(max_length=1024)] = "",
-) -> Response:
-    """Create a local account from the admin form."""
-    app = services(request)
-    try:
-        password_hash = hash_password(password, app.config.hashing)
-    except ValueError:
-        return RedirectResponse("/admin/users?error=error_password", status_code=303)
-    try:
-        create_account(
-            app.engine,
-            username=username.strip().lower(),
-            role=role,
-            districts=districts.replace(",", " ").split(),
-            password_hash=password_hash,
-            created_at=app.clock(),
-        )
-    except AccountError:
-        return RedirectResponse("/admin/users?error=error_account", status_code=303)
-    return RedirectResponse("/admin/users", status_code=303)
-
-
-@router.post("/admin/users/{username}/active")
-def toggle_user(
-    request: Request,
-    username: str,
-    _principal: Annotated[Principal, Depends(Require("admin:users"))],
-    active: Annotated[str, Form(max_length=1)] = "",
-) -> Response:
-    """Deactivate (``active=0``) or reactivate (``active=1``) an account."""
-    set_active(services(request).engine, username, active == "1")
-    return RedirectResponse("/admin/users", status_code=303)

@@ -1,9 +1,10 @@
-"""Login, logout, language switch and the role's start page.
+"""Login (password and TOTP code), re-authentication, logout, language switch and the role's start page.
 
 Every sign-in attempt (successful, failed or throttled) and every sign-out writes an audit row before the
 response, like every access to citizen data. A failed or throttled attempt names the account only if the
 typed username is an existing staff account; anything else is recorded as :data:`UNKNOWN_USERNAME`, because
-people sometimes type their password into the username field. The password is never recorded.
+people sometimes type their password into the username field. The password is never recorded. Failed
+attempts are also security events (:mod:`review.security_events`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from review.access import Principal
-from review.accounts import Account, find_account
+from review.accounts import Account, find_account, totp_state, use_totp_step
 from review.audit import AuditEvent
+from review.authentication import LoginBusyError
+from review.security_events import ANONYMOUS
 from review.sessions import new_session_token, session_reference, tokens_match
+from review.totp import matching_step
 from review.web_security import (
     LANGUAGE_COOKIE,
     LANGUAGES,
@@ -33,7 +37,14 @@ from review.web_security import (
 router = APIRouter()
 
 AUTH_PURPOSE = "authentication"
-AUTH_ACTIONS = ("login", "login_failed", "login_throttled", "logout")
+AUTH_ACTIONS = (
+    "login",
+    "login_failed",
+    "login_throttled",
+    "logout",
+    "reauthenticated",
+    "reauthentication_failed",
+)
 # Not a valid username (review.accounts.USERNAME_PATTERN), so it can never be mistaken for a real account.
 UNKNOWN_USERNAME = "(unknown)"
 UNKNOWN_ROLE = "unknown"
@@ -54,7 +65,7 @@ def _set_cookie(request: Request, response: Response, name: str, value: str, max
         max_age=max_age,
         httponly=True,
         samesite="strict",
-        secure=services(request).config.secure_cookies,
+        secure=services(request).config.cookies_secure,
         path="/",
     )
 
@@ -76,7 +87,36 @@ def _audit_authentication(request: Request, action: str, who: Principal | None, 
 def _failure_reason(account: Account | None) -> str:
     if account is None:
         return "unknown_user"
-    return "bad_credentials" if account.active else "inactive_account"
+    if not account.active:
+        return "inactive_account"
+    return "pending_approval" if account.approval_pending else "bad_credentials"
+
+
+def _security_event(request: Request, who: Principal | None, status: int, reason: str) -> None:
+    services(request).security_events.record(
+        username=who.username if who else ANONYMOUS,
+        role=who.role if who else UNKNOWN_ROLE,
+        method=request.method,
+        route=request.url.path if request.url.path in ("/login", "/reauthenticate") else "(login)",
+        status=status,
+        reason=reason,
+        session_ref=getattr(request.state, "session_ref", None),
+        client_ip=client_ip(request),
+    )
+
+
+def second_factor_ok(request: Request, account: Account, code: str) -> bool:
+    """True if the account has no TOTP secret, or ``code`` is a fresh, unused code for it."""
+    app = services(request)
+    secret, _last = totp_state(app.engine, account.user_id)
+    if secret is None:
+        return True
+    step = matching_step(secret, code, app.clock())
+    return step is not None and use_totp_step(app.engine, account.user_id, step)
+
+
+def _missing_required_totp(request: Request, account: Account) -> bool:
+    return services(request).config.require_totp and account.auth_provider == "local" and not account.has_totp
 
 
 def _login_page(request: Request, next_url: str, error_key: str | None, status_code: int = 200) -> Response:
@@ -88,6 +128,7 @@ def _login_page(request: Request, next_url: str, error_key: str | None, status_c
         login_csrf=token,
         next_url=next_url,
         error_key=error_key,
+        oidc_label=services(request).oidc.settings.label if services(request).oidc is not None else None,
     )
     _set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
     return response
@@ -99,15 +140,36 @@ def login_form(request: Request, next: str | None = None) -> Response:
     return _login_page(request, safe_next(next), None)
 
 
+def start_session(request: Request, account: Account, provider: str, next_url: str) -> tuple[str, str]:
+    """Audit the login, then start the session; returns the cookie token and where to go next."""
+    app = services(request)
+    token = new_session_token()
+    _audit_authentication(
+        request, "login", account.principal(), session=session_reference(token), provider=provider
+    )
+    app.sessions.start(account.user_id, token)
+    target = safe_next(next_url, START_PAGES.get(account.role, "/"))
+    return token, target if target != "/" else START_PAGES.get(account.role, "/")
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    """The session cookie (HttpOnly, SameSite=Strict, Secure unless on loopback)."""
+    lifetime = int(services(request).config.session_lifetime.total_seconds())
+    _set_cookie(request, response, SESSION_COOKIE, token, max_age=lifetime)
+
+
 @router.post("/login")
 def login(
+    *,
     request: Request,
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     csrf_token: Annotated[str, Form(max_length=128)] = "",
     next: Annotated[str, Form(max_length=2048)] = "/",
+    otp: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
-    """Check credentials (throttled per username and IP), write the audit row, then start a session.
+    """Check credentials and the TOTP code (throttled per username and client, per client and per
+    username), write the audit row, then start a session.
 
     If the audit row cannot be written the request answers 503 and no session is created.
     """
@@ -118,33 +180,100 @@ def login(
     ip = client_ip(request)
     if app.throttle.is_blocked(username, ip):
         attempted = find_account(app.engine, username=username)
-        _audit_authentication(request, "login_throttled", attempted.principal() if attempted else None)
+        who = attempted.principal() if attempted else None
+        _audit_authentication(request, "login_throttled", who)
+        _security_event(request, who, 429, "login_throttled")
         return _login_page(request, safe_next(next), "error_throttled", status_code=429)
-    verified = app.auth_provider.verify(username, password)
+    try:
+        verified = app.auth_provider.verify(username, password)
+    except LoginBusyError:
+        _security_event(request, None, 503, "login_busy")
+        return _login_page(request, safe_next(next), "error_busy", status_code=503)
     account = find_account(app.engine, username=verified.username if verified else username)
-    if verified is None or account is None or not account.active:
+    reason = None
+    if verified is None or account is None or not account.may_sign_in:
+        reason = _failure_reason(account)
+    elif not second_factor_ok(request, account, otp):
+        reason = "bad_second_factor"
+    elif _missing_required_totp(request, account):
+        reason = "second_factor_not_enrolled"
+    if reason is not None:
         app.throttle.record(username, ip, succeeded=False)
-        _audit_authentication(
-            request,
-            "login_failed",
-            account.principal() if account else None,
-            reason=_failure_reason(account),
-        )
-        return _login_page(request, safe_next(next), "error_bad_credentials", status_code=401)
+        who = account.principal() if account else None
+        _audit_authentication(request, "login_failed", who, reason=reason)
+        _security_event(request, who, 401, reason)
+        error_key = "error_totp_enrol" if reason == "second_factor_not_enrolled" else "error_bad_credentials"
+        return _login_page(request, safe_next(next), error_key, status_code=401)
+    assert account is not None
+    assert verified is not None
     # The audit row names the session before it exists, so a failed audit write leaves no session behind.
-    token = new_session_token()
-    _audit_authentication(
-        request, "login", account.principal(), session=session_reference(token), provider=verified.provider
-    )
+    token, target = start_session(request, account, verified.provider, next)
     app.throttle.record(username, ip, succeeded=True)
-    app.sessions.start(account.user_id, token)
-    target = safe_next(next, START_PAGES.get(account.role, "/"))
-    response = RedirectResponse(target if target != "/" else START_PAGES.get(account.role, "/"), 303)
-    _set_cookie(
-        request, response, SESSION_COOKIE, token, max_age=int(app.config.session_lifetime.total_seconds())
-    )
+    response = RedirectResponse(target, 303)
+    set_session_cookie(request, response, token)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
     return response
+
+
+@router.get("/reauthenticate")
+def reauthenticate_form(
+    request: Request, principal: Annotated[Principal, Depends(Require(None))], next: str | None = None
+) -> Response:
+    """Ask for the password (and TOTP code) again before an identified export."""
+    app = services(request)
+    account = find_account(app.engine, user_id=principal.user_id)
+    if account is not None and account.auth_provider != "local" and app.oidc is not None:
+        return RedirectResponse(f"/login/oidc?reauth=1&next={_quote(safe_next(next))}", status_code=303)
+    return render(
+        request,
+        "reauthenticate.html",
+        next_url=safe_next(next),
+        error_key=None,
+        has_totp=bool(account and account.has_totp),
+    )
+
+
+@router.post("/reauthenticate")
+def reauthenticate(
+    request: Request,
+    principal: Annotated[Principal, Depends(Require(None))],
+    password: Annotated[str, Form(max_length=1024)] = "",
+    otp: Annotated[str, Form(max_length=16)] = "",
+    next: Annotated[str, Form(max_length=2048)] = "/",
+) -> Response:
+    """Check the signed-in user's password and code; on success the session counts as freshly proven."""
+    app = services(request)
+    account = find_account(app.engine, user_id=principal.user_id)
+    assert account is not None
+    ip = client_ip(request)
+    if app.throttle.is_blocked(account.username, ip):
+        _security_event(request, principal, 429, "reauthentication_throttled")
+        raise HTTPException(status_code=429)
+    try:
+        verified = app.auth_provider.verify(account.username, password)
+    except LoginBusyError:
+        raise HTTPException(status_code=503) from None
+    if verified is None or not second_factor_ok(request, account, otp):
+        app.throttle.record(account.username, ip, succeeded=False)
+        _audit_authentication(request, "reauthentication_failed", principal)
+        _security_event(request, principal, 401, "reauthentication_failed")
+        return render(
+            request,
+            "reauthenticate.html",
+            status_code=401,
+            next_url=safe_next(next),
+            error_key="error_bad_credentials",
+            has_totp=account.has_totp,
+        )
+    _audit_authentication(request, "reauthenticated", principal)
+    app.sessions.reauthenticated(request.cookies.get(SESSION_COOKIE, ""))
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="/")
 
 
 @router.post("/logout")

@@ -31,7 +31,7 @@ from review.casework import (
 from review.charts import line_chart_svg
 from review.citizen_facts import normalise_facts
 from review.identities import Identity
-from review.web_security import Require, language_of, render, services
+from review.web_security import Require, language_of, render, require_recent_authentication, services
 from review.worklist import (
     SORT_KEYS,
     ListHeader,
@@ -57,6 +57,12 @@ def scoped_list(request: Request, principal: Principal, list_id: str) -> ListHea
     if header is None or not principal.covers(header.district):
         raise HTTPException(status_code=404)
     return header
+
+
+def require_fresh_identity(request: Request, principal: Principal, header: ListHeader) -> None:
+    """An export that will carry CPR numbers and names needs a recent login or re-authentication."""
+    if may_see_identities(principal, header.district, services(request).config.deployment):
+        require_recent_authentication(request)
 
 
 def _audit(
@@ -179,6 +185,7 @@ def export_csv(
     """The list (with the page's filters) as CSV through the one list-CSV writer; every exported person is
     audited first."""
     header = scoped_list(request, principal, list_id)
+    require_fresh_identity(request, principal, header)
     rows = _filtered_rows(request, header, principal)
     keys = [row.person_key for row in rows]
     _audit(request, principal, "export", header, keys, format="csv")
@@ -232,6 +239,7 @@ def export_print(
 ) -> Response:
     """A printable page of the whole (filtered) list; audited like the CSV export."""
     header = scoped_list(request, principal, list_id)
+    require_fresh_identity(request, principal, header)
     rows = _filtered_rows(request, header, principal)
     keys = [row.person_key for row in rows]
     _audit(request, principal, "export", header, keys, format="print")

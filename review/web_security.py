@@ -1,11 +1,16 @@
 """Request-level security: who is asking (session cookie), may they (permission), and is a POST genuine
 (CSRF token). Every route except the public ones (:data:`PUBLIC_PATHS`) depends on :class:`Require`;
 a test walks the routes to keep it that way.
+
+The client address is the TCP peer; ``X-Forwarded-For`` is believed only when the peer is one of the
+configured trusted proxies (:func:`client_ip`), so nobody can write a fake address into the audit log or
+dodge the login throttle by sending the header.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,18 +22,20 @@ from starlette.concurrency import run_in_threadpool
 
 from review.access import Principal
 from review.accounts import find_account
-from review.audit import AuditLog
-from review.authentication import LoginThrottle, PasswordAuthProvider
+from review.administration import AccountAdministration
+from review.audit import AuditLog, request_context
+from review.authentication import LocalAccountProvider, LoginThrottle
 from review.config import ReviewConfig
 from review.identities import KeyStore
-from review.sessions import SessionStore, tokens_match
+from review.security_events import SecurityEvents
+from review.sessions import SessionStore, session_reference, tokens_match
 from review.worklist import ListRowCache
 
 SESSION_COOKIE = "tidlig_session"
 LOGIN_CSRF_COOKIE = "tidlig_login_csrf"
 LANGUAGE_COOKIE = "tidlig_lang"
 LANGUAGES = ("da", "en")
-PUBLIC_PATHS = frozenset({"/login", "/lang/{code}", "/static"})
+PUBLIC_PATHS = frozenset({"/login", "/lang/{code}", "/static", "/login/oidc", "/login/oidc/callback"})
 
 
 @dataclass
@@ -40,11 +47,14 @@ class Services:
     audit: AuditLog
     sessions: SessionStore
     throttle: LoginThrottle
-    auth_provider: PasswordAuthProvider
+    auth_provider: LocalAccountProvider
     templates: Jinja2Templates
     clock: Callable[[], dt.datetime]
     row_cache: ListRowCache
     keystore: KeyStore
+    administration: AccountAdministration
+    security_events: SecurityEvents
+    oidc: Any = None  # review.oidc.OidcClient when configured
 
 
 def services(request: Request) -> Services:
@@ -73,9 +83,14 @@ class Require:
         if session is None:
             raise NotAuthenticatedError
         account = await run_in_threadpool(find_account, app.engine, user_id=session.user_id)
-        if account is None or not account.active:
+        if account is None or not account.may_sign_in:
             raise NotAuthenticatedError
         principal = account.principal()
+        reference = session_reference(request.cookies.get(SESSION_COOKIE, ""))
+        request.state.session_ref = reference
+        request.state.session = session
+        request_context.set({"session": reference, "client": client_ip(request)})
+        request.state.principal = principal
         if request.method not in ("GET", "HEAD"):
             form = await request.form()
             given = form.get("csrf_token") or request.headers.get("x-csrf-token")
@@ -83,7 +98,6 @@ class Require:
                 raise HTTPException(status_code=403, detail="csrf")
         if self.permission is not None and not principal.can(self.permission):
             raise HTTPException(status_code=403, detail="forbidden")
-        request.state.principal = principal
         request.state.csrf_token = session.csrf_token
         return principal
 
@@ -102,8 +116,42 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 
 def client_ip(request: Request) -> str:
-    """The peer address (the app is meant to run behind nothing or a trusted local proxy)."""
-    return request.client.host if request.client is not None else "unknown"
+    """The client's address: the TCP peer, or, when the peer is a configured trusted proxy, the right-most
+    ``X-Forwarded-For`` address that is not itself a trusted proxy."""
+    peer = request.client.host if request.client is not None else "unknown"
+    proxies = services(request).config.trusted_proxies
+    if not proxies or not _is_trusted(peer, proxies):
+        return peer
+    forwarded = [
+        part.strip() for header in request.headers.getlist("x-forwarded-for") for part in header.split(",")
+    ]
+    for address in reversed([part for part in forwarded if part]):
+        if not _is_trusted(address, proxies):
+            return address[:64]
+    return peer
+
+
+def _is_trusted(address: str, proxies: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+
+
+def require_recent_authentication(request: Request) -> None:
+    """Identified exports need a login or re-authentication within the configured window; otherwise
+    :class:`ReauthenticationRequiredError` sends the user to ``/reauthenticate`` first."""
+    app = services(request)
+    session = getattr(request.state, "session", None)
+    proven = getattr(session, "authenticated_at", None)
+    now = app.clock().astimezone(dt.UTC).replace(tzinfo=None)
+    if proven is None or now - proven > app.config.reauthentication_window:
+        raise ReauthenticationRequiredError
+
+
+class ReauthenticationRequiredError(Exception):
+    """The user must prove who they are again before this (identified export)."""
 
 
 def template_context(request: Request, **values: Any) -> dict[str, Any]:

@@ -151,10 +151,15 @@ def ensure_demo_nurse(settings: Settings, district: str | None) -> str:
         "--district",
         district,
         "--password-stdin",
+        # the demo has one clinician and no second admin to approve her: four-eyes is off, and said so
+        "--no-four-eyes",
     ]
     completed = subprocess.run(  # noqa: S603 (our own CLI)
         command, input=DEMO_PASSWORD + "\n", capture_output=True, text=True, check=False
     )
     if completed.returncode != 0 and "exist" not in (completed.stdout + completed.stderr).lower():
         return f"Could not create the demo user: {completed.stderr.strip() or completed.stdout.strip()}"
-    return f"log in as {DEMO_NURSE} / {DEMO_PASSWORD} (nurse in district {district})"
+    return (
+        f"log in as {DEMO_NURSE} / {DEMO_PASSWORD} (nurse in district {district}; four-eyes approval "
+        "is switched off for this demo account)"
+    )

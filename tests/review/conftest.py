@@ -17,6 +17,7 @@ from review.app import create_app
 from review.config import ReviewConfig
 from review.database import create_operational_engine, upgrade_database
 from tests.review.world import (
+    ANCHOR_KEY,
     FAST_HASHING,
     FakeClock,
     add_role_users,
@@ -80,17 +81,42 @@ class ReviewWorld:
     def new_client(self) -> TestClient:
         return TestClient(self.client.app)
 
+    @property
+    def services(self):
+        return self.client.app.state.services
 
-def open_world(operational_url: str, keystore_url: str, deployment: str = "operational") -> ReviewWorld:
-    """The app over an operational DB that already holds the world."""
-    clock = FakeClock()
-    config = ReviewConfig(
+    def reopen(self, **changes: object) -> ReviewWorld:
+        """The same databases and clock behind a new app built with ``changes`` to the config."""
+        from dataclasses import replace
+
+        self.client.close()
+        config = replace(self.config, **changes)
+        app = create_app(config, clock=self.clock)
+        return ReviewWorld(TestClient(app), self.engine, self.clock, config)
+
+
+def world_config(operational_url: str, keystore_url: str, home: Path, deployment: str = "operational"):
+    """The tests' app configuration: fast hashing, small pages, audit anchors under ``home``."""
+    return ReviewConfig(
         operational_db_url=operational_url,
         keystore_url=keystore_url,
         deployment=deployment,
         hashing=FAST_HASHING,
         page_size=5,
+        anchor_path=home / "audit" / "anchors.jsonl",
+        anchor_key=ANCHOR_KEY,
+        login_record_key=b"login-record-key-for-tests-only!",
+        access_log_path=home / "logs" / "access.log",
     )
+
+
+def open_world(
+    operational_url: str, keystore_url: str, deployment: str = "operational", home: Path | None = None
+) -> ReviewWorld:
+    """The app over an operational DB that already holds the world."""
+    clock = FakeClock()
+    home = home or Path(sa.make_url(keystore_url).database).parent
+    config = world_config(operational_url, keystore_url, home, deployment)
     app = create_app(config, clock=clock)
     return ReviewWorld(TestClient(app), create_operational_engine(operational_url), clock, config)
 

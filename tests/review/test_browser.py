@@ -93,7 +93,7 @@ def page(browser, server):
     context.close()
 
 
-def _log_in(page, username: str) -> None:
+def _log_in(page, username: str) -> None:  # a clinician: lands on the lists
     page.goto("/login")
     page.get_by_label("Brugernavn").fill(username)
     page.get_by_label("Adgangskode").fill(PASSWORD)
@@ -158,3 +158,38 @@ def test_another_districts_list_shows_nothing_in_the_browser(page):
     response = page.goto(f"/lists/{LIST_A}")
     assert response.status == 404
     assert "Borger 0" not in page.content()
+
+
+def test_an_admin_adds_a_nurse_who_waits_for_a_second_admin(page):
+    page.goto("/login")
+    page.get_by_label("Brugernavn").fill("admin")
+    page.get_by_label("Adgangskode").fill(PASSWORD)
+    page.get_by_role("button", name="Log ind").click()
+    page.goto("/admin/users")
+    page.get_by_label("Brugernavn").fill("browser_nurse")
+    page.get_by_label("Rolle").select_option("nurse")
+    page.get_by_label("Distrikter").fill(DISTRICT_A)
+    page.get_by_label("Adgangskode").fill("violet tractor harbour lamp")
+    page.get_by_role("button", name="Opret bruger").click()
+    assert "en anden administrator har godkendt" in page.get_by_role("status").inner_text()
+    row = page.locator("table.accounts tr", has_text="browser_nurse")
+    assert "Afventer godkendelse" in row.inner_text()
+    assert "admin" in row.inner_text()  # created by
+    row.get_by_role("button", name="Godkend").click()
+    assert "kan ikke godkendes af dig" in page.get_by_role("alert").inner_text()
+    _screenshot(page, "admin-users")
+
+
+def test_a_cross_district_probe_shows_on_the_security_page(page):
+    _log_in(page, "nurse_b")
+    page.goto(f"/lists/{LIST_A}")
+    page.get_by_role("button", name="Log ud").click()
+    page.get_by_label("Brugernavn").fill("admin")
+    page.get_by_label("Adgangskode").fill(PASSWORD)
+    page.get_by_role("button", name="Log ind").click()
+    page.get_by_role("link", name="Sikkerhedshændelser").click()
+    table = page.locator("table.security-events").inner_text()
+    assert "nurse_b" in table
+    assert "/lists/{list_id}" in table
+    assert LIST_A not in table
+    _screenshot(page, "security-events")

@@ -8,10 +8,17 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from pipelines.cli import cli
+from review.anchors import AnchorFile
 from review.app import create_app
 from review.audit import AuditEvent, AuditLog
 from review.config import ReviewConfig
 from review.database import create_operational_engine
+from review.private_files import secret_key
+
+
+def home_anchors(home) -> AnchorFile:
+    """The anchor file and key `tidlig --home HOME` uses (default locations, key file created once)."""
+    return AnchorFile(home / "audit" / "anchors.jsonl", secret_key(home / "secrets" / "audit-anchor.key"))
 
 
 def run(home, *arguments, stdin: str | None = None):
@@ -76,7 +83,7 @@ def test_audit_verify_passes_then_fails_after_tampering(tmp_path):
     url = f"sqlite:///{tmp_path / 'operational.sqlite'}"
     create_app(ReviewConfig(operational_db_url=url, keystore_url=url))
     engine = create_operational_engine(url)
-    log = AuditLog(engine, lambda: dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    log = AuditLog(engine, lambda: dt.datetime(2024, 1, 1, tzinfo=dt.UTC), home_anchors(tmp_path))
     for number in range(3):
         log.append(AuditEvent("nurse_a", "nurse", "101-01", "list_view", "care_follow_up", f"list-{number}"))
     intact = run(tmp_path, "audit", "verify")
@@ -99,5 +106,12 @@ def test_every_command_has_help():
         ["users", "list"],
         ["audit", "verify"],
         ["audit", "show"],
+        ["audit", "grant-app-role"],
+        ["users", "approve"],
+        ["users", "change"],
+        ["users", "activate"],
+        ["users", "deactivate"],
+        ["users", "totp"],
+        ["users", "purge-login-records"],
     ):
         assert CliRunner().invoke(cli, [*arguments, "--help"]).exit_code == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from review.administration import ACCOUNT_ACTIONS, ACCOUNT_PURPOSE
 from review.casework import NOT_RELEVANT_REASONS, STATUSES
 from review.i18n import TEXTS, translator
 from review.web_auth import AUTH_ACTIONS, AUTH_PURPOSE, UNKNOWN_ROLE
@@ -23,6 +24,8 @@ def test_composed_keys_are_translated():
     composed = [f"status_{s}" for s in STATUSES] + [f"reason_{r}" for r in NOT_RELEVANT_REASONS]
     composed += [f"role_{r}" for r in ("nurse", "gp", "coordinator", "analyst", "admin", UNKNOWN_ROLE)]
     composed += [f"action_{a}" for a in AUTH_ACTIONS] + [f"purpose_{AUTH_PURPOSE}"]
+    composed += [f"action_{a}" for a in ACCOUNT_ACTIONS] + [f"purpose_{ACCOUNT_PURPOSE}"]
+    composed += ["action_access_denied", "purpose_security", "role_operator", "role_identity_provider"]
     assert [key for key in composed if key not in TEXTS] == []
 
 

@@ -8,11 +8,10 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from pipelines.cli import cli
-from review.audit import AuditLog
 from review.sessions import session_reference
 from review.tables import audit_log, sessions
 from review.web_auth import UNKNOWN_USERNAME
-from tests.review.world import DISTRICT_A, PASSWORD, csrf_from, login
+from tests.review.world import ANCHOR_KEY, DISTRICT_A, PASSWORD, csrf_from, login
 
 WRONG_PASSWORD = "wrong password!!"
 
@@ -125,7 +124,7 @@ def test_the_chain_with_sign_in_rows_verifies_in_the_app_and_with_tidlig_audit_v
     login(world.client, "no_such_user", WRONG_PASSWORD)
     login(world.client, "nurse_a")
     log_out(world.client)
-    report = AuditLog(world.engine, world.clock).verify()
+    report = world.services.audit.verify()
     assert report.ok
     actions = [row["action"] for row in audit_rows(world)]
     assert actions == ["login_failed", "login_failed", "login", "logout"]
@@ -133,7 +132,10 @@ def test_the_chain_with_sign_in_rows_verifies_in_the_app_and_with_tidlig_audit_v
     result = CliRunner().invoke(
         cli,
         ["--home", str(tmp_path), "audit", "verify"],
-        env={"TIDLIG_OPERATIONAL_DB_URL": world.config.operational_db_url},
+        env={
+            "TIDLIG_OPERATIONAL_DB_URL": world.config.operational_db_url,
+            "TIDLIG_AUDIT_ANCHOR_KEY": ANCHOR_KEY.hex(),
+        },
     )
     assert result.exit_code == 0, result.output
     assert f"{report.rows} rows" in result.output

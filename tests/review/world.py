@@ -28,6 +28,7 @@ DISTRICT_A = "101-01"
 DISTRICT_B = "101-02"
 PASSWORD = "correct horse battery"
 FAST_HASHING = HashingCost(time_cost=1, memory_cost_kib=8, parallelism=1)
+ANCHOR_KEY = bytes(range(32))  # the tests' audit-anchor key (never stored in the database)
 ROLE_USERS = {
     "nurse_a": ("nurse", [DISTRICT_A]),
     "nurse_b": ("nurse", [DISTRICT_B]),
