@@ -28,13 +28,18 @@ from models.training import search_booster
 from tests.models.small_table import make_small_table
 
 
-def holdout_risks(X, y, train, test, config: TrainingConfig) -> dict[str, np.ndarray]:  # noqa: ANN001, N803
+def holdout_risks(X, y, train, test, config: TrainingConfig) -> dict[str, np.ndarray]:  # noqa: N803
     """Old scheme: 80/20 stratified train/validation inside ``train``; calibrate on validation only."""
     names, categorical = model_columns(X)
     matrix = X[names].apply(lambda c: c.cat.codes if c.dtype.name == "category" else c).to_numpy("float32")
     fit, validation = train_test_split(train, test_size=0.2, stratify=y[train], random_state=config.seed)
     search = search_booster(
-        matrix[fit], y[fit], matrix[validation], y[validation], names, config,
+        matrix[fit],
+        y[fit],
+        matrix[validation],
+        y[validation],
+        feature_names=names,
+        config=config,
         categorical_features=categorical,
     )
     raw_validation = search.booster.predict(matrix[validation])
@@ -42,7 +47,11 @@ def holdout_risks(X, y, train, test, config: TrainingConfig) -> dict[str, np.nda
     isotonic = Calibrator("isotonic").fit(raw_validation, y[validation])
     platt = Calibrator("platt").fit(raw_validation, y[validation])
     # The isotonic step function before the floor: np.interp on its knots (the old transform).
-    old_isotonic = np.interp(raw_test, isotonic.knots_x_, np.where(np.isclose(isotonic.knots_y_, RISK_FLOOR), 0.0, isotonic.knots_y_))
+    old_isotonic = np.interp(
+        raw_test,
+        isotonic.knots_x_,
+        np.where(np.isclose(isotonic.knots_y_, RISK_FLOOR), 0.0, isotonic.knots_y_),
+    )
     return {
         "holdout isotonic (old default)": old_isotonic,
         "holdout platt": platt.transform(raw_test),

@@ -144,7 +144,9 @@ def charlson_prefix_rows(variant: str | None = None) -> list[tuple[str, int, str
     """(prefix, prefix length, condition) of a Charlson variant's mapping, for a join table."""
     scheme = charlson_scheme(variant)
     return [
-        (prefix, len(prefix), condition) for condition, prefixes in scheme.codes.items() for prefix in prefixes
+        (prefix, len(prefix), condition)
+        for condition, prefixes in scheme.codes.items()
+        for prefix in prefixes
     ]
 
 

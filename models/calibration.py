@@ -59,12 +59,14 @@ class Calibrator:
         if len(np.unique(y)) < 2:
             raise ValueError("Calibration needs both outcomes in the held-out fold; widen the fold.")
         if self.method not in ("auto", "isotonic", "platt"):
-            raise ValueError(f"Unknown calibration method '{self.method}'. Use 'auto', 'isotonic' or 'platt'.")
+            raise ValueError(
+                f"Unknown calibration method '{self.method}'. Use 'auto', 'isotonic' or 'platt'."
+            )
         method = choose_calibration(self.method, y, self.isotonic_min_events)
         if method == "isotonic":
-            isotonic = IsotonicRegression(
-                y_min=RISK_FLOOR, y_max=1 - RISK_FLOOR, out_of_bounds="clip"
-            ).fit(raw, y)
+            isotonic = IsotonicRegression(y_min=RISK_FLOOR, y_max=1 - RISK_FLOOR, out_of_bounds="clip").fit(
+                raw, y
+            )
             self.knots_x_ = [float(v) for v in isotonic.X_thresholds_]
             self.knots_y_ = [float(v) for v in isotonic.y_thresholds_]
         else:

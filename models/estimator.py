@@ -145,21 +145,27 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
             target[first_train],
             matrix[first_held],
             target[first_held],
-            names,
-            config,
+            feature_names=names,
+            config=config,
             categorical_features=categorical,
         )
         parameters = lightgbm_parameters(search.best_trial.hyperparameters, config)
         out_of_fold = np.empty(len(target))
         iterations = []
         for number, (train, held) in enumerate(folds):
-            booster = search.booster if number == 0 else self._early_stopped(matrix, target, train, held, parameters)
+            booster = (
+                search.booster
+                if number == 0
+                else self._early_stopped(matrix, target, train, held, parameters)
+            )
             iterations.append(search.best_trial.best_iteration if number == 0 else booster.best_iteration)
             out_of_fold[held] = booster.predict(matrix[held], num_iteration=iterations[-1] or None)
         self.best_hyperparameters_ = dict(search.best_trial.hyperparameters)
         self.best_iteration_ = max(1, int(np.median(iterations)))
         self.trials_ = search.trials
-        self.booster_ = lgb.train(parameters, self._dataset(matrix, target), num_boost_round=self.best_iteration_)
+        self.booster_ = lgb.train(
+            parameters, self._dataset(matrix, target), num_boost_round=self.best_iteration_
+        )
         self.calibrator_ = Calibrator(self.calibration, self.isotonic_min_events).fit(out_of_fold, target)
         return self
 
@@ -189,7 +195,9 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         names = list(self.feature_names_in_)
         missing = [name for name in names if name not in frame.columns]
         if missing:
-            raise KeyError(f"X lacks the feature column(s) the model was fitted on: {', '.join(missing[:10])}.")
+            raise KeyError(
+                f"X lacks the feature column(s) the model was fitted on: {', '.join(missing[:10])}."
+            )
         columns = {}
         for name in names:
             if name in self.categories_:
@@ -204,7 +212,7 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
                 columns[name] = column.to_numpy(dtype="float32", na_value=np.nan)
         return np.column_stack([columns[name] for name in names]) if names else np.empty((len(frame), 0))
 
-    def _inner_folds(self, target: np.ndarray, groups: object | None):  # noqa: ANN202
+    def _inner_folds(self, target: np.ndarray, groups: object | None):
         events = int(target.sum())
         folds = min(self.cross_fit_folds, events, len(target) - events)
         if folds < 2:
@@ -237,7 +245,10 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
     ) -> lgb.Booster:
         train_set = self._dataset(matrix[train], target[train])
         held_set = lgb.Dataset(
-            matrix[held], label=target[held], reference=train_set, params={"feature_pre_filter": False, "verbosity": -1}
+            matrix[held],
+            label=target[held],
+            reference=train_set,
+            params={"feature_pre_filter": False, "verbosity": -1},
         )
         return lgb.train(
             parameters,

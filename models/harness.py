@@ -44,7 +44,9 @@ def prediction_dates_needed(
     """
     needed: set[pd.Timestamp] = set()
     for outcome in outcomes:
-        split = configured_split(labelled_share_by_date(labels, resolve_target(labels, outcome, config)), config)
+        split = configured_split(
+            labelled_share_by_date(labels, resolve_target(labels, outcome, config)), config
+        )
         needed.update(split.train_dates + split.validation_dates + split.test_dates)
     return sorted(needed)
 

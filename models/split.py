@@ -101,14 +101,15 @@ class PersonKFold:
     def get_n_splits(self, X: object = None, y: object = None, groups: object = None) -> int:  # noqa: N803
         return self.n_splits
 
-    def split(self, X: pd.DataFrame, y: object = None, groups: object = None):  # noqa: ANN201, N803
+    def split(self, X: pd.DataFrame, y: object = None, groups: object = None):  # noqa: N803
         """(train indices, test indices) per fold."""
         from sklearn.model_selection import StratifiedGroupKFold
 
         if groups is None:
             if self.person_column not in getattr(X, "columns", ()):
                 raise ValueError(
-                    f"PersonKFold needs groups= or a '{self.person_column}' column in X to keep persons apart."
+                    f"PersonKFold needs groups= or a '{self.person_column}' column in X "
+                    "to keep persons apart."
                 )
             groups = X[self.person_column].to_numpy()
         labels = np.zeros(len(X)) if y is None else np.asarray(y)
@@ -140,7 +141,7 @@ class TemporalSplitter:
     def get_n_splits(self, X: object = None, y: object = None, groups: object = None) -> int:  # noqa: N803
         return self.n_splits
 
-    def split(self, X: pd.DataFrame, y: object = None, groups: object = None):  # noqa: ANN201, N803
+    def split(self, X: pd.DataFrame, y: object = None, groups: object = None):  # noqa: N803
         """(train indices, test indices) per fold, oldest test period first."""
         if self.date_column not in getattr(X, "columns", ()):
             raise ValueError(f"TemporalSplitter needs a '{self.date_column}' column in X.")

@@ -519,7 +519,7 @@ def mutate_known_filter(monkeypatch):
     original = engine._known_rows_sql
 
     def apply(mutation: str) -> list[str]:
-        def mutated(plan, rows_table, cohort, mode):  # noqa: ANN001, ANN202
+        def mutated(plan, rows_table, cohort, mode):
             sql = original(plan, rows_table, cohort, mode)
             assert PER_DATE_FILTER in sql, "The engine's as-known filter changed; update PER_DATE_FILTER."
             applied.append(mutation)

@@ -193,7 +193,9 @@ def test_engine_agrees_with_the_hand_worked_index_for_every_variant(warehouse):
     expected = {  # by hand: a, b, c
         QQ: (9, 4, 0),  # c: none of its codes is in Quan 2005
         QC: (9, 3, 0),
-        TC: (13, 3, 5),  # a: CHF 1 + meta 6 + diab comp 2 + leuk 2 + lymph 2; c: MI, ulcer, CTD 1 each + renal 2
+        # a: CHF 1 + metastatic 6 + diabetes with complications 2 + leukaemia 2 + lymphoma 2;
+        # c: infarction, ulcer and connective tissue disease 1 each + renal disease 2
+        TC: (13, 3, 5),
         TQ: (9, 4, 2),  # c: connective tissue 1 + renal 1
     }
     for score in scores:
