@@ -54,7 +54,7 @@ def capacity_metrics(rows: pd.DataFrame, risk: np.ndarray, capacity: int) -> dic
         "capacity_per_district": float(capacity),
         "flagged_rows": float(flagged_count),
         "ppv": ppv,
-        "sensitivity": true_positives / label.sum() if label.sum() else float("nan"),
+        "sensitivity": float(true_positives / label.sum()) if label.sum() else float("nan"),
         "number_needed_to_screen": 1 / ppv if ppv and not np.isnan(ppv) else float("nan"),
     }
     result |= _person_view(rows, flagged)
