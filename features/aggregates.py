@@ -8,7 +8,7 @@ version into boolean flag columns (``FlagColumns``), so a FILTER clause is a col
 
 from __future__ import annotations
 
-from features.charlson import CHARLSON_HIERARCHY, CHARLSON_WEIGHTS
+from features.charlson import CHARLSON_HIERARCHY, charlson_scheme
 from features.icd10 import sql_icd10_condition
 from features.sources import SOURCES, Source
 from features.spec import FeatureSpec, RowFilter, ScoreFeatureSpec, Window
@@ -140,27 +140,53 @@ FROM (
 GROUP BY row_id"""
 
 
-def charlson_sql(score: ScoreFeatureSpec, diagnoses: str, prefixes: str) -> str:
-    """Charlson index per (date, person) with Quan 2011 weights and the severity hierarchy."""
+def charlson_prefix_rows(variant: str | None = None) -> list[tuple[str, int, str]]:
+    """(prefix, prefix length, condition) of a Charlson variant's mapping, for a join table."""
+    scheme = charlson_scheme(variant)
+    return [
+        (prefix, len(prefix), condition)
+        for condition, prefixes in scheme.codes.items()
+        for prefix in prefixes
+    ]
+
+
+def charlson_sql(score: ScoreFeatureSpec, diagnoses: str, prefixes: str | None = None) -> str:
+    """Charlson index per (date, person) under the score's variant, with merges and the hierarchy.
+
+    ``prefixes`` names a table (prefix, prefix_length, condition) of the *default* mapping (what
+    ``features.engine`` registers); a non-default variant, or None, uses the variant's prefixes inline.
+    """
+    scheme = charlson_scheme(score.variant)
     column = score.column_names()[0]
+    if prefixes is None or scheme.mapping != charlson_scheme().mapping:
+        values = ", ".join(
+            f"({sql_literal(p)}, {n}, {sql_literal(c)})" for p, n, c in charlson_prefix_rows(score.variant)
+        )
+        prefixes = f"(SELECT * FROM (VALUES {values}) AS v(prefix, prefix_length, condition))"
+    lengths = sorted({length for _, length, _ in charlson_prefix_rows(score.variant)})
     matches = " UNION ".join(
         f"""SELECT d.row_id, p.condition FROM {diagnoses} AS d
     JOIN {prefixes} AS p ON p.prefix_length = {length} AND substr(d.icd10_code, 1, {length}) = p.prefix
     WHERE {sql_in_window(score.window)}"""
-        for length in (3, 4)
+        for length in lengths
     )
 
-    def has(condition: str) -> str:
-        return f"bool_or(condition = '{condition}')"
+    def has(conditions: list[str]) -> str:
+        listed = ", ".join(sql_literal(c) for c in conditions)
+        return f"bool_or(condition IN ({listed}))"
 
+    # Conditions of the weight set, each with the mapping's conditions merged into it.
+    members: dict[str, list[str]] = {}
+    for condition in scheme.codes:
+        members.setdefault(scheme.merges.get(condition, condition), []).append(condition)
     terms = []
-    for condition, weight in CHARLSON_WEIGHTS.items():
-        if weight == 0:
+    for condition, weight in scheme.weights.items():
+        if weight == 0 or condition not in members:
             continue
-        present = has(condition)
+        present = has(members[condition])
         replacer = CHARLSON_HIERARCHY.get(condition)
-        if replacer is not None:
-            present = f"({present} AND NOT {has(replacer)})"
+        if replacer is not None and replacer in members:
+            present = f"({present} AND NOT {has(members[replacer])})"
         terms.append(f"{weight} * CAST({present} AS INTEGER)")
     return f"""
 SELECT row_id, CAST({" + ".join(terms)} AS DOUBLE) AS {column}

@@ -210,16 +210,29 @@ class ScoreFeatureSpec:
     score: ClinicalScore
     window: Window
     concept: Concept | None = None
+    # Charlson only: ``<mapping>_<weights>`` of ``features.charlson.CHARLSON_VARIANTS``; None is the default
+    # (Quan 2005 codes, Quan 2011 weights: column ``charlson_index_<window>``, spec hash as before).
+    variant: str | None = None
 
     def __post_init__(self) -> None:
+        from features.charlson import CHARLSON_VARIANTS
+
         if self.score not in get_args(ClinicalScore):
             raise FeatureSpecError(f"Unknown clinical score {self.score!r}; use 'hfrs' or 'charlson'.")
         if self.concept is None:
             object.__setattr__(self, "concept", SCORE_CONCEPTS[self.score])
         _check_concept(self.concept, f"Score feature {self.score!r}")
+        if self.variant is not None and self.score != "charlson":
+            raise FeatureSpecError(f"Score {self.score!r} has no variants; give variant only for 'charlson'.")
+        if self.variant is not None and self.variant not in CHARLSON_VARIANTS:
+            raise FeatureSpecError(
+                f"Unknown Charlson variant {self.variant!r}; use one of {', '.join(CHARLSON_VARIANTS)}."
+            )
 
     def column_names(self) -> tuple[str, ...]:
-        stem = "hfrs_score" if self.score == "hfrs" else "charlson_index"
+        from features.charlson import charlson_scheme
+
+        stem = "hfrs_score" if self.score == "hfrs" else charlson_scheme(self.variant).column_stem
         return (f"{stem}_{self.window.label}",)
 
 
@@ -257,6 +270,14 @@ class DerivedFeatureSpec:
 
 
 AnyFeatureSpec = FeatureSpec | ScoreFeatureSpec | DerivedFeatureSpec
+
+
+def _fields(feature: AnyFeatureSpec) -> dict[str, object]:
+    """``asdict`` without a Charlson variant left at its default, so older spec hashes stay valid."""
+    fields = asdict(feature)
+    if isinstance(feature, ScoreFeatureSpec) and feature.variant is None:
+        del fields["variant"]
+    return fields
 
 
 @dataclass(frozen=True)
@@ -302,7 +323,7 @@ class FeatureSetSpec:
         """A JSON-ready description, stable across runs (the input to the hash)."""
         return {
             "name": self.name,
-            "features": [{"kind": type(feature).__name__, **asdict(feature)} for feature in self.features],
+            "features": [{"kind": type(feature).__name__, **_fields(feature)} for feature in self.features],
         }
 
     def spec_hash(self, **context: object) -> str:

@@ -17,8 +17,9 @@ SEX_COLUMN = "sex_female"
 SCORE_BASELINES = {"hfrs": "hfrs_score_0_to_730d", "charlson": "charlson_index_0_to_1825d"}
 
 
-def _age_sex_design(frame: pd.DataFrame) -> np.ndarray:
-    age = frame[AGE_COLUMN].astype("float64").fillna(frame[AGE_COLUMN].median())
+def _age_sex_design(frame: pd.DataFrame, age_median: float) -> np.ndarray:
+    """Age (missing: ``age_median`` of the fit rows), age squared, sex (missing: 0.5), age x sex."""
+    age = frame[AGE_COLUMN].astype("float64").fillna(age_median)
     centred = (age - 75.0) / 10.0
     sex = frame[SEX_COLUMN].astype("float64").fillna(0.5)
     return np.column_stack([centred, centred**2, sex, centred * sex])
@@ -37,7 +38,11 @@ def baseline_risks(fit_rows: pd.DataFrame, test_rows: pd.DataFrame) -> dict[str,
     y = fit_rows["label"].to_numpy()
     risks: dict[str, np.ndarray] = {}
     if AGE_COLUMN in fit_rows.columns and SEX_COLUMN in fit_rows.columns:
-        risks["age_sex"] = _logistic(_age_sex_design(fit_rows), y, _age_sex_design(test_rows))
+        # Imputation is part of the fit: the median comes from the fit rows only, never the test rows.
+        age_median = float(fit_rows[AGE_COLUMN].astype("float64").median())
+        risks["age_sex"] = _logistic(
+            _age_sex_design(fit_rows, age_median), y, _age_sex_design(test_rows, age_median)
+        )
     for name, column in SCORE_BASELINES.items():
         if column in fit_rows.columns:
             fit_score = fit_rows[[column]].astype("float64").fillna(0.0).to_numpy()

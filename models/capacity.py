@@ -17,14 +17,23 @@ import pandas as pd
 def flag_top_k(rows: pd.DataFrame, risk: np.ndarray, capacity: int) -> np.ndarray:
     """Boolean flag for the ``capacity`` highest-risk rows per (prediction_date, district).
 
-    Ties are broken by row order (stable), so the same input always gives the same list.
+    A table without ``district`` is one list per date; without ``prediction_date``, one list per
+    district (or one list). Ties are broken by row order (stable), so the same input always gives the
+    same list.
     """
     ranking = pd.DataFrame(
         {
-            "prediction_date": rows["prediction_date"].to_numpy(),
-            "district": rows["district"].astype("string").fillna("unknown").to_numpy(),
+            "prediction_date": (
+                rows["prediction_date"].to_numpy() if "prediction_date" in rows.columns else 0
+            ),
+            "district": (
+                rows["district"].astype("string").fillna("unknown").to_numpy()
+                if "district" in rows.columns
+                else "all"
+            ),
             "risk": np.asarray(risk, dtype=float),
-        }
+        },
+        index=range(len(rows)),
     )
     rank = ranking.groupby(["prediction_date", "district"])["risk"].rank(method="first", ascending=False)
     return (rank <= capacity).to_numpy()
@@ -33,7 +42,8 @@ def flag_top_k(rows: pd.DataFrame, risk: np.ndarray, capacity: int) -> np.ndarra
 def capacity_metrics(rows: pd.DataFrame, risk: np.ndarray, capacity: int) -> dict[str, float]:
     """PPV, sensitivity, number needed to screen, events captured and lead time at ``capacity``.
 
-    ``rows`` needs person_key, prediction_date, district, label and (for the person view) event_date.
+    ``rows`` needs label; person_key, prediction_date, district and (for the person view) event_date
+    are used when present (see ``flag_top_k``).
     """
     flagged = flag_top_k(rows, risk, capacity)
     label = rows["label"].to_numpy(dtype=float)
@@ -44,7 +54,7 @@ def capacity_metrics(rows: pd.DataFrame, risk: np.ndarray, capacity: int) -> dic
         "capacity_per_district": float(capacity),
         "flagged_rows": float(flagged_count),
         "ppv": ppv,
-        "sensitivity": true_positives / label.sum() if label.sum() else float("nan"),
+        "sensitivity": float(true_positives / label.sum()) if label.sum() else float("nan"),
         "number_needed_to_screen": 1 / ppv if ppv and not np.isnan(ppv) else float("nan"),
     }
     result |= _person_view(rows, flagged)
@@ -52,7 +62,7 @@ def capacity_metrics(rows: pd.DataFrame, risk: np.ndarray, capacity: int) -> dic
 
 
 def _person_view(rows: pd.DataFrame, flagged: np.ndarray) -> dict[str, float]:
-    if "event_date" not in rows.columns:
+    if not {"event_date", "person_key", "prediction_date"} <= set(rows.columns):
         return {"events_captured_share": float("nan"), "lead_time_days_median": float("nan")}
     frame = pd.DataFrame(
         {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -10,13 +11,21 @@ from privacy import MIN_CELL_PERSONS
 
 __all__ = ["OUTCOMES", "Outcome", "SearchSpace", "TrainingConfig", "registered_model_name", "target_name"]
 
-Calibration = Literal["isotonic", "platt"]
+Calibration = Literal["auto", "isotonic", "platt"]
+_OUTCOME_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def target_name(outcome: str, horizon_months: int) -> str:
-    """The label column and model key for an outcome and horizon, e.g. ``admission_12m``."""
-    if outcome not in OUTCOMES:
-        raise ValueError(f"Unknown outcome '{outcome}'. Known: {', '.join(OUTCOMES)}.")
+    """The label column and model key for an outcome and horizon, e.g. ``admission_12m``.
+
+    The platform's own outcomes are ``OUTCOMES``; any other snake_case name is accepted too (a label table
+    of one's own, e.g. ``readmission`` -> ``readmission_12m``).
+    """
+    if not _OUTCOME_NAME.match(outcome):
+        raise ValueError(
+            f"Outcome '{outcome}' is not a snake_case name. Known outcomes: {', '.join(OUTCOMES)}; "
+            "or give a label column of your own."
+        )
     if horizon_months not in (6, 12):
         raise ValueError(f"Horizon must be 6 or 12 months, got {horizon_months}.")
     return f"{outcome}_{horizon_months}m"
@@ -60,7 +69,8 @@ class TrainingConfig:
     search_trials: int = 8
     search_budget_seconds: float = 600.0
     search_space: SearchSpace = field(default_factory=SearchSpace)
-    calibration: Calibration = "isotonic"
+    calibration: Calibration = "auto"
+    isotonic_min_events: int = 1000
     test_span_months: int = 6
     validation_span_months: int = 6
     min_labelled_share: float = 0.5

@@ -12,14 +12,29 @@ DESCRIPTIVE_COLUMNS = ("municipality", "district")
 
 
 def feature_columns(features: pd.DataFrame) -> list[str]:
-    """Model inputs: every numeric or boolean column except the keys and descriptive columns, in order."""
+    """Model inputs: every numeric or boolean column except the keys and descriptive columns, in order.
+
+    Any other column (text, category, dates) raises ValueError naming it: a feature table's columns are
+    all used or the table is refused, never thinned silently. ``models.estimator.RiskClassifier`` takes
+    categorical columns; here, convert or drop them before training.
+    """
     skip = set(KEY_COLUMNS) | set(DESCRIPTIVE_COLUMNS)
-    return [
-        column
-        for column in features.columns
-        if column not in skip
-        and (pd.api.types.is_numeric_dtype(features[column]) or pd.api.types.is_bool_dtype(features[column]))
-    ]
+    names, refused = [], []
+    for column in features.columns:
+        if column in skip:
+            continue
+        dtype = features[column].dtype
+        if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+            names.append(column)
+        else:
+            refused.append(f"'{column}' ({dtype})")
+    if refused:
+        raise ValueError(
+            f"The feature table has column(s) {', '.join(refused)} that are not numeric or boolean. Encode "
+            "them as numbers, drop them before training, or use models.estimator.RiskClassifier, which "
+            "takes pandas 'category' columns."
+        )
+    return names
 
 
 def as_model_matrix(features: pd.DataFrame, names: list[str]) -> np.ndarray:
@@ -108,6 +123,8 @@ def build_outcome_frame(features: pd.DataFrame, labels: pd.DataFrame, target: st
     kept = joined.loc[~censored].rename(columns={target: "label", event_column: "event_date"})
     kept = kept.drop(columns=[censored_column], errors="ignore").reset_index(drop=True)
     kept["label"] = kept["label"].astype("float64")
+    if not set(kept["label"].unique()) <= {0.0, 1.0}:
+        raise ValueError(f"The label column '{target}' must hold 0/1 outcomes (or NaN when censored).")
     return OutcomeFrame(
         target=target,
         frame=kept,

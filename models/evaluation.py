@@ -114,3 +114,101 @@ def evaluate(
         oracle_coverage=coverage,
     )
     return evaluation, risks
+
+
+@dataclass(frozen=True)
+class PredictionReport:
+    """Aggregates of risks against outcomes on any rows (no person rows inside).
+
+    ``metrics[name]``: the CI estimates of each risk; ``capacity[name]``: top-k numbers (when a capacity
+    was given); ``groups``: one row per (group, level) with counts, observed and mean predicted risk and
+    AUROC per risk, cells under ``min_cell_persons`` persons (or events, or non-events) suppressed.
+    """
+
+    metrics: dict[str, dict[str, Estimate]]
+    capacity: dict[str, dict[str, float]]
+    groups: pd.DataFrame
+    rows: int
+    events: int
+
+
+def evaluate_predictions(
+    y: np.ndarray,
+    risks: np.ndarray | dict[str, np.ndarray],
+    *,
+    persons: np.ndarray | None = None,
+    groups: pd.DataFrame | dict[str, np.ndarray] | None = None,
+    capacity: int | None = None,
+    lists: np.ndarray | None = None,
+    samples: int = 200,
+    seed: int = 20240601,
+    min_cell_persons: int = 5,
+) -> PredictionReport:
+    """Metrics with bootstrap CIs, optional capacity numbers and optional group table for any ``y, p``.
+
+    ``risks`` is one array or several by name. ``persons`` (default: each row its own person) makes the
+    bootstrap resample persons and the cell counts count persons. ``groups`` holds one column per
+    grouping (e.g. sex, region). ``capacity`` flags the top k per ``lists`` value (default one list).
+    """
+    y = np.asarray(y, dtype=float)
+    named = {MODEL: risks} if not isinstance(risks, dict) else risks
+    named = {name: np.asarray(risk, dtype=float) for name, risk in named.items()}
+    for name, risk in named.items():
+        if risk.shape != y.shape:
+            raise ValueError(f"Risk '{name}' has {risk.shape[0]} values for {y.shape[0]} outcomes.")
+    if not set(np.unique(y)) <= {0.0, 1.0}:
+        raise ValueError("y must hold 0/1 outcomes (drop censored rows first).")
+    persons = np.arange(len(y)) if persons is None else np.asarray(persons)
+    metrics = {
+        name: evaluate_with_ci(y, risk, persons, samples=samples, seed=seed) for name, risk in named.items()
+    }
+    capacity_numbers: dict[str, dict[str, float]] = {}
+    if capacity is not None:
+        rows = pd.DataFrame({"label": y, "person_key": persons})
+        if lists is not None:
+            rows["district"] = np.asarray(lists)
+        capacity_numbers = {name: capacity_metrics(rows, risk, capacity) for name, risk in named.items()}
+    table = group_table(y, named, groups, persons, min_cell_persons) if groups is not None else pd.DataFrame()
+    return PredictionReport(metrics, capacity_numbers, table, len(y), int(y.sum()))
+
+
+def group_table(
+    y: np.ndarray,
+    risks: dict[str, np.ndarray],
+    groups: pd.DataFrame | dict[str, np.ndarray],
+    persons: np.ndarray,
+    min_cell_persons: int = 5,
+) -> pd.DataFrame:
+    """Per (group, level): persons, rows, event rows, observed risk, and per risk mean predicted risk and
+    AUROC; a cell with fewer than ``min_cell_persons`` persons, persons with or persons without the
+    outcome is suppressed (every number blanked), the rule of ``models.subgroups``."""
+    from models.metrics import auroc
+
+    frame = pd.DataFrame(groups).reset_index(drop=True)
+    if len(frame) != len(y):
+        raise ValueError(f"groups has {len(frame)} rows for {len(y)} outcomes.")
+    records = []
+    for column in frame.columns:
+        levels = frame[column].astype("string").fillna("unknown")
+        for level in sorted(levels.unique()):
+            mask = (levels == level).to_numpy()
+            cell_y, cell_persons = y[mask], persons[mask]
+            smallest = min(
+                len(set(cell_persons)),
+                len(set(cell_persons[cell_y == 1])),
+                len(set(cell_persons[cell_y == 0])),
+            )
+            record: dict[str, object] = {"group": str(column), "level": str(level)}
+            record["suppressed"] = smallest < min_cell_persons
+            if not record["suppressed"]:
+                record |= {
+                    "persons": len(set(cell_persons)),
+                    "rows": int(mask.sum()),
+                    "event_rows": int(cell_y.sum()),
+                    "observed_risk": float(cell_y.mean()),
+                }
+                for name, risk in risks.items():
+                    record[f"mean_predicted_risk_{name}"] = float(np.mean(risk[mask]))
+                    record[f"auroc_{name}"] = auroc(cell_y, risk[mask])
+            records.append(record)
+    return pd.DataFrame.from_records(records)

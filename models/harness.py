@@ -45,10 +45,18 @@ def prediction_dates_needed(
     needed: set[pd.Timestamp] = set()
     for outcome in outcomes:
         split = configured_split(
-            labelled_share_by_date(labels, target_name(outcome, config.horizon_months)), config
+            labelled_share_by_date(labels, resolve_target(labels, outcome, config)), config
         )
         needed.update(split.train_dates + split.validation_dates + split.test_dates)
     return sorted(needed)
+
+
+def resolve_target(labels: pd.DataFrame, outcome: str, config: TrainingConfig) -> str:
+    """The label column of ``outcome``: the column itself when ``labels`` has one of that name (any binary
+    outcome of one's own), else the platform's ``<outcome>_<horizon>m`` (e.g. ``admission_12m``)."""
+    if outcome in labels.columns:
+        return outcome
+    return target_name(outcome, config.horizon_months)
 
 
 def configured_split(labelled_share_by_date: pd.Series, config: TrainingConfig) -> TemporalSplit:
@@ -73,10 +81,13 @@ def fit_and_evaluate(
 ) -> HarnessResult:
     """Build the outcome frame, split in time, train with search and calibration, evaluate on test rows.
 
-    ``truth`` (pseudonymised, with ``person_key`` and ``month``) adds the oracle baseline when given.
-    Inputs are not modified.
+    ``outcome`` is a platform outcome ('admission' -> ``admission_12m``) or any binary label column.
+    The features need only the keys (person_key, prediction_date) and numeric columns: cohort columns
+    (district, age, sex) add capacity lists per district, the age + sex baseline and subgroups when
+    present. ``truth`` (pseudonymised, with ``person_key`` and ``month``) adds the oracle baseline when
+    given. Inputs are not modified.
     """
-    target = target_name(outcome, config.horizon_months)
+    target = resolve_target(labels, outcome, config)
     frame = build_outcome_frame(features, labels, target)
     split = configured_split(frame.labelled_share_by_date, config)
     trained = train_outcome_model(frame, split, config, feature_set_version, progress=progress)

@@ -35,10 +35,13 @@ class TidligRiskPyfunc(mlflow.pyfunc.PythonModel):
         matrix = model_input[self._features].astype("float64").to_numpy()
         raw = self._booster.predict(matrix, num_threads=1)
         if self._calibrator["method"] == "isotonic":
-            return np.interp(raw, self._calibrator["knots_x"], self._calibrator["knots_y"])
-        intercept, slope = self._calibrator["platt"]
-        clipped = np.clip(raw, 1e-6, 1 - 1e-6)
-        return 1 / (1 + np.exp(-(intercept + slope * np.log(clipped / (1 - clipped)))))
+            calibrated = np.interp(raw, self._calibrator["knots_x"], self._calibrator["knots_y"])
+        else:
+            intercept, slope = self._calibrator["platt"]
+            clipped = np.clip(raw, 1e-6, 1 - 1e-6)
+            calibrated = 1 / (1 + np.exp(-(intercept + slope * np.log(clipped / (1 - clipped)))))
+        # models.calibration.RISK_FLOOR (this file imports nothing from models): never a risk of 0 or 1.
+        return np.clip(calibrated, 1e-4, 1 - 1e-4)
 
 
 mlflow.models.set_model(TidligRiskPyfunc())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import lightgbm as lgb
@@ -82,39 +83,46 @@ def fold_frames(outcome: OutcomeFrame, split: TemporalSplit) -> dict[str, pd.Dat
     return {name: outcome.frame.loc[folds == name] for name in ("train", "validation", "test")}
 
 
-def train_outcome_model(
-    outcome: OutcomeFrame,
-    split: TemporalSplit,
+@dataclass(frozen=True)
+class SearchResult:
+    """The best trial of a search, its booster trimmed to the best iteration, and every trial."""
+
+    booster: lgb.Booster
+    best_trial: Trial
+    trials: list[Trial]
+
+
+def search_booster(
+    train_matrix: np.ndarray,
+    train_labels: np.ndarray,
+    validation_matrix: np.ndarray,
+    validation_labels: np.ndarray,
+    *,
+    feature_names: list[str],
     config: TrainingConfig,
-    feature_set_version: str,
-    progress: callable | None = None,  # type: ignore[valid-type]
-) -> TrainedModel:
-    """Search hyperparameters on the validation fold, keep the best by validation log loss, calibrate.
+    categorical_features: list[str] | None = None,
+    label: str = "model",
+    progress: Callable[[str], None] | None = None,
+) -> SearchResult:
+    """Random search: each trial trains on the train rows and early-stops on validation log loss; the
+    trial with the lowest validation log loss is kept, trimmed to its best iteration.
 
-    Early stopping and the calibrator both use only the validation fold; the test fold is not touched.
-    ``progress``, when given, receives a one-line message per trial (aggregates only).
+    The one search both ``train_outcome_model`` (temporal folds) and ``models.estimator`` (any table)
+    use. ``categorical_features`` name columns holding category codes (LightGBM's categorical splits).
     """
-    folds = fold_frames(outcome, split)
-    for name, frame in folds.items():
-        if frame["label"].nunique() < 2:
-            raise ValueError(
-                f"The {name} fold of {outcome.target} has {len(frame)} rows and only one outcome class; "
-                "use a larger world or more prediction dates."
-            )
-    names = outcome.feature_names
+    dataset_parameters = dict(DATASET_PARAMETERS)
+    categorical = list(categorical_features or [])
     train_set = lgb.Dataset(
-        as_model_matrix(folds["train"], names),
-        label=folds["train"]["label"].to_numpy(),
-        feature_name=names,
+        train_matrix,
+        label=train_labels,
+        feature_name=feature_names,
+        categorical_feature=categorical or "auto",
         free_raw_data=False,
-        params=DATASET_PARAMETERS,
+        params=dataset_parameters,
     )
-    validation_matrix = as_model_matrix(folds["validation"], names)
-    validation_labels = folds["validation"]["label"].to_numpy()
     validation_set = lgb.Dataset(
-        validation_matrix, label=validation_labels, reference=train_set, params=DATASET_PARAMETERS
+        validation_matrix, label=validation_labels, reference=train_set, params=dataset_parameters
     )
-
     rng = np.random.default_rng(config.seed)
     started = time.monotonic()  # a compute budget, not a data time
     trials: list[tuple[Trial, lgb.Booster]] = []
@@ -140,26 +148,65 @@ def train_outcome_model(
         trials.append((trial, booster))
         if progress is not None:
             progress(
-                f"{outcome.target}: trial {number + 1}/{config.search_trials} "
+                f"{label}: trial {number + 1}/{config.search_trials} "
                 f"validation AUROC {trial.validation_auroc:.3f}, {trial.best_iteration} rounds"
             )
     best_trial, best_booster = min(trials, key=lambda pair: pair[0].validation_logloss)
-    final_booster = _trimmed(best_booster, best_trial.best_iteration)
-    calibrator = Calibrator(config.calibration).fit(
-        final_booster.predict(validation_matrix), validation_labels
+    return SearchResult(
+        booster=_trimmed(best_booster, best_trial.best_iteration),
+        best_trial=best_trial,
+        trials=[trial for trial, _ in trials],
+    )
+
+
+def train_outcome_model(
+    outcome: OutcomeFrame,
+    split: TemporalSplit,
+    config: TrainingConfig,
+    feature_set_version: str,
+    progress: Callable[[str], None] | None = None,
+) -> TrainedModel:
+    """Search hyperparameters on the validation fold, keep the best by validation log loss, calibrate.
+
+    Early stopping and the calibrator both use only the validation fold; the test fold is not touched.
+    The calibration method follows ``config.calibration`` ('auto': by the validation fold's events).
+    ``progress``, when given, receives a one-line message per trial (aggregates only).
+    """
+    folds = fold_frames(outcome, split)
+    for name, frame in folds.items():
+        if frame["label"].nunique() < 2:
+            raise ValueError(
+                f"The {name} fold of {outcome.target} has {len(frame)} rows and only one outcome class; "
+                "use a larger world or more prediction dates."
+            )
+    names = outcome.feature_names
+    validation_matrix = as_model_matrix(folds["validation"], names)
+    validation_labels = folds["validation"]["label"].to_numpy()
+    search = search_booster(
+        as_model_matrix(folds["train"], names),
+        folds["train"]["label"].to_numpy(),
+        validation_matrix,
+        validation_labels,
+        feature_names=list(names),
+        config=config,
+        label=outcome.target,
+        progress=progress,
+    )
+    calibrator = Calibrator(config.calibration, config.isotonic_min_events).fit(
+        search.booster.predict(validation_matrix), validation_labels
     )
     model = RiskModel(
-        booster=final_booster,
+        booster=search.booster,
         calibrator=calibrator,
         feature_names=list(names),
         feature_set_version=feature_set_version,
         target=outcome.target,
-        global_importance=gain_importance(final_booster, list(names)),
+        global_importance=gain_importance(search.booster, list(names)),
     )
     return TrainedModel(
         model=model,
-        trials=[trial for trial, _ in trials],
-        best_trial=best_trial,
+        trials=search.trials,
+        best_trial=search.best_trial,
         fold_rows={name: len(frame) for name, frame in folds.items()},
         fold_events={name: int(frame["label"].sum()) for name, frame in folds.items()},
     )

@@ -51,7 +51,11 @@ DEFAULTS = TrainParameters()
     help="List length per district for PPV etc.",
 )
 @click.option(
-    "--calibration", type=click.Choice(["isotonic", "platt"]), default=DEFAULTS.calibration, show_default=True
+    "--calibration",
+    type=click.Choice(["auto", "isotonic", "platt"]),
+    default=DEFAULTS.calibration,
+    show_default=True,
+    help="auto: isotonic only when the calibration rows hold enough events and non-events, else Platt.",
 )
 @click.option(
     "--seed", type=int, default=DEFAULTS.seed, show_default=True, help="Seed of search and LightGBM."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -441,3 +442,137 @@ def test_the_columns_other_layers_read_are_exported_constants_of_the_default_set
         PRACTICAL_HELP_MINUTES_COLUMN,
         DAYS_SINCE_PREVENTIVE_VISIT_COLUMN,
     } <= set(columns)
+
+
+# ----- no leakage across prediction dates ----------------------------------------------------------------
+# One call builds features for several dates from one warehouse that already holds everything delivered up
+# to (and after) the last date. Each date's rows must equal a build for that date alone from the warehouse
+# as it was at that date (of each record, the version current then). A single-date test cannot see a leak from
+# one date into an earlier one, because the engine's first phase already drops rows delivered after the
+# last date; this one can, and the mutations below prove it.
+
+DATES = (T, T + pd.Timedelta(days=91))
+
+across_dates_event = st.fixed_dictionaries(
+    {
+        "person": st.sampled_from(["a", "b"]),
+        "key": st.integers(0, 4),  # repeated keys are corrections (new versions of one record)
+        "day": st.integers(-700, 120),  # valid time from T - 700 d to after the second date
+        "lag": st.integers(0, 150),  # delivered up to 150 days after the valid time
+        "number": st.floats(0, 300, allow_nan=False),
+        "pick": st.integers(0, 7),
+        "flag": st.booleans(),
+    }
+)
+
+
+def _versions(table: str, draws: list[dict]) -> pd.DataFrame:
+    """Row versions of ``table`` with unique delivery times (so the latest version is never a tie)."""
+    frame = _rows(table, [{**draw, "hour": 0, "lag": 0} for draw in draws])
+    delivered = [
+        T + pd.Timedelta(days=draw["day"] + draw["lag"], seconds=index) for index, draw in enumerate(draws)
+    ]
+    frame["_delivered_at"] = pd.to_datetime(delivered)
+    return frame
+
+
+def _known_at(tables: dict[str, pd.DataFrame], date: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """The warehouse as it was at ``date``, written out by hand: rows delivered by then, and of each
+    record only its latest version then (so the reference needs no as-known logic of the engine)."""
+    known = {}
+    for name, frame in tables.items():
+        delivered = frame[frame["_delivered_at"] <= date].sort_values("_delivered_at")
+        known[name] = delivered.drop_duplicates("_record_key", keep="last").reset_index(drop=True)
+    return known
+
+
+def _build(tables: dict[str, pd.DataFrame], dates: tuple[pd.Timestamp, ...]) -> pd.DataFrame:
+    connection = duckdb.connect()
+    try:
+        register_tables(connection, {"population": POPULATION, **tables})
+        return build_feature_table(connection, default_feature_set(), list(dates))
+    finally:
+        connection.close()
+
+
+def assert_each_date_sees_only_what_was_known_then(draws: list[dict]) -> None:
+    tables = {table: _versions(table, draws) for table in TABLES}
+    together = _build(tables, DATES)
+    for date in DATES:
+        alone = _build(_known_at(tables, date), (date,))
+        at_date = together[together["prediction_date"] == date].reset_index(drop=True)
+        pd.testing.assert_frame_equal(at_date, alone, obj=f"features at {date.date()}")
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(draws=st.lists(across_dates_event, min_size=1, max_size=14))
+def test_each_of_several_prediction_dates_sees_only_the_rows_known_at_that_date(draws):
+    assert_each_date_sees_only_what_was_known_then(draws)
+
+
+# A record valid before both dates, delivered between them, then corrected after the second date; and a
+# record corrected before the first date.
+LATE_AND_CORRECTED = [
+    {"person": "a", "key": 0, "day": -30, "lag": 40, "number": 120.0, "pick": 0, "flag": True},
+    {"person": "a", "key": 0, "day": -30, "lag": 200, "number": 10.0, "pick": 1, "flag": False},
+    {"person": "b", "key": 1, "day": -400, "lag": 10, "number": 50.0, "pick": 2, "flag": True},
+    {"person": "b", "key": 2, "day": -200, "lag": 10, "number": 80.0, "pick": 5, "flag": True},
+    {"person": "b", "key": 2, "day": -200, "lag": 60, "number": 20.0, "pick": 6, "flag": False},
+]
+
+PER_DATE_FILTER = (
+    "s._delivered_at <= c.prediction_date "
+    "AND (s._superseded_at IS NULL OR s._superseded_at > c.prediction_date)"
+)
+MUTATIONS = {
+    # every date sees what was known at the run's last date (a leak only visible across dates)
+    "known_at_last_date": (
+        "s._delivered_at <= {last} AND (s._superseded_at IS NULL OR s._superseded_at > {last})"
+    ),
+    # a version counts from its delivery on, but is never replaced by a later correction
+    "corrections_never_replace": "s._delivered_at <= c.prediction_date",
+}
+
+
+@pytest.fixture
+def mutate_known_filter(monkeypatch):
+    """Replace the engine's per-date as-known filter by a mutation; returns the number of SQL texts
+    mutated (so a test can tell the mutation reached the engine)."""
+    from features import engine
+
+    applied = []
+    original = engine._known_rows_sql
+
+    def apply(mutation: str) -> list[str]:
+        def mutated(plan, rows_table, cohort, mode):
+            sql = original(plan, rows_table, cohort, mode)
+            assert PER_DATE_FILTER in sql, "The engine's as-known filter changed; update PER_DATE_FILTER."
+            applied.append(mutation)
+            last = f"(SELECT max(prediction_date) FROM {cohort} AS _run_dates)"
+            return sql.replace(PER_DATE_FILTER, MUTATIONS[mutation].format(last=last))
+
+        monkeypatch.setattr(engine, "_known_rows_sql", mutated)
+        return applied
+
+    return apply
+
+
+def test_the_late_and_corrected_record_passes_with_the_real_filter():
+    assert_each_date_sees_only_what_was_known_then(LATE_AND_CORRECTED)
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_a_mutated_as_known_filter_is_caught_across_dates(mutation, mutate_known_filter):
+    applied = mutate_known_filter(mutation)
+    with pytest.raises(AssertionError, match="features at 2023-01-01"):
+        assert_each_date_sees_only_what_was_known_then(LATE_AND_CORRECTED)
+    assert applied, "the mutation never reached the engine: the test would prove nothing"
+
+
+def test_a_leak_from_a_later_date_is_invisible_with_one_prediction_date(mutate_known_filter):
+    """Why the test above needs two dates: with one date the 'known at the last date' mutation is the
+    real filter, so a single-date leakage test passes whatever the per-date filter does."""
+    mutate_known_filter("known_at_last_date")
+    tables = {table: _versions(table, LATE_AND_CORRECTED) for table in TABLES}
+    alone = _build(_known_at(tables, DATES[0]), (DATES[0],))
+    pd.testing.assert_frame_equal(_build(tables, (DATES[0],)), alone)

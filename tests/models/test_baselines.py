@@ -36,3 +36,17 @@ def test_baselines_without_their_input_columns_are_left_out():
         {"age_years": [70.0, 80, 90, 72], "sex_female": [1, 0, 1, 0], "label": [0.0, 1, 1, 0]}
     )
     assert set(baseline_risks(rows, rows)) == {"age_sex"}
+
+
+def test_age_sex_baseline_imputes_age_with_the_median_of_the_fit_rows_only():
+    fit = pd.DataFrame(
+        {
+            "age_years": [66.0, 70, 74, 78, 82, 86, 90, 94],
+            "sex_female": [1, 0, 1, 0, 1, 0, 1, 0],
+            "label": [0.0, 0, 0, 1, 0, 1, 1, 1],
+        }
+    )
+    # test rows much older than the fit rows: their own median (110) must not fill the missing age
+    test = pd.DataFrame({"age_years": [np.nan, 80.0, 110, 110, 110], "sex_female": [1, 1, 1, 1, 1]})
+    risk = baseline_risks(fit, test)["age_sex"]
+    assert risk[0] == pytest.approx(risk[1])  # missing age takes the fit median, 80

@@ -100,3 +100,21 @@ def test_reading_only_the_needed_dates_gives_the_same_model(feature_set, result)
     assert again.split == split
     assert again.trained.model.booster.model_to_string() == result.trained.model.booster.model_to_string()
     assert again.evaluation.flat_metrics() == result.evaluation.flat_metrics()
+
+
+def test_auto_calibration_with_enough_events_is_the_isotonic_of_before(feature_set):
+    """'auto' changes nothing where the validation fold has the events isotonic needs (the synthetic
+    worlds of docs/models.md); with fewer it is Platt."""
+    from dataclasses import replace
+
+    features, labels, _ = feature_set
+    frame = build_outcome_frame(features, labels, "admission_12m")
+    split = temporal_split(frame.usable_dates(0.5), 12, 6, 6)
+    one = replace(CONFIG, search_trials=1)
+    events = train_outcome_model(frame, split, one, "v1").fold_events["validation"]
+    enough = train_outcome_model(frame, split, replace(one, isotonic_min_events=events // 2), "v1")
+    isotonic = train_outcome_model(frame, split, replace(one, calibration="isotonic"), "v1")
+    assert enough.model.calibrator.method_ == "isotonic"
+    assert enough.model.calibrator.to_dict()["knots_y"] == isotonic.model.calibrator.to_dict()["knots_y"]
+    too_few = train_outcome_model(frame, split, replace(one, isotonic_min_events=events + 1), "v1")
+    assert too_few.model.calibrator.method_ == "platt"

@@ -1,4 +1,4 @@
-"""Both models notebooks run top to bottom against a small demo feature set with a champion in MLflow,
+"""The models notebooks run top to bottom against a small demo feature set with a champion in MLflow,
 and are committed with their outputs stripped."""
 
 from pathlib import Path
@@ -39,7 +39,7 @@ def demo_home(tmp_path_factory):
 
 
 def test_notebooks_are_committed_without_outputs():
-    assert len(NOTEBOOKS) == 2
+    assert len(NOTEBOOKS) == 3
     for path in NOTEBOOKS:
         notebook = nbformat.read(path, as_version=4)
         for cell in notebook.cells:
