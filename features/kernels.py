@@ -208,6 +208,7 @@ def aggregate_source(  # noqa: PLR0912, PLR0915, PLR0917 (the whole per-person p
     slot_value: np.ndarray,
     slot_chain: np.ndarray,
     slot_factor: np.ndarray,
+    slot_fallback: np.ndarray,
     slot_target: np.ndarray,
     slot_column: np.ndarray,
     chain_bit: np.ndarray,
@@ -222,8 +223,9 @@ def aggregate_source(  # noqa: PLR0912, PLR0915, PLR0917 (the whole per-person p
     bit (-1: every row), window edges as indices into ``edges`` (microseconds before t: the window is
     ``[t - edges[end], t - edges[start])``), value row of ``values`` (numeric kinds) or of
     ``code_weights`` (distinct counts), chain (distinct counts: which (filter, code row) chain), factor
-    (distinct counts: divisor of the summed weights; slope: multiplier). NaN is written where no row
-    contributes, so that the caller applies each feature's fallback.
+    (distinct counts: divisor of the summed weights; slope: multiplier), fallback: written where no row
+    contributes (or a slope is undefined), as the reference engine's missing values take the fallback.
+    Rows of persons without any event are not written: the caller fills the columns with the fallbacks.
     """
     persons = offsets.shape[0] - 1
     dates_count = dates.shape[0]
@@ -352,6 +354,8 @@ def aggregate_source(  # noqa: PLR0912, PLR0915, PLR0917 (the whole per-person p
                             value = total
                         else:
                             value = total / rows_in
+                    if np.isnan(value):
+                        value = slot_fallback[s]
                     if slot_target[s] == 0:
                         out[row, slot_column[s]] = value
                     else:
@@ -386,6 +390,8 @@ def aggregate_source(  # noqa: PLR0912, PLR0915, PLR0917 (the whole per-person p
                         )
                         if kind == SLOPE:
                             value = value * slot_factor[s]
+                    if np.isnan(value):
+                        value = slot_fallback[s]
                     if slot_target[s] == 0:
                         out[row, slot_column[s]] = value
                     else:

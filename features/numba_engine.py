@@ -15,7 +15,9 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -84,6 +86,7 @@ class _Slot:
     value: int = 0
     chain: int = 0
     factor: float = 1.0
+    fallback: float = np.nan
     target: int = 0
     column: int = 0
 
@@ -153,6 +156,8 @@ def _feature_slots(
             slot.value = plan.numeric_row(feature.value)
         if feature.aggregation == "slope":
             slot.factor = float(SLOPE_PER_DAYS)
+        if feature.default_fallback is not None:
+            slot.fallback = float(feature.default_fallback)
         plan.slots.append(slot)
 
 
@@ -163,7 +168,7 @@ def _score_slots(kernels: ModuleType, plan: _SourceSlots, score: ScoreFeatureSpe
         plan.hfrs_windows.append((len(plan.slots), column))
         # chain and code row are fixed up once the HFRS category row exists (see _prepare_scores)
         plan.slots.append(
-            _Slot(kernels.DISTINCT, -1, start, end, value=1, factor=HFRS_DIVISOR, column=column)
+            _Slot(kernels.DISTINCT, -1, start, end, value=1, factor=HFRS_DIVISOR, fallback=0.0, column=column)
         )
         return
     plan.code_row("icd10_code")
@@ -273,6 +278,7 @@ def _compute_source(
         np.array([s.value for s in plan.slots], dtype=np.int64),
         np.array([s.chain for s in plan.slots], dtype=np.int64),
         np.array([s.factor for s in plan.slots], dtype=np.float64),
+        np.array([s.fallback for s in plan.slots], dtype=np.float64),
         np.array([s.target for s in plan.slots], dtype=np.int64),
         np.array([s.column for s in plan.slots], dtype=np.int64),
         np.array([bit for bit, _ in plan.chains], dtype=np.int64),
@@ -282,6 +288,52 @@ def _compute_source(
     )
     for first, column in plan.charlson:
         _finish_charlson(scratch, first, out[:, column])
+
+
+class _ColumnMatrix:
+    """The feature columns as one column-major float64 matrix (each column contiguous), every column filled
+    with its fallback first (NaN when none) so that each page is touched once; the kernels overwrite the
+    rows they compute. A pandas frame built from it takes it without a copy."""
+
+    def __init__(self, spec: FeatureSetSpec, rows: int) -> None:
+        self.spec = spec
+        self.columns = list(spec.column_names())
+        self.position = {column: index for index, column in enumerate(self.columns)}
+        self.values = np.empty((rows, len(self.columns)), order="F")
+        for feature in spec.features:
+            fallback = np.nan
+            if isinstance(feature, ScoreFeatureSpec):
+                fallback = 0.0
+            elif isinstance(feature, FeatureSpec) and feature.default_fallback is not None:
+                fallback = feature.default_fallback
+            for column in feature.column_names():
+                self.values[:, self.position[column]] = fallback
+
+    def derive(self) -> None:
+        """Derived columns whose inputs are feature columns, in spec order."""
+        from features.engine import derived_values
+
+        for feature in self.spec.features:
+            if isinstance(feature, DerivedFeatureSpec) and all(n in self.position for n in feature.inputs):
+                inputs = [self.values[:, self.position[name]] for name in feature.inputs]
+                self.values[:, self.position[feature.name]] = derived_values(feature, inputs)
+
+
+@contextmanager
+def _plain_pages() -> Iterator[None]:
+    """NumPy asks the kernel for transparent huge pages on large arrays; where the kernel then compacts
+    memory synchronously (``defrag = madvise``, as on these machines) a fresh 1 GB array takes several
+    times longer to fill. The engine's own allocations use ordinary pages; the setting is restored."""
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # a NumPy without the switch: nothing to change
+        yield
+        return
+    previous = _set_madvise_hugepage(False)
+    try:
+        yield
+    finally:
+        _set_madvise_hugepage(previous)
 
 
 def _member_frame(cohort: pd.DataFrame, dates: list[pd.Timestamp]) -> pd.DataFrame:
@@ -301,7 +353,7 @@ def build_feature_table_numba(
     area_municipalities: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """``features.build_feature_table`` computed by the numba engine (same contract, same values)."""
-    from features.engine import _FeatureMatrix, _plan, apply_derived_features
+    from features.engine import _plan, apply_derived_features
 
     check_mode(mode)
     dates = normalise_prediction_dates(prediction_dates)
@@ -324,12 +376,14 @@ def build_feature_table_numba(
     row_dates = members["prediction_date"].to_numpy().astype("datetime64[us]").astype(np.int64)
     row_of = np.full((persons, len(dates)), -1, dtype=np.int64)
     row_of[person_of_row, np.searchsorted(dates_us, row_dates)] = np.arange(len(members))
-    matrix = _FeatureMatrix(spec, len(members))
     kernels = load_kernels()
+    with _plain_pages():
+        matrix = _ColumnMatrix(spec, len(members))
     person_frame = pd.DataFrame({"person_key": keys[new_person], "_person": np.arange(persons)})
     date_frame = pd.DataFrame({"_date_index": np.arange(len(dates)), "prediction_date": dates})
     date_frame["prediction_date"] = date_frame["prediction_date"].astype("datetime64[us]")
     with (
+        _plain_pages(),
         register_frame(connection, person_frame, "persons") as persons_name,
         register_frame(connection, date_frame, "dates") as dates_name,
     ):
@@ -339,6 +393,7 @@ def build_feature_table_numba(
                 _feature_slots(kernels, slots, feature, matrix.position)
             for _, score in plan.scores:
                 _score_slots(kernels, slots, score, matrix.position[score.column_names()[0]])
+            started = time.perf_counter()
             compact = read_source(
                 connection,
                 plan.source,
@@ -355,6 +410,7 @@ def build_feature_table_numba(
                     f"FROM {dates_name})"
                 ),
             )
+            read_seconds = time.perf_counter() - started
             if compact is None or compact.rows == 0 or persons == 0:
                 continue
             _prefer_exact_sums(kernels, slots, compact)
@@ -368,7 +424,15 @@ def build_feature_table_numba(
                 out=matrix.values,
                 persons=persons,
             )
-    matrix.finish()
+            logger.debug(
+                "Source %s: %d rows read in %.2f s, %d columns computed in %.2f s",
+                plan.source.name,
+                compact.rows,
+                read_seconds,
+                len(slots.slots),
+                time.perf_counter() - started - read_seconds,
+            )
+    matrix.derive()
     table = pd.DataFrame(matrix.values, columns=matrix.columns, copy=False)
     for index, column in enumerate(members.columns):
         table.insert(index, column, members[column].to_numpy())
