@@ -161,7 +161,17 @@ def ensure_tsflattener() -> Path:
         uv = Path(sys.executable).with_name("uv")
         subprocess.run([str(uv), "venv", "-q", "--python", "3.11", str(TSFLATTENER_VENV)], check=True)
         subprocess.run(
-            [str(uv), "pip", "install", "-q", "--python", str(python), "-r", str(TSFLATTENER_REQUIREMENTS)],
+            [
+                str(uv),
+                "pip",
+                "install",
+                "-q",
+                "--compile-bytecode",
+                "--python",
+                str(python),
+                "-r",
+                str(TSFLATTENER_REQUIREMENTS),
+            ],
             check=True,
         )
     return python
