@@ -406,3 +406,61 @@ def gather_rows(source: np.ndarray, order: np.ndarray) -> np.ndarray:
         for row in range(source.shape[0]):
             result[row, index] = source[row, order[index]]
     return result
+
+
+@njit(cache=True)
+def _same_row(flags: np.ndarray, values: np.ndarray, codes: np.ndarray, first: int, second: int) -> bool:
+    for word in range(flags.shape[0]):
+        if flags[word, first] != flags[word, second]:
+            return False
+    for row in range(values.shape[0]):
+        a, b = values[row, first], values[row, second]
+        if a != b and not (np.isnan(a) and np.isnan(b)):
+            return False
+    for row in range(codes.shape[0]):
+        if codes[row, first] != codes[row, second]:
+            return False
+    return True
+
+
+@njit(cache=True, parallel=True)
+def merge_date_rows(  # noqa: PLR0917 (the arrays of one source)
+    offsets: np.ndarray,
+    time: np.ndarray,
+    known_from: np.ndarray,
+    known_until: np.ndarray,
+    flags: np.ndarray,
+    values: np.ndarray,
+    codes: np.ndarray,
+) -> np.ndarray:
+    """For rows read once per date (sources with t-columns; each known at one date index): merge rows of
+    one person with the same time and identical content at consecutive date indices into one row known
+    over the whole range (``known_until`` is extended in place). Returns the mask of rows to keep. Every
+    (row, date) is still covered exactly once, duplicates included, so every aggregate is unchanged."""
+    keep = np.ones(time.shape[0], dtype=np.bool_)
+    persons = offsets.shape[0] - 1
+    for p in prange(persons):
+        start = offsets[p]
+        stop = offsets[p + 1]
+        group = start
+        while group < stop:
+            end = group + 1
+            while end < stop and time[end] == time[group]:
+                end += 1
+            if end - group > 1:
+                members = np.arange(group, end)
+                members = members[np.argsort(known_from[group:end], kind="mergesort")]
+                for index in range(members.shape[0]):
+                    row = members[index]
+                    for earlier in range(index):
+                        island = members[earlier]
+                        if (
+                            keep[island]
+                            and known_until[island] == known_from[row]
+                            and _same_row(flags, values, codes, island, row)
+                        ):
+                            known_until[island] = known_until[row]
+                            keep[row] = False
+                            break
+            group = end
+    return keep

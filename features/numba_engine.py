@@ -240,6 +240,7 @@ def _compute_source(
     row_of: np.ndarray,
     out: np.ndarray,
     persons: int,
+    merge_dates: bool,
 ) -> None:
     codes, weights = _code_tables(compact, plan)
     flags = _charlson_flags(compact, plan)
@@ -253,18 +254,30 @@ def _compute_source(
         for slot in plan.slots
     ]
     order, offsets = kernels.group_by_person(compact.person, compact.time, persons)
+    time = compact.time[order]
+    known_from, known_until = compact.known_from[order], compact.known_until[order]
+    flags = kernels.gather_rows(flags, order)
+    values = kernels.gather_rows(compact.values, order)
+    codes = kernels.gather_rows(codes, order)
+    if merge_dates:
+        keep = kernels.merge_date_rows(offsets, time, known_from, known_until, flags, values, codes)
+        kept = np.concatenate([[0], np.cumsum(keep)])
+        offsets = kept[offsets]
+        time, known_from, known_until = time[keep], known_from[keep], known_until[keep]
+        flags, values, codes = flags[:, keep], values[:, keep], codes[:, keep]
+        logger.debug("Rows read once per date merged: %d of %d remain", int(keep.sum()), keep.size)
     edges = sorted({s.start_us for s in plan.slots} | {s.end_us for s in plan.slots})
     by_day, day_base = kernels.day_table(dates_us, lookback_days * MICROSECONDS_PER_DAY)
     charlson_columns = len(plan.charlson) * len(CHARLSON_CONDITIONS)
     scratch = np.full((out.shape[0] if charlson_columns else 1, max(charlson_columns, 1)), np.nan)
     kernels.aggregate_source(
         offsets,
-        compact.time[order],
-        compact.known_from[order],
-        compact.known_until[order],
-        kernels.gather_rows(flags, order),
-        kernels.gather_rows(compact.values, order),
-        kernels.gather_rows(codes, order),
+        time,
+        known_from,
+        known_until,
+        np.ascontiguousarray(flags),
+        np.ascontiguousarray(values),
+        np.ascontiguousarray(codes),
         weights,
         dates_us,
         by_day,
@@ -423,6 +436,7 @@ def build_feature_table_numba(
                 row_of=row_of,
                 out=matrix.values,
                 persons=persons,
+                merge_dates=bool(plan.source.t_columns),
             )
             logger.debug(
                 "Source %s: %d rows read in %.2f s, %d columns computed in %.2f s",

@@ -108,6 +108,7 @@ PAYLOADS = {
         {"tool": st.just("tobs"), "triage_colour": st.sampled_from(["green", "yellow", "red"])}
     ),
 }
+TEXT_COLUMNS = {"action_diagnosis", "diagnosis_code", "domain", "area", "atc", "code"}
 VALID_TIME = {
     "hospital_contacts": "contact_start",
     "hospital_diagnoses": "contact_start",
@@ -166,8 +167,8 @@ def table_frame(table: str, rows: list[dict[str, object]]) -> pd.DataFrame | Non
     if table == "hospital_diagnoses":
         frame["contact_id"] = frame["_record_key"]
     for column in frame.columns:
-        if frame[column].dtype == object and frame[column].isna().all():
-            frame[column] = frame[column].astype("string")
+        if frame[column].dtype == object and frame[column].isna().all():  # typed like the warehouse
+            frame[column] = frame[column].astype("string" if column in TEXT_COLUMNS else "float64")
     return frame
 
 
