@@ -20,6 +20,7 @@ contact cut at t) are read once per (row version, date) it can reach, each such 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -75,6 +76,31 @@ def _flag_words_sql(source: Source, row_filters: Sequence[RowFilter]) -> list[st
     return words
 
 
+def versions_by_candidates_sql(connection: duckdb.DuckDBPyConnection, table: str, repeated: str) -> str:
+    """The relation of ``versions_sql(table)`` (every version with ``_superseded_at``), evaluated cheaply.
+
+    A version can only be superseded when its record key occurs more than once. Record keys are long
+    strings, and ordering every row by them (the window of ``versions_sql``) is most of the cost of
+    reading a large source. So: find the 64-bit hashes of record keys that occur more than once (an
+    aggregate over integers, into the temporary table ``repeated``), give the rows whose key hash is
+    unique ``_superseded_at = NULL``, and apply ``versions_sql`` itself, partitioned by the real keys, to the
+    rows whose hash repeats. A hash collision only sends a few more rows through the exact path, so the
+    relation is the same.
+    """
+    connection.execute(
+        f"CREATE TEMP TABLE {repeated} AS "
+        f"SELECT hash(_record_key) AS _key_hash FROM {table} GROUP BY 1 HAVING count(*) > 1"
+    )
+    exact = versions_sql(
+        f"(SELECT * FROM {table} WHERE hash(_record_key) IN (SELECT _key_hash FROM {repeated}))"
+    )
+    return f"""
+SELECT *, CAST(NULL AS TIMESTAMP) AS _superseded_at FROM {table}
+WHERE hash(_record_key) NOT IN (SELECT _key_hash FROM {repeated})
+UNION ALL BY NAME
+SELECT * FROM ({exact})"""
+
+
 def read_source(
     connection: duckdb.DuckDBPyConnection,
     source: Source,
@@ -94,10 +120,46 @@ def read_source(
 
     ``dates_relation`` names a relation of (_date_index, prediction_date) for sources with t-columns.
     """
-    versions = {table: f"({versions_sql(table)})" for table in source.tables if table in available}
-    relation = source.relation_sql(versions)
-    if relation is None:
+    present = [table for table in source.tables if table in available]
+    if not present:
         return None
+    repeated = {table: f"_tidlig_repeated_keys_{uuid.uuid4().hex[:12]}" for table in present}
+    try:
+        versions = {
+            table: f"({versions_by_candidates_sql(connection, table, repeated[table])})" for table in present
+        }
+        return _read(
+            connection,
+            source,
+            relation=str(source.relation_sql(versions)),
+            persons=persons,
+            dates=dates,
+            mode=mode,
+            lookback_days=lookback_days,
+            row_filters=row_filters,
+            numeric_columns=numeric_columns,
+            categorical_columns=categorical_columns,
+            dates_relation=dates_relation,
+        )
+    finally:
+        for name in repeated.values():
+            connection.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _read(
+    connection: duckdb.DuckDBPyConnection,
+    source: Source,
+    *,
+    relation: str,
+    persons: str,
+    dates: Sequence[pd.Timestamp],
+    mode: Mode,
+    lookback_days: int,
+    row_filters: Sequence[RowFilter],
+    numeric_columns: Sequence[str],
+    categorical_columns: Sequence[str],
+    dates_relation: str,
+) -> CompactSource:
     first = (dates[0] - pd.Timedelta(days=lookback_days)).to_pydatetime()
     last = dates[-1].to_pydatetime()
     known = "AND s._delivered_at <= $last" if mode == "as_known" else "AND s._superseded_at IS NULL"
