@@ -67,9 +67,10 @@ def range_join_sql() -> str:
         return f"e.time >= g.t - to_days({days})"
 
     def per_source(name: str, table: str, code: str, aggregates: list[str]) -> str:
+        extra = ", services" if name == "gp" else ""
         return f"""{name} AS (
     SELECT g.person_key, g.t, {", ".join(aggregates)}
-    FROM grid AS g LEFT JOIN (SELECT person_key, _valid_time AS time, {code} AS code{", services" if name == "gp" else ""}
+    FROM grid AS g LEFT JOIN (SELECT person_key, _valid_time AS time, {code} AS code{extra}
                               FROM {table}) AS e
       ON e.person_key = g.person_key AND e.time < g.t AND e.time >= g.t - to_days(730)
     GROUP BY g.person_key, g.t)"""
@@ -324,7 +325,8 @@ def main() -> None:  # noqa: PLR0912, PLR0915 (one plain report)
             walls = ", ".join(f"{r['wall']:.2f}" for r in done)
             lines.append(
                 f"| {persons:,} | {LABELS[name]} | {wall:.2f} | {walls} | "
-                f"{statistics.median(r['seconds'] for r in done):.2f} | {max(r['peak_gib'] for r in done):.2f} | "
+                f"{statistics.median(r['seconds'] for r in done):.2f} | "
+                f"{max(r['peak_gib'] for r in done):.2f} | "
                 f"{ratio} | {'reference' if name == 'numba' else verdicts.get(name, '')} |"
             )
             print(lines[-1], flush=True)

@@ -127,7 +127,8 @@ def generate(persons: int, folder: Path, seed: int = SEED) -> None:
     connection.register("people", people)
     bitemporal = (
         "md5('p' || person) AS person_key, _valid_time, _valid_time AS _delivered_at, "
-        "md5('{table}' || row_number() OVER ()) AS _record_key, _valid_time AS _ingested_at, 'b1' AS _batch_id"
+        "md5('{table}' || row_number() OVER ()) AS _record_key, _valid_time AS _ingested_at, "
+        "'b1' AS _batch_id"
     )
     connection.execute(
         f"""COPY (SELECT md5('p' || person) AS person_key,
@@ -136,7 +137,8 @@ def generate(persons: int, folder: Path, seed: int = SEED) -> None:
                  '101-0' || (person % 8) AS district, 'G' AS civil_status, 1 + person % 2 AS household_size,
                  TIMESTAMP '1990-01-01' AS spell_start, CAST(NULL AS TIMESTAMP) AS spell_end,
                  TIMESTAMP '1990-01-01' AS _valid_time, TIMESTAMP '1990-01-01' AS _delivered_at,
-                 md5('pop' || person) AS _record_key, TIMESTAMP '1990-01-01' AS _ingested_at, 'b0' AS _batch_id
+                 md5('pop' || person) AS _record_key, TIMESTAMP '1990-01-01' AS _ingested_at,
+                 'b0' AS _batch_id
              FROM people) TO '{folder / "population.parquet"}' (FORMAT parquet)"""
     )
     sources = {
@@ -156,11 +158,13 @@ def generate(persons: int, folder: Path, seed: int = SEED) -> None:
         )
         connection.register("events", events)
         columns = {
-            "hospital_diagnoses": "md5('c' || row_number() OVER ()) AS contact_id, _valid_time AS contact_start, "
+            "hospital_diagnoses": "md5('c' || row_number() OVER ()) AS contact_id, "
+            "_valid_time AS contact_start, "
             "'D' || CAST(code AS VARCHAR) AS diagnosis_code, 'A' AS diagnosis_type, FALSE AS retracted",
             "prescriptions": "_valid_time AS dispensing_date, CAST(code AS VARCHAR) AS atc, "
             "'000001' AS product_number, 1.0 AS packages, 1.0 AS ddd",
-            "gp_services": "_valid_time AS service_date, '801000' AS specialty, services, 'dag' AS time_of_day",
+            "gp_services": "_valid_time AS service_date, '801000' AS specialty, services, "
+            "'dag' AS time_of_day",
         }[table]
         connection.execute(
             f"""COPY (SELECT {bitemporal.format(table=table)}, {columns}

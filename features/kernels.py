@@ -417,7 +417,7 @@ def _same_row(flags: np.ndarray, values: np.ndarray, codes: np.ndarray, first: i
         a, b = values[row, first], values[row, second]
         if a != b and not (np.isnan(a) and np.isnan(b)):
             return False
-    for row in range(codes.shape[0]):
+    for row in range(codes.shape[0]):  # noqa: SIM110 (a plain loop: numba compiles it)
         if codes[row, first] != codes[row, second]:
             return False
     return True
