@@ -3,7 +3,7 @@ cohorts and outcome labels. No Prefect and no I/O beyond the DuckDB connection i
 
 from features.catalogue import default_feature_set
 from features.cohort import Cohort, build_cohort
-from features.engine import build_feature_table
+from features.engine import ENGINES, build_feature_table
 from features.labels import build_labels, label_column_names
 from features.prediction_dates import choose_prediction_dates
 from features.spec import (
@@ -17,6 +17,7 @@ from features.spec import (
 )
 
 __all__ = [
+    "ENGINES",
     "Cohort",
     "DerivedFeatureSpec",
     "FeatureSetSpec",

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import duckdb
 import numpy as np
@@ -50,6 +51,8 @@ from features.spec import DerivedFeatureSpec, FeatureSetSpec, FeatureSpec, Score
 logger = logging.getLogger(__name__)
 
 DEFAULT_DATES_PER_CHUNK = 12
+Engine = Literal["numba", "duckdb"]
+ENGINES: tuple[str, ...] = get_args(Engine)
 
 
 @dataclass
@@ -304,6 +307,7 @@ def build_feature_table(
     cohort: pd.DataFrame | None = None,
     area_municipalities: Sequence[str] | None = None,
     dates_per_chunk: int = DEFAULT_DATES_PER_CHUNK,
+    engine: Engine = "numba",
 ) -> pd.DataFrame:
     """Features for every cohort member at every prediction date, as known at that date (or as occurred).
 
@@ -313,7 +317,19 @@ def build_feature_table(
     age_years, sex_female, living_alone. Returns one row per cohort row at the given dates, keyed by
     (person_key, prediction_date) and sorted by it: keys, municipality, district, the cohort feature
     columns, then ``spec.column_names()``. Features are float64 (missing = NaN).
+
+    ``engine`` chooses the implementation: ``"numba"`` (default, ``features.numba_engine``: compiled
+    kernels over each person's events, no date x event pairs) or ``"duckdb"`` (the SQL reference below;
+    ``dates_per_chunk`` bounds its memory). Both give the same values (tests/features/test_numba_engine.py).
     """
+    if engine == "numba":
+        from features.numba_engine import build_feature_table_numba
+
+        return build_feature_table_numba(
+            connection, spec, prediction_dates, mode, cohort=cohort, area_municipalities=area_municipalities
+        )
+    if engine != "duckdb":
+        raise ValueError(f"Feature engine {engine!r} is not one of {', '.join(ENGINES)}.")
     check_mode(mode)
     if dates_per_chunk < 1:
         raise ValueError("dates_per_chunk must be at least 1.")

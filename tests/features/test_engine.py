@@ -1,6 +1,12 @@
-"""The engine: windows, fallbacks, filters, derived columns, and agreement with a naive pandas reference."""
+"""The engine: windows, fallbacks, filters, derived columns, and agreement with a naive pandas reference.
+
+Every test runs against both engines: the numba default and the DuckDB reference.
+"""
 
 from __future__ import annotations
+
+import functools
+import sys
 
 import duckdb
 import numpy as np
@@ -18,6 +24,7 @@ from features import (
     build_feature_table,
 )
 from features.aggregates import SLOPE_PER_DAYS
+from features.engine import ENGINES
 from tests.features.conftest import frame_from_csv, register_tables
 
 T1 = pd.Timestamp("2023-01-01")
@@ -31,6 +38,17 @@ POPULATION = frame_from_csv(
     c,1950-12-31,F,01,751,751-01,U,1,1990-01-01,
     """
 )
+
+
+@pytest.fixture(autouse=True, params=ENGINES)
+def engine(request, monkeypatch) -> str:
+    """Run the test with ``build_feature_table`` bound to one engine."""
+    monkeypatch.setattr(
+        sys.modules[__name__],
+        "build_feature_table",
+        functools.partial(build_feature_table, engine=request.param),
+    )
+    return request.param
 
 
 def one_feature(feature: FeatureSpec | DerivedFeatureSpec, *more: FeatureSpec | DerivedFeatureSpec):
