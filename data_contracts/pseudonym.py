@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import numpy as np
 import pandas as pd
 
 PSEUDONYM_LENGTH = 32
@@ -77,3 +78,41 @@ def cpr_is_well_formed(cpr: pd.Series) -> pd.Series:
     The modulus-11 check is deliberately not applied: numbers issued since 2007 need not pass it.
     """
     return cpr.astype("string").str.fullmatch(r"\d{6}-?\d{4}").fillna(False).astype(bool)
+
+
+def cpr_birth_dates(cpr: pd.Series) -> pd.Series:
+    """The birth date a 10-digit CPR number gives under the 7th-digit century rule; NaT where the date
+    part is not a real date (or the value is not 10 digits).
+
+    7th digit 0-3: 1900s; 4 or 9: 2000s if YY <= 36, else 1900s; 5-8: 2000s if YY <= 57, else 1800s
+    (/work/shared/docs/danish-sources.md).
+    """
+    text = cpr.astype("string").str.replace("-", "", regex=False)
+    ten = text.str.fullmatch(r"\d{10}").fillna(False).astype(bool)
+    digits = text.where(ten, "0101000000")
+    day = digits.str.slice(0, 2).astype(int)
+    month = digits.str.slice(2, 4).astype(int)
+    year = digits.str.slice(4, 6).astype(int)
+    seventh = digits.str.slice(6, 7).astype(int)
+    century = np.select(
+        [seventh <= 3, seventh.isin([4, 9]), seventh >= 5],
+        [1900, np.where(year <= 36, 2000, 1900), np.where(year <= 57, 2000, 1800)],
+        1900,
+    )
+    dates = pd.to_datetime(
+        pd.DataFrame({"year": century + year, "month": month, "day": day}), errors="coerce"
+    )
+    return dates.where(ten.to_numpy())
+
+
+def cpr_passes_mod11(cpr: pd.Series) -> pd.Series:
+    """True where a 10-digit CPR number passes the old modulus-11 check (informational only: numbers
+    issued since 2007 need not pass it, so failing it is never a reason to refuse)."""
+    text = cpr.astype("string").str.replace("-", "", regex=False)
+    ten = text.str.fullmatch(r"\d{10}").fillna(False).astype(bool)
+    digits = text.where(ten, "0000000000")
+    total = sum(digits.str.slice(i, i + 1).astype(int) * weight for i, weight in enumerate(_MOD11_WEIGHTS))
+    return (ten & (total % 11 == 0)).astype(bool)
+
+
+_MOD11_WEIGHTS = (4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
