@@ -133,9 +133,9 @@ def _split_header(line: str, delimiter: str) -> list[str]:
 def detect_delimiter(
     path: Path, text_sample: str, required: list[str], pinned: str | None
 ) -> tuple[str, list[str]]:
-    """(delimiter, header names): pinned, else ``csv.Sniffer`` on the first lines, confirmed by the
-    contract's required columns; where the sniffer is unsure the header decides if exactly one candidate
-    delimiter splits it into the required columns. Raises AmbiguousDeliveryError otherwise."""
+    """(delimiter, header names): pinned, else the one candidate delimiter that splits the header into the
+    contract's required columns. Two such delimiters: AmbiguousDeliveryError. None: ``csv.Sniffer``'s
+    choice on the first lines, so that the missing-columns message describes the file as it is written."""
     lines = text_sample.splitlines()
     header_line = lines[0].lstrip("\ufeff") if lines else ""
     if pinned:
@@ -145,8 +145,6 @@ def detect_delimiter(
         sniffed = csv.Sniffer().sniff("\n".join(lines[:50]), delimiters="".join(DELIMITERS)).delimiter
     except csv.Error:
         sniffed = None
-    if sniffed in fits:
-        return sniffed, _split_header(header_line, sniffed)  # type: ignore[arg-type]
     if len(fits) == 1:
         return fits[0], _split_header(header_line, fits[0])
     if len(fits) > 1:
