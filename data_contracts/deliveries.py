@@ -187,6 +187,8 @@ def read_file_delivery_with_notes(delivery: Delivery, contract: Contract) -> Rea
     path = delivery.path
     if path.stat().st_size == 0:
         raise UnreadableDeliveryError(f"{path} is empty (0 bytes). Ask the supplier to deliver it again.")
+    if contract.format == "csv":
+        _check_complete(path)  # a cut inside a row is named as such, before the control totals
     _check_checksum(delivery)
     normalised = Normalised()
     try:
@@ -225,7 +227,6 @@ def _read_csv(path: Path, contract: Contract, normalised: Normalised) -> tuple[p
         raise UnreadableDeliveryError(f"{path}: {error}. Check the contract's dialect.encoding.") from None
     if not dialect.header or not any(dialect.header):
         raise UnreadableDeliveryError(f"{path} has no header line. Ask the supplier to deliver it again.")
-    _check_complete(path)
     _check_columns(dialect.header, contract, str(path), dialect)
     try:
         table = _parse_csv(path, dialect, contract)
@@ -326,7 +327,7 @@ def _check_checksum(delivery: Delivery) -> None:
         raise UnreadableDeliveryError(
             f"{delivery.path} does not match its control totals: its SHA-256 differs from the one in "
             f"{CONTROL_FILE}{declared}, the file has {max(lines - 1, 0)} data rows and ends at line "
-            f"{lines}. It was changed or cut off after the supplier wrote it (incomplete transfer?). "
+            f"{lines}. It was changed or truncated after the supplier wrote it (incomplete transfer?). "
             "Ask the supplier to deliver it again."
         )
 
