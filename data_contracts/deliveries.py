@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -371,7 +372,8 @@ def _arrow_reason(error: Exception) -> str:
     if "UTF8" in message or "utf8" in message.lower():
         return "invalid UTF-8 bytes"
     if "Expected" in message and "columns" in message:
-        return message.split(":", 1)[-1].split("line")[0].strip().rstrip(".") or "wrong number of fields"
+        counts = re.search(r"Expected \d+ columns, got \d+", message)  # never the echoed row
+        return counts.group(0) if counts else "wrong number of fields"
     for marker in ("Parquet magic bytes", "file size", "footer", "Empty CSV"):
         if marker.lower() in message.lower():
             return message[:160]

@@ -529,6 +529,30 @@ def _cpr_breaches(framed: pd.DataFrame, contract: Contract) -> list[RuleBreach]:
     ]
 
 
+def _without_rows_quarantined(
+    breaches: list[RuleBreach], type_problems: list[TypeProblem], row_rules: list[RuleBreach], rows: int
+) -> tuple[list[RuleBreach], list[TypeProblem]]:
+    """Rows quarantined by a row-level rule are not judged by the other rules too (an impossible CPR is
+    also unknown in the population, which would otherwise quarantine the whole delivery)."""
+    if not row_rules:
+        return breaches, type_problems
+    out = np.zeros(rows, dtype=bool)
+    for breach in row_rules:
+        out[breach.positions] = True
+    kept_breaches = list(row_rules)
+    for breach in breaches:
+        if breach.severity == "rows":
+            continue
+        positions = breach.positions[~out[breach.positions]]
+        if len(positions) or breach.could_not_evaluate:
+            kept_breaches.append(dataclasses.replace(breach, positions=positions, failing_rows=len(positions)))
+    kept_problems = [
+        TypeProblem(problem.column, problem.expected_type, problem.positions[~out[problem.positions]])
+        for problem in type_problems
+    ]
+    return kept_breaches, [problem for problem in kept_problems if len(problem.positions)]
+
+
 def _process_group(
     context: IngestContext,
     contract: Contract,
@@ -569,6 +593,7 @@ def _process_group(
         framed["_cpr_mod11_fails"].to_numpy() if "_cpr_mod11_fails" in framed.columns else None
     )
     row_rules = [breach for breach in breaches if breach.severity == "rows"]
+    breaches, type_problems = _without_rows_quarantined(breaches, type_problems, row_rules, len(framed))
     bounds = np.cumsum([0, *sizes])
     landing: list[tuple[Delivery, list[Finding], dict[str, object]]] = []
     keep = np.zeros(len(framed), dtype=bool)
@@ -724,3 +749,22 @@ def _land(
                 "retry": bool(delivery.attempt),
             }
         )
+
+
+def retry_held(context: IngestContext, sources: list[str]) -> list[SourceOutcome]:
+    """`tidlig contracts retry-held`: under the writer lock, release the held deliveries of ``sources``
+    whose upstream source has landed since, and take them (with any other new delivery) at once.
+
+    The same happens automatically at the start of every source's intake; this runs it on demand. A held
+    delivery is retried exactly once: a retry that is refused again stays quarantined.
+    """
+    from data_contracts.contract import load_contract
+
+    outcomes = []
+    with context.warehouse.writer_lock():
+        verify_key(context)
+        for source in sources:
+            if not release_held(context, source) and not context.warehouse.released_hashes(source):
+                continue
+            outcomes.append(ingest_source(load_contract(source), context))
+    return outcomes

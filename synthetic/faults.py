@@ -386,6 +386,7 @@ class FaultInjector:
         else:
             raise ValueError(f"no parquet variant of fault {fault.kind}")
         write_parquet(table, path)
+        refresh_control_totals(path, table.num_rows)
         self._record(fault, delivery, rows, description)
 
     def apply_care_faults(self, database: CareDatabase, kinds: set[str]) -> None:

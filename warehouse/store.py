@@ -301,6 +301,15 @@ class Warehouse:
                 "rotate-key` (docs/production.md, 'Rotating the key')."
             )
 
+    def retire_key(self, fingerprint: str, note: str) -> None:
+        """Mark the active key retired (only ``data_contracts.key_rotation`` does this)."""
+        with self._catalog() as connection:
+            connection.execute(
+                "UPDATE pseudonym_keys SET retired_at = ?, note = coalesce(note, '') || '; ' || ? "
+                "WHERE fingerprint = ? AND retired_at IS NULL",
+                [pd.Timestamp.now(tz="UTC").tz_localize(None), note, fingerprint],
+            )
+
     def register_key(self, fingerprint: str, key_version: str, note: str = "first ingest") -> None:
         """Record the key's fingerprint if none is recorded yet (needs the writer lock in practice)."""
         if self.active_key() is not None:
