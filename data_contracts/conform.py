@@ -149,7 +149,8 @@ def add_context_columns(
     """A copy with ``_delivery``, ``_row_number`` (1-based data row within its delivery),
     ``_delivered_at`` and, where the source has a person, ``person_key``, ``_person_known``,
     ``_birth_date``, ``_cpr_date_valid`` (the date part is a real date under the century rule; True for
-    values the format rule already refuses), ``_cpr_nine_digits`` and ``_cpr_mod11_fails``; plus ``_contact_known`` (diagnoses) and ``_product_known`` (prescriptions).
+    values the format rule already refuses), ``_cpr_nine_digits`` and ``_cpr_mod11_fails``; plus
+    ``_contact_known`` (diagnoses) and ``_product_known`` (prescriptions).
 
     ``typed`` may hold several deliveries of one source, consecutive; ``delivery_labels`` and
     ``delivered_at`` (extract date) are aligned with it. For care tables ``_delivered_at`` is the row's

@@ -14,7 +14,7 @@ Expectations may name *context columns* that ingest adds before validation and n
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -90,7 +90,7 @@ class Contract:
     volume_tolerance: float
     expectations: tuple[dict[str, Any], ...]
     path: Path
-    dialect: PinnedDialect = PinnedDialect()
+    dialect: PinnedDialect = field(default_factory=PinnedDialect)
     cadence: Cadence = "monthly"  # how often the supplier delivers (the expected sequence)
     min_volume_share: float = 0.5  # warn below this share of the median of the recent deliveries
 

@@ -408,7 +408,7 @@ def read_care_increments(
                 f"care table {contract.source} lacks required column(s) {', '.join(missing)} of contract "
                 f"{contract.source} v{contract.version}. Check the care-record export."
             )
-        extra = dropped_columns([str(column) for column in table.c.keys()], contract)
+        extra = dropped_columns([str(column.name) for column in table.c], contract)
         selected = [table.c[column] for column in contract.source_columns if column in table.c]
         query = sa.select(*selected).order_by(table.c.registered_at, table.c.id)
         if watermark is not None:

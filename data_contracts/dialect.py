@@ -33,9 +33,7 @@ DANISH_ENCODINGS = ("utf_8", "cp1252", "latin_1")
 DateOrder = Literal["DMY", "MDY"]
 
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}"
-_DAY_MONTH_DATE = (
-    r"^(\d{1,2})[-./](\d{1,2})[-./](\d{4})(?:[ T](\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?)?$"
-)
+_DAY_MONTH_DATE = r"^(\d{1,2})[-./](\d{1,2})[-./](\d{4})(?:[ T](\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?)?$"
 _DECIMAL_COMMA = r"^[+-]?\d*,\d+$"
 _CPR_WITH_DASH = r"^\d{6}-\d{4}$"
 
@@ -60,7 +58,7 @@ class PinnedDialect:
         if unknown:
             raise ValueError(f"unknown dialect setting(s) {', '.join(sorted(unknown))}")
         delimiter = meta.get("delimiter")
-        if delimiter == "\\t" or delimiter == "tab":
+        if delimiter in {"\\t", "tab"}:
             meta["delimiter"] = "\t"
         return cls(**meta)  # type: ignore[arg-type]
 
@@ -141,10 +139,6 @@ def detect_delimiter(
     if pinned:
         return pinned, _split_header(header_line, pinned)
     fits = [d for d in DELIMITERS if set(required) <= set(_split_header(header_line, d))]
-    try:
-        sniffed = csv.Sniffer().sniff("\n".join(lines[:50]), delimiters="".join(DELIMITERS)).delimiter
-    except csv.Error:
-        sniffed = None
     if len(fits) == 1:
         return fits[0], _split_header(header_line, fits[0])
     if len(fits) > 1:
@@ -153,6 +147,10 @@ def detect_delimiter(
             f"{path}: the delimiter cannot be told: the header splits into the contract's columns with "
             f"{names}. " + _pin_hint("delimiter", '";"')
         )
+    try:
+        sniffed = csv.Sniffer().sniff("\n".join(lines[:50]), delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        sniffed = None
     if sniffed is None:
         # No delimiter gives the contract's columns: report the columns as the comma would read them,
         # saying that no delimiter was found, so the message points the right way.

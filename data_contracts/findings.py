@@ -116,7 +116,6 @@ class BatchReport:
         lines += ["## What to do next", "", self.next_step or "Nothing.", ""]
         return "\n".join(lines)
 
-
     def to_html(self) -> str:
         """The Markdown report as a self-contained HTML page (no scripts, no external resources)."""
         return markdown_page_to_html(self.to_markdown(), f"{self.source} {self.delivery}")

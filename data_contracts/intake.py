@@ -545,12 +545,26 @@ def _without_rows_quarantined(
             continue
         positions = breach.positions[~out[breach.positions]]
         if len(positions) or breach.could_not_evaluate:
-            kept_breaches.append(dataclasses.replace(breach, positions=positions, failing_rows=len(positions)))
+            kept_breaches.append(
+                dataclasses.replace(breach, positions=positions, failing_rows=len(positions))
+            )
     kept_problems = [
         TypeProblem(problem.column, problem.expected_type, problem.positions[~out[problem.positions]])
         for problem in type_problems
     ]
     return kept_breaches, [problem for problem in kept_problems if len(problem.positions)]
+
+
+def _delivery_level_findings(
+    contract: Contract, result: ReadResult, rows: int, history: list[int]
+) -> list[Finding]:
+    """Warnings about a delivery as a whole: dropped columns, volume against the previous and the recent
+    deliveries."""
+    findings = dropped_column_findings(result.dropped_columns)
+    previous = history[-1] if len(history) >= 2 else None
+    volume = _volume_finding(rows, previous, contract.volume_tolerance)
+    size = _size_finding(rows, history[-RECENT_DELIVERIES:], contract.min_volume_share)
+    return findings + [finding for finding in (volume, size) if finding is not None]
 
 
 def _process_group(
@@ -589,9 +603,7 @@ def _process_group(
         row_ids, reference_kind = framed["id"].fillna(-1).astype("int64").to_numpy(), "record_id"
     else:
         row_ids, reference_kind = framed["_row_number"].to_numpy(), "row_number"
-    mod11_fails = (
-        framed["_cpr_mod11_fails"].to_numpy() if "_cpr_mod11_fails" in framed.columns else None
-    )
+    mod11_fails = framed["_cpr_mod11_fails"].to_numpy() if "_cpr_mod11_fails" in framed.columns else None
     row_rules = [breach for breach in breaches if breach.severity == "rows"]
     breaches, type_problems = _without_rows_quarantined(breaches, type_problems, row_rules, len(framed))
     bounds = np.cumsum([0, *sizes])
@@ -607,19 +619,10 @@ def _process_group(
             row_ids=row_ids,
             row_reference=reference_kind,
         )
-        findings += dropped_column_findings(result.dropped_columns)
+        findings += _delivery_level_findings(contract, result, stop - start, history)
         counted: dict[str, int] = {}
-        if mod11_fails is not None:
-            failing = int(mod11_fails[start:stop].sum())
-            if failing:
-                counted["CPR numbers failing the modulus-11 check (accepted: not a validity test)"] = failing
-        previous = history[-1] if len(history) >= 2 else None
-        volume = _volume_finding(stop - start, previous, contract.volume_tolerance)
-        if volume is not None:
-            findings.append(volume)
-        size = _size_finding(stop - start, history[-RECENT_DELIVERIES:], contract.min_volume_share)
-        if size is not None:
-            findings.append(size)
+        if mod11_fails is not None and (failing := int(mod11_fails[start:stop].sum())):
+            counted["CPR numbers failing the modulus-11 check (accepted: not a validity test)"] = failing
         if any(finding.severity == "blocking" for finding in findings):
             _quarantine(
                 context,

@@ -158,7 +158,10 @@ class FaultInjector:
         candidates = [
             d
             for d, rows in sorted(self.counts.get(source, {}).items())
-            if d != first and rows >= min_rows and (source, d) not in self.used and (accept is None or accept(d))
+            if d != first
+            and rows >= min_rows
+            and (source, d) not in self.used
+            and (accept is None or accept(d))
         ]
         if not candidates:
             return None
@@ -345,7 +348,9 @@ class FaultInjector:
                 elif options.get("dashed_cpr") and column == "PNR" and len(value) == 10:
                     row[index] = value[:6] + "-" + value[6:]
         buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=options.get("delimiter", ","), lineterminator=options.get("newline", "\n"))
+        writer = csv.writer(
+            buffer, delimiter=options.get("delimiter", ","), lineterminator=options.get("newline", "\n")
+        )
         writer.writerows([header, *rows])
         data = buffer.getvalue().encode(options.get("encoding", "utf-8"))
         path.write_bytes((codecs.BOM_UTF8 if options.get("bom") else b"") + data)

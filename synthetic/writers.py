@@ -30,7 +30,7 @@ CONTROL_FILE = "control.json"
 
 
 def write_control_totals(
-    folder: Path, source: str, sequence: int, previous_extract: str | None, data_file: Path, rows: int
+    folder: Path, source: str, *, sequence: int, previous_extract: str | None, data_file: Path, rows: int
 ) -> None:
     """Write ``folder/control.json`` for one delivery of one data file."""
     digest = hashlib.sha256(data_file.read_bytes()).hexdigest()
@@ -52,10 +52,10 @@ def refresh_control_totals(data_file: Path, rows: int) -> None:
     write_control_totals(
         data_file.parent,
         document["source"],
-        document["sequence"],
-        document["previous_extract"],
-        data_file,
-        rows,
+        sequence=document["sequence"],
+        previous_extract=document["previous_extract"],
+        data_file=data_file,
+        rows=rows,
     )
 
 
@@ -118,10 +118,10 @@ class DeliveryWriter:
             write_control_totals(
                 target,
                 source,
-                len(counts[source]),
-                previous.get(source),
-                target / spec.file_name(),
-                self._staged[(source, delivery)],
+                sequence=len(counts[source]),
+                previous_extract=previous.get(source),
+                data_file=target / spec.file_name(),
+                rows=self._staged[(source, delivery)],
             )
             previous[source] = delivery
         shutil.rmtree(self.staging_dir)

@@ -13,7 +13,12 @@ import pytest
 import sqlalchemy as sa
 
 from data_contracts.contract import load_contract
-from data_contracts.deliveries import Delivery, UnreadableDeliveryError, file_sha256, read_file_delivery_with_notes
+from data_contracts.deliveries import (
+    Delivery,
+    UnreadableDeliveryError,
+    file_sha256,
+    read_file_delivery_with_notes,
+)
 from data_contracts.dialect import PinnedDialect
 from pipelines.settings import Settings
 from tests.data_contracts import tiny_world
@@ -194,8 +199,10 @@ def test_dates_that_read_both_day_first_and_month_first_are_refused_with_how_to_
     with pytest.raises(UnreadableDeliveryError) as refused:
         read_file_delivery_with_notes(_delivery(path), contract)
     message = str(refused.value)
-    assert "both day-first" in message and "month-first" in message
-    assert '"date_order"' in message and "FOED_DAG" in message
+    assert "both day-first" in message
+    assert "month-first" in message
+    assert '"date_order"' in message
+    assert "FOED_DAG" in message
     pinned = dataclasses.replace(contract, dialect=PinnedDialect(date_order="DMY"))
     result = read_file_delivery_with_notes(_delivery(path), pinned)
     assert result.frame["FOED_DAG"].iloc[1] == tiny_world.birth_date(1)
@@ -205,7 +212,7 @@ def test_a_header_that_splits_into_the_contract_under_two_delimiters_is_refused(
     path = tmp_path / "deaths" / "2021-01-01" / "deaths.csv"
     path.parent.mkdir(parents=True)
     path.write_text("PNR,DODDATO,DODSAARSAG,X;PNR;DODDATO;DODSAARSAG\n0101401234,2021-01-15,,;a;b;c\n")
-    with pytest.raises(UnreadableDeliveryError, match='delimiter cannot be told.*"delimiter"'):
+    with pytest.raises(UnreadableDeliveryError, match=r'delimiter cannot be told.*"delimiter"'):
         read_file_delivery_with_notes(_delivery(path), load_contract("deaths"))
 
 
@@ -213,7 +220,7 @@ def test_a_file_in_no_known_dialect_says_which_delimiter_it_was_read_with(tmp_pa
     path = tmp_path / "deaths" / "2021-01-01" / "deaths.csv"
     path.parent.mkdir(parents=True)
     path.write_text("PNR|DODDATO|DODSAARSAG\n0101401234|2021-01-15|\n")
-    with pytest.raises(UnreadableDeliveryError, match="lacks required column.*no delimiter of , ; or tab"):
+    with pytest.raises(UnreadableDeliveryError, match=r"lacks required column.*no delimiter of , ; or tab"):
         read_file_delivery_with_notes(_delivery(path), load_contract("deaths"))
 
 

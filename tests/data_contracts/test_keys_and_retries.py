@@ -67,7 +67,9 @@ def test_ingesting_with_another_key_is_refused_before_any_batch_is_touched(world
     pd.testing.assert_frame_equal(store.batches(), before)
     assert sorted(p.name for p in Path(world.warehouse_dir).rglob("batch=*")) == partitions  # type: ignore[arg-type]
     # The right key restored: everything that was waiting lands.
-    outcomes = {o.source: o for o in run_ingest(build_context(world, echo=lambda _: None), selected_sources(None))}
+    outcomes = {
+        o.source: o for o in run_ingest(build_context(world, echo=lambda _: None), selected_sources(None))
+    }
     assert not any(o.quarantined for o in outcomes.values())
     assert outcomes["deaths"].landed
 
@@ -97,12 +99,14 @@ def test_a_rotation_retires_the_warehouse_and_the_next_ingest_takes_everything_w
         demo=True,
         demo_key=DEMO_PSEUDONYM_KEY,
     )
-    assert rotation.retired_dir.is_dir() and (rotation.retired_dir / "catalog.duckdb").is_file()
+    assert rotation.retired_dir.is_dir()
+    assert (rotation.retired_dir / "catalog.duckdb").is_file()
     rotated = _with_key(world, OTHER_KEY, "v2")
     ingest(rotated, ["cpr_population"])
     store = Warehouse(world.warehouse_dir)
     new_people = set(store.table("population")["person_key"])
-    assert len(new_people) == len(old_people) and not new_people & old_people
+    assert len(new_people) == len(old_people)
+    assert not new_people & old_people
     assert store.active_key() == (key_fingerprint(OTHER_KEY), "v2")
     assert "rotated from key version demo-1" in store.key_history()["note"].iloc[-1]
     with pytest.raises(PseudonymKeyMismatchError):  # the old key is now the wrong one
@@ -116,14 +120,16 @@ def test_the_rotate_key_command_needs_the_new_key_in_the_environment(world: Sett
     runner = CliRunner()
     home = ["--home", str(world.home), "--demo"]
     refused = runner.invoke(cli, [*home, "contracts", "rotate-key", "--new-key-version", "v2", "--yes"])
-    assert refused.exit_code != 0 and "TIDLIG_NEW_PSEUDONYM_KEY" in refused.output
+    assert refused.exit_code != 0
+    assert "TIDLIG_NEW_PSEUDONYM_KEY" in refused.output
     result = runner.invoke(
         cli,
         [*home, "contracts", "rotate-key", "--new-key-version", "v2", "--yes"],
         env={"TIDLIG_NEW_PSEUDONYM_KEY": OTHER_KEY},
     )
     assert result.exit_code == 0, result.output
-    assert "Rotated" in result.output and OTHER_KEY not in result.output
+    assert "Rotated" in result.output
+    assert OTHER_KEY not in result.output
 
 
 # ----- held deliveries ---------------------------------------------------------------------------------
@@ -159,7 +165,8 @@ def test_a_delivery_held_by_a_quarantined_upstream_lands_on_the_next_ingest_afte
     _add_newcomer(world, broken=False)  # the supplier re-delivers February, fixed
     second = ingest(world, ["cpr_population", "sssy_services"])
     (retry,) = second["sssy_services"].landed
-    assert retry["retry"] is True and not second["sssy_services"].quarantined
+    assert retry["retry"] is True
+    assert not second["sssy_services"].quarantined
     ledger = Warehouse(world.warehouse_dir).batches()  # type: ignore[arg-type]
     services = ledger[ledger["source"] == "sssy_services"]
     assert sorted(services["status"]) == ["landed", "released"]
@@ -183,7 +190,8 @@ def test_a_held_delivery_is_retried_exactly_once(world: Settings) -> None:
     assert again["held_by"] is None  # not held a second time
     _add_newcomer(world, broken=False)
     third = ingest(world, ["cpr_population", "sssy_services"])
-    assert third["sssy_services"].landed == [] and third["sssy_services"].quarantined == []
+    assert third["sssy_services"].landed == []
+    assert third["sssy_services"].quarantined == []
     ledger = Warehouse(world.warehouse_dir).batches()  # type: ignore[arg-type]
     statuses = sorted(ledger.loc[ledger["source"] == "sssy_services", "status"])
     assert statuses == ["quarantined", "released"]
@@ -198,9 +206,11 @@ def test_the_retry_held_command_retries_what_is_ready_and_lists_what_still_waits
     home = ["--home", str(world.home), "--demo"]
     waiting = runner.invoke(cli, [*home, "contracts", "retry-held"])
     assert waiting.exit_code == 0, waiting.output
-    assert "1 still held" in waiting.output and "waits for cpr_population" in waiting.output
+    assert "1 still held" in waiting.output
+    assert "waits for cpr_population" in waiting.output
     _add_newcomer(world, broken=False)
     ingest(world, ["cpr_population"])
     result = runner.invoke(cli, [*home, "contracts", "retry-held", "--source", "sssy_services"])
     assert result.exit_code == 0, result.output
-    assert "1 delivery(ies) landed" in result.output and "0 still held" in result.output
+    assert "1 delivery(ies) landed" in result.output
+    assert "0 still held" in result.output
