@@ -19,12 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data_contracts.contract import Contract
-from data_contracts.pseudonym import (
-    cpr_birth_dates,
-    cpr_is_well_formed,
-    cpr_passes_mod11,
-    pseudonymise_cpr,
-)
+from data_contracts.pseudonym import cpr_date_and_mod11, cpr_is_well_formed, pseudonymise_cpr
 
 TIMESTAMP_DTYPE = "datetime64[us]"
 
@@ -173,9 +168,11 @@ def add_context_columns(
         distinct_cpr = pd.Series(distinct, dtype="str")
         well_formed = cpr_is_well_formed(distinct_cpr)
         distinct_keys = pseudonymise_cpr(distinct_cpr.where(well_formed), key)
-        date_valid = (~well_formed | cpr_birth_dates(distinct_cpr).notna()).to_numpy()
+        real_date, mod11_ok = cpr_date_and_mod11(distinct_cpr)
+        formed = well_formed.to_numpy(dtype=bool)
+        date_valid = ~formed | real_date
         nine_digits = distinct_cpr.str.fullmatch(r"\d{9}").fillna(False).to_numpy(dtype=bool)
-        mod11_fails = (well_formed & ~cpr_passes_mod11(distinct_cpr)).to_numpy()
+        mod11_fails = formed & ~mod11_ok
         missing = person_codes < 0
         safe_codes = np.where(missing, 0, person_codes)
 

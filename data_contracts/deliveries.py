@@ -248,14 +248,14 @@ def _read_csv(path: Path, contract: Contract, normalised: Normalised) -> tuple[p
                     "dialect.encoding or ask for a UTF-8 extract."
                 ) from None
             raise
-        # The first MiB was UTF-8 but later bytes are not: tell the encoding from the whole file.
+        # The sample was UTF-8 but later bytes are not: tell the encoding from the whole file.
         try:
             encoding = detect_encoding_whole(path)
         except AmbiguousDeliveryError as ambiguous:
             raise UnreadableDeliveryError(str(ambiguous)) from None
         if encoding == "utf8":
             raise UnreadableDeliveryError(
-                f"{path} is not valid UTF-8 (invalid bytes after the first MiB). Ask for a UTF-8 extract."
+                f"{path} is not valid UTF-8 (invalid bytes after the first 64 KiB). Ask for a UTF-8 extract."
             ) from None
         dialect = FileDialect(encoding, dialect.delimiter, dialect.header, dialect.crlf, dialect.bom)
         table = _parse_csv(path, dialect, contract)

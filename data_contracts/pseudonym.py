@@ -80,6 +80,37 @@ def cpr_is_well_formed(cpr: pd.Series) -> pd.Series:
     return cpr.astype("string").str.fullmatch(r"\d{6}-?\d{4}").fillna(False).astype(bool)
 
 
+def _cpr_digits(cpr: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(is 10 digits after removing a dash, digits as an (n, 10) int array; zeros where not 10 digits)."""
+    text = cpr.astype("string").str.replace("-", "", regex=False).fillna("")
+    ten = text.str.fullmatch(r"\d{10}").fillna(False).to_numpy(dtype=bool)
+    fixed = np.where(ten, text.to_numpy(dtype=object), "0000000000").astype("S10")
+    digits = fixed.view(np.uint8).reshape(-1, 10).astype(np.int64) - 48
+    return ten, digits
+
+
+def cpr_date_and_mod11(cpr: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(date part is a real date, passes modulus-11) per value, in one pass over the digits."""
+    ten, digits = _cpr_digits(cpr)
+    return _real_dates(ten, digits).notna().to_numpy(), ten & (digits @ _WEIGHTS % 11 == 0)
+
+
+def _real_dates(ten: np.ndarray, digits: np.ndarray) -> pd.Series:
+    day = digits[:, 0] * 10 + digits[:, 1]
+    month = digits[:, 2] * 10 + digits[:, 3]
+    year = digits[:, 4] * 10 + digits[:, 5]
+    seventh = digits[:, 6]
+    century = np.select(
+        [seventh <= 3, (seventh == 4) | (seventh == 9)],
+        [1900, np.where(year <= 36, 2000, 1900)],
+        np.where(year <= 57, 2000, 1800),
+    )
+    dates = pd.to_datetime(
+        pd.DataFrame({"year": century + year, "month": month, "day": day}), errors="coerce"
+    )
+    return dates.where(ten)
+
+
 def cpr_birth_dates(cpr: pd.Series) -> pd.Series:
     """The birth date a 10-digit CPR number gives under the 7th-digit century rule; NaT where the date
     part is not a real date (or the value is not 10 digits).
@@ -87,32 +118,15 @@ def cpr_birth_dates(cpr: pd.Series) -> pd.Series:
     7th digit 0-3: 1900s; 4 or 9: 2000s if YY <= 36, else 1900s; 5-8: 2000s if YY <= 57, else 1800s
     (/work/shared/docs/danish-sources.md).
     """
-    text = cpr.astype("string").str.replace("-", "", regex=False)
-    ten = text.str.fullmatch(r"\d{10}").fillna(False).astype(bool)
-    digits = text.where(ten, "0101000000")
-    day = digits.str.slice(0, 2).astype(int)
-    month = digits.str.slice(2, 4).astype(int)
-    year = digits.str.slice(4, 6).astype(int)
-    seventh = digits.str.slice(6, 7).astype(int)
-    century = np.select(
-        [seventh <= 3, seventh.isin([4, 9]), seventh >= 5],
-        [1900, np.where(year <= 36, 2000, 1900), np.where(year <= 57, 2000, 1800)],
-        1900,
-    )
-    dates = pd.to_datetime(
-        pd.DataFrame({"year": century + year, "month": month, "day": day}), errors="coerce"
-    )
-    return dates.where(ten.to_numpy())
+    ten, digits = _cpr_digits(cpr)
+    return pd.Series(_real_dates(ten, digits).to_numpy(), index=cpr.index)
 
 
 def cpr_passes_mod11(cpr: pd.Series) -> pd.Series:
     """True where a 10-digit CPR number passes the old modulus-11 check (informational only: numbers
     issued since 2007 need not pass it, so failing it is never a reason to refuse)."""
-    text = cpr.astype("string").str.replace("-", "", regex=False)
-    ten = text.str.fullmatch(r"\d{10}").fillna(False).astype(bool)
-    digits = text.where(ten, "0000000000")
-    total = sum(digits.str.slice(i, i + 1).astype(int) * weight for i, weight in enumerate(_MOD11_WEIGHTS))
-    return (ten & (total % 11 == 0)).astype(bool)
+    ten, digits = _cpr_digits(cpr)
+    return pd.Series(ten & (digits @ _WEIGHTS % 11 == 0), index=cpr.index)
 
 
-_MOD11_WEIGHTS = (4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
+_WEIGHTS = np.array([4, 3, 2, 7, 6, 5, 4, 3, 2, 1], dtype=np.int64)  # the modulus-11 weights

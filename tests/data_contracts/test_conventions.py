@@ -232,3 +232,15 @@ def test_a_pinned_decimal_point_leaves_decimal_commas_for_the_type_check(tmp_pat
     assert read_file_delivery_with_notes(_delivery(path), contract).frame["DDD_PER_PACK"][0] == "2.5"
     pinned = dataclasses.replace(contract, dialect=PinnedDialect(decimal="."))
     assert read_file_delivery_with_notes(_delivery(path), pinned).frame["DDD_PER_PACK"][0] == "2,5"
+
+
+def test_a_windows_1252_file_whose_first_64_kib_are_plain_ascii_is_still_read_right(tmp_path: Path) -> None:
+    path = tmp_path / "cpr_population" / "2021-01-01" / "cpr_population.csv"
+    path.parent.mkdir(parents=True)
+    frame = tiny_world.population_frame(999)
+    frame.loc[998, "NAVN"] = "Åse Ærø Søndergård"
+    frame.to_csv(path, index=False, encoding="cp1252")
+    assert path.stat().st_size > 1 << 16
+    result = read_file_delivery_with_notes(_delivery(path), load_contract("cpr_population"))
+    assert result.frame["NAVN"].iloc[998] == "Åse Ærø Søndergård"
+    assert result.normalised == {"encoding cp1252 (read as such, stored as UTF-8)": 1}
