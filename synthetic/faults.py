@@ -65,7 +65,7 @@ VARIANT_PLACES: dict[str, str] = {
     "windows_1252_export": "cpr_population",
     "semicolon_decimal_comma": "lmdb_prescriptions",
     "utf8_bom_crlf": "lmdb_prescriptions",
-    "day_first_dates": "sssy_services",
+    "day_first_dates": "cpr_population",
     "cpr_with_dash": "deaths",
     "extra_columns": "cpr_population",
     "danish_excel_export": "lmdb_prescriptions",
@@ -322,6 +322,8 @@ class FaultInjector:
         accept = None
         if kind in ("day_first_dates", "danish_excel_export"):
             accept = functools.partial(self._has_day_above_12, source)
+        elif kind == "windows_1252_export":  # a file without æøå is the same bytes in both encodings
+            accept = functools.partial(self._has_non_ascii, source)
         delivery = self._pick_delivery(source, ROWS_PER_FAULT + 1, accept=accept)
         if delivery is None:
             self.not_injected.append(f"{kind} in {source} (no delivery large enough)")
@@ -365,6 +367,10 @@ class FaultInjector:
                 "description": options["description"],
             }
         )
+
+    def _has_non_ascii(self, source: str, delivery: str) -> bool:
+        path = self.landing_dir / source / delivery / REGISTRY_SOURCES[source].file_name()
+        return not path.read_bytes().isascii()
 
     def _has_day_above_12(self, source: str, delivery: str) -> bool:
         spec = REGISTRY_SOURCES[source]
