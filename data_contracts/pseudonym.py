@@ -92,10 +92,16 @@ def _cpr_digits(cpr: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def cpr_date_and_mod11(cpr: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(date part is a real date, passes modulus-11) per value, in one pass over the digits."""
     ten, digits = _cpr_digits(cpr)
-    return _real_dates(ten, digits).notna().to_numpy(), ten & (digits @ _WEIGHTS % 11 == 0)
+    day, month, year = _day_month_year(digits)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+    length = month_days[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    real = ten & (month >= 1) & (month <= 12) & (day >= 1) & (day <= length)
+    return real, ten & (digits @ _WEIGHTS % 11 == 0)
 
 
-def _real_dates(ten: np.ndarray, digits: np.ndarray) -> pd.Series:
+def _day_month_year(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Day, month and four-digit year (7th-digit century rule) from the digits of CPR numbers."""
     day = digits[:, 0] * 10 + digits[:, 1]
     month = digits[:, 2] * 10 + digits[:, 3]
     year = digits[:, 4] * 10 + digits[:, 5]
@@ -105,9 +111,12 @@ def _real_dates(ten: np.ndarray, digits: np.ndarray) -> pd.Series:
         [1900, np.where(year <= 36, 2000, 1900)],
         np.where(year <= 57, 2000, 1800),
     )
-    dates = pd.to_datetime(
-        pd.DataFrame({"year": century + year, "month": month, "day": day}), errors="coerce"
-    )
+    return day, month, century + year
+
+
+def _real_dates(ten: np.ndarray, digits: np.ndarray) -> pd.Series:
+    day, month, year = _day_month_year(digits)
+    dates = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce")
     return dates.where(ten)
 
 

@@ -159,6 +159,7 @@ class Warehouse:
         self.catalog_path = self.root / CATALOG_FILE
         self._writer_connection: duckdb.DuckDBPyConnection | None = None
         self._ledger: pd.DataFrame | None = None  # the writer's copy of ``batches``
+        self._key_checked: tuple[str, str] | None = None  # verified and recorded under the writer lock
 
     # ----- catalog access -------------------------------------------------------------------------
     @contextmanager
@@ -280,6 +281,8 @@ class Warehouse:
         A warehouse without a recorded key accepts any key, unless it already holds landed batches of
         another key version (a catalog written before fingerprints were recorded).
         """
+        if self._writer_connection is not None and self._key_checked == (fingerprint, key_version):
+            return  # nobody else can change the key while this process holds the writer lock
         active = self.active_key()
         if active is None:
             ledger = self.batches()
@@ -303,6 +306,7 @@ class Warehouse:
 
     def retire_key(self, fingerprint: str, note: str) -> None:
         """Mark the active key retired (only ``data_contracts.key_rotation`` does this)."""
+        self._key_checked = None
         with self._catalog() as connection:
             connection.execute(
                 "UPDATE pseudonym_keys SET retired_at = ?, note = coalesce(note, '') || '; ' || ? "
@@ -312,13 +316,19 @@ class Warehouse:
 
     def register_key(self, fingerprint: str, key_version: str, note: str = "first ingest") -> None:
         """Record the key's fingerprint if none is recorded yet (needs the writer lock in practice)."""
+        if self._writer_connection is not None and self._key_checked == (fingerprint, key_version):
+            return
         if self.active_key() is not None:
+            if self._writer_connection is not None and self.active_key() == (fingerprint, key_version):
+                self._key_checked = (fingerprint, key_version)
             return
         with self._catalog() as connection:
             connection.execute(
                 "INSERT INTO pseudonym_keys VALUES (?, ?, ?, NULL, ?)",
                 [fingerprint, key_version, pd.Timestamp.now(tz="UTC").tz_localize(None), note],
             )
+        if self._writer_connection is not None:
+            self._key_checked = (fingerprint, key_version)
 
     def latest_delivered_at(self, source: str) -> pd.Timestamp | None:
         """The watermark of a care table: the latest ``delivered_at`` among its batches, or None."""
@@ -350,6 +360,7 @@ class Warehouse:
             finally:
                 self._writer_connection = None
                 self._ledger = None
+                self._key_checked = None
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def remove_uncommitted_partitions(self) -> list[Path]:
