@@ -100,6 +100,8 @@ class BatchReport:
             lines.append("")
         if self.findings:
             lines += [
+                "## Findings",
+                "",
                 "| severity | column | rule | expectation | failing rows | rows |",
                 "|---|---|---|---|---|---|",
             ]
