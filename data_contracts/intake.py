@@ -112,30 +112,43 @@ def _care_db_available(url: str) -> bool:
 
 
 def load_reference(warehouse: Warehouse, contract: Contract) -> ReferenceData:
-    """Reference data from committed batches: birth dates, LPR3 contacts and DDD per product (latest)."""
-    tables = set(warehouse.tables())
+    """Reference data from committed batches: birth dates, LPR3 contacts and DDD per product (latest).
+
+    Reads only the partitions of the one table it needs (a full ``Warehouse.connect()`` creates a view
+    per table, which costs more than the query for most sources).
+    """
+    import duckdb
+
+    from warehouse.store import READ_OPTIONS
+
+    files = warehouse.landed_files()
+
+    def source(table: str) -> str:
+        listing = ", ".join(f"'{path}'" for path in files[table])
+        return f"read_parquet([{listing}], {READ_OPTIONS})"
+
     birth_dates = pd.Series(dtype="datetime64[us]")
     contacts = ReferenceData().contacts
     ddd = pd.Series(dtype="float64")
-    connection = warehouse.connect()
+    connection = duckdb.connect()
     try:
-        if contract.table != "population" and "population" in tables:
+        if contract.table != "population" and "population" in files:
             frame = connection.execute(
                 "SELECT person_key, arg_max(birth_date, _delivered_at) AS birth_date "
-                "FROM population GROUP BY person_key"
+                f"FROM {source('population')} GROUP BY person_key"
             ).df()
             birth_dates = frame.set_index("person_key")["birth_date"].astype("datetime64[us]")
-        if contract.table == "hospital_diagnoses" and "hospital_contacts" in tables:
+        if contract.table == "hospital_diagnoses" and "hospital_contacts" in files:
             frame = connection.execute(
                 "SELECT contact_id, arg_max(person_key, _delivered_at) AS person_key, "
-                "arg_max(contact_start, _delivered_at) AS contact_start FROM hospital_contacts "
+                f"arg_max(contact_start, _delivered_at) AS contact_start FROM {source('hospital_contacts')} "
                 "WHERE lpr_version = 'LPR3' GROUP BY contact_id"
             ).df()
             contacts = frame.set_index("contact_id")[["person_key", "contact_start"]]
-        if contract.table == "prescriptions" and "drug_products" in tables:
+        if contract.table == "prescriptions" and "drug_products" in files:
             frame = connection.execute(
                 "SELECT product_number, arg_max(ddd_per_pack, _delivered_at) AS ddd_per_pack "
-                "FROM drug_products GROUP BY product_number"
+                f"FROM {source('drug_products')} GROUP BY product_number"
             ).df()
             ddd = frame.set_index("product_number")["ddd_per_pack"].astype("float64")
     finally:
@@ -680,7 +693,6 @@ def _land(
     A landed batch with rows left out by a row-level rule, or with columns dropped, also gets a report
     under the quarantine folder (status ``landed``) saying which rows and columns, so a person can act.
     """
-    framed = framed.reset_index(drop=True)
     batch_of = {delivery.label: _batch_id(delivery) for delivery, _, _ in landing}
     rows = to_warehouse_rows(
         framed, contract, reference, framed["_delivery"].map(batch_of), context.ingested_at

@@ -35,7 +35,8 @@ import pyarrow.parquet as pq
 
 CATALOG_FILE = "catalog.duckdb"
 PARTITION_FILE = "part-0.parquet"
-_READ_OPTIONS = "union_by_name = true, hive_partitioning = false"
+READ_OPTIONS = "union_by_name = true, hive_partitioning = false"
+_READ_OPTIONS = READ_OPTIONS
 # Test hook for the crash test: kill this process after the partition is in place, before the commit.
 CRASH_HOOK_VARIABLE = "TIDLIG_CRASH_BEFORE_CATALOG_COMMIT"
 
