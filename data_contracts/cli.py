@@ -51,3 +51,130 @@ def docs(settings: Settings, out: Path | None, check_gx: bool) -> None:
 
     written = write_contract_docs(loaded, folder)
     click.echo(f"Wrote {len(written)} files for {len(loaded)} contracts to {folder}. Start with index.md.")
+
+
+def _ingest_context(settings: Settings, echo=click.echo):  # type: ignore[no-untyped-def]
+    """The intake context for a command outside the ingest flow (same values as `tidlig ingest` uses)."""
+    import pandas as pd
+
+    from data_contracts.intake import IngestContext
+    from data_contracts.validation import ContractValidator
+    from pipelines.settings import MissingPseudonymKeyError
+    from warehouse import Warehouse
+
+    try:
+        key, key_version = settings.require_pseudonym_key()
+    except MissingPseudonymKeyError as error:
+        raise click.ClickException(str(error)) from None
+    assert settings.warehouse_dir is not None
+    assert settings.landing_dir is not None
+    assert settings.quarantine_dir is not None
+    return IngestContext(
+        warehouse=Warehouse(settings.warehouse_dir),
+        validator=ContractValidator(),
+        landing_dir=settings.landing_dir,
+        quarantine_dir=settings.quarantine_dir,
+        care_db_url=str(settings.care_db_url),
+        pseudonym_key=key,
+        key_version=key_version,
+        ingested_at=pd.Timestamp.now(tz="UTC").tz_localize(None),
+        write_keystore=settings.deployment == "operational",
+        keystore_url=str(settings.keystore_url),
+        echo=echo,
+    )
+
+
+@contracts.command("retry-held")
+@click.option("--source", "sources", multiple=True, help="Only these sources (repeatable).")
+@click.pass_obj
+def retry_held_command(settings: Settings, sources: tuple[str, ...]) -> None:
+    """Retry, once, the deliveries held because an upstream delivery was missing or quarantined.
+
+    A delivery quarantined only by a cross-table rule (a person, contact or product not yet known) is
+    held; it is retried exactly once after its upstream source lands, automatically by the next
+    `tidlig ingest`, or now by this command. A retry that is refused again stays quarantined.
+    """
+    from data_contracts.contract import available_sources
+    from data_contracts.intake import retry_held
+    from warehouse import PseudonymKeyMismatchError
+
+    chosen = [source for source in available_sources() if not sources or source in sources]
+    context = _ingest_context(settings)
+    held = context.warehouse.held_batches()
+    if held.empty:
+        click.echo("No held deliveries. Nothing to retry.")
+        return
+    try:
+        outcomes = retry_held(context, chosen)
+    except PseudonymKeyMismatchError as error:
+        raise click.ClickException(str(error)) from None
+    landed = sum(len(o.landed) for o in outcomes)
+    quarantined = sum(len(o.quarantined) for o in outcomes)
+    waiting = context.warehouse.held_batches()
+    click.echo(
+        f"Retried: {landed} delivery(ies) landed, {quarantined} quarantined again. "
+        f"{len(waiting)} still held, waiting for their upstream source to land."
+    )
+    for row in waiting.itertuples():
+        click.echo(f"  {row.source} {row.delivery}: waits for {row.held_by}")
+
+
+@contracts.command("rotate-key")
+@click.option(
+    "--new-key-version", required=True, help="Version label of the new key (e.g. 2026-2); must be new."
+)
+@click.option(
+    "--new-key-env",
+    default="TIDLIG_NEW_PSEUDONYM_KEY",
+    show_default=True,
+    help="Environment variable holding the new key (never pass a key on the command line).",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def rotate_key_command(settings: Settings, new_key_version: str, new_key_env: str, yes: bool) -> None:
+    """Change the pseudonymisation key on purpose (docs/production.md, "Rotating the key").
+
+    Needs the current key (TIDLIG_PSEUDONYM_KEY, proven against the fingerprint the warehouse recorded)
+    and the new one in an environment variable. The current warehouse is retired whole (renamed, kept);
+    a new one records the new key's fingerprint, and the next `tidlig ingest` (with the new key
+    configured) takes every delivery again. Lists and review history keep their old pseudonyms.
+    """
+    import os
+
+    from data_contracts.key_rotation import rotate_pseudonym_key
+    from data_contracts.pseudonym import PseudonymKeyError
+    from pipelines.settings import DEMO_PSEUDONYM_KEY, MissingPseudonymKeyError
+    from warehouse import PseudonymKeyMismatchError
+
+    try:
+        current_key, current_version = settings.require_pseudonym_key()
+    except MissingPseudonymKeyError as error:
+        raise click.ClickException(str(error)) from None
+    new_key = os.environ.get(new_key_env)
+    if not new_key:
+        raise click.ClickException(f"Put the new key in the environment variable {new_key_env} first.")
+    assert settings.warehouse_dir is not None
+    if not yes:
+        click.confirm(
+            f"Retire the warehouse {settings.warehouse_dir} (kept, renamed) and start one for key version "
+            f"{new_key_version}? Every delivery is ingested again afterwards.",
+            abort=True,
+        )
+    try:
+        rotation = rotate_pseudonym_key(
+            settings.warehouse_dir,
+            current_key=current_key,
+            current_version=current_version,
+            new_key=new_key,
+            new_version=new_key_version,
+            demo=settings.demo,
+            demo_key=DEMO_PSEUDONYM_KEY,
+        )
+    except (PseudonymKeyMismatchError, PseudonymKeyError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Rotated: key version {current_version} ({rotation.old_fingerprint}) retired, warehouse kept at "
+        f"{rotation.retired_dir}. New key version {new_key_version} ({rotation.new_fingerprint}) recorded.\n"
+        f"Next: set TIDLIG_PSEUDONYM_KEY to the new key and TIDLIG_PSEUDONYM_KEY_VERSION={new_key_version}, "
+        "then run `tidlig ingest` (it takes every delivery again), `tidlig features` and `tidlig train`."
+    )

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data_contracts.contract import Contract
-from data_contracts.pseudonym import cpr_is_well_formed, pseudonymise_cpr
+from data_contracts.pseudonym import cpr_date_and_mod11, cpr_is_well_formed, pseudonymise_cpr
 
 TIMESTAMP_DTYPE = "datetime64[us]"
 
@@ -142,8 +142,10 @@ def add_context_columns(
     reference: ReferenceData,
 ) -> pd.DataFrame:
     """A copy with ``_delivery``, ``_row_number`` (1-based data row within its delivery),
-    ``_delivered_at`` and, where the source has a person, ``person_key``, ``_person_known`` and
-    ``_birth_date``; plus ``_contact_known`` (diagnoses) and ``_product_known`` (prescriptions).
+    ``_delivered_at`` and, where the source has a person, ``person_key``, ``_person_known``,
+    ``_birth_date``, ``_cpr_date_valid`` (the date part is a real date under the century rule; True for
+    values the format rule already refuses), ``_cpr_nine_digits`` and ``_cpr_mod11_fails``; plus
+    ``_contact_known`` (diagnoses) and ``_product_known`` (prescriptions).
 
     ``typed`` may hold several deliveries of one source, consecutive; ``delivery_labels`` and
     ``delivered_at`` (extract date) are aligned with it. For care tables ``_delivered_at`` is the row's
@@ -164,7 +166,13 @@ def add_context_columns(
         # Work on the distinct CPR numbers (tens of thousands), then spread to the rows (millions).
         person_codes, distinct = pd.factorize(frame[person], use_na_sentinel=True)
         distinct_cpr = pd.Series(distinct, dtype="str")
-        distinct_keys = pseudonymise_cpr(distinct_cpr.where(cpr_is_well_formed(distinct_cpr)), key)
+        well_formed = cpr_is_well_formed(distinct_cpr)
+        distinct_keys = pseudonymise_cpr(distinct_cpr.where(well_formed), key)
+        real_date, mod11_ok = cpr_date_and_mod11(distinct_cpr)
+        formed = well_formed.to_numpy(dtype=bool)
+        date_valid = ~formed | real_date
+        nine_digits = distinct_cpr.str.fullmatch(r"\d{9}").fillna(False).to_numpy(dtype=bool)
+        mod11_fails = formed & ~mod11_ok
         missing = person_codes < 0
         safe_codes = np.where(missing, 0, person_codes)
 
@@ -176,6 +184,9 @@ def add_context_columns(
 
         keys = spread(distinct_keys.to_numpy(dtype=object, na_value=None), None)
         frame["person_key"] = pd.Series(keys, index=frame.index, dtype="str")
+        frame["_cpr_date_valid"] = spread(date_valid, True).astype(bool)
+        frame["_cpr_nine_digits"] = spread(nine_digits, False).astype(bool)
+        frame["_cpr_mod11_fails"] = spread(mod11_fails, False).astype(bool)
         if contract.table == "population":
             frame["_person_known"] = True
             frame["_birth_date"] = frame["FOED_DAG"]

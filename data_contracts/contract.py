@@ -14,10 +14,12 @@ Expectations may name *context columns* that ingest adds before validation and n
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from data_contracts.dialect import PinnedDialect
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuite
@@ -25,7 +27,11 @@ if TYPE_CHECKING:
 SUITES_DIR = Path(__file__).parent / "suites"
 
 ColumnType = Literal["cpr", "string", "date", "datetime", "int", "float"]
-Severity = Literal["blocking", "warning"]
+# blocking: the whole delivery is quarantined; rows: the failing rows are quarantined (left out and counted),
+# the rest lands; warning: reported, everything lands.
+Severity = Literal["blocking", "rows", "warning"]
+SEVERITIES: tuple[str, ...] = ("blocking", "rows", "warning")
+Cadence = Literal["monthly", "once", "continuous"]
 
 # Order matters: the population defines who is known, contacts before diagnoses, products before
 # prescriptions (their DDD comes from the product table).
@@ -84,6 +90,9 @@ class Contract:
     volume_tolerance: float
     expectations: tuple[dict[str, Any], ...]
     path: Path
+    dialect: PinnedDialect = field(default_factory=PinnedDialect)
+    cadence: Cadence = "monthly"  # how often the supplier delivers (the expected sequence)
+    min_volume_share: float = 0.5  # warn below this share of the median of the recent deliveries
 
     @property
     def source_columns(self) -> list[str]:
@@ -101,7 +110,7 @@ class Contract:
         raise KeyError(f"Contract {self.source} has no column {source_name}")
 
     def severity_counts(self) -> dict[str, int]:
-        counts = {"blocking": 0, "warning": 0}
+        counts = dict.fromkeys(SEVERITIES, 0)
         for expectation in self.expectations:
             counts[expectation["meta"]["severity"]] += 1
         return counts
@@ -115,10 +124,10 @@ def available_sources() -> list[str]:
 
 def _check_expectation(source: str, expectation: dict[str, Any], number: int) -> None:
     meta = expectation.get("meta") or {}
-    if meta.get("severity") not in ("blocking", "warning"):
+    if meta.get("severity") not in SEVERITIES:
         raise ContractError(
             f"Contract {source}: expectation #{number} ({expectation.get('type')}) has no meta.severity "
-            "'blocking' or 'warning'. Mark every expectation with one."
+            "'blocking', 'rows' or 'warning'. Mark every expectation with one."
         )
     if not meta.get("rule"):
         raise ContractError(f"Contract {source}: expectation #{number} has no meta.rule sentence.")
@@ -149,6 +158,9 @@ def load_contract(source: str, suites_dir: Path = SUITES_DIR) -> Contract:
             volume_tolerance=float(meta["volume_tolerance"]),
             expectations=expectations,
             path=path,
+            dialect=PinnedDialect.from_meta(meta.get("dialect")),
+            cadence=meta.get("cadence", "monthly" if meta["origin"] == "file" else "continuous"),
+            min_volume_share=float(meta.get("min_volume_share", 0.5)),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise ContractError(

@@ -9,22 +9,62 @@ Reading never retries: an unreadable file raises ``UnreadableDeliveryError`` wit
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import json
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from data_contracts.contract import Contract
+from data_contracts.dialect import (
+    AmbiguousDeliveryError,
+    DayMonthDates,
+    FileDialect,
+    Normalised,
+    decide_date_order,
+    describe_file_conventions,
+    detect_encoding_whole,
+    find_day_month_dates,
+    first_bad_line,
+    normalise_cpr,
+    normalise_decimal,
+    sniff_file,
+    to_iso_dates,
+)
 
 _HASH_CHUNK = 1 << 22
+# The control totals a supplier ships beside each extract file (registry extracts come with one):
+# ``{"source", "extract_date", "sequence", "previous_extract", "files": [{"name", "rows", "sha256"}]}``.
+CONTROL_FILE = "control.json"
 
 
 class UnreadableDeliveryError(ValueError):
     """A delivery that cannot be parsed at all (encoding, truncation, missing columns, no rows)."""
+
+
+@dataclass(frozen=True)
+class ControlTotals:
+    """What the supplier declares about one file of a delivery: rows, checksum, place in the sequence."""
+
+    rows: int | None
+    sha256: str | None
+    sequence: int | None
+    previous_extract: str | None
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """The contract's columns of one delivery and what reading it changed (counts and names, no values)."""
+
+    frame: pd.DataFrame
+    normalised: dict[str, int] = field(default_factory=dict)
+    dropped_columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,6 +77,9 @@ class Delivery:
     content_sha256: str
     path: Path | None = None  # the file, for registry extracts
     table: str | None = None  # the care table, for care increments
+    control: ControlTotals | None = None  # the supplier's control totals, where shipped
+    dropped_columns: tuple[str, ...] = ()  # care tables: columns outside the contract (known at discovery)
+    attempt: int = 0  # 1 when this is the one retry of a delivery held because of an upstream source
 
     @property
     def where(self) -> str:
@@ -75,58 +118,96 @@ def discover_file_deliveries(landing_dir: Path, contract: Contract, seen: set[st
         digest = file_sha256(path)
         if digest in seen:
             continue
-        found.append(Delivery(contract.source, folder.name, extract_date, digest, path=path))
+        control = read_control_totals(folder, path.name)
+        found.append(Delivery(contract.source, folder.name, extract_date, digest, path=path, control=control))
     return found
 
 
-def _check_columns(frame_columns: list[str], contract: Contract, where: str) -> None:
+def read_control_totals(folder: Path, file_name: str) -> ControlTotals | None:
+    """The control totals of ``file_name`` from ``folder/control.json``; None where none is shipped.
+
+    A control file that cannot be read is itself a finding: it yields totals that match nothing
+    (``rows=-1``), so the delivery is refused with a message naming the control file.
+    """
+    path = folder / CONTROL_FILE
+    if not path.is_file():
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        entries = {entry["name"]: entry for entry in document.get("files", [])}
+        entry = entries.get(file_name, {})
+        return ControlTotals(
+            rows=int(entry["rows"]) if "rows" in entry else None,
+            sha256=str(entry["sha256"]) if "sha256" in entry else None,
+            sequence=int(document["sequence"]) if document.get("sequence") is not None else None,
+            previous_extract=document.get("previous_extract"),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return ControlTotals(rows=-1, sha256=None, sequence=None, previous_extract=None)
+
+
+def _check_columns(
+    frame_columns: list[str], contract: Contract, where: str, dialect: FileDialect | None = None
+) -> None:
     missing = [column for column in contract.required_columns if column not in frame_columns]
     if missing:
+        how = ""
+        if dialect is not None:
+            how = (
+                f" (read as {dialect.encoding}, the header splits into {len(frame_columns)} column(s) with "
+                f"delimiter {dialect.delimiter!r}; no delimiter of , ; or tab gives the contract's columns)"
+                if len(frame_columns) <= 1
+                else f" (read as {dialect.encoding}, delimiter {dialect.delimiter!r})"
+            )
         raise UnreadableDeliveryError(
             f"{where} lacks required column(s) {', '.join(missing)} of contract {contract.source} "
-            f"v{contract.version}. Ask the supplier for a complete extract."
+            f"v{contract.version}{how}. Ask the supplier for a complete extract."
         )
 
 
-def read_file_delivery(delivery: Delivery, contract: Contract) -> pd.DataFrame:
-    """The contract's columns of one extract file, as delivered (CSV: all strings; Parquet: its types).
+def dropped_columns(header: list[str], contract: Contract) -> tuple[str, ...]:
+    """Delivered columns outside the contract, in delivery order (dropped before anything is stored)."""
+    kept = set(contract.source_columns)
+    return tuple(name for name in header if name and name not in kept)
 
-    Optional contract columns that are absent come back empty. Raises UnreadableDeliveryError.
+
+def read_file_delivery(delivery: Delivery, contract: Contract) -> pd.DataFrame:
+    """The contract's columns of one extract file, normalised to the clean form (see
+    ``read_file_delivery_with_notes``)."""
+    return read_file_delivery_with_notes(delivery, contract).frame
+
+
+def read_file_delivery_with_notes(delivery: Delivery, contract: Contract) -> ReadResult:
+    """The contract's columns of one extract file (CSV: all strings, normalised to UTF-8, ISO dates, dot
+    decimals and dash-free CPR numbers; Parquet: its types), what was normalised, and the dropped columns.
+
+    Optional contract columns that are absent come back empty. The supplier's control totals (row count,
+    SHA-256), where shipped, must match. Raises UnreadableDeliveryError.
     """
     assert delivery.path is not None
     path = delivery.path
     if path.stat().st_size == 0:
         raise UnreadableDeliveryError(f"{path} is empty (0 bytes). Ask the supplier to deliver it again.")
+    if contract.format == "csv":
+        _check_complete(path)  # a cut inside a row is named as such, before the control totals
+    _check_checksum(delivery)
+    normalised = Normalised()
     try:
         if contract.format == "csv":
-            header = _csv_header(path)
-            _check_complete(path)
-            _check_columns(header, contract, str(path))
-            wanted = [column for column in contract.source_columns if column in header]
-            table = pacsv.read_csv(
-                path,
-                convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(header, pa.string()),
-                    include_columns=wanted,
-                    strings_can_be_null=True,
-                    null_values=[""],
-                ),
-            )
+            table, header = _read_csv(path, contract, normalised)
         else:
             schema_names = pq.read_schema(path).names
             _check_columns(schema_names, contract, str(path))
+            header = schema_names
             table = pq.read_table(path, columns=[c for c in contract.source_columns if c in schema_names])
     except UnreadableDeliveryError:
         raise
-    except UnicodeDecodeError as error:
-        raise UnreadableDeliveryError(
-            f"{path} is not valid UTF-8 ({error.reason}). Ask for a UTF-8 extract."
-        ) from None
     except (pa.ArrowInvalid, pa.ArrowException) as error:
         raise UnreadableDeliveryError(
             f"{path} cannot be parsed as {contract.format.upper()} ({_arrow_reason(error)}); it may be "
             "truncated or corrupt. Ask the supplier to deliver it again."
         ) from None
+    _check_row_count(delivery, table.num_rows)
     frame = table.to_pandas()
     if frame.empty:
         raise UnreadableDeliveryError(
@@ -135,7 +216,143 @@ def read_file_delivery(delivery: Delivery, contract: Contract) -> pd.DataFrame:
     for column in contract.source_columns:
         if column not in frame.columns:
             frame[column] = pd.Series(pd.NA, index=frame.index, dtype="object")
-    return frame[contract.source_columns]
+    return ReadResult(frame[contract.source_columns], normalised.as_dict(), dropped_columns(header, contract))
+
+
+def _read_csv(path: Path, contract: Contract, normalised: Normalised) -> tuple[pa.Table, list[str]]:
+    try:
+        dialect = sniff_file(path, contract.required_columns, contract.dialect)
+    except AmbiguousDeliveryError as error:
+        raise UnreadableDeliveryError(str(error)) from None
+    except LookupError as error:
+        raise UnreadableDeliveryError(f"{path}: {error}. Check the contract's dialect.encoding.") from None
+    if not dialect.header or not any(dialect.header):
+        raise UnreadableDeliveryError(f"{path} has no header line. Ask the supplier to deliver it again.")
+    _check_columns(dialect.header, contract, str(path), dialect)
+    try:
+        table = _parse_csv(path, dialect, contract)
+    except (UnicodeDecodeError, pa.ArrowInvalid) as error:
+        text_problem = isinstance(error, UnicodeDecodeError) or "utf8" in str(error).lower()
+        if not text_problem or contract.dialect.encoding or dialect.encoding != "utf8":
+            if isinstance(error, pa.ArrowInvalid) and "columns" in str(error):
+                line = first_bad_line(path, dialect.encoding, dialect.delimiter, len(dialect.header))
+                where = f" at line {line}" if line else ""
+                raise UnreadableDeliveryError(
+                    f"{path} cannot be parsed as CSV{where}: {_arrow_reason(error)} (the header has "
+                    f"{len(dialect.header)} columns, delimiter {dialect.delimiter!r}). A row is broken or "
+                    "the file is cut off; ask the supplier to deliver it again."
+                ) from None
+            if isinstance(error, UnicodeDecodeError):
+                raise UnreadableDeliveryError(
+                    f"{path} is not valid {dialect.encoding} ({error.reason}). Check the contract's "
+                    "dialect.encoding or ask for a UTF-8 extract."
+                ) from None
+            raise
+        # The sample was UTF-8 but later bytes are not: tell the encoding from the whole file.
+        try:
+            encoding = detect_encoding_whole(path)
+        except AmbiguousDeliveryError as ambiguous:
+            raise UnreadableDeliveryError(str(ambiguous)) from None
+        if encoding == "utf8":
+            raise UnreadableDeliveryError(
+                f"{path} is not valid UTF-8 (invalid bytes after the first 64 KiB). Ask for a UTF-8 extract."
+            ) from None
+        dialect = FileDialect(encoding, dialect.delimiter, dialect.header, dialect.crlf, dialect.bom)
+        table = _parse_csv(path, dialect, contract)
+    describe_file_conventions(dialect, normalised)
+    return _normalise_values(path, table, contract, normalised), dialect.header
+
+
+def _parse_csv(path: Path, dialect: FileDialect, contract: Contract) -> pa.Table:
+    wanted = [column for column in contract.source_columns if column in dialect.header]
+    return pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(encoding=dialect.encoding),
+        parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(dialect.header, pa.string()),
+            include_columns=wanted,
+            strings_can_be_null=True,
+            null_values=[""],
+        ),
+    )
+
+
+def _normalise_values(path: Path, table: pa.Table, contract: Contract, normalised: Normalised) -> pa.Table:
+    """Dash-free CPR numbers, dot decimals and ISO dates, per the contract's column types."""
+    dates: list[DayMonthDates] = []
+    for spec in contract.columns:
+        if spec.source not in table.column_names:
+            continue
+        index = table.schema.get_field_index(spec.source)
+        values = table.column(index)
+        if spec.type == "cpr":
+            changed = normalise_cpr(values, normalised)
+        elif spec.type in ("float", "int"):
+            changed = normalise_decimal(values, contract.dialect.decimal, normalised)
+        elif spec.type in ("date", "datetime"):
+            found = find_day_month_dates(spec.source, values)
+            if found is not None:
+                dates.append(found)
+            continue
+        else:
+            continue
+        if changed is not values:
+            table = table.set_column(index, spec.source, changed)
+    if dates:
+        try:
+            order = decide_date_order(path, dates, contract.dialect.date_order)
+        except AmbiguousDeliveryError as error:
+            raise UnreadableDeliveryError(str(error)) from None
+        for found in dates:
+            index = table.schema.get_field_index(found.column)
+            table = table.set_column(index, found.column, to_iso_dates(table.column(index), found, order))
+            kind = "day-first dates (DD-MM-YYYY)" if order == "DMY" else "month-first dates (MM-DD-YYYY)"
+            normalised.add(kind, pc.sum(found.mask).as_py() or 0)
+    return table
+
+
+def _check_checksum(delivery: Delivery) -> None:
+    control = delivery.control
+    assert delivery.path is not None
+    if control is None:
+        return
+    if control.rows == -1:
+        raise UnreadableDeliveryError(
+            f"{delivery.path.parent / CONTROL_FILE} (the delivery's control totals) cannot be read. Ask "
+            "the supplier to deliver the extract and its control file again."
+        )
+    if control.sha256 is not None and control.sha256 != delivery.content_sha256:
+        lines = _count_lines(delivery.path)
+        declared = f"; the control file declares {control.rows} rows" if control.rows is not None else ""
+        raise UnreadableDeliveryError(
+            f"{delivery.path} does not match its control totals: its SHA-256 differs from the one in "
+            f"{CONTROL_FILE}{declared}, the file has {max(lines - 1, 0)} data rows and ends at line "
+            f"{lines}. It was changed or truncated after the supplier wrote it (incomplete transfer?). "
+            "Ask the supplier to deliver it again."
+        )
+
+
+def _check_row_count(delivery: Delivery, rows: int) -> None:
+    control = delivery.control
+    if control is None or control.rows is None or control.rows == rows:
+        return
+    assert delivery.path is not None
+    raise UnreadableDeliveryError(
+        f"{delivery.path} has {rows} data rows but its control totals ({CONTROL_FILE}) declare "
+        f"{control.rows}: the delivery is incomplete (last data row read: line {rows + 1}). Ask the "
+        "supplier to deliver it again."
+    )
+
+
+def _count_lines(path: Path) -> int:
+    """Lines in a file (a last line without a line break counts)."""
+    count, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
 
 
 def _check_complete(path: Path) -> None:
@@ -144,23 +361,9 @@ def _check_complete(path: Path) -> None:
         handle.seek(-1, 2)
         if handle.read(1) != b"\n":
             raise UnreadableDeliveryError(
-                f"{path} does not end with a line break: it is truncated (cut off inside its last row). "
-                "Ask the supplier to deliver it again."
+                f"{path} does not end with a line break: it is truncated (cut off inside its last row, "
+                f"line {_count_lines(path)}). Ask the supplier to deliver it again."
             )
-
-
-def _csv_header(path: Path) -> list[str]:
-    with path.open("rb") as handle:
-        first_line = handle.readline()
-    try:
-        text = first_line.decode("utf-8").lstrip("\ufeff").rstrip("\r\n")
-    except UnicodeDecodeError as error:
-        raise UnreadableDeliveryError(
-            f"{path} is not valid UTF-8 (header line, {error.reason}). Ask for a UTF-8 extract."
-        ) from None
-    if not text.strip():
-        raise UnreadableDeliveryError(f"{path} has no header line. Ask the supplier to deliver it again.")
-    return [name.strip().strip('"') for name in text.split(",")]
 
 
 def _arrow_reason(error: Exception) -> str:
@@ -169,7 +372,8 @@ def _arrow_reason(error: Exception) -> str:
     if "UTF8" in message or "utf8" in message.lower():
         return "invalid UTF-8 bytes"
     if "Expected" in message and "columns" in message:
-        return message.split(":", 1)[-1].split("line")[0].strip().rstrip(".") or "wrong number of fields"
+        counts = re.search(r"Expected \d+ columns, got \d+", message)  # never the echoed row
+        return counts.group(0) if counts else "wrong number of fields"
     for marker in ("Parquet magic bytes", "file size", "footer", "Empty CSV"):
         if marker.lower() in message.lower():
             return message[:160]
@@ -177,12 +381,17 @@ def _arrow_reason(error: Exception) -> str:
 
 
 def read_care_increments(
-    care_db_url: str, contract: Contract, watermark: pd.Timestamp | None, seen: set[str]
+    care_db_url: str,
+    contract: Contract,
+    watermark: pd.Timestamp | None,
+    seen: set[str],
+    only: set[str] | None = None,
 ) -> list[tuple[Delivery, pd.DataFrame]]:
     """Rows of a care table registered after ``watermark``, one delivery per calendar month of registration.
 
     Each increment is identified by the SHA-256 of its rows, so an increment seen before (``seen``) is
-    skipped. A missing table yields no deliveries (the municipality may not record that kind of data).
+    skipped; with ``only``, just the increments with those hashes are returned (a held increment's retry).
+    A missing table yields no deliveries (the municipality may not record that kind of data).
     """
     import sqlalchemy as sa
 
@@ -199,6 +408,7 @@ def read_care_increments(
                 f"care table {contract.source} lacks required column(s) {', '.join(missing)} of contract "
                 f"{contract.source} v{contract.version}. Check the care-record export."
             )
+        extra = dropped_columns([str(column.name) for column in table.c], contract)
         selected = [table.c[column] for column in contract.source_columns if column in table.c]
         query = sa.select(*selected).order_by(table.c.registered_at, table.c.id)
         if watermark is not None:
@@ -226,7 +436,7 @@ def read_care_increments(
         digest = hashlib.sha256(row_hashes[positions].tobytes())
         digest.update(contract.source.encode())
         content_sha256 = digest.hexdigest()
-        if content_sha256 in seen:
+        if content_sha256 in seen or (only is not None and content_sha256 not in only):
             continue
         delivery = Delivery(
             contract.source,
@@ -234,6 +444,7 @@ def read_care_increments(
             registered.iloc[positions].max(),
             content_sha256,
             table=contract.source,
+            dropped_columns=extra,
         )
         increments.append((delivery, frame.iloc[positions].reset_index(drop=True)))
     return increments

@@ -1,15 +1,16 @@
 """Taking one source's new deliveries: read, pseudonymise, validate, then land or quarantine each one.
 
-Plain functions, no Prefect: ``pipelines/ingest.py`` wraps ``ingest_source`` in a task and runs the sources in
-``INGEST_ORDER``. All deliveries of a source found in one run are validated in as few Great Expectations
-calls as possible (context columns keep uniqueness rules per delivery), then each delivery is decided on
-its own: any blocking finding quarantines the whole delivery, warnings are reported and it lands.
+Plain functions, no Prefect: ``pipelines/ingest_flow.py`` wraps ``ingest_source`` in a task and runs the
+sources in ``INGEST_ORDER``. All deliveries of a source found in one run are validated in as few Great
+Expectations calls as possible (context columns keep uniqueness rules per delivery), then each delivery is
+decided on its own: any blocking finding quarantines the whole delivery, warnings are reported and it lands.
 Validation failures are results, not exceptions, so nothing here is retried; ``OSError`` propagates for the
 caller to retry (re-running is safe: the ledger makes landing exactly-once).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Callable
@@ -31,17 +32,46 @@ from data_contracts.conform import (
 from data_contracts.contract import Contract
 from data_contracts.deliveries import (
     Delivery,
+    ReadResult,
     UnreadableDeliveryError,
     discover_file_deliveries,
     read_care_increments,
-    read_file_delivery,
+    read_file_delivery_with_notes,
 )
 from data_contracts.findings import BatchReport, Finding, write_report
 from data_contracts.keystore import write_identities
+from data_contracts.pseudonym import key_fingerprint
 from data_contracts.validation import ContractValidator, RuleBreach
-from warehouse import AlreadyIngestedError, BatchRecord, Warehouse
+from warehouse import AlreadyIngestedError, BatchRecord, PseudonymKeyMismatchError, Warehouse
 
 GROUP_ROWS = 2_000_000
+RECENT_DELIVERIES = 6  # how many landed deliveries the "far smaller than usual" warning compares with
+# Cross-table rules whose failure means "the upstream delivery is missing or was quarantined": a delivery
+# quarantined only by these is held and retried once when that upstream source lands.
+UPSTREAM_OF_RULE = {
+    "_person_known": "cpr_population",
+    "_contact_known": "lpr3_contacts",
+    "_product_known": "lmdb_products",
+}
+# Column names that suggest personal data a contract does not allow (names, addresses, phone numbers).
+PERSONAL_COLUMN_WORDS = (
+    "navn",
+    "name",
+    "adresse",
+    "address",
+    "addr",
+    "vej",
+    "gade",
+    "street",
+    "postnr",
+    "zip",
+    "tlf",
+    "telefon",
+    "phone",
+    "mobil",
+    "email",
+    "mail",
+)
 
 
 @dataclass(frozen=True)
@@ -82,30 +112,43 @@ def _care_db_available(url: str) -> bool:
 
 
 def load_reference(warehouse: Warehouse, contract: Contract) -> ReferenceData:
-    """Reference data from committed batches: birth dates, LPR3 contacts and DDD per product (latest)."""
-    tables = set(warehouse.tables())
+    """Reference data from committed batches: birth dates, LPR3 contacts and DDD per product (latest).
+
+    Reads only the partitions of the one table it needs (a full ``Warehouse.connect()`` creates a view
+    per table, which costs more than the query for most sources).
+    """
+    import duckdb
+
+    from warehouse.store import READ_OPTIONS
+
+    files = warehouse.landed_files()
+
+    def source(table: str) -> str:
+        listing = ", ".join(f"'{path}'" for path in files[table])
+        return f"read_parquet([{listing}], {READ_OPTIONS})"
+
     birth_dates = pd.Series(dtype="datetime64[us]")
     contacts = ReferenceData().contacts
     ddd = pd.Series(dtype="float64")
-    connection = warehouse.connect()
+    connection = duckdb.connect()
     try:
-        if contract.table != "population" and "population" in tables:
+        if contract.table != "population" and "population" in files:
             frame = connection.execute(
                 "SELECT person_key, arg_max(birth_date, _delivered_at) AS birth_date "
-                "FROM population GROUP BY person_key"
+                f"FROM {source('population')} GROUP BY person_key"
             ).df()
             birth_dates = frame.set_index("person_key")["birth_date"].astype("datetime64[us]")
-        if contract.table == "hospital_diagnoses" and "hospital_contacts" in tables:
+        if contract.table == "hospital_diagnoses" and "hospital_contacts" in files:
             frame = connection.execute(
                 "SELECT contact_id, arg_max(person_key, _delivered_at) AS person_key, "
-                "arg_max(contact_start, _delivered_at) AS contact_start FROM hospital_contacts "
+                f"arg_max(contact_start, _delivered_at) AS contact_start FROM {source('hospital_contacts')} "
                 "WHERE lpr_version = 'LPR3' GROUP BY contact_id"
             ).df()
             contacts = frame.set_index("contact_id")[["person_key", "contact_start"]]
-        if contract.table == "prescriptions" and "drug_products" in tables:
+        if contract.table == "prescriptions" and "drug_products" in files:
             frame = connection.execute(
                 "SELECT product_number, arg_max(ddd_per_pack, _delivered_at) AS ddd_per_pack "
-                "FROM drug_products GROUP BY product_number"
+                f"FROM {source('drug_products')} GROUP BY product_number"
             ).df()
             ddd = frame.set_index("product_number")["ddd_per_pack"].astype("float64")
     finally:
@@ -114,7 +157,68 @@ def load_reference(warehouse: Warehouse, contract: Contract) -> ReferenceData:
 
 
 def _batch_id(delivery: Delivery) -> str:
-    return f"{delivery.source}-{delivery.label}-{delivery.content_sha256[:12]}"
+    suffix = "-retry" if delivery.attempt else ""
+    return f"{delivery.source}-{delivery.label}-{delivery.content_sha256[:12]}{suffix}"
+
+
+def verify_key(context: IngestContext) -> None:
+    """Refuse, before any batch is touched, a key other than the one the warehouse was filled with;
+    record the key's fingerprint on the first ingest. Raises PseudonymKeyMismatchError."""
+    fingerprint = key_fingerprint(context.pseudonym_key)
+    context.warehouse.verify_key(fingerprint, context.key_version)
+    context.warehouse.register_key(fingerprint, context.key_version)
+
+
+def release_held(context: IngestContext, source: str, *, force: bool = False) -> list[str]:
+    """Release the held batches of ``source`` whose upstream source has landed a batch since they were
+    held (all held ones with ``force``), for their one retry by the next intake; return their batch ids."""
+    held = context.warehouse.held_batches(source)
+    if held.empty:
+        return []
+    ledger = context.warehouse.batches()
+    landed = ledger[ledger["status"] == "landed"]
+    chosen = []
+    for row in held.itertuples():
+        upstreams = str(row.held_by).split(",")
+        ready = all(
+            ((landed["source"] == upstream) & (landed["ingested_at"] > row.ingested_at)).any()
+            for upstream in upstreams
+        )
+        if ready or force:
+            chosen.append(str(row.batch_id))
+    context.warehouse.release_for_retry(chosen)
+    if chosen:
+        context.echo(f"  {source}: retrying {len(chosen)} delivery(ies) held because of an upstream source")
+    return chosen
+
+
+def personal_data_column(name: str) -> bool:
+    """Whether a column name suggests names, addresses or phone numbers."""
+    lowered = name.lower()
+    return any(word in lowered for word in PERSONAL_COLUMN_WORDS)
+
+
+def dropped_column_findings(columns: tuple[str, ...]) -> list[Finding]:
+    """One warning per delivered column outside the contract (name only), stronger for personal data."""
+    findings = []
+    for name in columns:
+        if personal_data_column(name):
+            rule = (
+                f"column {name} is not in the contract and was dropped before anything was stored; its name "
+                "suggests personal data (name, address or phone number): ask the supplier to stop sending it"
+            )
+        else:
+            rule = f"column {name} is not in the contract and was dropped before anything was stored"
+        findings.append(Finding(name, "column outside the contract", rule, "warning", 0, (), "none"))
+    return findings
+
+
+def held_by(findings: list[Finding]) -> str | None:
+    """The upstream source(s) when every blocking finding is a cross-table "known in" rule."""
+    blocking = [finding for finding in findings if finding.severity == "blocking"]
+    if not blocking or any(finding.column not in UPSTREAM_OF_RULE for finding in blocking):
+        return None
+    return ",".join(sorted({UPSTREAM_OF_RULE[str(finding.column)] for finding in blocking}))
 
 
 def _findings_for_delivery(
@@ -159,6 +263,25 @@ def _findings_for_delivery(
             )
         )
     return findings
+
+
+def _size_finding(rows: int, recent: list[int], share: float) -> Finding | None:
+    """A warning when a delivery is far smaller than the source's recent ones (it may be cut off)."""
+    if len(recent) < 3:
+        return None
+    median = float(np.median(recent))
+    if median <= 0 or rows >= share * median:
+        return None
+    return Finding(
+        None,
+        "volume vs recent deliveries",
+        f"row count {rows} is far below the median {median:.0f} of the last {len(recent)} landed "
+        f"deliveries (under {share:.0%}): the delivery may be incomplete, check it with the supplier",
+        "warning",
+        0,
+        (),
+        "none",
+    )
 
 
 def _volume_finding(rows: int, previous: int | None, tolerance: float) -> Finding | None:
@@ -208,8 +331,23 @@ def _quarantine(
     findings: list[Finding],
     outcome: SourceOutcome,
     unreadable: bool = False,
+    normalised: dict[str, int] | None = None,
+    counted: dict[str, int] | None = None,
 ) -> None:
     batch_id = _batch_id(delivery)
+    upstream = None if unreadable else held_by(findings)
+    next_step = _next_step(contract, unreadable)
+    if upstream and delivery.attempt:
+        next_step = (
+            f"This delivery was already retried once after {upstream} landed and is still refused: check "
+            "the listed rows against the upstream source with the supplier. " + next_step
+        )
+    elif upstream:
+        next_step = (
+            f"Nothing is wrong with this file by itself as far as the rules can tell: it refers to records "
+            f"of {upstream} that have not landed. Fix {upstream} first; this delivery is then retried once, "
+            "automatically, by the next `tidlig ingest` (or `tidlig contracts retry-held`)."
+        )
     report = BatchReport(
         batch_id,
         contract.source,
@@ -220,7 +358,10 @@ def _quarantine(
         rows,
         reason,
         tuple(sorted(findings, key=lambda finding: finding.severity != "blocking")),
-        _next_step(contract, unreadable),
+        next_step,
+        normalised=normalised or {},
+        counted=counted or {},
+        held_by=None if delivery.attempt else upstream,
     )
     folder = write_report(report, context.quarantine_dir / contract.source / delivery.label / batch_id)
     try:
@@ -238,13 +379,30 @@ def _quarantine(
                 contract.table,
                 context.key_version,
                 None,
-                json.dumps({"reason": reason, "report": str(folder / "report.md")}),
+                json.dumps(
+                    {
+                        "reason": reason,
+                        "report": str(folder / "report.md"),
+                        "html": str(folder / "report.html"),
+                        "normalised": normalised or {},
+                    }
+                ),
+                sequence=delivery.control.sequence if delivery.control else None,
+                previous_delivery=delivery.control.previous_extract if delivery.control else None,
+                held_by=upstream,
+                attempt=delivery.attempt,
             )
         )
     except AlreadyIngestedError:
         return
     outcome.quarantined.append(
-        {"delivery": delivery.label, "rows": rows, "reason": reason, "report": str(folder / "report.md")}
+        {
+            "delivery": delivery.label,
+            "rows": rows,
+            "reason": reason,
+            "report": str(folder / "report.md"),
+            "held_by": upstream if not delivery.attempt else None,
+        }
     )
     context.echo(f"  quarantined {contract.source} {delivery.label}: {reason}")
 
@@ -262,24 +420,44 @@ def _previous_rows(warehouse: Warehouse, source: str) -> list[int]:
     return [int(rows) for rows in mine.sort_values("delivered_at")["rows"]]
 
 
-Reader = Callable[[], pd.DataFrame]
+Reader = Callable[[], ReadResult]
 
 
 def _discover(context: IngestContext, contract: Contract) -> list[tuple[Delivery, Reader]]:
-    """Every new delivery of the source with a function that reads it (files are read one at a time)."""
+    """Every new delivery of the source with a function that reads it (files are read one at a time).
+
+    A delivery released for its retry (held because of an upstream source) is found again, marked as
+    attempt 1; care increments are re-read by their hash because the watermark has moved past them.
+    """
     seen = context.warehouse.seen_hashes(contract.source)
+    released = context.warehouse.released_hashes(contract.source)
     if contract.origin == "care_db":
         watermark = context.warehouse.latest_delivered_at(contract.source)
         increments = read_care_increments(context.care_db_url, contract, watermark, seen)
-        return [(delivery, functools.partial(_given, frame)) for delivery, frame in increments]
+        if released:
+            found = {delivery.content_sha256 for delivery, _ in increments}
+            increments += read_care_increments(
+                context.care_db_url, contract, None, seen | found, only=released
+            )
+        return [
+            (_retry_marked(delivery, released), functools.partial(_given, frame, delivery))
+            for delivery, frame in increments
+        ]
     return [
-        (delivery, functools.partial(read_file_delivery, delivery, contract))
+        (marked, functools.partial(read_file_delivery_with_notes, marked, contract))
         for delivery in discover_file_deliveries(context.landing_dir, contract, seen)
+        for marked in [_retry_marked(delivery, released)]
     ]
 
 
-def _given(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame
+def _retry_marked(delivery: Delivery, released: set[str]) -> Delivery:
+    if delivery.content_sha256 in released:
+        return dataclasses.replace(delivery, attempt=1)
+    return delivery
+
+
+def _given(frame: pd.DataFrame, delivery: Delivery) -> ReadResult:
+    return ReadResult(frame, {}, delivery.dropped_columns)
 
 
 def ingest_source(contract: Contract, context: IngestContext) -> SourceOutcome:
@@ -290,9 +468,15 @@ def ingest_source(contract: Contract, context: IngestContext) -> SourceOutcome:
     a decision per delivery. This keeps hundreds of small monthly deliveries fast and memory bounded.
     """
     outcome = SourceOutcome(contract.source)
+    try:
+        verify_key(context)
+    except PseudonymKeyMismatchError as error:
+        context.echo(f"  {contract.source}: refused: {error}")
+        raise
     if contract.origin == "care_db" and not _care_db_available(context.care_db_url):
         outcome.skipped_reason = "no care database"
         return outcome
+    release_held(context, contract.source)
     try:
         pending = _discover(context, contract)
     except UnreadableDeliveryError as error:
@@ -303,7 +487,7 @@ def ingest_source(contract: Contract, context: IngestContext) -> SourceOutcome:
         return outcome
     reference = load_reference(context.warehouse, contract)
     history = _previous_rows(context.warehouse, contract.source)
-    group: list[tuple[Delivery, pd.DataFrame]] = []
+    group: list[tuple[Delivery, ReadResult]] = []
     rows_in_group = 0
     for delivery, read in pending:
         try:
@@ -321,7 +505,7 @@ def ingest_source(contract: Contract, context: IngestContext) -> SourceOutcome:
             )
             continue
         group.append((delivery, raw))
-        rows_in_group += len(raw)
+        rows_in_group += len(raw.frame)
         if rows_in_group >= GROUP_ROWS:
             _process_group(
                 context, contract, group=group, reference=reference, history=history, outcome=outcome
@@ -336,24 +520,84 @@ def ingest_source(contract: Contract, context: IngestContext) -> SourceOutcome:
     return outcome
 
 
+def _cpr_breaches(framed: pd.DataFrame, contract: Contract) -> list[RuleBreach]:
+    """A 9-digit CPR number is refused with its likely cause (a leading zero lost in a spreadsheet)."""
+    if contract.person_column is None or "_cpr_nine_digits" not in framed.columns:
+        return []
+    positions = np.flatnonzero(framed["_cpr_nine_digits"].to_numpy())
+    if len(positions) == 0:
+        return []
+    person = contract.person_column
+    return [
+        RuleBreach(
+            person,
+            "CPR number with 9 digits",
+            f"{person} has 9 digits instead of 10: the leading zero of a CPR number born on day 01-09 was "
+            "probably lost when the file was opened or saved in a spreadsheet; ask the supplier to export "
+            "the column as text",
+            "blocking",
+            positions,
+            len(positions),
+        )
+    ]
+
+
+def _without_rows_quarantined(
+    breaches: list[RuleBreach], type_problems: list[TypeProblem], row_rules: list[RuleBreach], rows: int
+) -> tuple[list[RuleBreach], list[TypeProblem]]:
+    """Rows quarantined by a row-level rule are not judged by the other rules too (an impossible CPR is
+    also unknown in the population, which would otherwise quarantine the whole delivery)."""
+    if not row_rules:
+        return breaches, type_problems
+    out = np.zeros(rows, dtype=bool)
+    for breach in row_rules:
+        out[breach.positions] = True
+    kept_breaches = list(row_rules)
+    for breach in breaches:
+        if breach.severity == "rows":
+            continue
+        positions = breach.positions[~out[breach.positions]]
+        if len(positions) or breach.could_not_evaluate:
+            kept_breaches.append(
+                dataclasses.replace(breach, positions=positions, failing_rows=len(positions))
+            )
+    kept_problems = [
+        TypeProblem(problem.column, problem.expected_type, problem.positions[~out[problem.positions]])
+        for problem in type_problems
+    ]
+    return kept_breaches, [problem for problem in kept_problems if len(problem.positions)]
+
+
+def _delivery_level_findings(
+    contract: Contract, result: ReadResult, rows: int, history: list[int]
+) -> list[Finding]:
+    """Warnings about a delivery as a whole: dropped columns, volume against the previous and the recent
+    deliveries."""
+    findings = dropped_column_findings(result.dropped_columns)
+    previous = history[-1] if len(history) >= 2 else None
+    volume = _volume_finding(rows, previous, contract.volume_tolerance)
+    size = _size_finding(rows, history[-RECENT_DELIVERIES:], contract.min_volume_share)
+    return findings + [finding for finding in (volume, size) if finding is not None]
+
+
 def _process_group(
     context: IngestContext,
     contract: Contract,
     *,
-    group: list[tuple[Delivery, pd.DataFrame]],
+    group: list[tuple[Delivery, ReadResult]],
     reference: ReferenceData,
     history: list[int],
     outcome: SourceOutcome,
 ) -> None:
-    sizes = [len(frame) for _, frame in group]
-    raw = pd.concat([frame for _, frame in group], ignore_index=True)
+    sizes = [len(result.frame) for _, result in group]
+    raw = pd.concat([result.frame for _, result in group], ignore_index=True)
     labels = pd.Series(np.repeat([delivery.label for delivery, _ in group], sizes))
     delivered = pd.Series(np.repeat([delivery.delivered_at for delivery, _ in group], sizes))
     typed, type_problems = coerce_types(raw, contract)
     del raw
     offset = 0
-    for (_, frame), size in zip(group, sizes, strict=True):
-        for problem in schema_problems(frame, contract):
+    for (_, result), size in zip(group, sizes, strict=True):
+        for problem in schema_problems(result.frame, contract):
             type_problems.append(
                 TypeProblem(problem.column, problem.expected_type, problem.positions + offset)
             )
@@ -367,15 +611,18 @@ def _process_group(
         reference=reference,
     )
     del typed
-    breaches = context.validator.validate(framed, contract)
+    breaches = context.validator.validate(framed, contract) + _cpr_breaches(framed, contract)
     if contract.origin == "care_db":
         row_ids, reference_kind = framed["id"].fillna(-1).astype("int64").to_numpy(), "record_id"
     else:
         row_ids, reference_kind = framed["_row_number"].to_numpy(), "row_number"
+    mod11_fails = framed["_cpr_mod11_fails"].to_numpy() if "_cpr_mod11_fails" in framed.columns else None
+    row_rules = [breach for breach in breaches if breach.severity == "rows"]
+    breaches, type_problems = _without_rows_quarantined(breaches, type_problems, row_rules, len(framed))
     bounds = np.cumsum([0, *sizes])
-    landing: list[tuple[Delivery, list[Finding]]] = []
+    landing: list[tuple[Delivery, list[Finding], dict[str, object]]] = []
     keep = np.zeros(len(framed), dtype=bool)
-    for index, (delivery, _) in enumerate(group):
+    for index, (delivery, result) in enumerate(group):
         start, stop = int(bounds[index]), int(bounds[index + 1])
         findings = _findings_for_delivery(
             start,
@@ -385,10 +632,10 @@ def _process_group(
             row_ids=row_ids,
             row_reference=reference_kind,
         )
-        previous = history[-1] if len(history) >= 2 else None
-        volume = _volume_finding(stop - start, previous, contract.volume_tolerance)
-        if volume is not None:
-            findings.append(volume)
+        findings += _delivery_level_findings(contract, result, stop - start, history)
+        counted: dict[str, int] = {}
+        if mod11_fails is not None and (failing := int(mod11_fails[start:stop].sum())):
+            counted["CPR numbers failing the modulus-11 check (accepted: not a validity test)"] = failing
         if any(finding.severity == "blocking" for finding in findings):
             _quarantine(
                 context,
@@ -398,11 +645,36 @@ def _process_group(
                 reason=_reason(findings),
                 findings=findings,
                 outcome=outcome,
+                normalised=result.normalised,
+                counted=counted,
             )
             continue
         keep[start:stop] = True
-        landing.append((delivery, findings))
-        history.append(stop - start)
+        for breach in row_rules:
+            inside = breach.positions[(breach.positions >= start) & (breach.positions < stop)]
+            keep[inside] = False
+        dropped_rows = (stop - start) - int(keep[start:stop].sum())
+        if dropped_rows == stop - start:
+            _quarantine(
+                context,
+                contract,
+                delivery=delivery,
+                rows=stop - start,
+                reason=f"every row ({dropped_rows}) broke a row-level rule",
+                findings=findings,
+                outcome=outcome,
+                normalised=result.normalised,
+                counted=counted,
+            )
+            continue
+        notes: dict[str, object] = {
+            "normalised": result.normalised,
+            "counted": counted,
+            "rows_quarantined": dropped_rows,
+            "dropped_columns": list(result.dropped_columns),
+        }
+        landing.append((delivery, findings, notes))
+        history.append(stop - start - dropped_rows)
     if landing:
         _land(context, contract, framed=framed[keep], landing=landing, reference=reference, outcome=outcome)
 
@@ -412,12 +684,16 @@ def _land(
     contract: Contract,
     *,
     framed: pd.DataFrame,
-    landing: list[tuple[Delivery, list[Finding]]],
+    landing: list[tuple[Delivery, list[Finding], dict[str, object]]],
     reference: ReferenceData,
     outcome: SourceOutcome,
 ) -> None:
-    """Land the accepted deliveries of a group together (all or none), one batch each."""
-    batch_of = {delivery.label: _batch_id(delivery) for delivery, _ in landing}
+    """Land the accepted deliveries of a group together (all or none), one batch each.
+
+    A landed batch with rows left out by a row-level rule, or with columns dropped, also gets a report
+    under the quarantine folder (status ``landed``) saying which rows and columns, so a person can act.
+    """
+    batch_of = {delivery.label: _batch_id(delivery) for delivery, _, _ in landing}
     rows = to_warehouse_rows(
         framed, contract, reference, framed["_delivery"].map(batch_of), context.ingested_at
     )
@@ -425,10 +701,34 @@ def _land(
         write_identities(context.keystore_url, keystore_rows(framed, contract, context.key_version))
     parts = dict(tuple(rows.groupby("_batch_id", sort=False)))
     batches: list[tuple[pd.DataFrame, BatchRecord]] = []
-    for delivery, findings in landing:
+    for delivery, findings, notes in landing:
         batch_id = batch_of[delivery.label]
         part = parts[batch_id].reset_index(drop=True)
         warnings = [finding.to_dict() for finding in findings]
+        report: dict[str, object] = {key: value for key, value in notes.items() if value}
+        if warnings:
+            report["warnings"] = warnings
+        if notes["rows_quarantined"] or notes["dropped_columns"]:
+            folder = write_report(
+                BatchReport(
+                    batch_id,
+                    contract.source,
+                    delivery.label,
+                    delivery.where,
+                    contract.version,
+                    "landed",
+                    len(part),
+                    f"landed; {notes['rows_quarantined']} row(s) quarantined by row-level rules, "
+                    f"{len(notes['dropped_columns'])} column(s) outside the contract dropped",  # type: ignore[arg-type]
+                    tuple(sorted(findings, key=lambda finding: finding.severity != "rows")),
+                    "Rows listed under severity `rows` were left out; correct them at the source and they "
+                    "arrive with a later delivery. Dropped columns were never stored.",
+                    normalised=dict(notes["normalised"]),  # type: ignore[call-overload]
+                    counted=dict(notes["counted"]),  # type: ignore[call-overload]
+                ),
+                context.quarantine_dir / contract.source / delivery.label / batch_id,
+            )
+            report["report"] = str(folder / "report.md")
         record = BatchRecord(
             batch_id,
             contract.source,
@@ -442,7 +742,10 @@ def _land(
             contract.table,
             context.key_version,
             None,
-            json.dumps({"warnings": warnings}) if warnings else None,
+            json.dumps(report) if report else None,
+            sequence=delivery.control.sequence if delivery.control else None,
+            previous_delivery=delivery.control.previous_extract if delivery.control else None,
+            attempt=delivery.attempt,
         )
         batches.append((part, record))
     try:
@@ -450,11 +753,33 @@ def _land(
     except AlreadyIngestedError as error:
         context.echo(f"  {contract.source}: not landed again ({error})")
         return
-    for (delivery, findings), (part, _) in zip(landing, batches, strict=True):
+    for (delivery, findings, notes), (part, _) in zip(landing, batches, strict=True):
         outcome.landed.append(
             {
                 "delivery": delivery.label,
                 "rows": len(part),
                 "warnings": [f"{finding.rule} ({finding.failing_rows} rows)" for finding in findings],
+                "normalised": notes["normalised"],
+                "rows_quarantined": notes["rows_quarantined"],
+                "retry": bool(delivery.attempt),
             }
         )
+
+
+def retry_held(context: IngestContext, sources: list[str]) -> list[SourceOutcome]:
+    """`tidlig contracts retry-held`: under the writer lock, release the held deliveries of ``sources``
+    whose upstream source has landed since, and take them (with any other new delivery) at once.
+
+    The same happens automatically at the start of every source's intake; this runs it on demand. A held
+    delivery is retried exactly once: a retry that is refused again stays quarantined.
+    """
+    from data_contracts.contract import load_contract
+
+    outcomes = []
+    with context.warehouse.writer_lock():
+        verify_key(context)
+        for source in sources:
+            if not release_held(context, source) and not context.warehouse.released_hashes(source):
+                continue
+            outcomes.append(ingest_source(load_contract(source), context))
+    return outcomes

@@ -14,6 +14,7 @@ _CONTEXT_COLUMNS = {
     "_person_known": "whether the person is in the population",
     "_contact_known": "whether the contact is in the LPR3 contacts",
     "_product_known": "whether the product is in the product table",
+    "_cpr_date_valid": "whether the CPR number's date part is a real date (7th-digit century rule)",
 }
 
 
@@ -41,7 +42,8 @@ def contract_markdown(contract: Contract) -> str:
         f"- Record key: {', '.join(contract.record_key)} (a later row with the same key is a correction)",
         f"- Valid time: {contract.valid_time or 'the delivery date (reference table)'}",
         f"- Person column: {contract.person_column or '—'} (replaced by `person_key` at entry)",
-        f"- Rules: {counts['blocking']} blocking, {counts['warning']} warning; volume warning when the row "
+        f"- Rules: {counts['blocking']} blocking, {counts['rows']} row-level, {counts['warning']} warning; "
+        "volume warning when the row "
         f"count is outside {contract.volume_tolerance:.0%} of the previous delivery",
         "",
         "## Columns",

@@ -22,7 +22,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from data_contracts.contract import available_sources, load_contract
-from data_contracts.intake import IngestContext, SourceOutcome, ingest_source
+from data_contracts.intake import IngestContext, SourceOutcome, ingest_source, verify_key
 from data_contracts.validation import ContractValidator
 from pipelines.errors import InvalidParameterError
 from pipelines.parameters import IngestParameters
@@ -89,6 +89,8 @@ def run_ingest(
     runner = run_source or ingest_one_source
     outcomes: list[SourceOutcome] = []
     with context.warehouse.writer_lock():
+        # another key than the warehouse's is refused here, before any batch or partition is touched
+        verify_key(context)
         removed = context.warehouse.remove_uncommitted_partitions()
         if removed:
             context.echo(f"Removed {len(removed)} uncommitted partition(s) left by an interrupted run.")

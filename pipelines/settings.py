@@ -14,7 +14,7 @@ from typing import Literal
 
 from pipelines.errors import StepError
 
-DEMO_PSEUDONYM_KEY = "tidlig-demo-key-NOT-SECRET"
+DEMO_PSEUDONYM_KEY = "tidlig-demo-key-NOT-SECRET-synthetic-data-only"
 DEMO_PSEUDONYM_KEY_VERSION = "demo-1"
 
 Deployment = Literal["operational", "research"]
@@ -82,6 +82,12 @@ class Settings:
                 "TIDLIG_PSEUDONYM_KEY_VERSION (keep the key in a secret store), or run with --demo to use "
                 "the public demo key on synthetic data only."
             )
+        from data_contracts.pseudonym import PseudonymKeyError, check_pseudonym_key
+
+        try:
+            check_pseudonym_key(self.pseudonym_key, demo=self.demo, demo_key=DEMO_PSEUDONYM_KEY)
+        except PseudonymKeyError as error:
+            raise MissingPseudonymKeyError(str(error)) from None
         return self.pseudonym_key, self.pseudonym_key_version
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -8,8 +8,8 @@ it: one database transaction, files by atomic rename, and the run recorded eithe
 
 Refusal rules, checked in this order (the first that holds decides):
 
-1. the latest delivery of a source was quarantined and no corrected delivery has landed since
-   (``screening.quarantine.blocking_quarantines``);
+1. the latest delivery of a source was quarantined and no corrected delivery has landed since,
+   or a gap in a source's sequence of extracts (``screening.quarantine``);
 2. nobody is in the scoring cohort at the date;
 3. input drift: the PSI of a model feature between the champion's training rows and today's rows exceeds
    the threshold (``screening.drift``).
@@ -36,7 +36,7 @@ from screening.drift import drift_report
 from screening.eligibility import apply_exclusions
 from screening.facts import build_facts
 from screening.lists import assemble_list, build_entries, run_id_for, select_for_lists
-from screening.quarantine import blocking_quarantines, landed_batch_ids
+from screening.quarantine import blocking_quarantines, landed_batch_ids, missing_deliveries
 
 if TYPE_CHECKING:
     from models.risk_model import RiskModelLike
@@ -164,7 +164,7 @@ def plan_run(
     primary = models[config.outcome]
     batches = inputs.batches()
     identity = run_identity(as_of, config, models, batches)
-    refusal = _quarantine_refusal(batches)
+    refusal = _delivery_refusal(batches, as_of)
     if refusal:
         return Refused(identity, refusal)
     features = inputs.features_at(identity.feature_set_version, as_of)
@@ -187,16 +187,32 @@ def plan_run(
     return _assemble(identity, config, models, features, inputs)
 
 
-def _quarantine_refusal(batches: pd.DataFrame) -> str | None:
+def _delivery_refusal(batches: pd.DataFrame, as_of: dt.date) -> str | None:
+    """Why the data are not whole enough to publish on: a latest delivery quarantined and not re-landed,
+    or a gap in a source's expected sequence of extracts (source and period named); None when whole."""
     blocked = blocking_quarantines(batches)
-    if not blocked:
+    gaps = [
+        gap.sentence()
+        for gap in missing_deliveries(batches, delivered_before=pd.Timestamp(as_of))
+        if gap.source not in blocked
+    ]
+    if not blocked and not gaps:
         return None
+    reasons = []
+    if blocked:
+        reasons.append(
+            "the latest delivery of "
+            + ", ".join(blocked)
+            + " was quarantined and no corrected delivery has landed since"
+        )
+    if gaps:
+        reasons.append("expected extracts are missing (" + "; ".join(gaps) + ")")
     return (
-        "Not published: the latest delivery of "
-        + ", ".join(blocked)
-        + " was quarantined and no corrected delivery has landed since. The previous lists stay "
-        "current. Fix the delivery (see the quarantine report of `tidlig ingest`), ingest again, "
-        "then rerun `tidlig score`."
+        "Not published: "
+        + "; and ".join(reasons)
+        + ". The previous lists stay current. Fix the delivery (see the quarantine report of "
+        "`tidlig ingest`) or ask the supplier for the missing extract, ingest again, then rerun "
+        "`tidlig score`."
     )
 
 

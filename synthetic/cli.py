@@ -40,7 +40,12 @@ def _codes(value: str) -> tuple[str, ...]:
     default=None,
     help="World folder [default: the settings' world_dir, ./tidlig-data/world].",
 )
-@click.option("--faults", default="", help="Comma-separated fault kinds to inject, or `all`.")
+@click.option(
+    "--faults",
+    default="",
+    help="Comma-separated fault kinds: defects a correct ingest refuses and export variants it accepts "
+    "(Danish Excel, Windows-1252, ...); or `all`, `defects`, `variants`.",
+)
 @click.option(
     "--care-db-url",
     default=None,
@@ -71,14 +76,23 @@ def synth(  # noqa: PLR0917 (click passes options by keyword)
 ) -> None:
     """Generate a synthetic Danish world: registry extracts, a care-record database and the hidden truth."""
     from synthetic.config import WorldConfig
-    from synthetic.faults import FAULT_KINDS
+    from synthetic.faults import EXPORT_VARIANTS, FAULT_KINDS
     from synthetic.world import generate_world
 
-    fault_kinds = FAULT_KINDS if faults.strip() == "all" else _codes(faults)
-    unknown = sorted(set(fault_kinds) - set(FAULT_KINDS))
+    choice = faults.strip()
+    if choice == "all":
+        fault_kinds: tuple[str, ...] = FAULT_KINDS + EXPORT_VARIANTS
+    elif choice == "defects":
+        fault_kinds = FAULT_KINDS
+    elif choice == "variants":
+        fault_kinds = EXPORT_VARIANTS
+    else:
+        fault_kinds = tuple(_codes(faults))
+    unknown = sorted(set(fault_kinds) - set(FAULT_KINDS) - set(EXPORT_VARIANTS))
     if unknown:
         raise click.BadParameter(
-            f"unknown fault kind(s) {', '.join(unknown)}; choose from {', '.join(FAULT_KINDS)} or `all`",
+            f"unknown fault kind(s) {', '.join(unknown)}; choose from {', '.join(FAULT_KINDS)} (defects), "
+            f"{', '.join(EXPORT_VARIANTS)} (export variants), or `all`, `defects`, `variants`",
             param_hint="--faults",
         )
     try:
@@ -114,7 +128,8 @@ def synth(  # noqa: PLR0917 (click passes options by keyword)
     click.echo(
         f"Done in {elapsed:.1f} s: {deliveries} delivery files, "
         f"{sum(t['rows'] for t in manifest['care_database']['tables'].values()):,} care-record rows, "
-        f"{manifest['truth']['rows']:,} truth rows, {len(manifest['faults'])} injected faults."
+        f"{manifest['truth']['rows']:,} truth rows, {len(manifest['faults'])} injected faults, "
+        f"{len(manifest['export_variants'])} export variants."
     )
     for skipped in manifest["faults_not_injected"]:
         click.secho(f"Fault not injected: {skipped}; generate more citizens to place it.", fg="yellow")

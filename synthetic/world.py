@@ -91,7 +91,7 @@ def generate_world(
         if truth_writer is not None:
             truth_writer.close()
     counts = writer.finalize()
-    faults, not_injected = inject_faults(config, paths["landing"], database, counts)
+    injected = inject_faults(config, paths["landing"], database, counts)
     database.dispose()
     manifest = _manifest(
         config,
@@ -99,8 +99,9 @@ def generate_world(
         counts=counts,
         care_rows=database.rows,
         truth_rows=truth_rows,
-        faults=faults,
-        not_injected=not_injected,
+        faults=injected.faults,
+        variants=injected.variants,
+        not_injected=injected.not_injected,
         calibration=combine(tallies),
     )
     paths["manifest"].write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -153,6 +154,7 @@ def _manifest(
     care_rows: dict[str, int],
     truth_rows: int,
     faults: list[dict[str, object]],
+    variants: list[dict[str, object]],
     not_injected: list[str],
     calibration: dict[str, list[list[int]]],
 ) -> dict[str, object]:
@@ -188,6 +190,7 @@ def _manifest(
         "truth": {"path": "truth/truth.parquet", "rows": truth_rows},
         "calibration": {"counts": calibration},
         "faults": faults,
+        "export_variants": variants,
         "faults_not_injected": not_injected,
     }
 

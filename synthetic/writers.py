@@ -7,7 +7,9 @@ and CSV is written by pyarrow with a fixed layout.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import shutil
 from pathlib import Path
 
@@ -22,6 +24,39 @@ from synthetic.deliveries import EXTRACT
 from synthetic.sources import CARE_TABLES, REGISTRY_SOURCES, ColumnType
 
 CSV_OPTIONS = {"quoting_style": "needed"}
+# The control totals shipped beside each extract file, the way registry extracts come with a control
+# file: running number and previous extract (so a missing extract shows), rows and SHA-256 per file.
+CONTROL_FILE = "control.json"
+
+
+def write_control_totals(
+    folder: Path, source: str, *, sequence: int, previous_extract: str | None, data_file: Path, rows: int
+) -> None:
+    """Write ``folder/control.json`` for one delivery of one data file."""
+    digest = hashlib.sha256(data_file.read_bytes()).hexdigest()
+    document = {
+        "source": source,
+        "extract_date": folder.name,
+        "sequence": sequence,
+        "previous_extract": previous_extract,
+        "files": [{"name": data_file.name, "rows": rows, "sha256": digest}],
+    }
+    (folder / CONTROL_FILE).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def refresh_control_totals(data_file: Path, rows: int) -> None:
+    """Rewrite a delivery's control totals after its file changed at the supplier (a supplier-side defect
+    or export variant: the supplier's control file describes what it sent)."""
+    control = data_file.parent / CONTROL_FILE
+    document = json.loads(control.read_text(encoding="utf-8"))
+    write_control_totals(
+        data_file.parent,
+        document["source"],
+        sequence=document["sequence"],
+        previous_extract=document["previous_extract"],
+        data_file=data_file,
+        rows=rows,
+    )
 
 
 def write_csv(table: pa.Table, path: Path, include_header: bool = True, append: bool = False) -> None:
@@ -43,7 +78,6 @@ class DeliveryWriter:
         self.staging_dir = staging_dir
         self.staging_dir.mkdir(parents=True, exist_ok=True)
         self._staged: dict[tuple[str, str], int] = {}
-        self._parquet_parts: dict[tuple[str, str], list[pa.Table]] = {}
         self._parquet_parts: dict[tuple[str, str], list[pa.Table]] = {}
 
     def append(self, source: str, table: pa.Table) -> None:
@@ -70,6 +104,7 @@ class DeliveryWriter:
     def finalize(self) -> dict[str, dict[str, int]]:
         """Move staged deliveries into the landing layout; returns rows per source and delivery."""
         counts: dict[str, dict[str, int]] = {}
+        previous: dict[str, str] = {}
         for source, delivery in sorted(self._staged):
             spec = REGISTRY_SOURCES[source]
             target = self.landing_dir / source / delivery
@@ -80,6 +115,15 @@ class DeliveryWriter:
                 parts = self._parquet_parts.pop((source, delivery))
                 write_parquet(pa.concat_tables(parts), target / spec.file_name())
             counts.setdefault(source, {})[delivery] = self._staged[(source, delivery)]
+            write_control_totals(
+                target,
+                source,
+                sequence=len(counts[source]),
+                previous_extract=previous.get(source),
+                data_file=target / spec.file_name(),
+                rows=self._staged[(source, delivery)],
+            )
+            previous[source] = delivery
         shutil.rmtree(self.staging_dir)
         return counts
 

@@ -35,7 +35,8 @@ import pyarrow.parquet as pq
 
 CATALOG_FILE = "catalog.duckdb"
 PARTITION_FILE = "part-0.parquet"
-_READ_OPTIONS = "union_by_name = true, hive_partitioning = false"
+READ_OPTIONS = "union_by_name = true, hive_partitioning = false"
+_READ_OPTIONS = READ_OPTIONS
 # Test hook for the crash test: kill this process after the partition is in place, before the commit.
 CRASH_HOOK_VARIABLE = "TIDLIG_CRASH_BEFORE_CATALOG_COMMIT"
 
@@ -53,7 +54,27 @@ CREATE TABLE IF NOT EXISTS batches (
     table_name VARCHAR,
     key_version VARCHAR,
     partition_path VARCHAR,
-    report VARCHAR
+    report VARCHAR,
+    sequence BIGINT,
+    previous_delivery VARCHAR,
+    held_by VARCHAR,
+    attempt INTEGER
+)
+"""
+# Columns added after the first catalogs were written: added in place to an older catalog.
+_LEDGER_MIGRATIONS = (
+    "ALTER TABLE batches ADD COLUMN IF NOT EXISTS sequence BIGINT",
+    "ALTER TABLE batches ADD COLUMN IF NOT EXISTS previous_delivery VARCHAR",
+    "ALTER TABLE batches ADD COLUMN IF NOT EXISTS held_by VARCHAR",
+    "ALTER TABLE batches ADD COLUMN IF NOT EXISTS attempt INTEGER",
+)
+_KEYS_DDL = """
+CREATE TABLE IF NOT EXISTS pseudonym_keys (
+    fingerprint VARCHAR NOT NULL,
+    key_version VARCHAR NOT NULL,
+    registered_at TIMESTAMP NOT NULL,
+    retired_at TIMESTAMP,
+    note VARCHAR
 )
 """
 
@@ -64,6 +85,15 @@ class CatalogBusyError(RuntimeError):
 
 class AlreadyIngestedError(RuntimeError):
     """The content hash of a batch is already in the ledger: landing it again would duplicate rows."""
+
+
+class PseudonymKeyMismatchError(RuntimeError):
+    """The configured pseudonymisation key is not the one this warehouse was filled with."""
+
+
+# Status of a quarantined batch that was released for its one retry (kept in the ledger for the record;
+# its content hash may be taken again, once).
+RELEASED = "released"
 
 
 @dataclass(frozen=True)
@@ -83,6 +113,10 @@ class BatchRecord:
     key_version: str | None = None
     partition_path: str | None = None
     report: str | None = None
+    sequence: int | None = None  # the supplier's running number of the delivery (from its manifest)
+    previous_delivery: str | None = None  # the delivery the supplier says came before this one
+    held_by: str | None = None  # quarantined only because of this upstream source: retried once it lands
+    attempt: int = 0  # 1 for the one retry of a held batch
 
 
 def _fsync(path: Path) -> None:
@@ -126,6 +160,7 @@ class Warehouse:
         self.catalog_path = self.root / CATALOG_FILE
         self._writer_connection: duckdb.DuckDBPyConnection | None = None
         self._ledger: pd.DataFrame | None = None  # the writer's copy of ``batches``
+        self._key_checked: tuple[str, str] | None = None  # verified and recorded under the writer lock
 
     # ----- catalog access -------------------------------------------------------------------------
     @contextmanager
@@ -153,6 +188,9 @@ class Warehouse:
         try:
             if not read_only:
                 connection.execute(_BATCHES_DDL)
+                for statement in _LEDGER_MIGRATIONS:
+                    connection.execute(statement)
+                connection.execute(_KEYS_DDL)
             yield connection
         finally:
             connection.close()
@@ -170,14 +208,128 @@ class Warehouse:
             ).fetchone()
             if not exists or not exists[0]:
                 return pd.DataFrame(columns=columns)
-            return connection.execute("SELECT * FROM batches ORDER BY ingested_at, batch_id").df()
+            frame = connection.execute("SELECT * FROM batches ORDER BY ingested_at, batch_id").df()
+        for column in columns:  # a catalog written before the newer ledger columns existed
+            if column not in frame.columns:
+                frame[column] = 0 if column == "attempt" else None
+        return frame[columns]
 
     def seen_hashes(self, source: str | None = None) -> set[str]:
-        """Content hashes already taken (landed or quarantined), optionally for one source."""
+        """Content hashes already taken (landed or quarantined), optionally for one source; a batch
+        released for its retry is not counted as taken."""
         ledger = self.batches()
         if source is not None:
             ledger = ledger[ledger["source"] == source]
-        return set(ledger["content_sha256"])
+        return set(ledger.loc[ledger["status"] != RELEASED, "content_sha256"])
+
+    def released_hashes(self, source: str) -> set[str]:
+        """Content hashes of ``source`` released for their one retry and not yet taken again."""
+        ledger = self.batches()
+        mine = ledger[ledger["source"] == source]
+        released = set(mine.loc[mine["status"] == RELEASED, "content_sha256"])
+        return released - set(mine.loc[mine["status"] != RELEASED, "content_sha256"])
+
+    def held_batches(self, source: str | None = None) -> pd.DataFrame:
+        """Quarantined batches held only because of an upstream source and not yet retried."""
+        ledger = self.batches()
+        held = ledger[
+            (ledger["status"] == "quarantined")
+            & ledger["held_by"].notna()
+            & (ledger["attempt"].fillna(0).astype(int) == 0)
+        ]
+        return held if source is None else held[held["source"] == source]
+
+    def release_for_retry(self, batch_ids: list[str]) -> None:
+        """Mark held batches ``released``: their content is taken once more by the next intake."""
+        if not batch_ids:
+            return
+        with self._catalog() as connection:
+            connection.execute(
+                f"UPDATE batches SET status = '{RELEASED}' WHERE status = 'quarantined' AND held_by IS NOT "
+                "NULL AND coalesce(attempt, 0) = 0 AND batch_id IN (SELECT unnest(?))",
+                [list(batch_ids)],
+            )
+        if self._ledger is not None:
+            chosen = self._ledger["batch_id"].isin(batch_ids) & (self._ledger["status"] == "quarantined")
+            self._ledger.loc[chosen, "status"] = RELEASED
+
+    # ----- the pseudonymisation key ---------------------------------------------------------------
+    def key_history(self) -> pd.DataFrame:
+        """Fingerprints of the keys this warehouse was filled with (never the keys), oldest first."""
+        columns = ["fingerprint", "key_version", "registered_at", "retired_at", "note"]
+        if self._writer_connection is None and not self.catalog_path.exists():
+            return pd.DataFrame(columns=columns)
+        with self._catalog(read_only=self._writer_connection is None) as connection:
+            exists = connection.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'pseudonym_keys'"
+            ).fetchone()
+            if not exists or not exists[0]:
+                return pd.DataFrame(columns=columns)
+            return connection.execute("SELECT * FROM pseudonym_keys ORDER BY registered_at").df()
+
+    def active_key(self) -> tuple[str, str] | None:
+        """(fingerprint, key_version) of the key in use, or None before the first ingest."""
+        history = self.key_history()
+        active = history[history["retired_at"].isna()]
+        if active.empty:
+            return None
+        row = active.iloc[-1]
+        return str(row["fingerprint"]), str(row["key_version"])
+
+    def verify_key(self, fingerprint: str, key_version: str) -> None:
+        """Raise PseudonymKeyMismatchError unless the key is the one this warehouse was filled with.
+
+        A warehouse without a recorded key accepts any key, unless it already holds landed batches of
+        another key version (a catalog written before fingerprints were recorded).
+        """
+        if self._writer_connection is not None and self._key_checked == (fingerprint, key_version):
+            return  # nobody else can change the key while this process holds the writer lock
+        active = self.active_key()
+        if active is None:
+            ledger = self.batches()
+            versions = set(ledger.loc[ledger["status"] == "landed", "key_version"].dropna()) - {key_version}
+            if versions:
+                raise PseudonymKeyMismatchError(
+                    f"The warehouse {self.root} holds batches pseudonymised with key version(s) "
+                    f"{', '.join(sorted(versions))}, but the configured key is version {key_version}. "
+                    "Nothing was ingested. Configure the key the warehouse was filled with, or change keys "
+                    "with `tidlig contracts rotate-key` (docs/production.md, 'Rotating the key')."
+                )
+            return
+        if active[0] != fingerprint:
+            raise PseudonymKeyMismatchError(
+                f"The configured pseudonymisation key (version {key_version}, fingerprint {fingerprint}) is "
+                f"not the key the warehouse {self.root} was filled with (version {active[1]}, fingerprint "
+                f"{active[0]}). Nothing was ingested: pseudonyms from two keys would split every citizen "
+                "in two. Configure the right key, or change keys on purpose with `tidlig contracts "
+                "rotate-key` (docs/production.md, 'Rotating the key')."
+            )
+
+    def retire_key(self, fingerprint: str, note: str) -> None:
+        """Mark the active key retired (only ``data_contracts.key_rotation`` does this)."""
+        self._key_checked = None
+        with self._catalog() as connection:
+            connection.execute(
+                "UPDATE pseudonym_keys SET retired_at = ?, note = coalesce(note, '') || '; ' || ? "
+                "WHERE fingerprint = ? AND retired_at IS NULL",
+                [pd.Timestamp.now(tz="UTC").tz_localize(None), note, fingerprint],
+            )
+
+    def register_key(self, fingerprint: str, key_version: str, note: str = "first ingest") -> None:
+        """Record the key's fingerprint if none is recorded yet (needs the writer lock in practice)."""
+        if self._writer_connection is not None and self._key_checked == (fingerprint, key_version):
+            return
+        if self.active_key() is not None:
+            if self._writer_connection is not None and self.active_key() == (fingerprint, key_version):
+                self._key_checked = (fingerprint, key_version)
+            return
+        with self._catalog() as connection:
+            connection.execute(
+                "INSERT INTO pseudonym_keys VALUES (?, ?, ?, NULL, ?)",
+                [fingerprint, key_version, pd.Timestamp.now(tz="UTC").tz_localize(None), note],
+            )
+        if self._writer_connection is not None:
+            self._key_checked = (fingerprint, key_version)
 
     def latest_delivered_at(self, source: str) -> pd.Timestamp | None:
         """The watermark of a care table: the latest ``delivered_at`` among its batches, or None."""
@@ -209,6 +361,7 @@ class Warehouse:
             finally:
                 self._writer_connection = None
                 self._ledger = None
+                self._key_checked = None
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def remove_uncommitted_partitions(self) -> list[Path]:
@@ -295,19 +448,23 @@ class Warehouse:
         for column in ("delivered_at", "ingested_at"):
             rows[column] = pd.to_datetime(rows[column]).astype("datetime64[us]")
         rows["rows"] = rows["rows"].astype("int64")
+        rows["sequence"] = rows["sequence"].astype("Int64")
+        rows["attempt"] = rows["attempt"].astype("int32")
         with self._catalog() as connection:
             connection.register("_new_batches", rows)
             connection.execute("BEGIN TRANSACTION")
             try:
                 duplicate = connection.execute(
                     "SELECT n.source, n.delivery FROM _new_batches n JOIN batches b "
-                    "ON b.source = n.source AND b.content_sha256 = n.content_sha256 LIMIT 1"
+                    "ON b.source = n.source AND b.content_sha256 = n.content_sha256 "
+                    f"WHERE b.status <> '{RELEASED}' LIMIT 1"
                 ).fetchone()
                 if duplicate:
                     raise AlreadyIngestedError(
                         f"{duplicate[0]} delivery {duplicate[1]} is already in the ledger; not taken again."
                     )
-                connection.execute(f"INSERT INTO batches SELECT {', '.join(rows.columns)} FROM _new_batches")
+                names = ", ".join(rows.columns)
+                connection.execute(f"INSERT INTO batches ({names}) SELECT {names} FROM _new_batches")
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")

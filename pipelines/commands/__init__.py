@@ -23,16 +23,18 @@ def reported_errors() -> Iterator[None]:
     """Turn a step's domain errors into click errors: a bad option exits 2, anything else 1.
 
     Domain errors are :class:`~pipelines.errors.StepError` and the layers' own "not there" errors
-    (``FileNotFoundError`` subclasses such as ``features.store.FeatureSetNotFoundError``, and
-    ``features.store.FeatureSetManifestError``). Other exceptions are bugs and keep their traceback.
+    (``FileNotFoundError`` subclasses such as ``features.store.FeatureSetNotFoundError``,
+    ``features.store.FeatureSetManifestError``, ``warehouse.PseudonymKeyMismatchError``).
+    Other exceptions are bugs and keep their traceback.
     """
     from features.store import FeatureSetManifestError
+    from warehouse import PseudonymKeyMismatchError
 
     try:
         yield
     except InvalidParameterError as error:
         raise click.BadParameter(str(error), param_hint=error.option) from None
-    except (StepError, FileNotFoundError, FeatureSetManifestError) as error:
+    except (StepError, FileNotFoundError, FeatureSetManifestError, PseudonymKeyMismatchError) as error:
         raise click.ClickException(str(error)) from None
 
 

@@ -23,6 +23,7 @@ CONTEXT_COLUMNS = {
     "_person_known",
     "_contact_known",
     "_product_known",
+    "_cpr_date_valid",
 }
 
 

@@ -50,3 +50,34 @@ def test_empty_key_is_refused() -> None:
 def test_well_formed_cpr_is_ten_digits_without_a_modulus_check() -> None:
     values = pd.Series(["0101401234", "010140-1234", "0101401230", "01014012", "A101401234", None])
     assert cpr_is_well_formed(values).tolist() == [True, True, True, False, False, False]
+
+
+@pytest.mark.parametrize(
+    ("cpr", "born"),
+    [
+        ("0101401234", "1940-01-01"),  # 7th digit 0-3: 1900s
+        ("2902004000", "2000-02-29"),  # 4 with YY <= 36: 2000s (a leap day)
+        ("0101504000", "1950-01-01"),  # 4 with YY > 36: 1900s
+        ("0101579000", "1957-01-01"),  # 9 with YY > 36: 1900s
+        ("0101575000", "2057-01-01"),  # 5-8 with YY <= 57: 2000s
+        ("0101585000", "1858-01-01"),  # 5-8 with YY > 57: 1800s
+        ("290200-4000", "2000-02-29"),  # the dash is allowed
+    ],
+)
+def test_the_birth_date_follows_the_seventh_digit_century_rule(cpr: str, born: str) -> None:
+    from data_contracts.pseudonym import cpr_birth_dates
+
+    assert cpr_birth_dates(pd.Series([cpr])).iloc[0] == pd.Timestamp(born)
+
+
+@pytest.mark.parametrize("cpr", ["3102401234", "2902011234", "0113401234", "0001401234", "010140123", None])
+def test_a_cpr_whose_date_part_is_impossible_has_no_birth_date(cpr: str | None) -> None:
+    from data_contracts.pseudonym import cpr_birth_dates
+
+    assert pd.isna(cpr_birth_dates(pd.Series([cpr])).iloc[0])
+
+
+def test_modulus_11_is_computed_but_only_informational() -> None:
+    from data_contracts.pseudonym import cpr_passes_mod11
+
+    assert cpr_passes_mod11(pd.Series(["0707614285", "0707614286"])).tolist() == [True, False]

@@ -29,6 +29,7 @@ EXPECTED_WORDS = {
     "non_utf8_encoding": ("UTF-8",),
     "empty_delivery": ("no data rows",),
     "truncated_file": ("truncated",),
+    "truncated_at_line": ("control totals",),
 }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from synthetic.config import WorldConfig
-from synthetic.faults import FAULT_KINDS
+from synthetic.faults import EXPORT_VARIANTS, FAULT_KINDS
 from synthetic.world import generate_world
 
 SMALL = WorldConfig(citizens=3_000, years=3, seed=11, start_date=date(2019, 1, 1), history_years=1)
@@ -24,7 +24,7 @@ def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def faulty_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The same world with every fault kind injected."""
+    """The same world with every fault kind and every export variant injected."""
     out = tmp_path_factory.mktemp("faulty-world")
-    generate_world(WorldConfig(**{**SMALL.__dict__, "faults": FAULT_KINDS}), out)
+    generate_world(WorldConfig(**{**SMALL.__dict__, "faults": FAULT_KINDS + EXPORT_VARIANTS}), out)
     return out

@@ -116,3 +116,64 @@ def test_a_tie_in_delivery_time_goes_to_the_later_landing_then_the_greater_batch
     store.land_batch(third, _record("b3", "sha-b3", "2021-02-01", 1))
     known = store.table("weights", as_known_at="2021-03-01").set_index("person_key")["weight_kg"]
     assert known.to_dict() == {"a": 71.0, "b": 61.0}
+
+
+def test_an_older_catalog_gains_the_new_ledger_columns_in_place(tmp_path: Path) -> None:
+    import duckdb
+
+    tmp_path.mkdir(exist_ok=True)
+    old = duckdb.connect(str(tmp_path / "catalog.duckdb"))
+    old.execute(
+        "CREATE TABLE batches (batch_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, delivery VARCHAR NOT "
+        "NULL, content_sha256 VARCHAR NOT NULL, rows BIGINT NOT NULL, contract_version VARCHAR NOT NULL, "
+        "delivered_at TIMESTAMP, ingested_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL, table_name VARCHAR,"
+        " key_version VARCHAR, partition_path VARCHAR, report VARCHAR)"
+    )
+    old.execute(
+        "INSERT INTO batches VALUES ('old', 'weights', '2021-01-01', 'sha-old', 2, '1.0.0', '2021-01-01', "
+        "'2026-01-01', 'quarantined', 'weights', 'test-1', NULL, NULL)"
+    )
+    old.close()
+    store = Warehouse(tmp_path)
+    assert store.batches()["attempt"].tolist() == [0]
+    store.land_batch(_rows("b1", "2021-02-01", {"p1": 70.0}), _record("b1", "sha-1", "2021-02-01"))
+    ledger = store.batches()
+    assert {"sequence", "previous_delivery", "held_by", "attempt"} <= set(ledger.columns)
+    assert sorted(ledger["batch_id"]) == ["b1", "old"]
+
+
+def test_a_held_batch_released_for_retry_may_land_once(tmp_path: Path) -> None:
+    store = Warehouse(tmp_path)
+    held = BatchRecord(
+        **{
+            **_record("held", "sha-h", "2021-01-01").__dict__,
+            "status": "quarantined",
+            "held_by": "cpr_population",
+        }
+    )
+    store.record_quarantined(held)
+    assert list(store.held_batches("weights")["batch_id"]) == ["held"]
+    with pytest.raises(AlreadyIngestedError):
+        store.land_batch(_rows("retry", "2021-01-01", {"p1": 1.0}), _record("retry", "sha-h", "2021-01-01"))
+    store.release_for_retry(["held"])
+    assert store.released_hashes("weights") == {"sha-h"}
+    assert "sha-h" not in store.seen_hashes("weights")
+    retry = BatchRecord(**{**_record("retry", "sha-h", "2021-01-01").__dict__, "attempt": 1})
+    store.land_batch(_rows("retry", "2021-01-01", {"p1": 1.0}), retry)
+    assert store.released_hashes("weights") == set()
+    assert store.held_batches().empty
+    with pytest.raises(AlreadyIngestedError):
+        store.land_batch(_rows("again", "2021-01-01", {"p1": 1.0}), _record("again", "sha-h", "2021-01-01"))
+
+
+def test_the_key_fingerprint_is_recorded_once_and_another_one_is_refused(tmp_path: Path) -> None:
+    from warehouse import PseudonymKeyMismatchError
+
+    store = Warehouse(tmp_path)
+    store.verify_key("fp-1", "v1")  # an empty warehouse accepts any key
+    store.register_key("fp-1", "v1")
+    store.register_key("fp-2", "v2")  # not replaced: only a rotation retires a key
+    assert store.active_key() == ("fp-1", "v1")
+    store.verify_key("fp-1", "v1")
+    with pytest.raises(PseudonymKeyMismatchError, match="rotate-key"):
+        store.verify_key("fp-2", "v2")
