@@ -18,9 +18,18 @@ from pipelines.runtime import prepare_environment
 from pipelines.settings import Settings
 
 
+def debugging() -> bool:
+    """Whether the global ``tidlig --debug`` flag is on (show tracebacks and third-party output)."""
+    context = click.get_current_context(silent=True)
+    return bool(context and context.find_root().meta.get("tidlig.debug"))
+
+
 @contextmanager
 def reported_errors() -> Iterator[None]:
     """Turn a step's domain errors into click errors: a bad option exits 2, anything else 1.
+
+    The message is printed once, as one paragraph, without a traceback; ``tidlig --debug`` re-raises the
+    error with its traceback instead.
 
     Domain errors are :class:`~pipelines.errors.StepError` and the layers' own "not there" errors
     (``FileNotFoundError`` subclasses such as ``features.store.FeatureSetNotFoundError``, and
@@ -31,14 +40,23 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except InvalidParameterError as error:
+        if debugging():
+            raise
         raise click.BadParameter(str(error), param_hint=error.option) from None
     except (StepError, FileNotFoundError, FeatureSetManifestError) as error:
+        if debugging():
+            raise
         raise click.ClickException(str(error)) from None
 
 
 def prepare(settings: Settings) -> None:
-    """Set the process environment for Prefect and MLflow; call before importing a flow module."""
+    """Set the process environment for Prefect and MLflow, then import Prefect and route its console
+    output through Tidlig's terminal rendering (pipelines/progress.py); call before importing a flow
+    module."""
     prepare_environment(settings)
+    from pipelines.progress import to_terminal
+
+    to_terminal(debug=debugging())
 
 
 def given_options() -> set[str]:
