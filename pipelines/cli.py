@@ -30,10 +30,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
 # instead of creating a typo'd one.
 HOME_CREATING = frozenset({"synth", "demo"})
 HOME_FREE = frozenset({"contracts"})
+HELP_OPTIONS = frozenset({"-h", "--help"})
 
 
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported on first use."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["tidlig.arguments"] = tuple(args)  # so the home check can let `--help` through
+        return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -76,7 +81,7 @@ def cli(ctx: click.Context, home: str | None, demo: bool | None, debug: bool) ->
     settings = load_settings(home=home, demo=demo)
     ctx.obj = settings
     command = ctx.invoked_subcommand
-    asks_help = any(argument in ("-h", "--help") for argument in ctx.protected_args + ctx.args)
+    asks_help = bool(HELP_OPTIONS & set(ctx.meta.get("tidlig.arguments", ())))
     if command in HOME_CREATING or command in HOME_FREE or asks_help or settings.home.is_dir():
         return
     if settings.home.exists():

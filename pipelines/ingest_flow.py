@@ -26,7 +26,7 @@ from data_contracts.intake import IngestContext, SourceOutcome, ingest_source
 from data_contracts.validation import ContractValidator
 from pipelines.errors import InvalidParameterError
 from pipelines.parameters import IngestParameters
-from pipelines.progress import say
+from pipelines.progress import counted, say
 from pipelines.retry import IO_RETRIES
 from pipelines.settings import Settings, SettingsReference
 from warehouse import Warehouse
@@ -92,7 +92,7 @@ def run_ingest(
         removed = context.warehouse.remove_uncommitted_partitions()
         if removed:
             context.echo(f"Removed {len(removed)} uncommitted partition(s) left by an interrupted run.")
-        for source in sources:
+        for source in counted(sources, len(sources), "sources ingested"):
             try:
                 result = runner(source, context)
             except Exception as error:  # one bad source must not stop the others

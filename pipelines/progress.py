@@ -23,7 +23,11 @@ Item = TypeVar("Item")
 
 MARK = "tidlig_step"
 
-_console: Any = None  # rich.console.Console while the CLI renders progress in a terminal
+
+class _Terminal:
+    """The rich.console.Console the CLI renders progress on (None outside the CLI)."""
+
+    console: Any = None
 
 
 def step_logger() -> logging.Logger | logging.LoggerAdapter[Any]:
@@ -47,14 +51,15 @@ def warn(message: str) -> None:
 def counted(items: Iterable[Item], total: int, description: str) -> Iterator[Item]:
     """Yield ``items``, showing a bar with counts in the terminal (when the CLI renders one); says the
     count when done, so the Prefect UI and plain logs get it too."""
-    if _console is None or not _console.is_terminal:
+    console = _Terminal.console
+    if console is None or not console.is_terminal:
         yield from items
         say(f"{description}: {total}/{total} done")
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=_console, transient=True) as progress:
+    with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(description, total=total)
         for item in items:
             yield item
@@ -85,17 +90,16 @@ def to_terminal(debug: bool = False) -> None:
     """Render Tidlig's progress in the terminal (stderr) with Rich, and keep third-party console output
     out of it: Prefect's console handler leaves the root logger (its API handler stays, so the Prefect UI
     still gets every line). With ``debug`` Prefect's console output stays as well. Idempotent."""
-    global _console
     from prefect.logging.handlers import PrefectConsoleHandler
     from rich.console import Console
 
     root = logging.getLogger()
-    if _console is None or _console.file is not sys.stderr:
-        _console = Console(file=sys.stderr)
+    if _Terminal.console is None or _Terminal.console.file is not sys.stderr:
+        _Terminal.console = Console(file=sys.stderr)
     for handler in list(root.handlers):
         if isinstance(handler, TerminalHandler) or (isinstance(handler, PrefectConsoleHandler) and not debug):
             root.removeHandler(handler)
-    root.addHandler(TerminalHandler(_console))
+    root.addHandler(TerminalHandler(_Terminal.console))
     tidlig = logging.getLogger("tidlig")
     if tidlig.getEffectiveLevel() > logging.INFO:
         tidlig.setLevel(logging.INFO)

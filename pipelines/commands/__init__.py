@@ -7,6 +7,8 @@ Commands are the only place that turns the steps' domain errors into messages an
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -47,6 +49,25 @@ def reported_errors() -> Iterator[None]:
         if debugging():
             raise
         raise click.ClickException(str(error)) from None
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def require_iso_date(value: str | None, option: str, *, also: tuple[str, ...] = ()) -> None:
+    """Refuse a date that is not written YYYY-MM-DD (or one of the words in ``also``) before any flow
+    starts, naming the option and the expected format."""
+    if value is None or value in also:
+        return
+    try:
+        if not ISO_DATE.fullmatch(value):
+            raise ValueError(value)
+        dt.date.fromisoformat(value)
+    except ValueError:
+        words = "".join(f" or '{word}'" for word in also)
+        raise InvalidParameterError(
+            f"{value!r} is not a date in the form YYYY-MM-DD{words} (for example 2024-01-01).", option
+        ) from None
 
 
 def prepare(settings: Settings) -> None:
