@@ -81,7 +81,9 @@ class TerminalHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             style = {logging.WARNING: "yellow", logging.ERROR: "red"}.get(record.levelno, "")
-            self.console.print(f"  {record.getMessage()}", style=style or None, markup=False, highlight=False)
+            self.console.print(
+                f"  {record.getMessage()}", style=style or None, markup=False, highlight=False, soft_wrap=True
+            )
         except Exception:  # logging must never break a run
             self.handleError(record)
 
@@ -90,6 +92,7 @@ def to_terminal(debug: bool = False) -> None:
     """Render Tidlig's progress in the terminal (stderr) with Rich, and keep third-party console output
     out of it: Prefect's console handler leaves the root logger (its API handler stays, so the Prefect UI
     still gets every line). With ``debug`` Prefect's console output stays as well. Idempotent."""
+    import prefect.main  # noqa: F401  (Prefect configures logging here; replace its console handler after)
     from prefect.logging.handlers import PrefectConsoleHandler
     from rich.console import Console
 

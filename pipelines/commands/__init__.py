@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -49,6 +50,35 @@ def reported_errors() -> Iterator[None]:
         if debugging():
             raise
         raise click.ClickException(str(error)) from None
+    except Exception as error:
+        if debugging() or not is_domain_error(error):
+            raise
+        raise click.ClickException(str(error)) from None
+
+
+# The layers' own errors that mean "this input or state does not allow the step", each with a message
+# naming the next step: reported as messages, not tracebacks. Looked up in sys.modules, so a layer is
+# never imported only to check an error (an error of a module not imported cannot be raised).
+DOMAIN_ERRORS = (
+    "models.split:InsufficientHistoryError",
+    "models.registry:ChampionNotApprovedError",
+    "features.spec:FeatureSpecError",
+    "screening.as_of:ScoringDateError",
+    "screening.store:KeyStoreUnavailableError",
+    "data_contracts.contract:ContractError",
+    "data_contracts.deliveries:UnreadableDeliveryError",
+)
+
+
+def is_domain_error(error: BaseException) -> bool:
+    """Whether ``error`` is one of :data:`DOMAIN_ERRORS`."""
+    for target in DOMAIN_ERRORS:
+        module_name, name = target.split(":")
+        module = sys.modules.get(module_name)
+        kind = getattr(module, name, None) if module is not None else None
+        if isinstance(kind, type) and isinstance(error, kind):
+            return True
+    return False
 
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
