@@ -350,7 +350,7 @@ def run_scoring(
         if isinstance(plan, Refused):
             record(engine, plan, "refused", [])
             raise PublishRefusedError(plan.reason)
-        say(f"Publishing {len(plan.lists)} district lists and their files")
+        say(f"Writing {len(plan.lists)} district lists and their files")
         return commit(settings, engine, plan, fail_after_rows=fail_after_rows, as_task=as_task)
     finally:
         engine.dispose()
@@ -383,7 +383,14 @@ def score_flow(settings: SettingsReference, parameters: ScoreParameters | None =
         step_logger().warning(str(error))
         raise
     publish_artifact(result)
-    say(f"{result.status}: {len(result.list_ids)} district lists (run {result.run_id})")
+    count = len(result.list_ids)
+    if result.status == "unchanged":
+        say(
+            f"Nothing new: the inputs are the same as in run {result.run_id}, so its {count} district "
+            "lists stay current (nothing was republished)."
+        )
+    else:
+        say(f"Published {count} district lists (run {result.run_id}).")
     return {
         "run_id": result.run_id,
         "list_ids": result.list_ids,

@@ -108,14 +108,6 @@ def command(
         day = resolve_as_of(parameters.as_of, settings).isoformat()
         state = score_flow(settings.reference(), replace(parameters, as_of=day))
     folder = Path(state["output_dir"])
-    count = len(state["list_ids"])
-    if state["status"] == "unchanged":
-        click.echo(
-            f"Nothing new: the inputs are the same as in run {state['run_id']}, so its {count} district "
-            "lists stay current (nothing was republished)."
-        )
-    else:
-        click.echo(f"Published {count} district lists (run {state['run_id']}).")
     click.echo(f"  Operational DB: {settings.operational_db_url}")
     click.echo(f"  Files:          {folder}")
     if settings.deployment == "operational":
