@@ -167,8 +167,9 @@ def ingest_flow(settings: SettingsReference, parameters: IngestParameters | None
     """
     parameters = parameters or IngestParameters()
     resolved = settings.resolve()
-    context = build_context(resolved)
     say(f"Ingesting from {resolved.landing_dir} and the care database into {resolved.warehouse_dir}")
+    say("Loading the data contracts (Great Expectations; the first run on a machine takes longest)")
+    context = build_context(resolved)
     outcomes = run_ingest(context, selected_sources(parameters.sources), _run_as_task)
     summary = render_summary(outcomes, context.quarantine_dir)
     create_markdown_artifact(summary, key=ARTIFACT_KEY, description="Tidlig ingest: counts only")
