@@ -42,7 +42,7 @@ test: setup browser
 # demo's tidlig-data; synthetic data, so the demo key).
 HOME_DIR ?= tidlig-data
 notebook: setup
-	@TIDLIG_HOME=$(abspath $(HOME_DIR)) TIDLIG_DEMO=$${TIDLIG_DEMO-1} $(BIN)/jupyter lab --notebook-dir=notebooks
+	@TIDLIG_HOME=$(abspath $(HOME_DIR)) TIDLIG_DEMO=$${TIDLIG_DEMO-1} $(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: setup
 	@$(BIN)/ruff check .
