@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export GX_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: demo test lint format bench setup browser clean
+.PHONY: demo test lint format bench setup browser clean notebook
 
 setup: $(STAMP)
 
@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv>=0.4"
 	@$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock
 	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@# Byte-compile the environment once, so the first `tidlig` command does not pay for it.
+	@$(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null 2>&1 || true
 	@touch $(STAMP)
 	@echo "Environment ready in $(VENV)."
 
@@ -35,6 +37,12 @@ demo: setup
 test: setup browser
 	@$(BIN)/ruff check .
 	@$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+# JupyterLab from the project's environment on the notebooks, reading the home HOME_DIR (default: the
+# demo's tidlig-data; synthetic data, so the demo key).
+HOME_DIR ?= tidlig-data
+notebook: setup
+	@TIDLIG_HOME=$(abspath $(HOME_DIR)) TIDLIG_DEMO=$${TIDLIG_DEMO-1} $(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: setup
 	@$(BIN)/ruff check .

@@ -26,9 +26,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("review.cli:audit", "Verify and inspect the audit log."),
 }
 
+# Only these commands may create a home; these need none. Every other command refuses a missing home
+# instead of creating a typo'd one.
+HOME_CREATING = frozenset({"synth", "demo"})
+HOME_FREE = frozenset({"contracts"})
+HELP_OPTIONS = frozenset({"-h", "--help"})
+
 
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported on first use."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["tidlig.arguments"] = tuple(args)  # so the home check can let `--help` through
+        return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -58,13 +68,33 @@ class LazyGroup(click.Group):
 @click.option(
     "--demo", is_flag=True, default=None, help="Use the public demo pseudonym key (synthetic data only)."
 )
+@click.option(
+    "--debug", is_flag=True, default=False, help="Show tracebacks and third-party log output on errors."
+)
 @click.pass_context
-def cli(ctx: click.Context, home: str | None, demo: bool | None) -> None:
+def cli(ctx: click.Context, home: str | None, demo: bool | None, debug: bool) -> None:
     """Tidlig: early detection for elderly care.
 
     Typical order: synth -> ingest -> features -> train -> score -> review. `tidlig demo` runs them all.
     """
-    ctx.obj = load_settings(home=home, demo=demo)
+    ctx.meta["tidlig.debug"] = debug
+    settings = load_settings(home=home, demo=demo)
+    ctx.obj = settings
+    command = ctx.invoked_subcommand
+    asks_help = bool(HELP_OPTIONS & set(ctx.meta.get("tidlig.arguments", ())))
+    if command in HOME_CREATING or command in HOME_FREE or asks_help or settings.home.is_dir():
+        return
+    if settings.home.exists():
+        raise click.BadParameter(
+            f"{settings.home} is a file, not a Tidlig home folder. Give the folder that holds the world, "
+            "warehouse and models (--home or TIDLIG_HOME).",
+            param_hint="--home",
+        )
+    raise click.BadParameter(
+        f"There is no Tidlig home at {settings.home}. Check the spelling of --home (or TIDLIG_HOME), or "
+        "create a home with `tidlig synth` (a synthetic world) or `tidlig demo` (everything end to end).",
+        param_hint="--home",
+    )
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from data_contracts.intake import IngestContext, SourceOutcome, ingest_source, v
 from data_contracts.validation import ContractValidator
 from pipelines.errors import InvalidParameterError
 from pipelines.parameters import IngestParameters
-from pipelines.progress import say
+from pipelines.progress import counted, say
 from pipelines.retry import IO_RETRIES
 from pipelines.settings import Settings, SettingsReference
 from warehouse import Warehouse
@@ -94,7 +94,7 @@ def run_ingest(
         removed = context.warehouse.remove_uncommitted_partitions()
         if removed:
             context.echo(f"Removed {len(removed)} uncommitted partition(s) left by an interrupted run.")
-        for source in sources:
+        for source in counted(sources, len(sources), "sources ingested"):
             try:
                 result = runner(source, context)
             except Exception as error:  # one bad source must not stop the others
@@ -169,8 +169,9 @@ def ingest_flow(settings: SettingsReference, parameters: IngestParameters | None
     """
     parameters = parameters or IngestParameters()
     resolved = settings.resolve()
-    context = build_context(resolved)
     say(f"Ingesting from {resolved.landing_dir} and the care database into {resolved.warehouse_dir}")
+    say("Loading the data contracts (Great Expectations; the first run on a machine takes longest)")
+    context = build_context(resolved)
     outcomes = run_ingest(context, selected_sources(parameters.sources), _run_as_task)
     summary = render_summary(outcomes, context.quarantine_dir)
     create_markdown_artifact(summary, key=ARTIFACT_KEY, description="Tidlig ingest: counts only")

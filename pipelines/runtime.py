@@ -13,6 +13,7 @@ QUIET_ENVIRONMENT = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "GX_ANALYTICS_ENABLED": "false",
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    "MLFLOW_LOGGING_LEVEL": "WARNING",
     # ...but the run loggers at INFO: the steps' progress and reasons (pipelines.progress) reach the
     # Prefect UI and the terminal.
     "PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL": "INFO",

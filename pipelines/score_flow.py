@@ -337,7 +337,9 @@ def run_scoring(
     engine = operational_engine(str(settings.operational_db_url))
     try:
         if models is None:
+            say(f"Loading the {config.outcome} champion models")
             models = as_task(load_models, retried=True)(settings, config.outcome, config.horizon_months)
+        say("Checking inputs and drift, ranking eligible citizens per district")
         plan = plan_run(
             as_of,
             config,
@@ -348,6 +350,7 @@ def run_scoring(
         if isinstance(plan, Refused):
             record(engine, plan, "refused", [])
             raise PublishRefusedError(plan.reason)
+        say(f"Writing {len(plan.lists)} district lists and their files")
         return commit(settings, engine, plan, fail_after_rows=fail_after_rows, as_task=as_task)
     finally:
         engine.dispose()
@@ -380,7 +383,14 @@ def score_flow(settings: SettingsReference, parameters: ScoreParameters | None =
         step_logger().warning(str(error))
         raise
     publish_artifact(result)
-    say(f"{result.status}: {len(result.list_ids)} district lists (run {result.run_id})")
+    count = len(result.list_ids)
+    if result.status == "unchanged":
+        say(
+            f"Nothing new: the inputs are the same as in run {result.run_id}, so its {count} district "
+            "lists stay current (nothing was republished)."
+        )
+    else:
+        say(f"Published {count} district lists (run {result.run_id}).")
     return {
         "run_id": result.run_id,
         "list_ids": result.list_ids,

@@ -7,6 +7,9 @@ Commands are the only place that turns the steps' domain errors into messages an
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,9 +21,18 @@ from pipelines.runtime import prepare_environment
 from pipelines.settings import Settings
 
 
+def debugging() -> bool:
+    """Whether the global ``tidlig --debug`` flag is on (show tracebacks and third-party output)."""
+    context = click.get_current_context(silent=True)
+    return bool(context and context.find_root().meta.get("tidlig.debug"))
+
+
 @contextmanager
 def reported_errors() -> Iterator[None]:
     """Turn a step's domain errors into click errors: a bad option exits 2, anything else 1.
+
+    The message is printed once, as one paragraph, without a traceback; ``tidlig --debug`` re-raises the
+    error with its traceback instead.
 
     Domain errors are :class:`~pipelines.errors.StepError` and the layers' own "not there" errors
     (``FileNotFoundError`` subclasses such as ``features.store.FeatureSetNotFoundError``,
@@ -33,14 +45,71 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except InvalidParameterError as error:
+        if debugging():
+            raise
         raise click.BadParameter(str(error), param_hint=error.option) from None
     except (StepError, FileNotFoundError, FeatureSetManifestError, PseudonymKeyMismatchError) as error:
+        if debugging():
+            raise
+        raise click.ClickException(str(error)) from None
+    except Exception as error:
+        if debugging() or not is_domain_error(error):
+            raise
         raise click.ClickException(str(error)) from None
 
 
+# The layers' own errors that mean "this input or state does not allow the step", each with a message
+# naming the next step: reported as messages, not tracebacks. Looked up in sys.modules, so a layer is
+# never imported only to check an error (an error of a module not imported cannot be raised).
+DOMAIN_ERRORS = (
+    "models.split:InsufficientHistoryError",
+    "models.registry:ChampionNotApprovedError",
+    "features.spec:FeatureSpecError",
+    "screening.as_of:ScoringDateError",
+    "screening.store:KeyStoreUnavailableError",
+    "data_contracts.contract:ContractError",
+    "data_contracts.deliveries:UnreadableDeliveryError",
+)
+
+
+def is_domain_error(error: BaseException) -> bool:
+    """Whether ``error`` is one of :data:`DOMAIN_ERRORS`."""
+    for target in DOMAIN_ERRORS:
+        module_name, name = target.split(":")
+        module = sys.modules.get(module_name)
+        kind = getattr(module, name, None) if module is not None else None
+        if isinstance(kind, type) and isinstance(error, kind):
+            return True
+    return False
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def require_iso_date(value: str | None, option: str, *, also: tuple[str, ...] = ()) -> None:
+    """Refuse a date that is not written YYYY-MM-DD (or one of the words in ``also``) before any flow
+    starts, naming the option and the expected format."""
+    if value is None or value in also:
+        return
+    try:
+        if not ISO_DATE.fullmatch(value):
+            raise ValueError(value)
+        dt.date.fromisoformat(value)
+    except ValueError:
+        words = "".join(f" or '{word}'" for word in also)
+        raise InvalidParameterError(
+            f"{value!r} is not a date in the form YYYY-MM-DD{words} (for example 2024-01-01).", option
+        ) from None
+
+
 def prepare(settings: Settings) -> None:
-    """Set the process environment for Prefect and MLflow; call before importing a flow module."""
+    """Set the process environment for Prefect and MLflow, then import Prefect and route its console
+    output through Tidlig's terminal rendering (pipelines/progress.py); call before importing a flow
+    module."""
     prepare_environment(settings)
+    from pipelines.progress import to_terminal
+
+    to_terminal(debug=debugging())
 
 
 def given_options() -> set[str]:

@@ -7,7 +7,13 @@ from dataclasses import replace
 import click
 
 from features.catalogue import FEATURE_SETS
-from pipelines.commands import RUN_FILE_OPTION, given_options, prepare, reported_errors
+from pipelines.commands import (
+    RUN_FILE_OPTION,
+    given_options,
+    prepare,
+    reported_errors,
+    require_iso_date,
+)
 from pipelines.parameters import FeaturesParameters
 from pipelines.run_file import RunFile
 from pipelines.settings import Settings
@@ -84,6 +90,8 @@ def command(
     with reported_errors():
         base = RunFile.read(run_file).features if run_file else FeaturesParameters()
         parameters = replace(base, **{name: value for name, value in options.items() if name in given})
+        require_iso_date(parameters.start, "--start")
+        require_iso_date(parameters.end, "--end")
         prepare(settings)
         from pipelines.features_flow import features_flow
 

@@ -34,9 +34,7 @@ def command(settings: Settings, sources: tuple[str, ...], strict: bool) -> None:
         from pipelines.ingest_flow import ingest_flow, selected_sources
 
         selected_sources(list(sources))  # an unknown source is a usage error, before the flow starts
-        click.echo(
-            f"Ingesting from {settings.landing_dir} and the care database into {settings.warehouse_dir}"
-        )
+        click.echo("Starting the ingest flow (Prefect)...")
         result = ingest_flow(settings.reference(), IngestParameters(sources=sources))
     click.echo("")
     click.echo(result["summary"])

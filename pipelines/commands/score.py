@@ -10,7 +10,13 @@ from pathlib import Path
 
 import click
 
-from pipelines.commands import RUN_FILE_OPTION, given_options, prepare, reported_errors
+from pipelines.commands import (
+    RUN_FILE_OPTION,
+    given_options,
+    prepare,
+    reported_errors,
+    require_iso_date,
+)
 from pipelines.parameters import ScoreParameters, read_capacity_file
 from pipelines.run_file import RunFile
 from pipelines.settings import Settings
@@ -94,20 +100,14 @@ def command(
         }
         base = RunFile.read(run_file).score if run_file else ScoreParameters()
         parameters = replace(base, **dict(value for name, value in options.items() if name in given))
+        require_iso_date(parameters.as_of, "--as-of", also=("latest",))
         parameters.screening_config()  # a bad option is a usage error before Prefect starts
         prepare(settings)
         from pipelines.score_flow import resolve_as_of, score_flow
 
         day = resolve_as_of(parameters.as_of, settings).isoformat()
-        click.echo(
-            f"Scoring as of {day} (capacity {parameters.capacity} per district unless a capacity table "
-            "says otherwise)..."
-        )
         state = score_flow(settings.reference(), replace(parameters, as_of=day))
     folder = Path(state["output_dir"])
-    if state["status"] == "unchanged":
-        click.echo(f"Same inputs as before: the {len(state['list_ids'])} district lists are unchanged.")
-    click.echo(f"Published {len(state['list_ids'])} district lists (run {state['run_id']}).")
     click.echo(f"  Operational DB: {settings.operational_db_url}")
     click.echo(f"  Files:          {folder}")
     if settings.deployment == "operational":
