@@ -14,8 +14,8 @@ from pipelines.settings import load_settings
 # name -> (import path "module:attribute", one-line help shown by `tidlig --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("pipelines.commands.demo:command", "Run the whole platform end to end on a synthetic world."),
-    "synth": ("synthetic.cli:synth", "Generate a synthetic Danish elderly population and its deliveries."),
-    "contracts": ("data_contracts.cli:contracts", "Inspect and document the data contracts."),
+    "synth": ("pipelines.commands.synth:synth", "Generate a synthetic world and its deliveries."),
+    "contracts": ("pipelines.commands.contracts:contracts", "Inspect and document the data contracts."),
     "ingest": ("pipelines.commands.ingest:command", "Validate, pseudonymise and land new deliveries."),
     "features": ("pipelines.commands.features:command", "Build point-in-time features and labels."),
     "train": ("pipelines.commands.train:command", "Train, evaluate, register and promote risk models."),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.settings import Settings
+from pipelines.settings import DEMO_PSEUDONYM_KEY, MissingPseudonymKeyError, Settings
 
 
 @click.group("contracts")
@@ -54,34 +54,13 @@ def docs(settings: Settings, out: Path | None, check_gx: bool) -> None:
 
 
 def _ingest_context(settings: Settings, echo=click.echo):  # type: ignore[no-untyped-def]
-    """The intake context for a command outside the ingest flow (same values as `tidlig ingest` uses)."""
-    import pandas as pd
-
-    from data_contracts.intake import IngestContext
-    from data_contracts.validation import ContractValidator
-    from pipelines.settings import MissingPseudonymKeyError
-    from warehouse import Warehouse
+    """The intake context for a command outside the ingest flow: the one `tidlig ingest` builds."""
+    from pipelines.ingest_flow import build_context
 
     try:
-        key, key_version = settings.require_pseudonym_key()
+        return build_context(settings, echo=echo)
     except MissingPseudonymKeyError as error:
         raise click.ClickException(str(error)) from None
-    assert settings.warehouse_dir is not None
-    assert settings.landing_dir is not None
-    assert settings.quarantine_dir is not None
-    return IngestContext(
-        warehouse=Warehouse(settings.warehouse_dir),
-        validator=ContractValidator(),
-        landing_dir=settings.landing_dir,
-        quarantine_dir=settings.quarantine_dir,
-        care_db_url=str(settings.care_db_url),
-        pseudonym_key=key,
-        key_version=key_version,
-        ingested_at=pd.Timestamp.now(tz="UTC").tz_localize(None),
-        write_keystore=settings.deployment == "operational",
-        keystore_url=str(settings.keystore_url),
-        echo=echo,
-    )
 
 
 @contracts.command("retry-held")
@@ -143,7 +122,6 @@ def rotate_key_command(settings: Settings, new_key_version: str, new_key_env: st
 
     from data_contracts.key_rotation import rotate_pseudonym_key
     from data_contracts.pseudonym import PseudonymKeyError
-    from pipelines.settings import DEMO_PSEUDONYM_KEY, MissingPseudonymKeyError
     from warehouse import PseudonymKeyMismatchError
 
     try:
