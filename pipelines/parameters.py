@@ -70,7 +70,7 @@ class ScoreParameters:
     """`tidlig score`: the date and every option of ``ScreeningConfig`` a user may set.
 
     ``as_of`` is an ISO date, ``"latest"`` (the last prediction date of the latest feature set) or None
-    (today, UTC).
+    (the latest date the deliveries support, ``screening.as_of``).
     """
 
     as_of: str | None = None

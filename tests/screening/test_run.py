@@ -260,7 +260,7 @@ def windowed_population(seed, date, five_year_visits, n=400):
 
 
 class WindowedModel(FakeRiskModel):
-    feature_names = [*FEATURES, "gp_contacts_count_0_to_1825d"]
+    feature_names = (*FEATURES, "gp_contacts_count_0_to_1825d")
 
 
 def test_a_five_year_window_longer_than_the_training_history_is_not_a_drift_alarm():
