@@ -43,7 +43,7 @@ def create_app(
     migrate: bool = True,
 ) -> FastAPI:
     """The review app for ``config``; ``migrate`` runs ``alembic upgrade head`` on the operational DB."""
-    from review import web_admin, web_auth, web_lists
+    from review import web_admin, web_auth, web_lists, web_monitoring
 
     engine = create_operational_engine(config.operational_db_url)
     if migrate:
@@ -66,6 +66,7 @@ def create_app(
     app.include_router(web_auth.router)
     app.include_router(web_lists.router)
     app.include_router(web_admin.router)
+    app.include_router(web_monitoring.router)
     _install_error_pages(app)
 
     @app.middleware("http")
