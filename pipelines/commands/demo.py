@@ -2,7 +2,7 @@
 
 Each step runs as `tidlig --home H --demo <step> ...` so what the demo shows is exactly what an analyst
 would type, and a failing step names itself and stops the demo. After training, time passes: lists are
-scored at a series of dates over the last year of deliveries, oldest first, and the monitor runs after
+scored at a series of month starts over the last year of deliveries, oldest first, and the monitor runs after
 each scoring (:func:`timeline_dates`), so the first lists' outcomes mature and every over-time view of the
 analyst pages has content. A scoring the platform refuses (a monitoring hold, drift) does not stop the
 demo: it is counted and named in the summary, as it happened.
@@ -65,15 +65,22 @@ def demo_steps(citizens: int, years: int, seed: int, start_date: str) -> list[De
     ]
 
 
-# Weeks before the latest supported date at which lists are made: one a quarter over the past year (the
-# first one more than 12 months back, so its outcomes have matured by the last monitor run; the ones 6-9
-# months back are half-matured), then weekly over the last month, as the schedule would.
-TIMELINE_WEEKS_BACK = (53, 40, 27, 14, 3, 2, 1, 0)
+# Months before the latest supported date at which lists are made, on the 1st of the month: the first
+# more than 12 months back, so its outcomes have matured by the last monitor run; those 6-9 months back are
+# half-matured. Dates are month starts because the registry extracts are monthly and the models were
+# trained at month starts: a list on the 28th sees a month of missing GP and prescription deliveries
+# (as known at that date) and its drift check rightly refuses it.
+TIMELINE_MONTHS_BACK = (13, 10, 7, 4, 3, 2, 1, 0)
 
 
-def timeline_dates(latest: dt.date, weeks_back: tuple[int, ...] = TIMELINE_WEEKS_BACK) -> list[dt.date]:
-    """The scoring dates of the demo, oldest first, ending at ``latest``."""
-    return sorted({latest - dt.timedelta(weeks=weeks) for weeks in weeks_back})
+def timeline_dates(latest: dt.date, months_back: tuple[int, ...] = TIMELINE_MONTHS_BACK) -> list[dt.date]:
+    """The scoring dates of the demo, oldest first: month starts ending at the last one by ``latest``."""
+    last = latest.replace(day=1)
+    dates = set()
+    for months in months_back:
+        year, month = divmod(last.year * 12 + last.month - 1 - months, 12)
+        dates.add(dt.date(year, month + 1, 1))
+    return sorted(dates)
 
 
 def timeline_steps(dates: list[dt.date], capacity: int = 25, simulations: int = 50) -> list[DemoStep]:
@@ -143,7 +150,7 @@ def command(settings: Settings, citizens: int, years: int, seed: int, start_date
         f"Tidlig demo in {settings.home} — synthetic data only, public demo pseudonym key.", bold=True
     )
     total_started = time.monotonic()
-    total = len(steps) + 2 * len(TIMELINE_WEEKS_BACK)
+    total = len(steps) + 2 * len(TIMELINE_MONTHS_BACK)
     for number, step in enumerate(steps, start=1):
         run_step(step, settings, number, total)
     timeline = timeline_steps(timeline_dates(latest_supported_date(settings)))

@@ -17,10 +17,11 @@ def test_demo_chain_runs_every_layer_in_data_flow_order():
 
 
 def test_time_passes_after_training_scoring_then_monitoring_at_each_date_oldest_first():
-    dates = timeline_dates(dt.date(2023, 12, 25))
+    dates = timeline_dates(dt.date(2023, 12, 10))
     assert dates == sorted(dates)
-    assert dates[-1] == dt.date(2023, 12, 25)
-    assert dates[0] < dt.date(2022, 12, 25)  # the first list's 12-month outcomes mature by the last run
+    assert dates[-1] == dt.date(2023, 12, 1)
+    assert dates[0] == dt.date(2022, 11, 1)  # its 12-month outcomes mature by the last run
+    assert all(day.day == 1 for day in dates)  # month starts, like the monthly extracts and training dates
     steps = timeline_steps(dates)
     assert [step.arguments[0] for step in steps] == ["score", "monitor"] * len(dates)
     assert all(step.arguments[2] == day.isoformat() for step, day in zip(steps[::2], dates, strict=True))
