@@ -79,6 +79,7 @@ def interval_chart_svg(
         + f'<text x="{PAD}" y="{HEIGHT - 3}">{first_label}</text>'
         f'<text x="{width - PAD}" y="{HEIGHT - 3}" text-anchor="end">{last_label}</text>'
         f'<text x="{PAD}" y="13">{high:g}</text>'
+        f'<text x="{width - PAD}" y="13" text-anchor="end">{escape(title)}</text>'
         f'<text x="{PAD}" y="{HEIGHT - PAD - 3}" class="low">{low:g}</text>'
         "</svg>"
     )

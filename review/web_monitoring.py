@@ -110,7 +110,7 @@ def _performance_charts(rows: list[dict[str, Any]]) -> list[Any]:
             charts.append(
                 interval_chart_svg(
                     [(label, *values) for label, values in seen.items()],
-                    title=f"AUROC {district}: expected (interval) and realised",
+                    title=f"AUROC {district}",
                 )
             )
     return charts
