@@ -21,6 +21,7 @@ def test_time_passes_after_training_scoring_then_monitoring_at_each_date_oldest_
     assert dates == sorted(dates)
     assert dates[-1] == dt.date(2023, 12, 1)
     assert dates[0] == dt.date(2022, 11, 1)  # its 12-month outcomes mature by the last run
+    assert len(dates) == 4
     assert all(day.day == 1 for day in dates)  # month starts, like the monthly extracts and training dates
     steps = timeline_steps(dates)
     assert [step.arguments[0] for step in steps] == ["score", "monitor"] * len(dates)
