@@ -121,7 +121,7 @@ def read_reference(settings: Settings, champion: Champion) -> pd.DataFrame:
         dates = pd.to_datetime(rows["prediction_date"])
         kept = rows.loc[(dates >= first) & (dates <= last)]
         rows = kept if not kept.empty else rows
-    return with_risk(rows.reset_index(drop=True), champion.model)
+    return with_risk(rows.reset_index(drop=True).copy(), champion.model)  # copy: one block, no warning
 
 
 def read_current(settings: Settings, champion: Champion, as_of: dt.date) -> pd.DataFrame:
@@ -129,7 +129,7 @@ def read_current(settings: Settings, champion: Champion, as_of: dt.date) -> pd.D
     from monitoring.chain import with_risk
 
     rows = scoring_features(settings, champion.model.feature_set_version, as_of)
-    return with_risk(rows.assign(prediction_date=pd.Timestamp(as_of)), champion.model)
+    return with_risk(rows.assign(prediction_date=pd.Timestamp(as_of)).copy(), champion.model)
 
 
 def read_outcomes(
