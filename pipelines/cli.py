@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "features": ("pipelines.commands.features:command", "Build point-in-time features and labels."),
     "train": ("pipelines.commands.train:command", "Train, evaluate, register and promote risk models."),
     "score": ("pipelines.commands.score:command", "Score citizens and publish screening lists per district."),
+    "monitor": ("pipelines.commands.monitor:command", "Monitor published lists: drift, performance, alerts."),
     "serve": ("pipelines.commands.serve:command", "Serve the scheduled Prefect deployments."),
     "review": ("review.cli:review", "Start the clinician review web app on localhost."),
     "users": ("review.cli:users", "Manage review app users."),
@@ -75,7 +76,8 @@ class LazyGroup(click.Group):
 def cli(ctx: click.Context, home: str | None, demo: bool | None, debug: bool) -> None:
     """Tidlig: early detection for elderly care.
 
-    Typical order: synth -> ingest -> features -> train -> score -> review. `tidlig demo` runs them all.
+    Typical order: synth -> ingest -> features -> train -> score -> monitor -> review.
+    `tidlig demo` runs them all.
     """
     ctx.meta["tidlig.debug"] = debug
     settings = load_settings(home=home, demo=demo)

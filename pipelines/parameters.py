@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from models.config import OUTCOMES, Calibration, Outcome, TrainingConfig
+from monitoring.config import MonitorConfig
 from pipelines.errors import InvalidParameterError
 from screening.config import ScreeningConfig, capacity_from_mapping
 
@@ -70,7 +71,7 @@ class ScoreParameters:
     """`tidlig score`: the date and every option of ``ScreeningConfig`` a user may set.
 
     ``as_of`` is an ISO date, ``"latest"`` (the last prediction date of the latest feature set) or None
-    (today, UTC).
+    (the latest date the deliveries support, ``screening.as_of``).
     """
 
     as_of: str | None = None
@@ -93,6 +94,35 @@ class ScoreParameters:
                 dismissed_days=self.dismissed_days,
                 outcome=self.outcome,
                 horizon_months=self.horizon_months,
+            )
+        except ValueError as error:
+            raise InvalidParameterError(str(error)) from error
+
+
+@dataclass(frozen=True)
+class MonitorParameters:
+    """`tidlig monitor`: the date and the options of ``monitoring.config.MonitorConfig`` a user may set.
+
+    ``as_of`` is an ISO date or None (the latest date the deliveries support, ``screening.as_of``). The
+    bands are the deployment's defaults (``monitoring.config.DEFAULT_BANDS``).
+    """
+
+    as_of: str | None = None
+    outcome: Outcome = "admission"
+    horizon_months: int = 12
+    simulations: int = 200
+    seed: int = 0
+    alert_on_partial: bool = False
+
+    def monitor_config(self) -> MonitorConfig:
+        """The validated MonitorConfig; raises InvalidParameterError naming the bad value."""
+        try:
+            return MonitorConfig(
+                outcome=self.outcome,
+                horizon_months=self.horizon_months,
+                simulations=self.simulations,
+                seed=self.seed,
+                alert_on_partial=self.alert_on_partial,
             )
         except ValueError as error:
             raise InvalidParameterError(str(error)) from error

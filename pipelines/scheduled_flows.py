@@ -14,7 +14,14 @@ from prefect import flow
 
 from pipelines.features_flow import features_flow
 from pipelines.ingest_flow import ingest_flow
-from pipelines.parameters import FeaturesParameters, IngestParameters, ScoreParameters, TrainParameters
+from pipelines.monitor_flow import monitor_flow
+from pipelines.parameters import (
+    FeaturesParameters,
+    IngestParameters,
+    MonitorParameters,
+    ScoreParameters,
+    TrainParameters,
+)
 from pipelines.score_flow import score_flow
 from pipelines.settings import SettingsReference
 from pipelines.train_flow import train_flow
@@ -29,9 +36,18 @@ def nightly_ingest(settings: SettingsReference, parameters: IngestParameters | N
 
 @flow(name="tidlig-weekly-score")
 def weekly_score(settings: SettingsReference, parameters: ScoreParameters | None = None) -> dict[str, Any]:
-    """Score as of today (or ``parameters.as_of`` for a manual rerun) and publish the district lists, or
-    refuse, failing the run, with the reason."""
+    """Score as of the latest date the data support (or ``parameters.as_of`` for a manual rerun) and
+    publish the district lists, or refuse, failing the run, with the reason."""
     return score_flow(settings, parameters or ScoreParameters())
+
+
+@flow(name="tidlig-weekly-monitor")
+def weekly_monitor(
+    settings: SettingsReference, parameters: MonitorParameters | None = None
+) -> dict[str, Any]:
+    """Judge every published list after the week's scoring (drift, expected and realised performance,
+    visit yield) and open review items outside their bands."""
+    return monitor_flow(settings, parameters or MonitorParameters())
 
 
 @flow(name="tidlig-monthly-retrain")

@@ -28,7 +28,7 @@ from features.labels import OUTCOMES
 from features.store import feature_set_folder, latest_version, read_features, read_manifest
 from models.risk_model import RiskModelLike
 from pipelines.errors import InvalidParameterError, MissingInputError, PublishRefusedError
-from pipelines.parameters import ScoreParameters, today
+from pipelines.parameters import ScoreParameters
 from pipelines.progress import say, step_logger
 from pipelines.retry import IO_RETRIES
 from pipelines.settings import Settings, SettingsReference
@@ -62,16 +62,25 @@ class ScoreResult:
     listed_per_district: dict[str, int] = field(default_factory=dict)
     reason: str | None = None
     listed_text_per_district: dict[str, str] = field(default_factory=dict)
+    # list_id -> as-of date of the newer list that stays current (an older date was stored as history)
+    kept_current: dict[str, dt.date] = field(default_factory=dict)
 
 
 # ----- reading ------------------------------------------------------------------------------------------
 
 
 def resolve_as_of(as_of: str | None, settings: Settings) -> dt.date:
-    """``None`` -> today (UTC); ``latest`` -> the last prediction date of the LATEST feature set;
-    otherwise the ISO date given. InvalidParameterError (for ``--as-of``) when it cannot be resolved."""
+    """``None`` -> the latest date the data support (``screening.as_of.resolve_scoring_date`` over the
+    warehouse's batches ledger); ``latest`` -> the last prediction date of the LATEST feature set;
+    otherwise the ISO date given. InvalidParameterError (for ``--as-of``) when it cannot be resolved.
+    Whether the data reach a given date is checked by the run (:func:`check_scoring_date`)."""
     if as_of is None:
-        return today()
+        from screening.as_of import ScoringDateError, resolve_scoring_date
+
+        try:
+            return resolve_scoring_date(None, read_batches(settings))
+        except ScoringDateError as error:
+            raise MissingInputError(str(error)) from error
     if as_of == "latest":
         try:
             return read_manifest(
@@ -86,18 +95,65 @@ def resolve_as_of(as_of: str | None, settings: Settings) -> dt.date:
 
 
 def load_models(settings: Settings, primary: str, horizon_months: int) -> dict[str, RiskModelLike]:
-    """The champion of every outcome that has one; the primary outcome's champion is required."""
-    from models.registry import load_champion
+    """The champion of every outcome that has one; the primary outcome's champion is required.
 
+    Each champion is verified first (``models.registry.verify_champion``): an alias that points at a
+    version the promotion gate did not approve (moved by hand in the MLflow UI) refuses the run with
+    :class:`PublishRefusedError` saying how to restore it.
+    """
+    from models.registry import (
+        ChampionNotApprovedError,
+        load_model_version,
+        resolve_registered_name,
+        verify_champion,
+    )
+
+    uri = str(settings.mlflow_tracking_uri)
     models: dict[str, RiskModelLike] = {}
     for outcome in OUTCOMES:
-        name = outcome if horizon_months == 12 else f"{outcome}_{horizon_months}m"
+        name = resolve_registered_name(outcome if horizon_months == 12 else f"{outcome}_{horizon_months}m")
         try:
-            models[outcome] = load_champion(name, str(settings.mlflow_tracking_uri))
+            version = verify_champion(name, uri)
+        except ChampionNotApprovedError as error:
+            raise PublishRefusedError(f"Not published: {error}") from error
         except LookupError as error:
             if outcome == primary:
                 raise MissingInputError(str(error)) from error
+            continue
+        models[outcome] = load_model_version(name, version, uri)
     return models
+
+
+def check_scoring_date(as_of: dt.date, batches: pd.DataFrame) -> None:
+    """InvalidParameterError (for ``--as-of``) naming each source's last delivery when ``as_of`` is past
+    the end of the data (``screening.as_of.resolve_scoring_date``)."""
+    from screening.as_of import ScoringDateError, resolve_scoring_date
+
+    try:
+        resolve_scoring_date(as_of, batches)
+    except ScoringDateError as error:
+        raise InvalidParameterError(str(error), option="--as-of") from error
+
+
+def read_history_start(settings: Settings) -> dt.date | None:
+    """The first date every landed history table holds data from (None without a warehouse)."""
+    from screening.as_of import history_start
+    from warehouse.store import Warehouse
+
+    if not Path(settings.warehouse_dir).exists():  # type: ignore[arg-type]
+        return None
+    connection = Warehouse(settings.warehouse_dir).connect(read_only=True)  # type: ignore[arg-type]
+    try:
+        return history_start(connection)
+    finally:
+        connection.close()
+
+
+def read_holds(engine: sa.Engine) -> list[str]:
+    """The reasons of open monitoring review items that hold publication (``monitoring.store``)."""
+    from monitoring.store import publication_holds
+
+    return publication_holds(engine)
 
 
 def read_batches(settings: Settings) -> pd.DataFrame:
@@ -304,6 +360,8 @@ def commit(
         settings, plan.identity.as_of, lists, plan.capacity_analytics, plan.exclusions
     )
     record(engine, plan, status, list_ids)
+    from screening.store import newer_current_lists
+
     return ScoreResult(
         run_id=plan.identity.run_id,
         status=status,
@@ -311,6 +369,7 @@ def commit(
         output_dir=output_dir,
         listed_per_district=plan.listed_per_district,
         listed_text_per_district=listed_by_district_text(plan.capacity_analytics),
+        kept_current=newer_current_lists(engine, list_ids),
     )
 
 
@@ -327,15 +386,19 @@ def run_scoring(
     fail_after_rows: int | None = None,
     as_task: AsTask = plain,
 ) -> ScoreResult:
-    """The whole scoring run: load the champions, plan the run, commit it or record the refusal.
+    """The whole scoring run: check the date against the data, load and verify the champions, read the
+    publication holds, plan the run, commit it or record the refusal.
 
     ``models`` and ``inputs`` may be given (tests, notebooks); by default the champions come from MLflow
-    and the inputs from :class:`WarehouseRunInputs`. Raises PublishRefusedError after recording a refusal.
+    and the inputs from :class:`WarehouseRunInputs`. Raises InvalidParameterError for a date past the end
+    of the data, PublishRefusedError after recording a refusal.
     """
     from screening.store import operational_engine
 
     engine = operational_engine(str(settings.operational_db_url))
     try:
+        inputs = inputs or WarehouseRunInputs(settings, engine, as_task)
+        check_scoring_date(as_of, inputs.batches())
         if models is None:
             say(f"Loading the {config.outcome} champion models")
             models = as_task(load_models, retried=True)(settings, config.outcome, config.horizon_months)
@@ -344,8 +407,10 @@ def run_scoring(
             as_of,
             config,
             dict(models),  # type: ignore[arg-type]
-            inputs or WarehouseRunInputs(settings, engine, as_task),
+            inputs,
             drift_psi_threshold=settings.drift_psi_threshold,
+            holds=read_holds(engine),
+            history_start=as_task(read_history_start, retried=True)(settings),
         )
         if isinstance(plan, Refused):
             record(engine, plan, "refused", [])
@@ -371,7 +436,8 @@ def publish_artifact(result: ScoreResult) -> None:
 
 @flow(name="tidlig-score", log_prints=False, retries=0)
 def score_flow(settings: SettingsReference, parameters: ScoreParameters | None = None) -> dict[str, Any]:
-    """Score as of a date (default: today, UTC) and publish one list per district, or refuse with a reason."""
+    """Score as of a date (default: the latest date the data support) and publish one list per district,
+    or refuse with a reason."""
     parameters = parameters or ScoreParameters()
     resolved = settings.resolve()
     config = parameters.screening_config()
@@ -391,10 +457,13 @@ def score_flow(settings: SettingsReference, parameters: ScoreParameters | None =
         )
     else:
         say(f"Published {count} district lists (run {result.run_id}).")
+    for newer in sorted(set(result.kept_current.values())):
+        say(f"Stored as history: the list of {newer} stays current (a newer as-of date).")
     return {
         "run_id": result.run_id,
         "list_ids": result.list_ids,
         "status": result.status,
         "as_of": day.isoformat(),
         "output_dir": str(result.output_dir),
+        "kept_current": sorted({day.isoformat() for day in result.kept_current.values()}),
     }

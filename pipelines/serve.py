@@ -3,6 +3,7 @@
 Schedules (Europe/Copenhagen time, so they follow daylight saving):
 - nightly ingest at 02:00;
 - weekly scoring on Monday at 05:00 (lists ready when the nurses start the week);
+- weekly monitoring on Monday at 06:00, after scoring (drift, performance, review items);
 - monthly retrain on the 1st at 03:00 (features rebuilt, models retrained, champion moved only by the gate).
 
 Schedules need a real Prefect server (in ephemeral mode Prefect only warns and never runs them), so the
@@ -17,7 +18,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pipelines.parameters import FeaturesParameters, IngestParameters, ScoreParameters, TrainParameters
+from pipelines.parameters import (
+    FeaturesParameters,
+    IngestParameters,
+    MonitorParameters,
+    ScoreParameters,
+    TrainParameters,
+)
 from pipelines.settings import SettingsReference
 
 TIMEZONE = "Europe/Copenhagen"
@@ -37,6 +44,12 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("nightly_ingest", "nightly-ingest", "0 2 * * *", "Land new deliveries every night at 02:00."),
     Schedule(
         "weekly_score", "weekly-score", "0 5 * * 1", "Publish the district lists every Monday at 05:00."
+    ),
+    Schedule(
+        "weekly_monitor",
+        "weekly-monitor",
+        "0 6 * * 1",
+        "Monitor the published lists every Monday at 06:00, after scoring.",
     ),
     Schedule(
         "monthly_retrain", "monthly-retrain", "0 3 1 * *", "Retrain on the 1st of each month; gate decides."
@@ -77,8 +90,9 @@ def build_deployments(
     score: ScoreParameters | None = None,
     features: FeaturesParameters | None = None,
     train: TrainParameters | None = None,
+    monitor: MonitorParameters | None = None,
 ) -> list[Any]:
-    """The three RunnerDeployments, each with its cron schedule in Copenhagen time.
+    """The four RunnerDeployments, each with its cron schedule in Copenhagen time.
 
     Each deployment's parameters are the settings reference and the step's parameter objects, stored
     as JSON: every option a command has can be set for the scheduled run (here or in the Prefect UI).
@@ -91,6 +105,7 @@ def build_deployments(
     parameters_of: dict[str, dict[str, Any]] = {
         "nightly_ingest": {"settings": reference, "parameters": asdict(ingest or IngestParameters())},
         "weekly_score": {"settings": reference, "parameters": asdict(score or ScoreParameters())},
+        "weekly_monitor": {"settings": reference, "parameters": asdict(monitor or MonitorParameters())},
         "monthly_retrain": {
             "settings": reference,
             "features": asdict(features or FeaturesParameters()),

@@ -64,7 +64,7 @@ def create_app(
     migrate: bool = True,
 ) -> FastAPI:
     """The review app for ``config``; ``migrate`` runs ``alembic upgrade head`` on the operational DB."""
-    from review import oidc, web_admin, web_auth, web_lists, web_users
+    from review import oidc, web_admin, web_auth, web_lists, web_monitoring, web_users
 
     engine = create_operational_engine(config.operational_db_url)
     if migrate:
@@ -111,6 +111,7 @@ def create_app(
     app.include_router(web_lists.router)
     app.include_router(web_users.router)
     app.include_router(web_admin.router)
+    app.include_router(web_monitoring.router)
     _install_error_pages(app)
     access_log = _access_logger(config.access_log_path)
     if config.oidc is not None:

@@ -1,4 +1,4 @@
-"""Small inline SVG charts for the citizen page (no JavaScript, readable without colour)."""
+"""Small inline SVG charts for the citizen and analyst pages (no JavaScript, readable without colour)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,49 @@ def line_chart_svg(points: Sequence[tuple[str, float]], *, title: str, unit: str
         f'<text x="{PAD}" y="{HEIGHT - 3}">{first_label}</text>'
         f'<text x="{WIDTH - PAD}" y="{HEIGHT - 3}" text-anchor="end">{last_label}</text>'
         f'<text x="{PAD}" y="13">{high:g} {escape(unit)}</text>'
+        f'<text x="{PAD}" y="{HEIGHT - PAD - 3}" class="low">{low:g}</text>'
+        "</svg>"
+    )
+
+
+def interval_chart_svg(
+    points: Sequence[tuple[str, float, float, float, float | None]], *, title: str
+) -> Markup:
+    """Per label: an expected value (hollow dot) with its interval (vertical bar) and, where known, the
+    realised value (filled square), as safe inline SVG on a fixed 0.5-1.0 scale (AUROC). Empty without
+    points. Only numbers reach the coordinates; the title and labels are escaped."""
+    if not points:
+        return Markup("")
+    width, low, high = max(WIDTH, 40 * len(points) + 2 * PAD), 0.5, 1.0
+    step = (width - 2 * PAD) / max(1, len(points))
+
+    def y(value: float) -> float:
+        clipped = min(high, max(low, value))
+        return HEIGHT - PAD - (clipped - low) / (high - low) * (HEIGHT - 2 * PAD)
+
+    marks = []
+    for index, (_, expected, lower, upper, realised) in enumerate(points):
+        x = PAD + (index + 0.5) * step
+        marks.append(
+            f'<line class="interval" x1="{x:.1f}" y1="{y(lower):.1f}" x2="{x:.1f}" y2="{y(upper):.1f}"/>'
+        )
+        marks.append(f'<circle class="expected" cx="{x:.1f}" cy="{y(expected):.1f}" r="3" fill="none"/>')
+        if realised is not None:
+            marks.append(
+                f'<rect class="realised" x="{x + 3:.1f}" y="{y(realised) - 3:.1f}" width="6" height="6"/>'
+            )
+    realised_count = sum(point[4] is not None for point in points)
+    summary = escape(f"{title}: {len(points)} lists, {realised_count} with realised values")
+    first_label, last_label = escape(points[0][0]), escape(points[-1][0])
+    return Markup(  # noqa: S704 (numbers and escaped text only, see docstring)
+        f'<svg class="chart" viewBox="0 0 {width} {HEIGHT}" role="img" aria-label="{summary}">'
+        f"<title>{summary}</title>"
+        f'<line class="axis" x1="{PAD}" y1="{HEIGHT - PAD}" x2="{width - PAD}" y2="{HEIGHT - PAD}"/>'
+        + "".join(marks)
+        + f'<text x="{PAD}" y="{HEIGHT - 3}">{first_label}</text>'
+        f'<text x="{width - PAD}" y="{HEIGHT - 3}" text-anchor="end">{last_label}</text>'
+        f'<text x="{PAD}" y="13">{high:g}</text>'
+        f'<text x="{width - PAD}" y="13" text-anchor="end">{escape(title)}</text>'
         f'<text x="{PAD}" y="{HEIGHT - PAD - 3}" class="low">{low:g}</text>'
         "</svg>"
     )

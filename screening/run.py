@@ -8,11 +8,15 @@ it: one database transaction, files by atomic rename, and the run recorded eithe
 
 Refusal rules, checked in this order (the first that holds decides):
 
-1. the latest delivery of a source was quarantined and no corrected delivery has landed since,
-   or a gap in a source's sequence of extracts (``screening.quarantine``);
-2. nobody is in the scoring cohort at the date;
-3. input drift: the PSI of a model feature between the champion's training rows and today's rows exceeds
-   the threshold (``screening.drift``).
+1. an open review item holds publication (the monitor's alerts; the flow reads them from the operational
+   database and passes their messages as ``holds``, so this module knows nothing of monitoring);
+2. the latest delivery of a source was quarantined and no corrected delivery has landed since, or a gap
+   in a source's sequence of extracts (``screening.quarantine``);
+3. nobody is in the scoring cohort at the date;
+4. input drift: the PSI of a model feature between the champion's training rows and today's rows exceeds
+   the threshold, judged only against reference dates whose windows covered as much history as today's
+   (``screening.drift.comparable_drift_report`` with ``history_start``), so a 5-year window longer than
+   the training dates' history is not a drift alarm.
 
 Otherwise every eligible citizen is scored, exclusions are applied (``screening.eligibility``), the top
 ``capacity`` per district are listed with plain-language reasons built from the citizen facts
@@ -32,7 +36,7 @@ import pandas as pd
 
 from screening.analytics import capacity_analytics
 from screening.config import ScreeningConfig
-from screening.drift import drift_report
+from screening.drift import comparable_drift_report
 from screening.eligibility import apply_exclusions
 from screening.facts import build_facts
 from screening.lists import assemble_list, build_entries, run_id_for, select_for_lists
@@ -154,27 +158,34 @@ def plan_run(
     inputs: RunInputs,
     *,
     drift_psi_threshold: float,
+    holds: Sequence[str] = (),
+    history_start: dt.date | None = None,
 ) -> RunPlan:
     """Decide this run: :class:`Refused` with the first refusal rule that holds, else :class:`Published`.
 
     ``models`` maps outcome to champion and must hold ``config.outcome`` (the one that ranks the lists).
+    ``holds``: the reasons of open review items that hold publication (data; the flow reads them).
+    ``history_start``: the first date the warehouse holds history from (None: every reference date is
+    comparable), for the comparable drift rule.
     """
     if config.outcome not in models:
         raise ValueError(f"No model for the ranking outcome {config.outcome!r}; got {sorted(models)}.")
     primary = models[config.outcome]
     batches = inputs.batches()
     identity = run_identity(as_of, config, models, batches)
-    refusal = _delivery_refusal(batches, as_of)
+    refusal = _hold_refusal(holds) or _delivery_refusal(batches, as_of)
     if refusal:
         return Refused(identity, refusal)
     features = inputs.features_at(identity.feature_set_version, as_of)
     if features.empty:
         return Refused(identity, f"Not published: no citizen is in the scoring cohort at {as_of}.")
-    report = drift_report(
+    report = comparable_drift_report(
         inputs.reference_features(identity.feature_set_version, as_of),
         features,
         primary.feature_names,
         drift_psi_threshold,
+        current_date=as_of,
+        history_start=history_start,
     )
     if report.tripped:
         return Refused(
@@ -185,6 +196,15 @@ def plan_run(
             "is real, retrain (`tidlig train`) so the champion matches today's population.",
         )
     return _assemble(identity, config, models, features, inputs)
+
+
+def _hold_refusal(holds: Sequence[str]) -> str | None:
+    if not holds:
+        return None
+    return (
+        f"Not published: {len(holds)} open review item(s) hold publication until an analyst acknowledges "
+        "them: " + " | ".join(holds) + " The previous lists stay current."
+    )
 
 
 def _delivery_refusal(batches: pd.DataFrame, as_of: dt.date) -> str | None:

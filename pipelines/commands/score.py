@@ -31,7 +31,7 @@ DEFAULTS = ScoreParameters()
     "as_of",
     default=None,
     help="Scoring date YYYY-MM-DD, or 'latest' for the last prediction date of the latest feature set "
-    "(what a demo world needs) [default: today].",
+    "[default: the latest date the deliveries support; a date past the end of the data is refused].",
 )
 @click.option("--capacity", default=DEFAULTS.capacity, show_default=True, help="Visits per district.")
 @click.option(
@@ -82,7 +82,8 @@ def command(
     """Score every eligible citizen and publish one capacity-sized list per district.
 
     Refuses to publish (exit 1, previous lists stay current) when a needed source's latest delivery was
-    quarantined or input drift exceeds the PSI threshold (TIDLIG_DRIFT_PSI_THRESHOLD, default 0.25).
+    quarantined, input drift exceeds the PSI threshold (TIDLIG_DRIFT_PSI_THRESHOLD, default 0.25), a
+    champion did not pass the promotion gate, or an open monitoring review item holds publication.
     """
     given = given_options()
     with reported_errors():
@@ -108,6 +109,8 @@ def command(
         day = resolve_as_of(parameters.as_of, settings).isoformat()
         state = score_flow(settings.reference(), replace(parameters, as_of=day))
     folder = Path(state["output_dir"])
+    for newer in state.get("kept_current", []):
+        click.echo(f"  Stored as history: the list of {newer} stays current (it has a newer as-of date).")
     click.echo(f"  Operational DB: {settings.operational_db_url}")
     click.echo(f"  Files:          {folder}")
     if settings.deployment == "operational":

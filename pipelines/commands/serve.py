@@ -35,7 +35,8 @@ Then watch the runs at http://127.0.0.1:4200 (Deployments and Runs pages)."""
 @click.option("--check", is_flag=True, help="Only check the server and list the schedules; serve nothing.")
 @click.pass_obj
 def command(settings: Settings, capacity: int, capacity_file: str | None, check: bool) -> None:
-    """Serve the schedules: nightly ingest, weekly scoring (Mon 05:00), monthly retrain with the gate.
+    """Serve the schedules: nightly ingest, weekly scoring (Mon 05:00), weekly monitoring (Mon 06:00),
+    monthly retrain with the gate.
 
     Needs a Prefect server: `prefect server start`, then PREFECT_API_URL=http://127.0.0.1:4200/api.
     Every option of the scheduled runs can also be changed on the deployment in the Prefect UI.

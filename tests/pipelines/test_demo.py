@@ -1,3 +1,4 @@
+import datetime as dt
 import os
 
 import click
@@ -5,14 +6,35 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import cli
-from pipelines.commands.demo import demo_steps
+from pipelines.commands.demo import demo_steps, timeline_dates, timeline_steps
 from tests.pipelines.commands import run_step
 
 STEPS = demo_steps(citizens=1000, years=5, seed=1, start_date="2019-01-01")
 
 
 def test_demo_chain_runs_every_layer_in_data_flow_order():
-    assert [step.arguments[0] for step in STEPS] == ["synth", "ingest", "features", "train", "score"]
+    assert [step.arguments[0] for step in STEPS] == ["synth", "ingest", "features", "train"]
+
+
+def test_time_passes_after_training_scoring_then_monitoring_at_each_date_oldest_first():
+    dates = timeline_dates(dt.date(2023, 12, 10))
+    assert dates == sorted(dates)
+    assert dates[-1] == dt.date(2023, 12, 1)
+    assert dates[0] == dt.date(2022, 11, 1)  # its 12-month outcomes mature by the last run
+    assert len(dates) == 4
+    assert all(day.day == 1 for day in dates)  # month starts, like the monthly extracts and training dates
+    steps = timeline_steps(dates)
+    assert [step.arguments[0] for step in steps] == ["score", "monitor"] * len(dates)
+    assert all(step.arguments[2] == day.isoformat() for step, day in zip(steps[::2], dates, strict=True))
+    assert all(step.may_refuse for step in steps[::2])  # a refused list is reported, not a crash
+    assert not any(step.may_refuse for step in steps[1::2])
+
+
+@pytest.mark.parametrize("step", timeline_steps([dt.date(2023, 12, 25)]), ids=lambda step: step.arguments[0])
+def test_every_timeline_step_is_a_valid_command_line(step):
+    context = click.Context(cli)
+    command = cli.get_command(context, step.arguments[0])
+    command.make_context(step.arguments[0], list(step.arguments[1:]), parent=context)
 
 
 @pytest.mark.parametrize("step", STEPS, ids=lambda step: step.arguments[0])
@@ -45,4 +67,11 @@ def test_the_demo_steps_publish_lists_on_a_small_world(tmp_path, monkeypatch):
         for step in demo_steps(citizens=2000, years=5, seed=7, start_date="2019-01-01")
     }
     assert "promoted to champion" in outputs["train"]
+    from pipelines.commands.demo import latest_supported_date
+    from pipelines.settings import Settings
+
+    last = timeline_dates(latest_supported_date(Settings(home=tmp_path, demo=True)))[-1]
+    for step in timeline_steps([last]):
+        outputs[step.arguments[0]] = run_step(tmp_path, *step.arguments)
     assert "Published" in outputs["score"]
+    assert "Monitor at" in outputs["monitor"]

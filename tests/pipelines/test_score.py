@@ -119,8 +119,8 @@ class FakeInputs(score.WarehouseRunInputs):
 
 def landed_batches(quarantine_latest: bool = False) -> pd.DataFrame:
     rows = [
-        ("b-lpr-1", "lpr3_contacts", "2024-02-01", "2024-02-02", "landed"),
-        ("b-lmdb-1", "lmdb_prescriptions", "2024-02-01", "2024-02-02", "landed"),
+        ("b-lpr-1", "lpr3_contacts", "2024-02-20", "2024-02-21", "landed"),
+        ("b-lmdb-1", "lmdb_prescriptions", "2024-02-20", "2024-02-21", "landed"),
     ]
     if quarantine_latest:
         rows.append(("b-lpr-2", "lpr3_contacts", "2024-03-01", "2024-03-02", "quarantined"))
@@ -441,3 +441,85 @@ def test_a_run_file_sets_the_options_and_the_command_line_overrides_them(world, 
         "101-02": 4,
         "101-03": 4,
     }
+
+
+# ----- the scoring run's date, champions, holds and history (issue 14) ----------------------------------
+
+
+def test_a_date_past_the_end_of_the_data_is_refused_naming_each_sources_last_delivery(world):
+    from pipelines.errors import InvalidParameterError
+
+    settings, state = world
+    with pytest.raises(InvalidParameterError, match="Last delivery per source") as refused:
+        run(settings, state, dt.date(2026, 1, 5))
+    assert "lpr3_contacts 2024-02-20" in str(refused.value)
+    assert "lmdb_prescriptions 2024-02-20" in str(refused.value)
+    assert refused.value.option == "--as-of"
+
+
+def test_without_as_of_the_run_scores_at_the_latest_date_the_deliveries_support(world, monkeypatch):
+    settings, state = world
+    monkeypatch.setattr(score, "read_batches", lambda s: state["batches"])
+    assert score.resolve_as_of(None, settings) == dt.date(2024, 2, 20)
+
+
+def open_holding_item(engine, item_id="item-1", message="Score PSI 0.41 in 101-02 is outside <= 0.25."):
+    """One open monitoring review item that holds publication, as the monitor records it."""
+    from monitoring.store import create_schema, monitor_review_items, monitor_runs
+
+    create_schema(engine)
+    at = dt.datetime(2024, 3, 5, tzinfo=dt.UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(monitor_runs).values(
+                run_id="monitor-1", as_of_date=dt.date(2024, 3, 5), finished_at=at, config={}, method="m",
+                lists_estimated=[], lists_evaluated=[], items_opened=[item_id], summary="s",
+            )
+        )  # fmt: skip
+        connection.execute(
+            sa.insert(monitor_review_items).values(
+                item_id=item_id, run_id="monitor-1", opened_at=at, metric="score_psi", value=0.41,
+                band="<= 0.25", holds_publication=True, scope={"district": "101-02"}, evidence={},
+                message=message,
+            )
+        )  # fmt: skip
+
+
+def test_an_open_review_item_that_holds_publication_refuses_with_its_reason_on_the_run(world):
+    from monitoring.store import acknowledge_item
+
+    settings, state = world
+    run(settings, state)
+    engine = operational_engine(str(settings.operational_db_url))
+    open_holding_item(engine)
+    with pytest.raises(PublishRefusedError, match="hold publication") as refused:
+        run(settings, state, NEXT_WEEK)
+    assert "tidlig monitor acknowledge item-1" in str(refused.value)
+    runs = table(settings, "screening_runs").sort_values("as_of_date")
+    assert list(runs["status"]) == ["published", "refused"]
+    assert "Score PSI 0.41 in 101-02" in runs["reason"].iloc[-1]
+    acknowledge_item(engine, "item-1", analyst="ana", note="checked", at=dt.datetime(2024, 3, 6))
+    assert run(settings, state, NEXT_WEEK).status == "published"
+    engine.dispose()
+
+
+def test_an_older_as_of_is_stored_as_history_and_says_which_list_stays_current(world):
+    settings, state = world
+    run(settings, state, NEXT_WEEK)
+    older = run(settings, state, AS_OF)
+    assert set(older.kept_current.values()) == {NEXT_WEEK}
+    current = read_current_lists(operational_engine(str(settings.operational_db_url)))
+    assert set(pd.to_datetime(current["as_of_date"]).dt.date) == {NEXT_WEEK}
+
+
+def test_a_champion_moved_by_hand_refuses_the_run_and_says_how_to_restore(world, monkeypatch):
+    from models import registry
+
+    settings, _ = world
+
+    def refuse(name, uri):
+        raise registry.ChampionNotApprovedError(f"Refusing the 'champion' of {name}: To restore: move it.")
+
+    monkeypatch.setattr(registry, "verify_champion", refuse)
+    with pytest.raises(PublishRefusedError, match="To restore"):
+        score.load_models(settings, "admission", 12)

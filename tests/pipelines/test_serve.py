@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from pipelines import serve
 from pipelines.cli import cli
-from pipelines.parameters import ScoreParameters
+from pipelines.parameters import MonitorParameters, ScoreParameters
 from pipelines.settings import Settings
 
 
@@ -47,14 +47,15 @@ def test_check_lists_the_schedules_without_serving(tmp_path, monkeypatch):
     assert "Europe/Copenhagen" in result.output
 
 
-def test_deployments_are_nightly_ingest_weekly_score_monday_0500_and_monthly_retrain(tmp_path):
+def test_deployments_are_nightly_ingest_weekly_score_and_monitor_on_monday_and_monthly_retrain(tmp_path):
     settings = Settings(home=tmp_path, demo=True)
     deployments = {
         d.name: d for d in serve.build_deployments(settings.reference(), score=ScoreParameters(capacity=12))
     }
-    assert set(deployments) == {"nightly-ingest", "weekly-score", "monthly-retrain"}
+    assert set(deployments) == {"nightly-ingest", "weekly-score", "weekly-monitor", "monthly-retrain"}
     crons = {name: d.schedules[0].schedule for name, d in deployments.items()}
     assert crons["weekly-score"].cron == "0 5 * * 1"
+    assert crons["weekly-monitor"].cron == "0 6 * * 1"  # Monday, an hour after the lists are published
     assert crons["nightly-ingest"].cron == "0 2 * * *"
     assert crons["monthly-retrain"].cron == "0 3 1 * *"
     assert {schedule.timezone for schedule in crons.values()} == {"Europe/Copenhagen"}
@@ -85,3 +86,18 @@ def test_every_deployment_accepts_its_stored_parameters(tmp_path):
         assert validated["settings"] == SettingsReference(home=str(tmp_path), demo=False)
         if schedule.flow_attribute == "weekly_score":
             assert validated["parameters"] == ScoreParameters()
+        if schedule.flow_attribute == "weekly_monitor":
+            assert validated["parameters"] == MonitorParameters()
+
+
+def test_the_monitor_deployment_round_trips_every_option(tmp_path):
+    import pipelines.scheduled_flows as flows
+
+    chosen = MonitorParameters(as_of="2024-03-04", simulations=50, seed=3, alert_on_partial=True)
+    deployments = {
+        d.name: d for d in serve.build_deployments(Settings(home=tmp_path).reference(), monitor=chosen)
+    }
+    stored = deployments["weekly-monitor"].parameters
+    assert stored["parameters"] == asdict(chosen)
+    assert flows.weekly_monitor.validate_parameters(stored)["parameters"] == chosen
+    assert deployments["weekly-monitor"].entrypoint.endswith("scheduled_flows.py:weekly_monitor")

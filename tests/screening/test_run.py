@@ -234,3 +234,47 @@ def test_the_exported_aggregates_come_with_the_plan():
 def test_a_run_without_the_ranking_outcomes_champion_is_a_programming_error():
     with pytest.raises(ValueError, match="admission"):
         plan(FakeInputs(), models={"death": FakeRiskModel()})
+
+
+def test_an_open_review_item_that_holds_publication_refuses_with_its_reason_before_any_read():
+    inputs = FakeInputs()
+    hold = "Held by monitoring item abc: score PSI 0.41 in 101-02 outside <= 0.25. Acknowledge it."
+    result = plan_run(AS_OF, CONFIG, MODELS, inputs, drift_psi_threshold=THRESHOLD, holds=[hold])
+    assert isinstance(result, Refused)
+    assert hold in result.reason
+    assert "1 open review item(s) hold publication" in result.reason
+    assert "previous lists stay current" in result.reason
+    assert inputs.reads == ["batches"]  # the identity only: no features read
+
+
+def test_without_holds_the_same_inputs_publish():
+    assert isinstance(
+        plan_run(AS_OF, CONFIG, MODELS, FakeInputs(), drift_psi_threshold=THRESHOLD, holds=[]), Published
+    )
+
+
+def windowed_population(seed, date, five_year_visits, n=400):
+    rng = np.random.default_rng(seed)
+    frame = population(seed=seed, n=n).assign(prediction_date=pd.Timestamp(date))
+    return frame.assign(gp_contacts_count_0_to_1825d=rng.poisson(five_year_visits, n).astype(float))
+
+
+class WindowedModel(FakeRiskModel):
+    feature_names = (*FEATURES, "gp_contacts_count_0_to_1825d")
+
+
+def test_a_five_year_window_longer_than_the_training_history_is_not_a_drift_alarm():
+    """Training dates 1 and 2 years after the history starts see 1-2 years of GP contacts; today sees 5.
+    The counts differ only because history grew; with the history start known, no reference date is
+    comparable for that window, so it cannot block the list. Without it the same data refuse."""
+    start = dt.date(2019, 3, 1)
+    reference = pd.concat(
+        [windowed_population(1, dt.date(2020, 3, 4), 4), windowed_population(2, dt.date(2021, 3, 4), 8)]
+    )
+    inputs = FakeInputs(today=windowed_population(3, AS_OF, 20), reference=reference)
+    models = {"admission": WindowedModel("7")}
+    judged = plan_run(AS_OF, CONFIG, models, inputs, drift_psi_threshold=THRESHOLD, history_start=start)
+    assert isinstance(judged, Published)
+    naive = plan_run(AS_OF, CONFIG, models, inputs, drift_psi_threshold=THRESHOLD)
+    assert isinstance(naive, Refused)
+    assert "gp_contacts_count_0_to_1825d" in naive.reason

@@ -1,0 +1,272 @@
+"""The analyst's monitoring pages: aggregates only, small cells suppressed, nothing about a person.
+
+``/monitoring`` shows, for the analyst's districts, what the monitor flow recorded (monitoring/store.py):
+open review items (with an acknowledge action, audited), expected vs realised performance per list with
+the expected intervals, calibration of matured lists, drift history of the score and the inputs, visit
+yield, and the screening runs with their refusal reasons (data quality as the operational DB knows it).
+Every number comes from tables the monitor already suppressed (cells under
+``privacy.MIN_CELL_PERSONS``); the page shows ``<5`` where a cell is suppressed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pandas as pd
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from privacy import MIN_CELL_PERSONS
+from review.access import Principal
+from review.audit import AuditEvent
+from review.charts import interval_chart_svg, line_chart_svg
+from review.web_security import Require, render, services
+
+router = APIRouter()
+PERMISSION = "aggregates:read"  # the analyst's permission (review/access.py): aggregates only
+
+
+def _in_scope(frame: pd.DataFrame, principal: Principal, column: str = "district") -> pd.DataFrame:
+    """Rows of the analyst's districts (plus the all-district cells when the analyst covers every district
+    that has rows)."""
+    if frame.empty or column not in frame:
+        return frame
+    districts = set(principal.districts)
+    own = frame[column].astype(str).isin(districts)
+    everything = set(frame.loc[frame[column].astype(str) != "all", column].astype(str)) <= districts
+    return frame.loc[own | ((frame[column].astype(str) == "all") & everything)]
+
+
+def _number(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    return f"{float(value):.{digits}f}"
+
+
+def _monitor_tables_exist(engine: sa.Engine) -> bool:
+    return sa.inspect(engine).has_table("monitor_runs")
+
+
+def _performance(engine: sa.Engine, principal: Principal) -> list[dict[str, Any]]:
+    from monitoring.store import read_expected_vs_realised
+
+    table = _in_scope(read_expected_vs_realised(engine), principal)
+    rows = []
+    for row in table.to_dict("records"):
+        suppressed = bool(row.get("realised_suppressed")) if row.get("maturity") else False
+        rows.append(
+            {
+                "district": row["district"],
+                "as_of_date": row["as_of_date"],
+                "model_version": row.get("model_version") or "–",
+                "expected_auroc": _number(row["expected_auroc"]),
+                "expected_auroc_interval": f"{_number(row['expected_auroc_low'])}–"
+                f"{_number(row['expected_auroc_high'])}",
+                "expected_ppv": _number(row["expected_ppv"]),
+                "expected_ppv_interval": f"{_number(row['expected_ppv_low'])}–"
+                f"{_number(row['expected_ppv_high'])}",
+                "maturity": row.get("maturity") or "",
+                "realised_auroc": "<5" if suppressed else _number(row.get("realised_auroc")),
+                "realised_ppv": "<5" if suppressed else _number(row.get("realised_ppv")),
+                "observed_expected": "<5" if suppressed else _number(row.get("observed_expected")),
+                "calibration_slope": "<5" if suppressed else _number(row.get("calibration_slope")),
+                "calibration_intercept": "<5" if suppressed else _number(row.get("calibration_intercept")),
+                "lead_time": "<5" if suppressed else _number(row.get("lead_time_median_days"), 0),
+                "_row": row,
+                "_suppressed": suppressed,
+            }
+        )
+    return rows
+
+
+def _performance_charts(rows: list[dict[str, Any]]) -> list[Any]:
+    """One chart per district: the expected AUROC with its interval per list date, and the realised AUROC
+    of matured lists beside it."""
+    charts = []
+    by_district: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_district.setdefault(str(row["district"]), []).append(row)
+    for district, items in sorted(by_district.items()):
+        seen: dict[str, tuple[float, float, float, float | None]] = {}
+        for item in items:
+            raw = item["_row"]
+            label = str(raw["as_of_date"])
+            realised = None
+            if raw.get("maturity") == "mature" and not item["_suppressed"]:
+                realised = raw.get("realised_auroc")
+            previous = seen.get(label)
+            if previous is not None and realised is None:
+                realised = previous[3]
+            if pd.isna(raw["expected_auroc"]):
+                continue
+            seen[label] = (
+                float(raw["expected_auroc"]),
+                float(raw["expected_auroc_low"]),
+                float(raw["expected_auroc_high"]),
+                None if realised is None or pd.isna(realised) else float(realised),
+            )
+        if seen:
+            charts.append(
+                interval_chart_svg(
+                    [(label, *values) for label, values in seen.items()],
+                    title=f"AUROC {district}",
+                )
+            )
+    return charts
+
+
+def _drift(engine: sa.Engine, principal: Principal) -> tuple[list[Any], list[dict[str, Any]]]:
+    from monitoring.store import read_drift_history
+
+    history = _in_scope(read_drift_history(engine), principal)
+    if history.empty:
+        return [], []
+    charts = []
+    score = history.loc[(history["feature"] == "risk") & history["psi"].notna()]
+    for district, rows in score.groupby("district"):
+        points = [
+            (str(day), round(float(psi), 3)) for day, psi in zip(rows["as_of_date"], rows["psi"], strict=True)
+        ]
+        charts.append(line_chart_svg(points, title=f"Score PSI {district}", unit="PSI"))
+    latest = history.loc[history["as_of_date"] == history["as_of_date"].max()]
+    latest = latest.loc[latest["comparable"].astype(bool) & latest["psi"].notna()]
+    top = latest.sort_values("psi", ascending=False).head(15)
+    table = [
+        {
+            "as_of_date": row["as_of_date"],
+            "district": row["district"],
+            "feature": row["feature"],
+            "psi": "<5" if bool(row["suppressed"]) else _number(row["psi"], 3),
+            "test": row["test"],
+        }
+        for row in top.to_dict("records")
+    ]
+    return charts, table
+
+
+def _visits(engine: sa.Engine, principal: Principal) -> list[dict[str, Any]]:
+    from monitoring.store import read_visit_yield
+    from screening.store import screening_lists
+
+    yields = read_visit_yield(engine)
+    if yields.empty:
+        return []
+    with engine.connect() as connection:
+        districts = dict(
+            connection.execute(sa.select(screening_lists.c.list_id, screening_lists.c.district)).all()
+        )
+    yields = yields.assign(district=yields["list_id"].map(districts))
+    yields = _in_scope(yields, principal).sort_values("as_of_date").drop_duplicates("list_id", keep="last")
+    return [
+        {
+            "district": row["district"],
+            "list_id": row["list_id"],
+            "visits_done": "<5" if row["suppressed"] else int(row["visits_done"] or 0),
+            "new_problems": "<5" if row["suppressed"] else int(row["new_problems"] or 0),
+            "yield_rate": "–"
+            if row["suppressed"] or pd.isna(row["yield_rate"])
+            else f"{row['yield_rate']:.0%}",
+        }
+        for row in yields.to_dict("records")
+    ]
+
+
+def _runs(engine: sa.Engine) -> list[dict[str, Any]]:
+    """The latest screening runs with status and refusal reason (no person data in either)."""
+    from screening.store import screening_runs
+
+    query = (
+        sa.select(screening_runs.c.as_of_date, screening_runs.c.status, screening_runs.c.reason)
+        .order_by(screening_runs.c.finished_at.desc())
+        .limit(20)
+    )
+    with engine.connect() as connection:
+        return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def _items(engine: sa.Engine, principal: Principal) -> list[dict[str, Any]]:
+    from monitoring.store import read_review_items
+
+    items = read_review_items(engine)
+    if items.empty:
+        return []
+    districts = set(principal.districts)
+    shown = []
+    for row in items.to_dict("records"):
+        scope = row.get("scope") or {}
+        district = scope.get("district") if isinstance(scope, dict) else None
+        if district not in (None, "all") and district not in districts:
+            continue
+        shown.append(
+            {**row, "open": row.get("acknowledged_at") is None or pd.isna(row.get("acknowledged_at"))}
+        )
+    return shown
+
+
+@router.get("/monitoring")
+def monitoring_page(
+    request: Request, principal: Annotated[Principal, Depends(Require(PERMISSION))]
+) -> Response:
+    """The analyst's monitoring overview (see the module docstring)."""
+    app = services(request)
+    app.audit.append(
+        AuditEvent(principal.username, principal.role, principal.unit, "monitoring_view", "evaluation")
+    )
+    if not _monitor_tables_exist(app.engine):
+        return render(
+            request, "monitoring.html", ready=False, runs=_runs(app.engine), min_cell=MIN_CELL_PERSONS
+        )
+    performance = _performance(app.engine, principal)
+    drift_charts, drift_table = _drift(app.engine, principal)
+    items = _items(app.engine, principal)
+    return render(
+        request,
+        "monitoring.html",
+        ready=True,
+        items=items,
+        open_items=[item for item in items if item["open"]],
+        performance=performance,
+        matured=[row for row in performance if row["maturity"] == "mature"],
+        performance_charts=_performance_charts(performance),
+        drift_charts=drift_charts,
+        drift_table=drift_table,
+        visits=_visits(app.engine, principal),
+        runs=_runs(app.engine),
+        min_cell=MIN_CELL_PERSONS,
+    )
+
+
+@router.post("/monitoring/items/{item_id}/acknowledge")
+def acknowledge(
+    request: Request,
+    item_id: str,
+    principal: Annotated[Principal, Depends(Require(PERMISSION))],
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """Acknowledge an open review item as the logged-in analyst (audited); it no longer holds publication."""
+    import datetime as dt
+
+    from monitoring.store import AlreadyAcknowledgedError, UnknownReviewItemError, acknowledge_item
+
+    app = services(request)
+    if not note.strip():
+        return RedirectResponse("/monitoring?error=note", status_code=303)
+    # audited first: an acknowledgement the audit log cannot record does not happen
+    app.audit.append(
+        AuditEvent(
+            principal.username,
+            principal.role,
+            principal.unit,
+            "monitoring_acknowledge",
+            "evaluation",
+            detail={"item_id": item_id},
+        )
+    )
+    try:
+        acknowledge_item(
+            app.engine, item_id, analyst=principal.username, note=note, at=dt.datetime.now(dt.UTC)
+        )
+    except (UnknownReviewItemError, AlreadyAcknowledgedError):
+        return RedirectResponse("/monitoring?error=item", status_code=303)
+    return RedirectResponse("/monitoring", status_code=303)

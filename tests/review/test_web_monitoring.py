@@ -1,0 +1,74 @@
+"""The analyst's monitoring page: what was expected of each list, what happened, what needs attention;
+aggregates only, and acknowledging an item is audited and releases the hold."""
+
+import html
+
+import sqlalchemy as sa
+
+from monitoring.store import publication_holds, read_review_items
+from tests.review.monitoring_rows import HOLD_MESSAGE, ITEM_ID, record_monitoring
+from tests.review.world import all_person_keys, csrf_from, login
+
+
+def lists_by_district(engine):
+    from screening.store import screening_lists
+
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(screening_lists.c.district, screening_lists.c.list_id)).all()
+    return dict(rows)
+
+
+def test_before_the_monitor_ran_the_page_says_how_to_run_it(world):
+    login(world.client, "analyst")
+    page = world.client.get("/monitoring")
+    assert page.status_code == 200
+    assert "tidlig monitor" in page.text
+
+
+def test_the_page_shows_expected_and_realised_performance_drift_and_the_open_item(world):
+    record_monitoring(world.engine, lists_by_district(world.engine))
+    login(world.client, "analyst")
+    page = world.client.get("/monitoring")
+    assert page.status_code == 200
+    assert html.escape(HOLD_MESSAGE, quote=False) in page.text
+    assert "0.74" in page.text
+    assert "0.70–0.78" in page.text
+    assert "0.73" in page.text  # realised AUROC of the matured list
+    assert "0.96" in page.text  # observed/expected of the matured list
+    assert page.text.count("<svg") >= 2  # expected vs realised and the score's drift over time
+    assert "pk-" not in page.text
+    assert all(key not in page.text for key in all_person_keys())
+
+
+def test_a_clinician_cannot_open_the_monitoring_page(world):
+    login(world.client, "nurse_a")
+    assert world.client.get("/monitoring").status_code == 403
+
+
+def test_acknowledging_an_item_is_audited_and_releases_the_hold(world):
+    record_monitoring(world.engine, lists_by_district(world.engine))
+    assert len(publication_holds(world.engine)) == 1
+    login(world.client, "analyst")
+    page = world.client.get("/monitoring")
+    response = world.client.post(
+        f"/monitoring/items/{ITEM_ID}/acknowledge",
+        data={"csrf_token": csrf_from(page.text), "note": "d1 export checked; real change"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert publication_holds(world.engine) == []
+    item = read_review_items(world.engine).set_index("item_id").loc[ITEM_ID]
+    assert item["acknowledged_by"] == "analyst"
+    from review.tables import audit_log
+
+    with world.engine.connect() as connection:
+        actions = [row[0] for row in connection.execute(sa.select(audit_log.c.action))]
+    assert "monitoring_acknowledge" in actions
+
+
+def test_an_acknowledgement_without_a_csrf_token_is_refused(world):
+    record_monitoring(world.engine, lists_by_district(world.engine))
+    login(world.client, "analyst")
+    response = world.client.post(f"/monitoring/items/{ITEM_ID}/acknowledge", data={"note": "x"})
+    assert response.status_code == 403
+    assert len(publication_holds(world.engine)) == 1
