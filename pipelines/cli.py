@@ -27,10 +27,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("review.cli:audit", "Verify and inspect the audit log."),
 }
 
-# Only these commands may create a home; these need none. Every other command refuses a missing home
-# instead of creating a typo'd one.
+# Only these commands may create a home; these need none (the review app and its account and audit
+# commands may run on another host with only the operational database, docs/decisions.md D5). Every other
+# command refuses a missing home instead of creating a typo'd one.
 HOME_CREATING = frozenset({"synth", "demo"})
-HOME_FREE = frozenset({"contracts"})
+HOME_FREE = frozenset({"contracts", "review", "users", "audit"})
 HELP_OPTIONS = frozenset({"-h", "--help"})
 
 
