@@ -36,6 +36,7 @@ demo: setup
 
 test: setup browser
 	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
 	@$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 # JupyterLab from the project's environment on the notebooks, reading the home HOME_DIR (default: the
