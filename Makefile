@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export GX_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: demo test lint format bench setup browser clean
+.PHONY: demo test typecheck lint format bench setup browser clean
 
 setup: $(STAMP)
 
@@ -32,8 +32,13 @@ browser:
 demo: setup
 	@$(BIN)/tidlig demo
 
+# Strict on features/, models/, privacy/ (the [tool.mypy] section of pyproject.toml).
+typecheck: setup
+	@$(BIN)/mypy --config-file pyproject.toml
+
 test: setup browser
 	@$(BIN)/ruff check .
+	@$(BIN)/mypy --config-file pyproject.toml
 	@$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 lint: setup
