@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export GX_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: demo test lint format bench setup browser clean notebook
+.PHONY: demo test typecheck lint format bench setup browser clean notebook
 
 setup: $(STAMP)
 
@@ -34,9 +34,14 @@ browser:
 demo: setup
 	@$(BIN)/tidlig demo
 
+# Strict on features/, models/, privacy/ (the [tool.mypy] section of pyproject.toml).
+typecheck: setup
+	@$(BIN)/mypy --config-file pyproject.toml
+
 test: setup browser
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy --config-file pyproject.toml
 	@$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 # JupyterLab from the project's environment on the notebooks, reading the home HOME_DIR (default: the

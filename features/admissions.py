@@ -53,7 +53,9 @@ def contact_end(end: pd.Series, cut_at: pd.Timestamp | None) -> pd.Series:
     end = pd.to_datetime(end)
     if cut_at is None:
         return end
-    return end.fillna(cut_at).clip(upper=cut_at)
+    # pandas accepts a Timestamp bound for a datetime Series; pandas-stubs' clip() overloads do not
+    clipped: pd.Series = end.fillna(cut_at).clip(upper=cut_at)  # type: ignore[call-overload]
+    return clipped
 
 
 def is_unplanned_admission(
@@ -85,7 +87,8 @@ def is_unplanned_admission(
     length_rule = crosses_midnight.where(lpr2, crosses_midnight | long_enough)
     acute = (contacts[priority] == "acute").fillna(False).astype(bool)
     physical = (contacts[contact_type] == "physical").fillna(False).astype(bool)
-    return (acute & physical & length_rule.astype(bool)).astype(bool)
+    unplanned: pd.Series = (acute & physical & length_rule.astype(bool)).astype(bool)
+    return unplanned
 
 
 def sql_bed_days(start: str = "contact_start", end: str = "contact_end", cut_at: str | None = None) -> str:

@@ -386,11 +386,11 @@ def _home_care() -> list[AnyFeatureSpec]:
 
 
 def _home_nursing_falls_and_weight() -> list[AnyFeatureSpec]:
-    nursing = [
+    nursing: list[AnyFeatureSpec] = [
         FeatureSpec("home_nursing_visits", "home_nursing_visits", "count", (D30, D90, D90_365, D365)),
         FeatureSpec("home_nursing_visits", "home_nursing_visits", "days_since_last", (D730,)),
     ]
-    falls = [
+    falls: list[AnyFeatureSpec] = [
         FeatureSpec("falls", "falls", "count", (D90, D365, D730)),
         FeatureSpec("falls", "falls", "days_since_last", (D1825,)),
         FeatureSpec(
@@ -401,7 +401,7 @@ def _home_nursing_falls_and_weight() -> list[AnyFeatureSpec]:
             row_filter=RowFilter(column_equals=(("injury", True),)),
         ),
     ]
-    weight = [
+    weight: list[AnyFeatureSpec] = [
         FeatureSpec("weight_kg", "weights", "latest", (D90, D180_365), value="weight_kg"),
         FeatureSpec("weight_kg", "weights", "max", (D365,), value="weight_kg"),
         FeatureSpec("weight_kg", "weights", "min", (D365,), value="weight_kg"),

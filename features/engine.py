@@ -21,10 +21,11 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from features.aggregates import (
@@ -158,7 +159,8 @@ class _FeatureMatrix:
 
     def assign_by_filter(self, frame: pd.DataFrame, targets: list[tuple[int, str, str]]) -> None:
         """``frame`` has row_id, _flag and result columns; each target is (filter number, result, column)."""
-        groups = {int(flag): part for flag, part in frame.groupby("_flag", sort=False)}
+        # pandas-stubs type groupby keys as any Scalar; ``_flag`` is an integer column
+        groups = {int(cast(int, flag)): part for flag, part in frame.groupby("_flag", sort=False)}
         for flag, result, column in targets:
             part = groups.get(flag)
             if part is not None:
@@ -189,13 +191,20 @@ def derived_values(feature: DerivedFeatureSpec, inputs: list[np.ndarray]) -> np.
     """The values of a derived feature from its input columns (NaN propagates)."""
     first = np.asarray(inputs[0], dtype="float64")
     if feature.operation == "difference":
-        return first - np.asarray(inputs[1], dtype="float64")
+        difference: npt.NDArray[np.float64] = first - np.asarray(inputs[1], dtype="float64")
+        return difference
     if feature.operation == "percent_change":
         base = np.asarray(inputs[1], dtype="float64")
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(base == 0.0, np.nan, 100.0 * (first - base) / base)
+            percent: npt.NDArray[np.float64] = np.where(base == 0.0, np.nan, 100.0 * (first - base) / base)
+            return percent
     with np.errstate(invalid="ignore"):
-        return np.where(np.isnan(first), np.nan, (first >= float(feature.threshold)).astype("float64"))
+        if feature.threshold is None:
+            raise ValueError(f"Derived feature {feature.name!r} ({feature.operation}) has no threshold.")
+        flagged: npt.NDArray[np.float64] = np.where(
+            np.isnan(first), np.nan, (first >= float(feature.threshold)).astype("float64")
+        )
+        return flagged
 
 
 def _compute_source(
@@ -210,14 +219,15 @@ def _compute_source(
 ) -> None:
     """Phase 2 for one source and chunk: known rows to a temporary table, then one GROUP BY (row, filter)
     for every (aggregation, value, window), one per distinct-counted value, one per score."""
-    assert plan.flags is not None
+    flags = plan.flags  # a local, so the closure below sees it narrowed
+    assert flags is not None
     known = f"_tidlig_known_{plan.source.name}_{uuid.uuid4().hex[:12]}"
     connection.execute(f"CREATE TEMP TABLE {known} AS {_known_rows_sql(plan, rows_table, cohort, mode)}")
     try:
 
         def exploded(features: list[FeatureSpec]) -> str:
             """The known rows, once per filter they pass among the filters of ``features``."""
-            numbers = ", ".join(sorted({str(plan.flags.number(f.row_filter)) for f in features}))
+            numbers = ", ".join(sorted({str(flags.number(f.row_filter)) for f in features}))
             return (
                 f"(SELECT * FROM (SELECT * EXCLUDE (_flags), unnest(_flags) AS _flag FROM {known}) "
                 f"WHERE _flag IN ({numbers}))"
@@ -229,7 +239,7 @@ def _compute_source(
         for feature in plain:
             for window, column in zip(feature.windows, feature.column_names(), strict=True):
                 name = levels.setdefault((feature.aggregation, feature.value, window), f"level_{len(levels)}")
-                targets.append((plan.flags.number(feature.row_filter), name, column))
+                targets.append((flags.number(feature.row_filter), name, column))
         if levels:
             aggregates = ", ".join(f"{sql_aggregate(*key)} AS {name}" for key, name in levels.items())
             frame = connection.execute(
@@ -244,7 +254,7 @@ def _compute_source(
             result.assign_by_filter(
                 frame,
                 [
-                    (plan.flags.number(f.row_filter), f"w{windows.index(w)}", column)
+                    (flags.number(f.row_filter), f"w{windows.index(w)}", column)
                     for f in same
                     for w, column in zip(f.windows, f.column_names(), strict=True)
                 ],

@@ -72,7 +72,7 @@ def _first_after_by_day(dates: np.ndarray, by_day: np.ndarray, base: int, value:
         return _first_after(dates, value)
     if day >= by_day.shape[0]:
         return dates.shape[0] if value >= dates[dates.shape[0] - 1] else _first_after(dates, value)
-    index = by_day[day]
+    index: int = by_day[day]
     while index < dates.shape[0] and dates[index] <= value:
         index += 1
     return index
@@ -113,7 +113,8 @@ def group_by_person(person: np.ndarray, time: np.ndarray, persons: int) -> tuple
 def _passes(flags: np.ndarray, event: int, bit: int) -> bool:
     if bit < 0:
         return True
-    return ((flags[bit >> 6, event] >> np.uint64(bit & 63)) & np.uint64(1)) == np.uint64(1)
+    passed: bool = ((flags[bit >> 6, event] >> np.uint64(bit & 63)) & np.uint64(1)) == np.uint64(1)
+    return passed
 
 
 @njit(cache=True)
@@ -135,7 +136,8 @@ def _scan_value(  # noqa: PLR0911, PLR0912, PLR0917 (one branch per aggregation)
     if kind == DAYS_SINCE_LAST:
         for event in range(stop - 1, first - 1, -1):
             if known_from[event] <= j < known_until[event] and _passes(flags, event, bit):
-                return (t - time[event]) / MICROSECONDS_PER_DAY
+                days: float = (t - time[event]) / MICROSECONDS_PER_DAY
+                return days
         return np.nan
     n = 0
     total = 0.0

@@ -30,7 +30,7 @@ import pandas as pd
 from features.admissions import sql_is_unplanned_admission
 from features.cohort import build_cohort
 from features.known_rows import existing_relations, versions_sql
-from features.prediction_dates import normalise_prediction_dates, register_frame
+from features.prediction_dates import DateLike, normalise_prediction_dates, register_frame
 
 Outcome = Literal["admission", "death", "frailty"]
 OUTCOMES: tuple[Outcome, ...] = ("admission", "death", "frailty")  # the one outcome list every layer imports
@@ -205,7 +205,7 @@ def build_labels(
     *,
     cohort: pd.DataFrame | None = None,
     area_municipalities: Sequence[str] | None = None,
-    data_end: object | None = None,
+    data_end: DateLike | None = None,
 ) -> pd.DataFrame:
     """Labels for each cohort row (default: ``build_cohort`` as known at each date), keyed by
     (person_key, prediction_date); columns as ``label_column_names(horizons)``."""

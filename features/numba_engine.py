@@ -363,7 +363,8 @@ def _plain_pages() -> Iterator[None]:
     memory synchronously (``defrag = madvise``, as on these machines) a fresh 1 GB array takes several
     times longer to fill. The engine's own allocations use ordinary pages; the setting is restored."""
     try:
-        from numpy._core.multiarray import _set_madvise_hugepage
+        # a private NumPy switch, absent from NumPy's stubs
+        from numpy._core.multiarray import _set_madvise_hugepage  # type: ignore[attr-defined]
     except ImportError:  # a NumPy without the switch: nothing to change
         yield
         return

@@ -5,12 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Literal
+from datetime import date
+from typing import Literal, TypeAlias
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 Frequency = Literal["month", "quarter"]
+# What pd.Timestamp() accepts as one date: an ISO string, a date/datetime (a Timestamp is one), a datetime64.
+DateLike: TypeAlias = str | date | np.datetime64
 
 
 def normalise_prediction_dates(prediction_dates: Sequence[object]) -> list[pd.Timestamp]:
@@ -28,7 +32,7 @@ def normalise_prediction_dates(prediction_dates: Sequence[object]) -> list[pd.Ti
     return [pd.Timestamp(value) for value in sorted(set(stamps.astype("datetime64[us]")))]
 
 
-def choose_prediction_dates(start: object, end: object, every: Frequency = "month") -> list[pd.Timestamp]:
+def choose_prediction_dates(start: DateLike, end: DateLike, every: Frequency = "month") -> list[pd.Timestamp]:
     """First days of months (or of quarters: January, April, July, October) from ``start`` to ``end``,
     both inclusive; ``start`` is rounded up to the next such first day."""
     if every not in ("month", "quarter"):

@@ -91,11 +91,20 @@ class FilterKinds(Protocol):
     @property
     def has_icd10(self) -> bool: ...
 
-    atc_prefixes: tuple[str, ...]
-    fsiii_domains: tuple[str, ...]
-    fsiii_areas: tuple[str, ...]
-    priority: str | None
-    column_equals: tuple[tuple[str, str | int | bool], ...]
+    @property
+    def atc_prefixes(self) -> tuple[str, ...]: ...
+
+    @property
+    def fsiii_domains(self) -> tuple[str, ...]: ...
+
+    @property
+    def fsiii_areas(self) -> tuple[str, ...]: ...
+
+    @property
+    def priority(self) -> str | None: ...
+
+    @property
+    def column_equals(self) -> tuple[tuple[str, str | int | bool], ...]: ...
 
 
 _BITEMPORAL = "person_key, _valid_time AS event_time, _delivered_at, _superseded_at"

@@ -8,7 +8,10 @@ synthetic world's hidden true probability at the prediction date: the best any m
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
@@ -27,7 +30,8 @@ def _age_sex_design(frame: pd.DataFrame, age_median: float) -> np.ndarray:
 
 def _logistic(design_fit: np.ndarray, y: np.ndarray, design_score: np.ndarray) -> np.ndarray:
     model = LogisticRegression(C=1e6, max_iter=1000).fit(design_fit, y)
-    return model.predict_proba(design_score)[:, 1]
+    risk: npt.NDArray[np.float64] = model.predict_proba(design_score)[:, 1]
+    return risk
 
 
 def baseline_risks(fit_rows: pd.DataFrame, test_rows: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -65,8 +69,10 @@ def oracle_risk(test_rows: pd.DataFrame, truth: pd.DataFrame, target: str) -> np
 
 def truth_values(rows: pd.DataFrame, truth: pd.DataFrame, column: str) -> np.ndarray:
     """``truth[column]`` for each row, matched on person and the month containing its prediction date."""
-    month = (
-        pd.to_datetime(rows["prediction_date"]).dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
+    # pandas-stubs type Series.dt.to_timestamp() as a DatetimeArray; pandas returns a Series
+    month = cast(
+        "pd.Series",
+        pd.to_datetime(rows["prediction_date"]).dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]"),
     )
     keys = pd.DataFrame({"person_key": rows["person_key"].to_numpy(), "month": month.to_numpy()})
     lookup = truth[["person_key", "month", column]].copy()

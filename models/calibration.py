@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.isotonic import IsotonicRegression
 
 from models.config import Calibration
@@ -87,7 +88,8 @@ class Calibrator:
             calibrated = 1 / (1 + np.exp(-(intercept + slope * logit(raw))))
         else:
             raise RuntimeError("The calibrator is not fitted; call fit() first.")
-        return np.clip(calibrated, RISK_FLOOR, 1 - RISK_FLOOR)
+        risk: npt.NDArray[np.float64] = np.clip(calibrated, RISK_FLOOR, 1 - RISK_FLOOR)
+        return risk
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready parameters (numbers only, no data rows); ``method`` is the fitted method."""

@@ -16,7 +16,7 @@ naming it: nothing is dropped silently.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 import lightgbm as lgb
@@ -183,11 +183,12 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         """The final booster's uncalibrated probability per row."""
         if not hasattr(self, "booster_"):
             raise RuntimeError("This RiskClassifier is not fitted; call fit() first.")
-        return self.booster_.predict(self._matrix(_as_frame(X)), num_threads=1)
+        return np.asarray(self.booster_.predict(self._matrix(_as_frame(X)), num_threads=1))
 
     def predict(self, X: object) -> np.ndarray:  # noqa: N803
         """``classes_[1]`` where the calibrated risk is at least 0.5 (lists rank by risk instead)."""
-        return self.classes_[(self.predict_risk(X) >= 0.5).astype(int)]
+        predicted: np.ndarray = self.classes_[(self.predict_risk(X) >= 0.5).astype(int)]
+        return predicted
 
     # ----- internals ------------------------------------------------------------------------------------
 
@@ -212,7 +213,9 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
                 columns[name] = column.to_numpy(dtype="float32", na_value=np.nan)
         return np.column_stack([columns[name] for name in names]) if names else np.empty((len(frame), 0))
 
-    def _inner_folds(self, target: np.ndarray, groups: object | None):
+    def _inner_folds(
+        self, target: np.ndarray, groups: object | None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         events = int(target.sum())
         folds = min(self.cross_fit_folds, events, len(target) - events)
         if folds < 2:
@@ -222,9 +225,15 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
             )
         if groups is None:
             splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.seed % 2**32)
-            return splitter.split(np.zeros(len(target)), target)
+            stratified: Iterator[tuple[np.ndarray, np.ndarray]] = splitter.split(
+                np.zeros(len(target)), target
+            )
+            return stratified
         splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=self.seed % 2**32)
-        return splitter.split(np.zeros(len(target)), target, np.asarray(groups))
+        grouped_folds: Iterator[tuple[np.ndarray, np.ndarray]] = splitter.split(
+            np.zeros(len(target)), target, np.asarray(groups)
+        )
+        return grouped_folds
 
     def _dataset(self, matrix: np.ndarray, target: np.ndarray) -> lgb.Dataset:
         return lgb.Dataset(

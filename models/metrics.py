@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 _EPS = 1e-6
@@ -39,7 +40,8 @@ def brier(y: np.ndarray, p: np.ndarray) -> float:
 def logit(p: np.ndarray) -> np.ndarray:
     """log(p / (1 - p)) with p clipped away from 0 and 1."""
     clipped = np.clip(np.asarray(p, dtype=float), _EPS, 1 - _EPS)
-    return np.log(clipped / (1 - clipped))
+    log_odds: npt.NDArray[np.float64] = np.log(clipped / (1 - clipped))
+    return log_odds
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, offset: np.ndarray, iterations: int = 50) -> np.ndarray:
@@ -96,7 +98,8 @@ def smoothed_observed_risk(y: np.ndarray, p: np.ndarray, grid_points: int = 60) 
         window = slice(lows[index], highs[index])
         weights = np.exp(-0.5 * ((sorted_lp[window] - centre) / bandwidth) ** 2)
         smoothed[index] = weights @ sorted_y[window] / weights.sum()
-    return np.interp(lp, grid, smoothed)
+    smoothed_at_lp: npt.NDArray[np.float64] = np.interp(lp, grid, smoothed)
+    return smoothed_at_lp
 
 
 def integrated_calibration_index(y: np.ndarray, p: np.ndarray) -> float:
@@ -184,7 +187,7 @@ def evaluate_with_ci(
     if samples <= 0:
         return {name: Estimate(value, float("nan"), float("nan")) for name, value in point.items()}
     draws = person_bootstrap_indices(np.asarray(clusters), samples, np.random.default_rng(seed))
-    replicates = {name: [] for name in chosen}
+    replicates: dict[str, list[float]] = {name: [] for name in chosen}
     for rows in draws:
         for name, function in chosen.items():
             replicates[name].append(function(y[rows], p[rows]))

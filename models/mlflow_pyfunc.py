@@ -11,26 +11,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import lightgbm as lgb
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.pyfunc.model import PythonModel, PythonModelContext
 
 
-class TidligRiskPyfunc(mlflow.pyfunc.PythonModel):
+class TidligRiskPyfunc(PythonModel):
     """Calibrated probability of the outcome for each input row (columns = the model's features)."""
 
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+    def load_context(self, context: PythonModelContext) -> None:
         self._booster = lgb.Booster(model_file=context.artifacts["booster"])
         self._calibrator = json.loads(Path(context.artifacts["calibrator"]).read_text())
         self._features = json.loads(Path(context.artifacts["metadata"]).read_text())["feature_names"]
 
     def predict(
         self,
-        context: mlflow.pyfunc.PythonModelContext,
+        context: PythonModelContext,
         model_input: pd.DataFrame,
-        params: dict | None = None,
+        params: dict[str, Any] | None = None,
     ) -> np.ndarray:
         matrix = model_input[self._features].astype("float64").to_numpy()
         raw = self._booster.predict(matrix, num_threads=1)
@@ -41,7 +43,8 @@ class TidligRiskPyfunc(mlflow.pyfunc.PythonModel):
             clipped = np.clip(raw, 1e-6, 1 - 1e-6)
             calibrated = 1 / (1 + np.exp(-(intercept + slope * np.log(clipped / (1 - clipped)))))
         # models.calibration.RISK_FLOOR (this file imports nothing from models): never a risk of 0 or 1.
-        return np.clip(calibrated, 1e-4, 1 - 1e-4)
+        risk: np.ndarray = np.clip(calibrated, 1e-4, 1 - 1e-4)
+        return risk
 
 
 mlflow.models.set_model(TidligRiskPyfunc())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import SupportsFloat, cast
 
 import markdown
 import numpy as np
@@ -70,6 +71,11 @@ def _capacity_table(evaluation: Evaluation) -> str:
     return "\n".join(lines)
 
 
+def _as_float(value: object) -> float:
+    # pandas-stubs type itertuples() fields as any Scalar; these columns are numeric counts and risks
+    return float(cast("SupportsFloat", value))
+
+
 def _number(value: float) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "–"
@@ -96,9 +102,9 @@ def _subgroup_table(table: pd.DataFrame) -> str:
             cells = [
                 row.subgroup,
                 row.level,
-                _number(float(row.persons)),
-                _number(float(row.event_rows)),
-                _number(float(row.observed_risk)),
+                _number(_as_float(row.persons)),
+                _number(_as_float(row.event_rows)),
+                _number(_as_float(row.observed_risk)),
                 _number(float(getattr(row, "mean_predicted_risk_model", float("nan")))),
                 *[_number(float(getattr(row, column))) for column in risk_columns],
             ]
@@ -196,7 +202,7 @@ reasons by the screening layer.
 
 def render_model_card_html(markdown_text: str) -> str:
     """The Markdown card as a standalone HTML page."""
-    body = markdown.markdown(markdown_text, extensions=["tables", "fenced_code"])
+    body: str = markdown.markdown(markdown_text, extensions=["tables", "fenced_code"])
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Tidlig model card</title>"
         "<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto;line-height:1.4}"

@@ -5,8 +5,6 @@ Each plot shows aggregates only: curves, binned means and suppressed subgroup nu
 
 from __future__ import annotations
 
-from numbers import Real
-
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -105,9 +103,11 @@ def subgroup_plot(table: pd.DataFrame, title: str) -> Figure:
             elif row.suppressed:
                 complementary = bool(getattr(row, "complementary", False))
                 values.append(COMPLEMENTARY_CELL_TEXT if complementary else SMALL_CELL_TEXT)
-            elif isinstance(value, Real) and not np.isnan(value):
+            elif isinstance(value, int | float | np.integer | np.floating) and not np.isnan(value):
                 # counts arrive as integers when no row is suppressed, as floats (NaN beside) when one is
-                values.append(f"{value:.3f}" if abs(value) < 10 and column not in _COUNTS else f"{value:.0f}")
+                values.append(
+                    f"{value:.3f}" if abs(float(value)) < 10 and column not in _COUNTS else f"{value:.0f}"
+                )
             else:
                 values.append("")
         cells.append(values)

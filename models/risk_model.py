@@ -48,7 +48,7 @@ class RiskModel:
 
     def predict_raw(self, features: pd.DataFrame) -> np.ndarray:
         """Uncalibrated booster probabilities (for calibration fitting and diagnostics)."""
-        return self.booster.predict(as_model_matrix(features, self.feature_names), num_threads=1)
+        return np.asarray(self.booster.predict(as_model_matrix(features, self.feature_names), num_threads=1))
 
     def predict_risk(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated probability per row; extra columns in ``features`` are ignored."""
@@ -57,13 +57,13 @@ class RiskModel:
     def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
         """Per-row SHAP contributions (log-odds), one column per feature; the bias term is left out."""
         matrix = as_model_matrix(features, self.feature_names)
-        values = self.booster.predict(matrix, pred_contrib=True, num_threads=1)
+        values = np.asarray(self.booster.predict(matrix, pred_contrib=True, num_threads=1))
         return pd.DataFrame(values[:, :-1], index=features.index, columns=self.feature_names)
 
     def expected_log_odds(self) -> float:
         """The SHAP bias term: the booster's mean log-odds on its training data."""
         zero_row = np.zeros((1, len(self.feature_names)))
-        return float(self.booster.predict(zero_row, pred_contrib=True)[0, -1])
+        return float(np.asarray(self.booster.predict(zero_row, pred_contrib=True))[0, -1])
 
 
 def gain_importance(booster: lgb.Booster, feature_names: list[str]) -> dict[str, float]:

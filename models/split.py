@@ -4,6 +4,7 @@ prediction dates with horizon-long gaps), and scikit-learn splitters for any tab
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,7 +102,12 @@ class PersonKFold:
     def get_n_splits(self, X: object = None, y: object = None, groups: object = None) -> int:  # noqa: N803
         return self.n_splits
 
-    def split(self, X: pd.DataFrame, y: object = None, groups: object = None):  # noqa: N803
+    def split(
+        self,
+        X: pd.DataFrame,  # noqa: N803
+        y: object = None,
+        groups: object = None,
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(train indices, test indices) per fold."""
         from sklearn.model_selection import StratifiedGroupKFold
 
@@ -141,7 +147,12 @@ class TemporalSplitter:
     def get_n_splits(self, X: object = None, y: object = None, groups: object = None) -> int:  # noqa: N803
         return self.n_splits
 
-    def split(self, X: pd.DataFrame, y: object = None, groups: object = None):  # noqa: N803
+    def split(
+        self,
+        X: pd.DataFrame,  # noqa: N803
+        y: object = None,
+        groups: object = None,
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(train indices, test indices) per fold, oldest test period first."""
         if self.date_column not in getattr(X, "columns", ()):
             raise ValueError(f"TemporalSplitter needs a '{self.date_column}' column in X.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -87,7 +88,8 @@ def read_truth(world_dir: Path, pseudonym_key: str, months: list[pd.Timestamp] |
         raise FileNotFoundError(f"No truth file at {path}: the oracle baseline needs a synthetic world.")
     filters = None
     if months is not None:
-        wanted = pd.to_datetime(pd.Series(months)).dt.to_period("M").dt.to_timestamp()
+        # pandas-stubs type Series.dt.to_timestamp() as a DatetimeArray; pandas returns a Series
+        wanted = cast("pd.Series", pd.to_datetime(pd.Series(months)).dt.to_period("M").dt.to_timestamp())
         filters = [("month", "in", sorted(set(wanted.dt.date)))]
     truth = pd.read_parquet(path, filters=filters)  # row groups of other months are never decoded
     truth["month"] = pd.to_datetime(truth["month"]).astype("datetime64[ns]")

@@ -128,7 +128,7 @@ def subgroup_aurocs(table: pd.DataFrame, risk_name: str) -> dict[tuple[str, str]
         return {}
     shown = table[~table["suppressed"].astype(bool)]
     return {
-        (row.subgroup, row.level): float(getattr(row, column))
-        for row in shown.itertuples(index=False)
-        if not np.isnan(getattr(row, column))
+        (subgroup, level): float(value)
+        for subgroup, level, value in zip(shown["subgroup"], shown["level"], shown[column], strict=True)
+        if not np.isnan(value)
     }

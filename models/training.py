@@ -138,7 +138,7 @@ def search_booster(
             valid_names=["validation"],
             callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
         )
-        raw = booster.predict(validation_matrix, num_iteration=booster.best_iteration)
+        raw = np.asarray(booster.predict(validation_matrix, num_iteration=booster.best_iteration))
         trial = Trial(
             hyperparameters=hyperparameters,
             best_iteration=int(booster.best_iteration or config.max_boosting_rounds),
@@ -193,7 +193,7 @@ def train_outcome_model(
         progress=progress,
     )
     calibrator = Calibrator(config.calibration, config.isotonic_min_events).fit(
-        search.booster.predict(validation_matrix), validation_labels
+        np.asarray(search.booster.predict(validation_matrix)), validation_labels
     )
     model = RiskModel(
         booster=search.booster,

@@ -15,7 +15,7 @@ from privacy.cells import MIN_CELL_PERSONS, cell_text
 from privacy.complementary import Relation, Suppression, protect
 
 
-def margin_relations(total: Hashable, groups: Mapping[str, Sequence[Hashable]]) -> list[Relation]:
+def margin_relations(total: Hashable, groups: Mapping[str, Sequence[Hashable]]) -> list[Relation[Hashable]]:
     """One relation per dimension: the groups of the dimension sum to ``total`` (an overall cell).
 
     Use it for tables whose rows are (dimension, group) and whose groups of each dimension partition the
@@ -44,9 +44,11 @@ def attrition_cells(
 ) -> dict[tuple[int, str], float]:
     """Every count of an attrition table keyed ``(row label, column)``."""
     cells: dict[tuple[int, str], float] = {}
-    for label, row in frame.iterrows():
-        cells[(label, removed)] = float(row[removed])
-        cells[(label, remaining)] = float(row[remaining])
+    for label, removed_count, remaining_count in zip(
+        frame.index, frame[removed], frame[remaining], strict=True
+    ):
+        cells[(label, removed)] = float(removed_count)
+        cells[(label, remaining)] = float(remaining_count)
     return cells
 
 
