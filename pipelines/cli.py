@@ -22,9 +22,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "score": ("pipelines.commands.score:command", "Score citizens and publish screening lists per district."),
     "monitor": ("pipelines.commands.monitor:command", "Monitor published lists: drift, performance, alerts."),
     "serve": ("pipelines.commands.serve:command", "Serve the scheduled Prefect deployments."),
-    "review": ("review.cli:review", "Start the clinician review web app on localhost."),
-    "users": ("review.cli:users", "Manage review app users."),
-    "audit": ("review.cli:audit", "Verify and inspect the audit log."),
+    "review": ("pipelines.commands.review:review", "Start the clinician review web app on localhost."),
+    "users": ("pipelines.commands.review:users", "Manage review app users."),
+    "audit": ("pipelines.commands.review:audit", "Verify and inspect the audit log."),
 }
 
 # Only these commands may create a home; these need none (the review app and its account and audit

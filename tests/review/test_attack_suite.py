@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 
+from pipelines.commands.review import server_options
 from review.app import create_app
-from review.cli import server_options
 from review.database import create_operational_engine
 from review.tables import audit_log, decisions, login_attempts, security_events
 from tests.review.conftest import world_config

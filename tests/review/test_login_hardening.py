@@ -138,7 +138,7 @@ def _serve(app, monkeypatch) -> tuple[str, object, threading.Thread]:
 
     import uvicorn
 
-    from review.cli import server_options
+    from pipelines.commands.review import server_options
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
