@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal, cast, get_args
@@ -67,7 +67,7 @@ class _SourcePlan:
     flags: FlagColumns | None = None
 
 
-def _plan(spec: FeatureSetSpec) -> dict[str, _SourcePlan]:
+def plan_sources(spec: FeatureSetSpec) -> dict[str, _SourcePlan]:
     plans: dict[str, _SourcePlan] = {}
     for index, feature in enumerate(spec.features):
         if isinstance(feature, DerivedFeatureSpec):
@@ -347,7 +347,7 @@ def build_feature_table(
     if cohort is None:
         cohort = build_cohort(connection, dates, mode, area_municipalities).members
     available = existing_relations(connection)
-    plans = _plan(spec)
+    plans = plan_sources(spec)
     missing = sorted({t for plan in plans.values() for t in plan.source.tables} - available)
     if missing:
         logger.warning(
@@ -392,12 +392,24 @@ def build_feature_table(
                             score_tables=(hfrs_name, charlson_name),
                         )
     matrix.finish()
-    table = pd.DataFrame(matrix.values, columns=matrix.columns, copy=False)
+    return feature_frame(matrix.values, matrix.columns, matrix.position, members, spec)
+
+
+def feature_frame(
+    values: np.ndarray,
+    columns: Sequence[str],
+    position: Mapping[str, int],
+    members: pd.DataFrame,
+    spec: FeatureSetSpec,
+) -> pd.DataFrame:
+    """The engines' common last step: the computed columns after the cohort's, then any derived feature
+    whose inputs include cohort columns (the others were derived inside the matrix)."""
+    table = pd.DataFrame(values, columns=list(columns), copy=False)
     for index, column in enumerate(members.columns):
         table.insert(index, column, members[column].to_numpy())
     derived_on_cohort = [
         f
         for f in spec.features
-        if isinstance(f, DerivedFeatureSpec) and any(name not in matrix.position for name in f.inputs)
+        if isinstance(f, DerivedFeatureSpec) and any(name not in position for name in f.inputs)
     ]
     return apply_derived_features(table, spec) if derived_on_cohort else table

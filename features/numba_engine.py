@@ -392,14 +392,14 @@ def build_feature_table_numba(
     area_municipalities: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """``features.build_feature_table`` computed by the numba engine (same contract, same values)."""
-    from features.engine import _plan, apply_derived_features
+    from features.engine import feature_frame, plan_sources
 
     check_mode(mode)
     dates = normalise_prediction_dates(prediction_dates)
     if cohort is None:
         cohort = build_cohort(connection, dates, mode, area_municipalities).members
     available = existing_relations(connection)
-    plans = _plan(spec)
+    plans = plan_sources(spec)
     missing = sorted({t for plan in plans.values() for t in plan.source.tables} - available)
     if missing:
         logger.warning(
@@ -473,15 +473,7 @@ def build_feature_table_numba(
                 time.perf_counter() - started - read_seconds,
             )
     matrix.derive()
-    table = pd.DataFrame(matrix.values, columns=matrix.columns, copy=False)
-    for index, column in enumerate(members.columns):
-        table.insert(index, column, members[column].to_numpy())
-    derived_on_cohort = [
-        f
-        for f in spec.features
-        if isinstance(f, DerivedFeatureSpec) and any(name not in matrix.position for name in f.inputs)
-    ]
-    return apply_derived_features(table, spec) if derived_on_cohort else table
+    return feature_frame(matrix.values, matrix.columns, matrix.position, members, spec)
 
 
 def _prefer_exact_sums(kernels: ModuleType, plan: _SourceSlots, compact: CompactSource) -> None:
