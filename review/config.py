@@ -11,6 +11,7 @@ from pathlib import Path
 
 from review.authentication import ThrottlePolicy
 from review.passwords import HashingCost
+from review.triage import TRIAGE_ENV, TriageBands
 
 ANCHOR_KEY_ENV = "TIDLIG_AUDIT_ANCHOR_KEY"
 LOGIN_RECORD_KEY_ENV = "TIDLIG_LOGIN_RECORD_KEY"
@@ -78,6 +79,7 @@ class ReviewConfig:
     access_log_path: Path | None = None
     oidc: OidcSettings | None = None
     page_size: int = 50
+    triage: TriageBands = field(default_factory=TriageBands)
 
     @property
     def cookies_secure(self) -> bool:
@@ -102,6 +104,7 @@ class ReviewConfig:
             ),
             "access_log_path": home / "logs" / "review-access.log",
             "four_eyes": four_eyes_from_environment(),
+            "triage": TriageBands.parse(os.environ.get(TRIAGE_ENV, "")),
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]

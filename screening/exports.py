@@ -48,14 +48,15 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 SPREADSHEET_FORMULA_START: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+([.,]\d+)?")  # a decimal point or a Danish decimal comma
 
 
 def spreadsheet_safe(value: object) -> str:
     """``value`` as CSV cell text that a spreadsheet will not run as a formula.
 
     Text starting with ``= + - @``, a tab or a carriage return gets a leading ``'`` (OWASP's advice for
-    CSV injection); a plain number such as ``+5.0`` or ``-0.0123`` is left alone (it cannot be a formula).
+    CSV injection); a plain number such as ``+5.0``, ``-0.0123`` or ``-5,0`` is left alone (it cannot be a
+    formula).
     """
     text = "" if value is None else str(value)
     if text.startswith(SPREADSHEET_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
