@@ -368,7 +368,7 @@ def post_decision(
         decision=decision,
         decided_at=app.clock(),
     )
-    return RedirectResponse(f"{target}?saved=1", status_code=303)
+    return RedirectResponse(f"{target}?saved=1#decision", status_code=303)  # the notice is in that section
 
 
 @router.post("/lists/{list_id}/citizens/{person_key}/assignment")
