@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from review import formatting
 from review.access import Principal, may_see_identities
 from review.accounts import colleagues_in
 from review.audit import AuditEvent
@@ -301,16 +302,23 @@ def _render_citizen(
         around=neighbours(rows, person_key, state),
         progress=progress_of(rows, state),
         risk_chart=line_chart_svg(
-            [(str(p.as_of_date), round(p.risk * 100, 1)) for p in history],
+            [(formatting.date(p.as_of_date, t_lang), round(p.risk * 100, 1)) for p in history],
             title="risk" if t_lang == "en" else "risiko",
             unit="%",
+            value_text=lambda value: formatting.number(value, t_lang),
         ),
         home_care_chart=line_chart_svg(
-            facts.home_care,
+            [(formatting.date(month, t_lang), minutes) for month, minutes in facts.home_care],
             title="home care" if t_lang == "en" else "hjemmepleje",
             unit="min/uge" if t_lang == "da" else "min/week",
+            value_text=lambda value: formatting.number(value, t_lang, 0),
         ),
-        weight_chart=line_chart_svg(facts.weights, title="weight" if t_lang == "en" else "vægt", unit="kg"),
+        weight_chart=line_chart_svg(
+            [(formatting.date(day, t_lang), kg) for day, kg in facts.weights],
+            title="weight" if t_lang == "en" else "vægt",
+            unit="kg",
+            value_text=lambda value: formatting.number(value, t_lang),
+        ),
         decisions=decisions,
         current_status=entry.status,
         assignee=assignee,

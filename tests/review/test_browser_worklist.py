@@ -119,14 +119,23 @@ def server(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def chromium(browser):  # noqa: F811 (the shared Chromium of tests.review.test_browser)
+    return browser
+
+
+@pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("screenshots")
 
 
-def _open(browser, server, size: str):
+def _open(chromium, server, size: str):
     width, height = SIZES[size]
-    context = browser.new_context(
-        base_url=server, viewport={"width": width, "height": height}, accept_downloads=True
+    context = chromium.new_context(
+        base_url=server,
+        viewport={"width": width, "height": height},
+        accept_downloads=True,
+        locale="da-DK",
+        timezone_id="Europe/Copenhagen",
     )
     page = context.new_page()
     page.goto("/login")
@@ -166,14 +175,15 @@ def _in_view(page, selector: str) -> bool:
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_the_list_and_the_citizen_page_fit_the_screen_at_every_size(browser, server, shots, size):
-    context, page = _open(browser, server, size)
+def test_the_list_and_the_citizen_page_fit_the_screen_at_every_size(chromium, server, shots, size):
+    context, page = _open(chromium, server, size)
     page.goto(f"/lists/{LIST_ID}")
     assert page.locator("table.worklist tbody tr").count() == 25
     _no_sideways_scrolling(page)
     first = page.locator("table.worklist tbody tr").first
     assert "delt 1.–5. plads" in first.inner_text()
-    assert "Rød" in first.inner_text() and "62,0\u00a0%" in first.inner_text()
+    assert "Rød" in first.inner_text()
+    assert "62,0\u00a0%" in first.inner_text()
     assert "delt 17.–25. plads" in page.locator("table.worklist tbody tr").nth(24).inner_text()
     assert page.locator(".tie-note").is_visible()
     assert "0 af 25 færdige" in page.locator("#progress").inner_text()
@@ -185,16 +195,18 @@ def test_the_list_and_the_citizen_page_fit_the_screen_at_every_size(browser, ser
     for shown in ("Hjertesvigt med væskeophobning (kongestivt)", "Vaske sig", "Furosemid", "Egen læge"):
         assert shown in body
     assert "Hoftebrud (brud på lårbenshalsen) (gruppe DS720)" in body  # DS7209 named by its group
-    assert "2. nov. 2023" in body and "2023-11-02" not in body
+    assert "2. nov. 2023" in body
+    assert "2023-11-02" not in body
     _shot(page, shots, f"citizen-{size}")
     context.close()
 
 
-def test_contact_details_show_only_when_the_key_store_has_them(browser, server):
-    context, page = _open(browser, server, "desktop")
+def test_contact_details_show_only_when_the_key_store_has_them(chromium, server):
+    context, page = _open(chromium, server, "desktop")
     page.goto(f"/lists/{LIST_ID}/citizens/{WITH_CONTACT}")
     contact = page.locator("section.contact")
-    assert "Lægehuset Testvej" in contact.inner_text() and "+45 12 34 56 78" in contact.inner_text()
+    assert "Lægehuset Testvej" in contact.inner_text()
+    assert "+45 12 34 56 78" in contact.inner_text()
     page.goto(f"/lists/{LIST_ID}/citizens/{KEYS[1]}")
     assert page.locator("section.contact").count() == 0
     context.close()
@@ -202,9 +214,9 @@ def test_contact_details_show_only_when_the_key_store_has_them(browser, server):
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_a_failed_save_shows_the_error_in_view_beside_the_field_and_keeps_the_choice(
-    browser, server, shots, size
+    chromium, server, shots, size
 ):
-    context, page = _open(browser, server, size)
+    context, page = _open(chromium, server, size)
     citizen = KEYS[2 if size == "desktop" else 3]
     page.goto(f"/lists/{LIST_ID}/citizens/{citizen}")
     page.get_by_role("radio", name="Ikke relevant").check()
@@ -228,8 +240,8 @@ def test_a_failed_save_shows_the_error_in_view_beside_the_field_and_keeps_the_ch
     context.close()
 
 
-def test_a_booked_visit_keeps_its_date_and_the_list_shows_progress(browser, server, shots):
-    context, page = _open(browser, server, "tablet")
+def test_a_booked_visit_keeps_its_date_and_the_list_shows_progress(chromium, server, shots):
+    context, page = _open(chromium, server, "tablet")
     page.goto(f"/lists/{LIST_ID}")
     before = page.locator("#progress progress").evaluate("bar => [bar.value, bar.max]")
     page.goto(f"/lists/{LIST_ID}/citizens/{KEYS[0]}")
@@ -257,17 +269,21 @@ def test_a_booked_visit_keeps_its_date_and_the_list_shows_progress(browser, serv
     assert raw.startswith(codecs.BOM_UTF8)
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert rows[0][:5] == ["Rang", "Delt plads", "CPR-nummer", "Navn", "Risiko (%)"]
-    assert rows[1][1] == "delt 1.–5. plads" and rows[1][4] == "62,0" and rows[1][11] == "Besøg aftalt"
+    assert rows[1][1] == "delt 1.–5. plads"
+    assert rows[1][4] == "62,0"
+    assert rows[1][11] == "Besøg aftalt"
     context.close()
 
 
-def test_the_print_view_leaves_a_quarter_of_the_page_for_notes(browser, server, shots):
-    context, page = _open(browser, server, "desktop")
+def test_the_print_view_leaves_a_quarter_of_the_page_for_notes(chromium, server, shots):
+    context, page = _open(chromium, server, "desktop")
     page.goto(f"/lists/{LIST_ID}/print")
     page.emulate_media(media="print")
     widths = page.evaluate(
-        """() => ({ table: document.querySelector('table.print-table').getBoundingClientRect().width,
-                    notes: document.querySelector('table.print-table th.notes').getBoundingClientRect().width })"""
+        """() => ({
+            table: document.querySelector('table.print-table').getBoundingClientRect().width,
+            notes: document.querySelector('table.print-table th.notes').getBoundingClientRect().width,
+        })"""
     )
     assert widths["notes"] >= 0.2 * widths["table"], widths
     _no_sideways_scrolling(page)
@@ -275,8 +291,8 @@ def test_the_print_view_leaves_a_quarter_of_the_page_for_notes(browser, server, 
     context.close()
 
 
-def test_the_glossary_is_one_click_from_the_list(browser, server, shots):
-    context, page = _open(browser, server, "phone")
+def test_the_glossary_is_one_click_from_the_list(chromium, server, shots):
+    context, page = _open(chromium, server, "phone")
     page.goto(f"/lists/{LIST_ID}")
     page.get_by_role("link", name="Ordforklaring").first.click()
     page.wait_for_url("**/glossary")

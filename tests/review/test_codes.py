@@ -78,7 +78,8 @@ def test_a_medicine_is_named_with_its_class_and_fall_risk():
     assert furosemide.fall_risk
     assert not medicine("C09AA05").fall_risk
     unknown = medicine("X99XX99")
-    assert unknown.name.match == "unknown" and unknown.drug_class.match == "unknown"
+    assert unknown.name.match == "unknown"
+    assert unknown.drug_class.match == "unknown"
 
 
 def test_medicines_are_grouped_by_class_with_unknown_codes_last():

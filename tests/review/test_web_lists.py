@@ -225,7 +225,8 @@ def test_an_incomplete_visit_finding_is_refused_with_a_message(world):
         data={"csrf_token": csrf_from(page.text), "action": "visit_done"},
     )
     assert response.status_code == 422
-    assert 'id="error-new_problem_found"' in response.text and "nyt problem" in response.text
+    assert 'id="error-new_problem_found"' in response.text
+    assert "nyt problem" in response.text
     with world.engine.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(decisions)).scalar_one() == 0
 
@@ -351,12 +352,15 @@ def test_the_csv_download_opens_in_danish_excel_with_labels_not_codes(world):
     assert first["Risiko (%)"] == "50,0"  # decimal comma, no point
     assert first["Ændring (%-point)"] == "5,0"
     assert first["Triage"] == "Rød"
-    assert first["Status"] == "Besøg aftalt" and first["Besøgsdato"] == "2024-02-03"
+    assert first["Status"] == "Besøg aftalt"
+    assert first["Besøgsdato"] == "2024-02-03"
     assert first["Begrundelser"].startswith("'=HYPERLINK(1)")  # no formula runs in Excel
     third = dict(zip(rows[0], rows[3], strict=True))
     assert third["§79a-gruppe"] == TARGET_GROUPS["age_75"][0]  # the label, not the code age_75
-    assert third["Ny"] == "nej" and third["Status"] == "Ikke behandlet"
-    assert "visit_booked" not in export.text and "age_75" not in export.text
+    assert third["Ny"] == "nej"
+    assert third["Status"] == "Ikke behandlet"
+    assert "visit_booked" not in export.text
+    assert "age_75" not in export.text
     assert export.content.decode("utf-8-sig").count("\r\n") == len(rows)
 
 
@@ -383,7 +387,8 @@ def test_a_booked_visit_needs_its_date_and_shows_it_on_the_list(world):
     token = csrf_from(page.text)
     url = f"/lists/{LIST_A}/citizens/{CITIZEN_A}/decisions"
     refused = world.client.post(url, data={"csrf_token": token, "action": "visit_booked"})
-    assert refused.status_code == 422 and 'id="error-visit_date"' in refused.text
+    assert refused.status_code == 422
+    assert 'id="error-visit_date"' in refused.text
     world.client.post(url, data={"csrf_token": token, "action": "visit_booked", "visit_date": "2024-02-03"})
     listed = world.client.get(f"/lists/{LIST_A}")
     assert "besøg 3. feb. 2024" in listed.text
@@ -393,21 +398,30 @@ def test_a_booked_visit_needs_its_date_and_shows_it_on_the_list(world):
 def test_the_citizen_page_names_codes_and_medicines_in_danish_with_danish_numbers(world):
     login(world.client, "nurse_a")
     html = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}").text
-    assert "Hjertesvigt med væskeophobning (kongestivt)" in html and "DI500" in html
+    assert "Hjertesvigt med væskeophobning (kongestivt)" in html
+    assert "DI500" in html
     assert "Urinvejsinfektion" in html
-    assert "Vaske sig" in html and "J1.1" in html
-    assert "Furosemid" in html and "Vanddrivende midler, loop-diuretika" in html and "øger faldrisiko" in html
+    assert "Vaske sig" in html
+    assert "J1.1" in html
+    assert "Furosemid" in html
+    assert "Vanddrivende midler, loop-diuretika" in html
+    assert "øger faldrisiko" in html
     assert "ukendt kode" in html  # X99XX99 in the test facts has no name
-    assert "50,0\u00a0%" in html and "50.0 %" not in html
-    assert "2. nov. 2023" in html and "2023-11-02</time>" not in html
-    assert "Hvad betyder risikoen?" in html and "ca. 50 ud af 100" in html
+    assert "50,0\u00a0%" in html
+    assert "50.0 %" not in html
+    assert "2. nov. 2023" in html
+    assert "2023-11-02</time>" not in html
+    assert "Hvad betyder risikoen?" in html
+    assert "ca. 50 ud af 100" in html
 
 
 def test_english_pages_show_english_code_names(world):
     login(world.client, "nurse_a")
     world.client.get("/lang/en?next=/lists")
     html = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}").text
-    assert "Congestive heart failure" in html and "Washing oneself" in html and "unknown code" in html
+    assert "Congestive heart failure" in html
+    assert "Washing oneself" in html
+    assert "unknown code" in html
 
 
 def test_the_citizen_page_leads_to_the_next_citizen_not_yet_handled(world):
