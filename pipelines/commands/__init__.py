@@ -69,6 +69,7 @@ DOMAIN_ERRORS = (
     "screening.store:KeyStoreUnavailableError",
     "data_contracts.contract:ContractError",
     "data_contracts.deliveries:UnreadableDeliveryError",
+    "review.triage:TriageConfigError",
 )
 
 
