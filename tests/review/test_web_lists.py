@@ -95,7 +95,7 @@ def test_risk_history_shows_only_lists_of_the_viewers_districts(world):
 def test_risk_history_includes_own_earlier_lists(world):
     login(world.client, "nurse_a")
     page = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}")
-    assert "2023-10-01" in page.text
+    assert "1. okt. 2023" in page.text  # the earlier list's date, written the Danish way
     assert "<svg" in page.text
 
 
