@@ -9,11 +9,13 @@ Jinja filters (:func:`install_filters`) that read the page's language from the t
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 from jinja2 import Environment, pass_context
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -27,12 +29,20 @@ def _locale(language: str) -> str:
     return LOCALES.get(language, LOCALES["da"])
 
 
+@cache
+def _number_format(language: str, decimals: int) -> tuple[NumberPattern, Locale]:
+    """The parsed pattern and locale (parsing is most of ``format_decimal``'s cost; a CSV of 5,000 rows
+    formats 10,000 numbers)."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return parse_pattern(pattern), Locale.parse(_locale(language))
+
+
 def number(value: float | int | None, language: str = "da", decimals: int = 1) -> str:
     """``81.234`` -> ``81,2`` (da) or ``81.2`` (en); None -> ``–``."""
     if value is None:
         return NO_VALUE
-    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-    return format_decimal(value, pattern, locale=_locale(language))
+    pattern, locale = _number_format(language, decimals)
+    return pattern.apply(value, locale)
 
 
 def percent(value: float | None, language: str = "da", decimals: int = 1) -> str:
