@@ -42,7 +42,7 @@ def number(value: float | int | None, language: str = "da", decimals: int = 1) -
     if value is None:
         return NO_VALUE
     pattern, locale = _number_format(language, decimals)
-    return pattern.apply(value, locale)
+    return str(pattern.apply(value, locale))
 
 
 def percent(value: float | None, language: str = "da", decimals: int = 1) -> str:
@@ -104,7 +104,7 @@ def install_filters(environment: Environment) -> None:
     def language_filter(function: Any) -> Any:
         @pass_context
         def apply(context: Any, value: Any, *args: Any) -> str:
-            return function(value, context.get("lang", "da"), *args)
+            return str(function(value, context.get("lang", "da"), *args))
 
         return apply
 
