@@ -85,7 +85,7 @@ def resolve_as_of(as_of: str | None, settings: Settings) -> dt.date:
         try:
             return read_manifest(
                 settings.features_dir, latest_version(settings.features_dir)
-            ).prediction_dates[-1]  # type: ignore[arg-type]
+            ).prediction_dates[-1]
         except (FileNotFoundError, ValueError) as error:
             raise InvalidParameterError(str(error), option="--as-of") from error
     try:
@@ -140,9 +140,9 @@ def read_history_start(settings: Settings) -> dt.date | None:
     from screening.as_of import history_start
     from warehouse.store import Warehouse
 
-    if not Path(settings.warehouse_dir).exists():  # type: ignore[arg-type]
+    if not Path(settings.warehouse_dir).exists():
         return None
-    connection = Warehouse(settings.warehouse_dir).connect(read_only=True)  # type: ignore[arg-type]
+    connection = Warehouse(settings.warehouse_dir).connect(read_only=True)
     try:
         return history_start(connection)
     finally:
@@ -160,7 +160,7 @@ def read_batches(settings: Settings) -> pd.DataFrame:
     """The warehouse catalog's batches ledger (empty when nothing was ingested)."""
     from warehouse.store import Warehouse
 
-    return Warehouse(settings.warehouse_dir).batches()  # type: ignore[arg-type]
+    return Warehouse(settings.warehouse_dir).batches()
 
 
 def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
@@ -170,7 +170,7 @@ def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.dat
     records, when the catalogue still builds that spec (same spec hash); otherwise the feature table's
     own rows at ``as_of`` (built by `tidlig features` with that prediction date).
     """
-    features_dir = Path(settings.features_dir)  # type: ignore[arg-type]
+    features_dir = Path(settings.features_dir)
     feature_set_folder(features_dir, feature_set_version)
     manifest = read_manifest(features_dir, feature_set_version)
     try:
@@ -181,7 +181,7 @@ def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.dat
         from features.engine import build_feature_table
         from warehouse.store import Warehouse
 
-        connection = Warehouse(settings.warehouse_dir).connect(read_only=True)  # type: ignore[arg-type]
+        connection = Warehouse(settings.warehouse_dir).connect(read_only=True)
         try:
             return build_feature_table(
                 connection,
@@ -204,7 +204,7 @@ def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.dat
 def reference_features(settings: Settings, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
     """The champion's training distribution: its feature table's rows dated before ``as_of`` (all rows
     when none is)."""
-    features_dir = Path(settings.features_dir)  # type: ignore[arg-type]
+    features_dir = Path(settings.features_dir)
     before = read_features(features_dir, feature_set_version, before=pd.Timestamp(as_of))
     return before if not before.empty else read_features(features_dir, feature_set_version)
 
@@ -214,7 +214,7 @@ def read_history_for(settings: Settings, person_keys: Sequence[str], as_of: dt.d
     from screening.history_reader import read_birth_years, read_history
     from warehouse.store import Warehouse
 
-    connection = Warehouse(settings.warehouse_dir).connect(read_only=True)  # type: ignore[arg-type]
+    connection = Warehouse(settings.warehouse_dir).connect(read_only=True)
     try:
         return CitizenHistory(
             rows=read_history(connection, list(person_keys), as_of),
@@ -304,7 +304,7 @@ def write_exports(
         write_atomic,
     )
 
-    folder = Path(settings.lists_dir) / as_of.isoformat()  # type: ignore[arg-type]
+    folder = Path(settings.lists_dir) / as_of.isoformat()
     write_atomic(folder / "capacity_analytics.csv", aggregates_csv(analytics))
     write_atomic(folder / "exclusions.csv", aggregates_csv(exclusions_for_export(attrition, analytics)))
     if settings.deployment != "operational":
@@ -406,7 +406,7 @@ def run_scoring(
         plan = plan_run(
             as_of,
             config,
-            dict(models),  # type: ignore[arg-type]
+            dict(models),
             inputs,
             drift_psi_threshold=settings.drift_psi_threshold,
             holds=read_holds(engine),

@@ -55,7 +55,7 @@ def read_truth_if_present(settings: SettingsReference, months: list[pd.Timestamp
 
     Takes the settings reference, not the key: a task's arguments are recorded by Prefect."""
     resolved = settings.resolve()
-    world_dir = Path(resolved.world_dir)  # type: ignore[arg-type]
+    world_dir = Path(resolved.world_dir)
     if resolved.pseudonym_key is None or not (world_dir / "truth" / "truth.parquet").exists():
         say("no synthetic truth (or no pseudonym key): the oracle baseline is skipped")
         return None
@@ -141,7 +141,7 @@ def train_flow(
     config = parameters.training_config()
     outcomes = tuple(parameters.outcomes)
     feature_set = read_feature_set(
-        Path(resolved.features_dir),  # type: ignore[arg-type]
+        Path(resolved.features_dir),
         parameters.feature_set_version,
         outcomes,
         config,

@@ -8,9 +8,25 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from review.authentication import ThrottlePolicy
 from review.passwords import HashingCost
+
+
+class PlatformSettings(Protocol):
+    """What the app reads of the platform's settings (``pipelines.settings.Settings``; the app does not
+    import the wiring layer)."""
+
+    @property
+    def home(self) -> Path: ...
+    @property
+    def operational_db_url(self) -> str: ...
+    @property
+    def keystore_url(self) -> str: ...
+    @property
+    def deployment(self) -> str: ...
+
 
 ANCHOR_KEY_ENV = "TIDLIG_AUDIT_ANCHOR_KEY"
 LOGIN_RECORD_KEY_ENV = "TIDLIG_LOGIN_RECORD_KEY"
@@ -85,16 +101,16 @@ class ReviewConfig:
         return self.secure_cookies if self.secure_cookies is not None else not is_loopback(self.bind_host)
 
     @classmethod
-    def from_settings(cls, settings: object, **overrides: object) -> ReviewConfig:
+    def from_settings(cls, settings: PlatformSettings, **overrides: object) -> ReviewConfig:
         """Take the database URLs and deployment from a :class:`pipelines.settings.Settings`, and the
         app's keys from the environment or from 0600 key files under ``<home>/secrets``."""
         from review.private_files import secret_key
 
-        home = Path(settings.home)  # type: ignore[attr-defined]
+        home = Path(settings.home)
         values: dict[str, object] = {
-            "operational_db_url": str(settings.operational_db_url),  # type: ignore[attr-defined]
-            "keystore_url": str(settings.keystore_url),  # type: ignore[attr-defined]
-            "deployment": str(settings.deployment),  # type: ignore[attr-defined]
+            "operational_db_url": str(settings.operational_db_url),
+            "keystore_url": str(settings.keystore_url),
+            "deployment": str(settings.deployment),
             "anchor_path": anchor_path_of(home),
             "anchor_key": secret_key(home / "secrets" / "audit-anchor.key", os.environ.get(ANCHOR_KEY_ENV)),
             "login_record_key": secret_key(

@@ -121,7 +121,7 @@ def latest_supported_date(settings: Settings) -> dt.date:
     from screening.as_of import latest_supported_date as supported
     from warehouse.store import Warehouse
 
-    return supported(Warehouse(settings.warehouse_dir).batches())  # type: ignore[arg-type]
+    return supported(Warehouse(settings.warehouse_dir).batches())
 
 
 def run_step(step: DemoStep, settings: Settings, number: int, total: int) -> float | None:

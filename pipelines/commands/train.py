@@ -104,7 +104,7 @@ def command(
         base = RunFile.read(run_file).train if run_file else TrainParameters()
         parameters = replace(base, **dict(value for name, value in options.items() if name in given))
         if parameters.feature_set_version is None:
-            latest_version(settings.features_dir)  # type: ignore[arg-type]  # fail fast, before Prefect
+            latest_version(settings.features_dir)  # fail fast, before Prefect
         prepare(settings)
         from pipelines.train_flow import summary_line, train_flow
 
