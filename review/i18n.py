@@ -343,6 +343,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "screening_runs": ("Screeningskørsler og datakvalitet", "Screening runs and data quality"),
     "run_status": ("Status", "Status"),
     "run_reason": ("Begrundelse", "Reason"),
+    "run_finished": ("Afsluttet (UTC)", "Finished (UTC)"),
+    "run_publishes_current": ("offentliggjorde de gældende lister", "published the current lists"),
     "chart_legend": ("○ forventet med interval, ■ realiseret", "○ expected with interval, ■ realised"),
     "action_monitoring_view": ("Så overvågning", "Viewed monitoring"),
     "action_monitoring_acknowledge": ("Kvitterede overvågningssag", "Acknowledged monitoring item"),

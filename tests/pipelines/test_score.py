@@ -523,3 +523,25 @@ def test_a_champion_moved_by_hand_refuses_the_run_and_says_how_to_restore(world,
     monkeypatch.setattr(registry, "verify_champion", refuse)
     with pytest.raises(PublishRefusedError, match="To restore"):
         score.load_models(settings, "admission", 12)
+
+
+def test_a_refused_rerun_of_the_same_inputs_does_not_replace_the_record_that_published_the_lists(world):
+    from screening.store import current_list_runs
+
+    settings, state = world
+    published = run(settings, state)
+    again = run(settings, state)
+    assert again.status == "unchanged"
+    assert again.run_id == published.run_id
+    assert again.published_at is not None
+    engine = operational_engine(str(settings.operational_db_url))
+    open_holding_item(engine)
+    with pytest.raises(PublishRefusedError, match="hold publication"):
+        run(settings, state)
+    runs = table(settings, "screening_runs").sort_values("record_id")
+    assert list(runs["run_id"].unique()) == [published.run_id]
+    assert list(runs["status"]) == ["published", "unchanged", "refused"]
+    behind = current_list_runs(engine)
+    assert set(behind["record_id"]) == {published.record_id}
+    assert published.record_id == int(runs["record_id"].iloc[0])
+    engine.dispose()
