@@ -160,6 +160,13 @@ def read_holds(engine: sa.Engine) -> list[str]:
     return publication_holds(engine)
 
 
+def read_objections(engine: sa.Engine) -> frozenset[str]:
+    """The pseudonyms in the objection register (``screening.objections``); never scored or listed."""
+    from screening.objections import objecting_person_keys
+
+    return objecting_person_keys(engine)
+
+
 def read_batches(settings: Settings) -> pd.DataFrame:
     """The warehouse catalog's batches ledger (empty when nothing was ingested)."""
     from warehouse.store import Warehouse
@@ -418,6 +425,7 @@ def run_scoring(
             drift_psi_threshold=settings.drift_psi_threshold,
             holds=read_holds(engine),
             history_start=as_task(read_history_start, retried=True)(settings),
+            objections=read_objections(engine),
         )
         if isinstance(plan, Refused):
             record(engine, plan, "refused", [])

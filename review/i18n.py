@@ -25,6 +25,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "one_time_code": ("Engangskode (6 cifre)", "One-time code (6 digits)"),
     "totp_title": ("Totrins-login", "Two-step sign-in"),
+    "list_withdrawn": (
+        "{count} borger(e) er taget af listen efter indsigelse mod behandlingen.",
+        "{count} citizen(s) were withdrawn from this list after objecting to the processing.",
+    ),
     "totp_intro": (
         "Sæt en godkendelses-app op (fx Microsoft Authenticator eller FreeOTP). Derefter skal du bruge en "
         "engangskode fra appen, hver gang du logger ind.",

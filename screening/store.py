@@ -11,6 +11,7 @@ Tables (docs/interfaces.md section 5; the review app reads them, never writes th
   can show "change since previous list" for people who were scored but not listed last time.
 - ``screening_runs``: one record per scoring run that ended (published, unchanged or refused, with a reason
   free of person data); append-only: a later run never replaces an earlier record (D100).
+- ``screening_objections``: the objection register (``screening.objections``), append-only (D101).
 
 The key store (``settings.keystore_url``, table ``keystore(person_key, key_version, cpr, name)``, written by
 ingest in operational deployments) is read only by :func:`read_identities`; callers must check the
@@ -126,8 +127,6 @@ screening_runs = sa.Table(
     sa.Index("ix_screening_runs_run_id", "run_id", "record_id"),
 )
 
-APPEND_ONLY_TABLES: tuple[str, ...] = ("screening_runs",)
-
 
 def _append_only_triggers(table: sa.Table) -> None:
     """Triggers that refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL) on ``table``: changing the run
@@ -154,6 +153,22 @@ def _append_only_triggers(table: sa.Table) -> None:
 
 
 _append_only_triggers(screening_runs)
+
+# The objection register (screening.objections): one row per citizen who objected, append-only.
+screening_objections = sa.Table(
+    "screening_objections",
+    metadata,
+    sa.Column("objection_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("person_key", sa.String(64), nullable=False),
+    sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("registered_by", sa.String(80), nullable=False),
+    sa.Column("reference", sa.String(64), nullable=True),
+    sa.Column("lists_withdrawn", sa.JSON, nullable=False),
+    sa.Column("entries_withdrawn", sa.Integer, nullable=False),
+    sa.UniqueConstraint("person_key", name="uq_screening_objections_person"),
+)
+_append_only_triggers(screening_objections)
+APPEND_ONLY_TABLES = ("screening_runs", "screening_objections")
 
 # The key store's table is defined once, by the ingest step that writes it.
 keystore = KEYSTORE
