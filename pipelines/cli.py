@@ -25,13 +25,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "review": ("pipelines.commands.review:review", "Start the clinician review web app on localhost."),
     "users": ("pipelines.commands.review:users", "Manage review app users."),
     "audit": ("pipelines.commands.review:audit", "Verify and inspect the audit log."),
+    "citizens": ("pipelines.commands.records:citizens", "A citizen's objection: no longer scored or listed."),
+    "retention": (
+        "pipelines.commands.records:retention",
+        "Delete lists, decisions, login records past retention.",
+    ),
 }
 
 # Only these commands may create a home; these need none (the review app and its account and audit
 # commands may run on another host with only the operational database, docs/decisions.md D5). Every other
 # command refuses a missing home instead of creating a typo'd one.
 HOME_CREATING = frozenset({"synth", "demo"})
-HOME_FREE = frozenset({"contracts", "review", "users", "audit"})
+HOME_FREE = frozenset({"contracts", "review", "users", "audit", "citizens", "retention"})
 HELP_OPTIONS = frozenset({"-h", "--help"})
 
 

@@ -64,6 +64,10 @@ class ScoreResult:
     listed_text_per_district: dict[str, str] = field(default_factory=dict)
     # list_id -> as-of date of the newer list that stays current (an older date was stored as history)
     kept_current: dict[str, dt.date] = field(default_factory=dict)
+    # this run's own record in screening_runs, and when the run that published its lists finished (for
+    # an unchanged run: the earlier record, which a later run never replaces)
+    record_id: int | None = None
+    published_at: dt.datetime | None = None
 
 
 # ----- reading ------------------------------------------------------------------------------------------
@@ -154,6 +158,13 @@ def read_holds(engine: sa.Engine) -> list[str]:
     from monitoring.store import publication_holds
 
     return publication_holds(engine)
+
+
+def read_objections(engine: sa.Engine) -> frozenset[str]:
+    """The pseudonyms in the objection register (``screening.objections``); never scored or listed."""
+    from screening.objections import objecting_person_keys
+
+    return objecting_person_keys(engine)
 
 
 def read_batches(settings: Settings) -> pd.DataFrame:
@@ -320,12 +331,12 @@ def write_exports(
     return folder
 
 
-def record(engine: sa.Engine, plan: Published | Refused, status: str, list_ids: Sequence[str]) -> None:
-    """Record how the run ended in ``screening_runs``."""
+def record(engine: sa.Engine, plan: Published | Refused, status: str, list_ids: Sequence[str]) -> int:
+    """Append how the run ended to ``screening_runs`` (a record of its own; return its ``record_id``)."""
     from screening.store import record_run
 
     identity = plan.identity
-    record_run(
+    return record_run(
         engine,
         run_id=identity.run_id,
         as_of_date=identity.as_of,
@@ -359,9 +370,10 @@ def commit(
     output_dir = as_task(write_exports, retried=True)(
         settings, plan.identity.as_of, lists, plan.capacity_analytics, plan.exclusions
     )
-    record(engine, plan, status, list_ids)
-    from screening.store import newer_current_lists
+    record_id = record(engine, plan, status, list_ids)
+    from screening.store import newer_current_lists, publishing_record
 
+    publisher = publishing_record(engine, plan.identity.run_id)
     return ScoreResult(
         run_id=plan.identity.run_id,
         status=status,
@@ -370,6 +382,8 @@ def commit(
         listed_per_district=plan.listed_per_district,
         listed_text_per_district=listed_by_district_text(plan.capacity_analytics),
         kept_current=newer_current_lists(engine, list_ids),
+        record_id=record_id,
+        published_at=None if publisher is None else publisher["finished_at"],
     )
 
 
@@ -411,6 +425,7 @@ def run_scoring(
             drift_psi_threshold=settings.drift_psi_threshold,
             holds=read_holds(engine),
             history_start=as_task(read_history_start, retried=True)(settings),
+            objections=read_objections(engine),
         )
         if isinstance(plan, Refused):
             record(engine, plan, "refused", [])
@@ -451,9 +466,10 @@ def score_flow(settings: SettingsReference, parameters: ScoreParameters | None =
     publish_artifact(result)
     count = len(result.list_ids)
     if result.status == "unchanged":
+        when = f", published {result.published_at:%Y-%m-%d %H:%M} UTC" if result.published_at else ""
         say(
-            f"Nothing new: the inputs are the same as in run {result.run_id}, so its {count} district "
-            "lists stay current (nothing was republished)."
+            f"Nothing new: the inputs are the same as in run {result.run_id}{when}, so its {count} "
+            "district lists stay current (nothing was republished; this run is recorded on its own)."
         )
     else:
         say(f"Published {count} district lists (run {result.run_id}).")
@@ -466,4 +482,6 @@ def score_flow(settings: SettingsReference, parameters: ScoreParameters | None =
         "as_of": day.isoformat(),
         "output_dir": str(result.output_dir),
         "kept_current": sorted({day.isoformat() for day in result.kept_current.values()}),
+        "record_id": result.record_id,
+        "published_at": None if result.published_at is None else result.published_at.isoformat(),
     }

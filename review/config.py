@@ -30,6 +30,7 @@ class PlatformSettings(Protocol):
 
 ANCHOR_KEY_ENV = "TIDLIG_AUDIT_ANCHOR_KEY"
 LOGIN_RECORD_KEY_ENV = "TIDLIG_LOGIN_RECORD_KEY"
+TOTP_KEY_ENV = "TIDLIG_TOTP_KEY"
 FOUR_EYES_ENV = "TIDLIG_REVIEW_FOUR_EYES"
 
 
@@ -84,6 +85,8 @@ class ReviewConfig:
     max_concurrent_hashes: int = 2
     trusted_proxies: tuple[str, ...] = ()
     login_record_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    # seals TOTP secrets in the database (review.totp); kept outside it, like the other keys
+    totp_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     anchor_path: Path | None = None
     anchor_key: bytes | None = field(default=None, repr=False)
     anchor_every: int = 1
@@ -116,6 +119,7 @@ class ReviewConfig:
             "login_record_key": secret_key(
                 home / "secrets" / "login-records.key", os.environ.get(LOGIN_RECORD_KEY_ENV)
             ),
+            "totp_key": secret_key(home / "secrets" / "totp.key", os.environ.get(TOTP_KEY_ENV)),
             "access_log_path": home / "logs" / "review-access.log",
             "four_eyes": four_eyes_from_environment(),
         }

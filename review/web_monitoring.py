@@ -173,16 +173,25 @@ def _visits(engine: sa.Engine, principal: Principal) -> list[dict[str, Any]]:
 
 
 def _runs(engine: sa.Engine) -> list[dict[str, Any]]:
-    """The latest screening runs with status and refusal reason (no person data in either)."""
-    from screening.store import screening_runs
+    """The latest screening run records (each run that ended is its own record) with status and refusal
+    reason (no person data in either); ``current`` marks the record that published a current list, so a
+    later refused or unchanged run with the same inputs never stands for it (docs/decisions.md D100)."""
+    from screening.store import current_list_runs, read_runs
 
-    query = (
-        sa.select(screening_runs.c.as_of_date, screening_runs.c.status, screening_runs.c.reason)
-        .order_by(screening_runs.c.finished_at.desc())
-        .limit(20)
-    )
-    with engine.connect() as connection:
-        return [dict(row) for row in connection.execute(query).mappings()]
+    publishing = {int(record_id) for record_id in current_list_runs(engine)["record_id"].dropna().tolist()}
+    runs = read_runs(engine, limit=20)
+    return [
+        {
+            "record_id": int(row["record_id"]),
+            "run_id": row["run_id"],
+            "as_of_date": row["as_of_date"],
+            "finished_at": row["finished_at"],
+            "status": row["status"],
+            "reason": row["reason"],
+            "current": int(row["record_id"]) in publishing,
+        }
+        for row in runs.to_dict("records")
+    ]
 
 
 def _items(engine: sa.Engine, principal: Principal) -> list[dict[str, Any]]:

@@ -205,7 +205,8 @@ def timeline_summary(settings: Settings, refused: list[str]) -> list[str]:
     import sqlalchemy as sa
 
     from monitoring.store import create_schema, publication_holds, read_expected_vs_realised, read_runs
-    from screening.store import operational_engine, screening_lists
+    from screening.store import current_list_runs, operational_engine, screening_lists
+    from screening.store import read_runs as read_scoring_runs
 
     engine = operational_engine(str(settings.operational_db_url))
     try:
@@ -222,6 +223,20 @@ def timeline_summary(settings: Settings, refused: list[str]) -> list[str]:
             + f"; {len(read_runs(engine))} monitor runs recorded.",
             f"Lists evaluated after their outcomes matured: {mature} whole horizon, {partial} half.",
         ]
+        runs = read_scoring_runs(engine)
+        if not runs.empty:
+            counts = runs["status"].value_counts()
+            publishing = sorted({int(r) for r in current_list_runs(engine)["record_id"].dropna()})
+            lines.append(
+                f"Scoring runs recorded: {len(runs)} ("
+                + ", ".join(f"{int(counts.get(s, 0))} {s}" for s in ("published", "unchanged", "refused"))
+                + ")"
+                + (
+                    f"; the current lists come from run record #{', #'.join(map(str, publishing))}."
+                    if publishing
+                    else "."
+                )
+            )
         if refused:
             lines.append(f"Scoring refused at {', '.join(refused)} (reasons above and on the analyst page).")
         holds = publication_holds(engine)

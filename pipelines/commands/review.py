@@ -18,13 +18,14 @@ def _engine(settings: Settings):
 
     settings.home.mkdir(parents=True, exist_ok=True)
     migration_url = os.environ.get(MIGRATION_URL_ENV)
+    totp_key = _config(settings).totp_key
     if migration_url:
         owner = create_operational_engine(migration_url)
-        upgrade_database(owner)
+        upgrade_database(owner, totp_key=totp_key)
         owner.dispose()
     engine = create_operational_engine(str(settings.operational_db_url))
     if not migration_url:
-        upgrade_database(engine)
+        upgrade_database(engine, totp_key=totp_key)
     return engine
 
 
@@ -231,7 +232,7 @@ def approve_user(settings: Settings, username: str, admin_name: str, password_st
     from review.app import utc_now
     from review.authentication import LocalAccountProvider
     from review.passwords import HashingCost
-    from review.totp import matching_step
+    from review.totp import SealedSecretError, matching_step
 
     engine = _engine(settings)
     password = _read_password(password_stdin, confirm=False, prompt=f"Password of {admin_name}")
@@ -239,7 +240,13 @@ def approve_user(settings: Settings, username: str, admin_name: str, password_st
     verified = LocalAccountProvider(engine, HashingCost(), max_concurrent=1).verify(admin_name, password)
     if admin is None or verified is None or admin.role != "admin":
         raise click.ClickException("The admin's username or password is wrong.")
-    secret, _last = totp_state(engine, admin.user_id)
+    try:
+        secret, _last = totp_state(engine, admin.user_id, _config(settings).totp_key)
+    except SealedSecretError:
+        raise click.ClickException(
+            "The admin's stored second factor does not open with this installation's TOTP key; "
+            "the admin must enrol again (`tidlig users totp`)."
+        ) from None
     if secret is not None:
         step = matching_step(secret, otp, utc_now())
         if step is None or not use_totp_step(engine, admin.user_id, step):
@@ -314,8 +321,9 @@ def _set_active(settings: Settings, username: str, active: bool, four_eyes: bool
 @click.pass_obj
 def enrol_totp(settings: Settings, username: str) -> None:
     """Give a local account a TOTP second factor and print the otpauth:// URI for the authenticator app
-    (give it to the user in person). From then on the login needs the 6-digit code."""
-    from review.accounts import find_account, update_account
+    (give it to the user in person). From then on the login needs the 6-digit code. Users who can sign
+    in can set it up themselves instead, on the app's "Two-step sign-in" page (/account/totp)."""
+    from review.accounts import find_account, set_totp_secret
     from review.administration import ACCOUNT_PURPOSE, Actor
     from review.audit import AuditEvent
     from review.totp import new_secret, provisioning_uri
@@ -336,7 +344,7 @@ def enrol_totp(settings: Settings, username: str) -> None:
         )
     )
     secret = new_secret()
-    update_account(engine, account.username, end_sessions=True, totp_secret=secret, totp_last_step=None)
+    set_totp_secret(engine, account.username, _config(settings).totp_key, secret)
     click.echo(provisioning_uri(secret, account.username))
     click.echo("Scan or type this into the authenticator app; the user's sessions were ended.")
 

@@ -111,6 +111,8 @@ def command(
     folder = Path(state["output_dir"])
     for newer in state.get("kept_current", []):
         click.echo(f"  Stored as history: the list of {newer} stays current (it has a newer as-of date).")
+    if state.get("record_id") is not None:
+        click.echo(f"  Run record:     #{state['record_id']} ({state['status']}, run {state['run_id']})")
     click.echo(f"  Operational DB: {settings.operational_db_url}")
     click.echo(f"  Files:          {folder}")
     if settings.deployment == "operational":

@@ -156,3 +156,18 @@ def test_the_published_list_csv_defuses_formulas_in_names_and_reasons():
     assert ",'@Ida," in text
     assert "'=cmd|'/C calc'!A0" in text
     assert ",+5.0," in text
+
+
+def test_a_single_objection_is_never_visible_in_the_exported_exclusions():
+    from screening.exports import exclusions_for_export
+
+    attrition = pd.DataFrame(
+        [
+            ("objection_registered", True, 1, 480),
+            ("scored", True, 0, 480),
+            ("nursing_home_resident", True, 30, 450),
+        ],
+        columns=["rule", "applied", "removed", "remaining"],
+    )
+    exported = exclusions_for_export(attrition).set_index("rule")
+    assert pd.isna(exported.loc["objection_registered", "removed"])
