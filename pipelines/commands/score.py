@@ -112,8 +112,8 @@ def command(
     for newer in state.get("kept_current", []):
         click.echo(f"  Stored as history: the list of {newer} stays current (it has a newer as-of date).")
     click.echo(f"  Operational DB: {settings.operational_db_url}")
-    click.echo(f"  Files:          {folder}")
-    if settings.deployment == "operational":
-        click.echo(f"  Open {folder / 'index.html'} to print the lists; `tidlig review` to work on them.")
-    else:
-        click.echo("  Research deployment: only aggregates were exported (cells under 5 suppressed).")
+    click.echo(f"  Aggregates:     {folder}  (counts only, cells under 5 withheld; no person data)")
+    click.echo(
+        "  The lists are in the review app: `tidlig review`, sign in, open a district's list "
+        "(CSV and print are there)."
+    )

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import cli
-from review.private_files import secret_key
+from privacy.files import secret_key
 
 
 def mode(path) -> int:
