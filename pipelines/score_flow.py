@@ -394,7 +394,7 @@ def run_scoring(
         if isinstance(plan, Refused):
             record(engine, plan, "refused", [])
             raise PublishRefusedError(plan.reason)
-        say(f"Writing {len(plan.lists)} district lists and their files")
+        say(f"Publishing {len(plan.lists)} district lists and the aggregate files")
         return commit(settings, engine, plan, fail_after_rows=fail_after_rows, as_task=as_task)
     finally:
         engine.dispose()
