@@ -106,12 +106,19 @@ def cli(ctx: click.Context, home: str | None, demo: bool | None, debug: bool) ->
 
 def keep_files_private(ctx: click.Context, home: Path) -> None:
     """Everything this command writes is the service account's alone: umask 077 until the command ends
-    (restored after, for a caller that runs commands in-process), and an existing home made 0700, with a
-    home from before this rule tightened throughout (privacy/files.py, docs/decisions.md D97)."""
-    from privacy.files import private_home, restrict_new_files
+    (restored after, for a caller that runs commands in-process), an existing home made 0700 (a home from
+    before this rule tightened throughout), and the home swept once more when the command ends, for copies
+    that kept their source's mode (privacy/files.py, docs/decisions.md D97)."""
+    from privacy.files import private_home, restrict_new_files, tighten_tree
 
     previous = restrict_new_files()
-    ctx.call_on_close(lambda: os.umask(previous))
+
+    def finish() -> None:
+        if home.is_dir():
+            tighten_tree(home)  # a library's copy that kept its source's mode (shutil.copy2)
+        os.umask(previous)
+
+    ctx.call_on_close(finish)
     if home.is_dir():
         tightened = private_home(home)
         if tightened:

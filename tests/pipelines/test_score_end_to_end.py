@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from pipelines.cli import cli
 from tests.pipelines.commands import run_step
-from tests.pipelines.home_scan import identified_files
+from tests.pipelines.home_scan import identified_files, open_to_others
 
 pytestmark = [
     pytest.mark.slow,
@@ -110,6 +110,11 @@ def test_after_scoring_no_file_in_the_home_names_a_citizen_outside_the_key_store
     ]
     keystore = home / "keystore.sqlite"
     assert identified_files(home, keystore, skip=[keystore, home / "world"]) == {}
+
+
+def test_after_the_chain_nothing_in_the_home_is_open_to_others(world):
+    """Deliver 8 (the demo's chain checks the same under umask 022: tests/pipelines/test_demo.py)."""
+    assert open_to_others(world["home"]) == {}
 
 
 def test_drift_over_the_threshold_refuses_and_keeps_the_published_lists_current(world):
