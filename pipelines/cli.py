@@ -6,6 +6,8 @@ review app's commands live beside their layers."""
 from __future__ import annotations
 
 import importlib
+import os
+from pathlib import Path
 
 import click
 
@@ -90,6 +92,8 @@ def cli(ctx: click.Context, home: str | None, demo: bool | None, debug: bool) ->
     ctx.obj = settings
     command = ctx.invoked_subcommand
     asks_help = bool(HELP_OPTIONS & set(ctx.meta.get("tidlig.arguments", ())))
+    if not asks_help:
+        keep_files_private(ctx, settings.home)
     if command in HOME_CREATING or command in HOME_FREE or asks_help or settings.home.is_dir():
         return
     if settings.home.exists():
@@ -103,6 +107,31 @@ def cli(ctx: click.Context, home: str | None, demo: bool | None, debug: bool) ->
         "create a home with `tidlig synth` (a synthetic world) or `tidlig demo` (everything end to end).",
         param_hint="--home",
     )
+
+
+def keep_files_private(ctx: click.Context, home: Path) -> None:
+    """Everything this command writes is the service account's alone: umask 077 until the command ends
+    (restored after, for a caller that runs commands in-process), an existing home made 0700 (a home from
+    before this rule tightened throughout), and the home swept once more when the command ends, for copies
+    that kept their source's mode (privacy/files.py, docs/decisions.md D97)."""
+    from privacy.files import private_home, restrict_new_files, tighten_tree
+
+    previous = restrict_new_files()
+
+    def finish() -> None:
+        if home.is_dir():
+            tighten_tree(home)  # a library's copy that kept its source's mode (shutil.copy2)
+        os.umask(previous)
+
+    ctx.call_on_close(finish)
+    if home.is_dir():
+        tightened = private_home(home)
+        if tightened:
+            click.echo(
+                f"Made {tightened} files and folders in {home} readable by this account only "
+                "(they were readable by others).",
+                err=True,
+            )
 
 
 def main() -> None:

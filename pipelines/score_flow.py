@@ -3,7 +3,7 @@
 The policy of a run (refuse or publish, and how the lists are built) lives in ``screening/run.py``. This
 module implements its inputs (:class:`WarehouseRunInputs`: the warehouse catalog and history, the feature
 sets, the operational database), loads the champions from MLflow, and commits the plan: the lists in one
-database transaction, the CSV/HTML files by atomic rename, the run recorded as published, unchanged or
+database transaction, the aggregate files by atomic rename, the run recorded as published, unchanged or
 refused. A refusal raises :class:`~pipelines.errors.PublishRefusedError` after it is recorded, so the
 Prefect run fails with the reason and the previous lists stay current.
 Import only after ``pipelines.runtime.prepare_environment`` (it imports Prefect).
@@ -282,22 +282,6 @@ class WarehouseRunInputs:
 # ----- writing ------------------------------------------------------------------------------------------
 
 
-def read_identities_for(settings: Settings, person_keys: list[str]) -> dict[str, tuple[str, str]] | None:
-    """CPR and name per pseudonym from the key store; only ever called in an operational deployment."""
-    from screening.store import KeyStoreUnavailableError, read_identities
-
-    if settings.deployment != "operational":
-        raise PermissionError("Re-identification is only allowed in an operational deployment.")
-    try:
-        frame = read_identities(str(settings.keystore_url), person_keys)
-    except KeyStoreUnavailableError:
-        return None
-    return {
-        str(row.person_key): (str(row.cpr), "" if row.name is None else str(row.name))
-        for row in frame.itertuples(index=False)
-    }
-
-
 def write_exports(
     settings: Settings,
     as_of: dt.date,
@@ -305,28 +289,23 @@ def write_exports(
     analytics: pd.DataFrame,
     attrition: pd.DataFrame,
 ) -> Path:
-    """Per-district CSV + HTML (operational only) and suppressed aggregates, each by atomic rename."""
-    from screening.exports import (
-        aggregates_csv,
-        exclusions_for_export,
-        index_html,
-        list_csv,
-        list_html,
-        write_atomic,
-    )
+    """The run's files, each by atomic rename: the suppressed aggregates and an index page with the
+    withheld count per district. Nothing per person: the identified lists are made on demand in the review
+    app, scoped, re-authenticated and audited (docs/decisions.md D95)."""
+    from screening.exports import aggregates_csv, exclusions_for_export, index_html, write_atomic
 
     folder = Path(settings.lists_dir) / as_of.isoformat()
     write_atomic(folder / "capacity_analytics.csv", aggregates_csv(analytics))
     write_atomic(folder / "exclusions.csv", aggregates_csv(exclusions_for_export(attrition, analytics)))
-    if settings.deployment != "operational":
-        return folder
-    keys = sorted({entry["person_key"] for item in lists for entry in item.entries})
-    identities = read_identities_for(settings, keys)
-    for item in lists:
-        district = item.header["district"]
-        write_atomic(folder / f"{district}.csv", list_csv(item.header, item.entries, identities))
-        write_atomic(folder / f"{district}.html", list_html(item.header, item.entries, identities))
-    summary = [{"district": item.header["district"], "listed": len(item.entries)} for item in lists]
+    listed = listed_by_district_text(analytics)
+    summary = [
+        {
+            "district": item.header["district"],
+            "list_id": item.header["list_id"],
+            "listed": listed.get(str(item.header["district"]), ""),
+        }
+        for item in lists
+    ]
     write_atomic(folder / "index.html", index_html(as_of.isoformat(), summary))
     return folder
 
@@ -430,7 +409,7 @@ def run_scoring(
         if isinstance(plan, Refused):
             record(engine, plan, "refused", [])
             raise PublishRefusedError(plan.reason)
-        say(f"Writing {len(plan.lists)} district lists and their files")
+        say(f"Publishing {len(plan.lists)} district lists and the aggregate files")
         return commit(settings, engine, plan, fail_after_rows=fail_after_rows, as_task=as_task)
     finally:
         engine.dispose()

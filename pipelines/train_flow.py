@@ -86,10 +86,17 @@ def register_candidate(
     tracking_uri: str,
     artifacts: Path | None,
 ) -> Candidate:
-    """Log the run (aggregates, plots, model) and register a new model version."""
-    return registry.log_candidate(
+    """Log the run (aggregates, plots, model) and register a new model version. MLflow copies the model's
+    code file with its source's mode (0644), past the umask, so a local artifact store is tightened after
+    (docs/decisions.md D97)."""
+    candidate = registry.log_candidate(
         result, config, provenance, tracking_uri=tracking_uri, artifact_root=artifacts
     )
+    if artifacts is not None and Path(artifacts).is_dir():
+        from privacy.files import tighten_tree
+
+        tighten_tree(Path(artifacts))
+    return candidate
 
 
 @task(**IO_RETRIES)

@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
+from privacy.files import private_file
 from review.administration import AccountAdministration
 from review.anchors import AnchorFile
 from review.audit import AuditEvent, AuditLog, AuditUnavailableError, request_context
@@ -29,7 +30,6 @@ from review.authentication import LocalAccountProvider, LoginThrottle
 from review.config import ReviewConfig
 from review.database import create_operational_engine, upgrade_database
 from review.identities import KeyStore
-from review.private_files import private_file
 from review.security_events import ANONYMOUS, SecurityEvents
 from review.sessions import SessionStore
 from review.web_security import (

@@ -107,7 +107,7 @@ class ReviewConfig:
     def from_settings(cls, settings: PlatformSettings, **overrides: object) -> ReviewConfig:
         """Take the database URLs and deployment from a :class:`pipelines.settings.Settings`, and the
         app's keys from the environment or from 0600 key files under ``<home>/secrets``."""
-        from review.private_files import secret_key
+        from privacy.files import secret_key
 
         home = Path(settings.home)
         values: dict[str, object] = {

@@ -1,8 +1,9 @@
 """Re-identification for pages that may show it (callers check :func:`review.access.may_see_identities`).
 
 Reads the key store table defined by ``screening.store`` (``keystore(person_key, key_version, cpr, name)``)
-through one long-lived engine; when a pseudonym has several key versions the latest wins, as in
-``screening.store.read_identities``. A missing key store degrades to showing pseudonyms, never to an error.
+through one long-lived engine; when a pseudonym has several key versions the latest wins. This is the only
+code that re-identifies (docs/decisions.md D95). A missing key store degrades to showing pseudonyms, never
+to an error.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ Tables (docs/interfaces.md section 5; the review app reads them, never writes th
 - ``screening_objections``: the objection register (``screening.objections``), append-only (D101).
 
 The key store (``settings.keystore_url``, table ``keystore(person_key, key_version, cpr, name)``, written by
-ingest in operational deployments) is read only by :func:`read_identities`; callers must check the
-deployment before calling it.
+ingest in operational deployments) is defined here for the review app, the only reader
+(``review/identities.py``): nothing in the scoring run re-identifies (docs/decisions.md D95).
 
 Publishing is one database transaction (:func:`publish_lists`): a crash leaves either the old current lists
 or the new ones, never a mix.
@@ -32,6 +32,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_contracts.keystore import KEYSTORE
+from privacy.files import private_sqlite_file
 
 metadata = sa.MetaData()
 
@@ -207,7 +208,9 @@ def _upgrade_run_records(engine: sa.Engine) -> None:
 
 
 def operational_engine(url: str) -> sa.Engine:
-    """An engine for the operational DB with the schema in place (SQLite by default, PostgreSQL by URL)."""
+    """An engine for the operational DB with the schema in place (SQLite by default, PostgreSQL by URL);
+    a SQLite file is created 0600 in a 0700 folder."""
+    private_sqlite_file(url)
     engine = sa.create_engine(url)
     if engine.dialect.name == "sqlite":
         # SQLite ignores foreign keys unless asked per connection.
@@ -486,42 +489,6 @@ def read_list_members(engine: sa.Engine, list_ids: Iterable[str]) -> set[str]:
     query = sa.select(screening_list_entries.c.person_key).where(screening_list_entries.c.list_id.in_(ids))
     with engine.connect() as connection:
         return {row[0] for row in connection.execute(query)}
-
-
-def read_identities(keystore_url: str, person_keys: Iterable[str]) -> pd.DataFrame:
-    """``person_key``, ``cpr``, ``name`` for the given pseudonyms from the key store (operational only).
-
-    When the key store holds several key versions for a pseudonym, the latest ``key_version`` wins.
-    Pseudonyms missing from the key store are simply absent from the result. Raises
-    :class:`KeyStoreUnavailableError` (without person data) when the key store has no ``keystore`` table.
-    """
-    keys = sorted(set(person_keys))
-    columns = ["person_key", "cpr", "name"]
-    engine = sa.create_engine(keystore_url)
-    try:
-        if not sa.inspect(engine).has_table("keystore"):
-            raise KeyStoreUnavailableError(
-                "The key store has no 'keystore' table. Run `tidlig ingest` in an operational deployment "
-                "(it writes the key store), or check TIDLIG_KEYSTORE_URL."
-            )
-        frames = []
-        with engine.connect() as connection:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                query = sa.select(keystore).where(keystore.c.person_key.in_(chunk))
-                frames.append(pd.DataFrame(connection.execute(query).mappings().all()))
-    finally:
-        engine.dispose()
-    frames = [frame for frame in frames if not frame.empty]
-    if not frames:
-        return pd.DataFrame(columns=columns)
-    identities = pd.concat(frames, ignore_index=True).sort_values(["person_key", "key_version"])
-    latest = identities.drop_duplicates("person_key", keep="last")
-    return latest[columns].reset_index(drop=True)
-
-
-class KeyStoreUnavailableError(RuntimeError):
-    """Raised when re-identification is asked for but the key store is missing."""
 
 
 REVIEW_DECISIONS_TABLE = "review_decisions"

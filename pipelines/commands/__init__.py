@@ -66,7 +66,6 @@ DOMAIN_ERRORS = (
     "models.registry:ChampionNotApprovedError",
     "features.spec:FeatureSpecError",
     "screening.as_of:ScoringDateError",
-    "screening.store:KeyStoreUnavailableError",
     "data_contracts.contract:ContractError",
     "data_contracts.deliveries:UnreadableDeliveryError",
 )

@@ -180,7 +180,7 @@ def command(settings: Settings, citizens: int, years: int, seed: int, start_date
     click.echo(f"  Warehouse:            {settings.warehouse_dir}")
     click.echo(f"  Quarantine reports:   {settings.quarantine_dir}")
     click.echo(f"  Feature sets:         {settings.features_dir}")
-    click.echo(f"  Screening lists:      {settings.lists_dir}  (open index.html, or a district's CSV)")
+    click.echo(f"  List counts:          {settings.lists_dir}  (aggregates only; the lists are in the app)")
     click.secho("\nLook further:", bold=True)
     click.echo(f"  Review app:   tidlig --home {settings.home} review   then http://127.0.0.1:8000")
     click.echo(f"                {nurse_note}")

@@ -110,9 +110,9 @@ def review(
 
     import uvicorn
 
+    from privacy.files import private_directory
     from review.app import create_app
     from review.config import OidcSettings
-    from review.private_files import private_directory
 
     private_directory(settings.home)
     oidc = None

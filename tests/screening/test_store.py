@@ -8,18 +8,14 @@ import sqlalchemy as sa
 
 from screening import store as store_module
 from screening.store import (
-    KeyStoreUnavailableError,
     ListToPublish,
     SimulatedCrashError,
     current_list_runs,
-    keystore,
-    keystore_metadata,
     newer_current_lists,
     operational_engine,
     publish_lists,
     publishing_record,
     read_current_lists,
-    read_identities,
     read_list_entries,
     read_previous_list,
     read_review_decisions,
@@ -213,29 +209,6 @@ def test_a_database_of_the_first_schema_keeps_its_run_rows_and_becomes_append_on
     operational_engine(url).dispose()  # idempotent once upgraded
     assert count_runs(engine) == 2
     engine.dispose()
-
-
-def test_identities_come_from_the_latest_key_version(tmp_path):
-    url = f"sqlite:///{tmp_path / 'keystore.sqlite'}"
-    key_engine = sa.create_engine(url)
-    keystore_metadata.create_all(key_engine)
-    with key_engine.begin() as connection:
-        connection.execute(
-            sa.insert(keystore),
-            [
-                {"person_key": "p1", "key_version": "k1", "cpr": "0101401234", "name": "Old Name"},
-                {"person_key": "p1", "key_version": "k2", "cpr": "0101401234", "name": "Ida Jensen"},
-                {"person_key": "p2", "key_version": "k1", "cpr": "0202402345", "name": "Ole Hansen"},
-            ],
-        )
-    key_engine.dispose()
-    frame = read_identities(url, ["p1", "p3"])
-    assert frame.to_dict("records") == [{"person_key": "p1", "cpr": "0101401234", "name": "Ida Jensen"}]
-
-
-def test_a_missing_key_store_is_a_clear_error_without_person_data(tmp_path):
-    with pytest.raises(KeyStoreUnavailableError, match="tidlig ingest"):
-        read_identities(f"sqlite:///{tmp_path / 'empty.sqlite'}", ["p1"])
 
 
 def test_review_decisions_map_not_relevant_to_dismissed(engine):
