@@ -29,6 +29,7 @@ from review.audit import AuditEvent, AuditLog, AuditUnavailableError, request_co
 from review.authentication import LocalAccountProvider, LoginThrottle
 from review.config import ReviewConfig
 from review.database import create_operational_engine, upgrade_database
+from review.formatting import install_filters
 from review.identities import KeyStore
 from review.security_events import ANONYMOUS, SecurityEvents
 from review.sessions import SessionStore
@@ -75,6 +76,7 @@ def create_app(
         else:
             upgrade_database(engine, totp_key=config.totp_key)
     templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
+    install_filters(templates.env)
     app = FastAPI(title="Tidlig review", docs_url=None, redoc_url=None, openapi_url=None)
     anchors = (
         AnchorFile(config.anchor_path, config.anchor_key, config.anchor_every)

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT, PAD = 320, 110, 20
 
 
-def line_chart_svg(points: Sequence[tuple[str, float]], *, title: str, unit: str) -> Markup:
+def _plain(value: float) -> str:
+    return f"{value:g}"
+
+
+def line_chart_svg(
+    points: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    unit: str,
+    value_text: Callable[[float], str] = _plain,
+) -> Markup:
     """A labelled line chart of ``(label, value)`` points as safe inline SVG (empty if no points).
 
-    Only numbers reach the path data; the title and labels are escaped.
+    ``value_text`` writes the axis and summary numbers (e.g. with a Danish decimal comma). Only numbers
+    reach the path data; the title, labels and number texts are escaped.
     """
     if not points:
         return Markup("")
@@ -28,7 +39,7 @@ def line_chart_svg(points: Sequence[tuple[str, float]], *, title: str, unit: str
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coordinates)
     dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5"/>' for x, y in coordinates)
     first_label, last_label = escape(points[0][0]), escape(points[-1][0])
-    summary = escape(f"{title}: {values[0]:g} → {values[-1]:g} {unit}")
+    summary = escape(f"{title}: {value_text(values[0])} → {value_text(values[-1])} {unit}")
     return Markup(  # noqa: S704 (numbers and escaped text only, see docstring)
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{summary}">'
         f"<title>{summary}</title>"
@@ -36,8 +47,8 @@ def line_chart_svg(points: Sequence[tuple[str, float]], *, title: str, unit: str
         f'<polyline points="{path}"/>{dots}'
         f'<text x="{PAD}" y="{HEIGHT - 3}">{first_label}</text>'
         f'<text x="{WIDTH - PAD}" y="{HEIGHT - 3}" text-anchor="end">{last_label}</text>'
-        f'<text x="{PAD}" y="13">{high:g} {escape(unit)}</text>'
-        f'<text x="{PAD}" y="{HEIGHT - PAD - 3}" class="low">{low:g}</text>'
+        f'<text x="{PAD}" y="13">{escape(value_text(high))} {escape(unit)}</text>'
+        f'<text x="{PAD}" y="{HEIGHT - PAD - 3}" class="low">{escape(value_text(low))}</text>'
         "</svg>"
     )
 

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from review.authentication import ThrottlePolicy
 from review.passwords import HashingCost
+from review.triage import TRIAGE_ENV, TriageBands
 
 
 class PlatformSettings(Protocol):
@@ -97,6 +98,7 @@ class ReviewConfig:
     access_log_path: Path | None = None
     oidc: OidcSettings | None = None
     page_size: int = 50
+    triage: TriageBands = field(default_factory=TriageBands)
 
     @property
     def cookies_secure(self) -> bool:
@@ -122,6 +124,7 @@ class ReviewConfig:
             "totp_key": secret_key(home / "secrets" / "totp.key", os.environ.get(TOTP_KEY_ENV)),
             "access_log_path": home / "logs" / "review-access.log",
             "four_eyes": four_eyes_from_environment(),
+            "triage": TriageBands.parse(os.environ.get(TRIAGE_ENV, "")),
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -110,6 +110,7 @@ decisions = sa.Table(
     sa.Column("referred_to_gp", sa.Boolean, nullable=True),
     sa.Column("not_relevant_reason", sa.String(32), nullable=True),
     sa.Column("note", sa.Text, nullable=True),
+    sa.Column("visit_date", sa.Date, nullable=True),  # the booked visit's date (visit_booked only)
     sa.Index("ix_review_decisions_list", "list_id", "person_key"),
 )
 

@@ -68,6 +68,7 @@ DOMAIN_ERRORS = (
     "screening.as_of:ScoringDateError",
     "data_contracts.contract:ContractError",
     "data_contracts.deliveries:UnreadableDeliveryError",
+    "review.triage:TriageConfigError",
 )
 
 

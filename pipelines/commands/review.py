@@ -36,9 +36,11 @@ APP_ROLE_ENV = "TIDLIG_REVIEW_APP_ROLE"
 def _config(settings: Settings, **overrides: object):
     import os
 
+    from pipelines.commands import reported_errors
     from review.config import ReviewConfig
 
-    return ReviewConfig.from_settings(settings, app_role=os.environ.get(APP_ROLE_ENV), **overrides)
+    with reported_errors():  # e.g. an unreadable TIDLIG_REVIEW_TRIAGE: a message, not a traceback
+        return ReviewConfig.from_settings(settings, app_role=os.environ.get(APP_ROLE_ENV), **overrides)
 
 
 def _audit_log(settings: Settings, engine):

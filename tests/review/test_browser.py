@@ -125,8 +125,8 @@ def test_a_nurse_works_a_list_end_to_end(page):
     page.get_by_label("Nyt problem fundet").check()
     page.get_by_label("Henvist til egen læge").check()
     page.get_by_role("button", name="Gem").click()
-    page.wait_for_url("**saved=1")
-    assert page.get_by_role("status").inner_text() == "Gemt."
+    page.wait_for_url("**saved=1#decision")
+    assert page.get_by_role("status").inner_text().startswith("Gemt.")
     assert "Besøg gennemført" in page.locator("section", has_text="Historik").inner_text()
 
     page.get_by_role("link", name="Tilbage til listen").click()
@@ -136,8 +136,8 @@ def test_a_nurse_works_a_list_end_to_end(page):
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Eksportér CSV").click()
-    exported = Path(download_info.value.path()).read_text(encoding="utf-8")
-    assert exported.startswith("rank,cpr,name,")
+    exported = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
+    assert exported.startswith("Rang;Delt plads;CPR-nummer;Navn;")
     assert "Borger 0000" in exported
 
     page.get_by_role("link", name="Udskriftsvenlig").click()

@@ -114,12 +114,14 @@ def test_text_that_a_spreadsheet_would_run_as_a_formula_is_defused():
 
 
 def test_plain_numbers_keep_their_sign():
-    assert [spreadsheet_safe(value) for value in ("+5.0", "-0.0123", "12", None)] == [
+    assert [spreadsheet_safe(value) for value in ("+5.0", "-0.0123", "12", "-5,0", None)] == [
         "+5.0",
         "-0.0123",
         "12",
+        "-5,0",
         "",
     ]
+    assert spreadsheet_safe("-5,0,=cmd") == "'-5,0,=cmd"
 
 
 def test_the_list_csv_writer_defuses_formulas_in_every_cell_and_keeps_plain_numbers():
