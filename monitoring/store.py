@@ -64,6 +64,7 @@ def _drift_column(name: str) -> sa.Column:
         "suppressed": sa.Boolean,
         "n_reference": sa.Integer,
         "n_current": sa.Integer,
+        "bins": sa.Integer,
     }
     primary = name in ("district", "feature")
     return sa.Column(name, types.get(name, sa.Float), primary_key=primary, nullable=not primary)
@@ -209,8 +210,27 @@ for _table in metadata.tables.values():
 
 
 def create_schema(engine: sa.Engine) -> None:
-    """Create the monitoring tables (with their append-only triggers) if they do not exist (idempotent)."""
+    """Create the monitoring tables (with their append-only triggers) if they do not exist (idempotent).
+
+    A table created by an earlier version gets the nullable columns added since (``ALTER TABLE ... ADD
+    COLUMN``; old rows read NULL there): adding a column changes no row, so history stays as written.
+    """
     metadata.create_all(engine, checkfirst=True)
+    inspector = sa.inspect(engine)
+    preparer = engine.dialect.identifier_preparer
+    with engine.begin() as connection:
+        for table in metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present or not column.nullable:
+                    continue
+                kind = column.type.compile(dialect=engine.dialect)
+                connection.execute(
+                    sa.text(
+                        f"ALTER TABLE {preparer.quote(table.name)} ADD COLUMN "
+                        f"{preparer.quote(column.name)} {kind}"
+                    )
+                )
 
 
 class UnknownReviewItemError(LookupError):
