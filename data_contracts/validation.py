@@ -100,7 +100,9 @@ class ContractValidator:
             try:
                 docs.record(result, self.suite(contract), source=contract.source, deliveries=deliveries)
             except Exception as error:  # the docs are a view: a failure there must not change the intake
-                logger.warning("Data Docs: %s's validation was not recorded (%s)", contract.source, type(error).__name__)
+                logger.warning(
+                    "Data Docs: %s's validation was not recorded (%s)", contract.source, type(error).__name__
+                )
         breaches: list[RuleBreach] = []
         for outcome in result.results:
             if outcome.success:

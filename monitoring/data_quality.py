@@ -118,9 +118,9 @@ def data_quality_rows(
             {
                 "source": source,
                 "month": month,
-                "deliveries": int(len(mine)),
-                "landed": int(len(landed)),
-                "quarantined": int(len(quarantined)),
+                "deliveries": len(mine),
+                "landed": len(landed),
+                "quarantined": len(quarantined),
                 "held": int(held_by.notna().sum()) + int((mine["status"] == "released").sum()),
                 "warnings": sum(
                     1

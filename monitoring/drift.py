@@ -5,9 +5,10 @@ to the feature's type (Kolmogorov–Smirnov for continuous values, chi-square fo
 ones, ``screening.drift.distribution_test``), the persons on each side and whether the reference was
 comparable (``screening.drift.comparable_dates``: a window longer than the history the reference dates had
 is not judged), and how many bins the PSI summed over (``bins``: with the persons, what sampling noise
-alone gives, ``screening.drift.psi_noise_bound``; decision D105). ``district`` ``all`` is the whole municipality; each district is compared with its own
-reference rows (with the whole reference when it has none: a new or merged district). A district with
-fewer persons than the small-cell rule allows has its numbers suppressed.
+alone gives, ``screening.drift.psi_noise_bound``; decision D105). ``district`` ``all`` is the whole
+municipality; each district is compared with its own reference rows (with the whole reference when it
+has none: a new or merged district). A district with fewer persons than the small-cell rule allows has
+its numbers suppressed.
 """
 
 from __future__ import annotations

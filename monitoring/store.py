@@ -342,7 +342,11 @@ def record_report(engine: sa.Engine, report: MonitorReport, *, finished_at: dt.d
             (monitor_expected, expected, {"run_id": report.run_id}),
             (monitor_realised, realised, {"run_id": report.run_id}),
             (monitor_visit_yield, report.visits, {"run_id": report.run_id}),
-            (monitor_data_quality, report.data_quality, {"run_id": report.run_id, "as_of_date": report.as_of}),
+            (
+                monitor_data_quality,
+                report.data_quality,
+                {"run_id": report.run_id, "as_of_date": report.as_of},
+            ),
         ):
             rows = _records(frame, **extra)
             if rows:

@@ -94,6 +94,9 @@ class ReviewConfig:
     access_log_path: Path | None = None
     oidc: OidcSettings | None = None
     page_size: int = 50
+    # Where the analyst pages find the rendered quarantine reports and the Data Docs (None: not shown).
+    quarantine_dir: Path | None = None
+    data_docs_dir: Path | None = None
 
     @property
     def cookies_secure(self) -> bool:
@@ -118,6 +121,8 @@ class ReviewConfig:
             ),
             "access_log_path": home / "logs" / "review-access.log",
             "four_eyes": four_eyes_from_environment(),
+            "quarantine_dir": getattr(settings, "quarantine_dir", None),
+            "data_docs_dir": getattr(settings, "data_docs_dir", None),
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]

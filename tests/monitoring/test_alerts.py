@@ -100,7 +100,8 @@ def test_a_small_district_psi_over_the_band_that_its_size_explains_opens_nothing
     assert drift_items(pd.DataFrame([small]), MonitorConfig(), AS_OF) == []
     stopped = small | {"psi": 2.5}
     items = drift_items(pd.DataFrame([stopped]), MonitorConfig(), AS_OF)
-    assert [item.metric for item in items] == ["input_psi"] and items[0].holds_publication
+    assert [item.metric for item in items] == ["input_psi"]
+    assert items[0].holds_publication
     assert 0.3 < items[0].evidence["psi_noise"] < 1.0
     assert "sampling noise at 90 persons" in items[0].message
 
@@ -114,11 +115,13 @@ def test_the_noise_allowance_shrinks_with_size_and_grows_with_the_cells_judged()
         MonitorConfig(),
         AS_OF,
     )
-    assert one[0].evidence["cells_judged"] == 1 and many[0].evidence["cells_judged"] == 100
+    assert one[0].evidence["cells_judged"] == 1
+    assert many[0].evidence["cells_judged"] == 100
     assert many[0].evidence["psi_noise"] > one[0].evidence["psi_noise"]
 
 
 def test_without_the_evidence_rule_the_band_stands_as_given():
     small = drift_row(0.4, 1e-6, n=90) | {"n_reference": 350, "bins": 10}
     items = drift_items(pd.DataFrame([small]), MonitorConfig(require_evidence=False), AS_OF)
-    assert items and items[0].evidence["psi_noise"] == 0.0
+    assert items
+    assert items[0].evidence["psi_noise"] == 0.0

@@ -17,7 +17,7 @@ from tests.monitoring.world import World
 MONTHLY = {"gp_contacts": "monthly", "home_care": "continuous"}
 
 
-def batch(source, day, status="landed", rows=1000, report=None, held_by=None, number=[0]):  # noqa: B006
+def batch(source, day, status="landed", rows=1000, report=None, held_by=None, number=[0]):  # noqa: B006, PLR0917
     number[0] += 1
     return {
         "batch_id": f"{source}-{day}-{number[0]}", "source": source, "delivery": day,
@@ -52,8 +52,10 @@ def test_each_source_month_counts_its_deliveries_and_what_became_of_them(ledger)
     table = rows.set_index(["source", "month"])
     february = table.loc[("gp_contacts", "2024-02")]
     assert (february["deliveries"], february["landed"], february["quarantined"]) == (2, 1, 1)
-    assert february["warnings"] == 1 and february["missing"] == 0
-    assert february["rows_landed"] == 1197 and february["rows_refused"] == 1200 + 3
+    assert february["warnings"] == 1
+    assert february["missing"] == 0
+    assert february["rows_landed"] == 1197
+    assert february["rows_refused"] == 1200 + 3
     assert february["reports"] == ["gp_contacts/2024-02-01/b"]
     january = table.loc[("gp_contacts", "2024-01")]
     assert (january["deliveries"], january["missing"]) == (0, 1)
@@ -64,7 +66,8 @@ def test_a_held_delivery_is_counted_and_small_row_counts_are_withheld(ledger):
     batches, quarantine = ledger
     rows = data_quality_rows(batches, dt.date(2024, 3, 15), quarantine_dir=quarantine, cadences=MONTHLY)
     home_care = rows.set_index(["source", "month"]).loc[("home_care", "2024-02")]
-    assert home_care["held"] == 1 and home_care["quarantined"] == 1
+    assert home_care["held"] == 1
+    assert home_care["quarantined"] == 1
     assert pd.isna(home_care["rows_landed"])  # 2 rows: could single out citizens
     assert home_care["rows_refused"] == 40
     assert home_care["suppressed"]
