@@ -99,7 +99,8 @@ def status_grid_svg(
     cell, left, top = 9, 150, 16
     width, height = left + cell * len(columns) + 4, top + cell * len(rows) + 16
     parts = [
-        f'<svg class="chart quality-grid" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg class="chart quality-grid" viewBox="0 0 {width} {height}" width="{width * 1.5:.0f}" '
+        f'height="{height * 1.5:.0f}" role="img" '
         f'aria-label="{escape(title)}">'
         f"<title>{escape(title)}</title>"
     ]
@@ -123,6 +124,7 @@ def status_grid_svg(
                 + "</g>"
             )
     parts.append(f'<text x="{left}" y="{height - 3}">{escape(columns[0])}</text>')
-    parts.append(f'<text x="{width - 4}" y="{height - 3}" text-anchor="end">{escape(columns[-1])}</text>')
+    if len(columns) >= 8:  # room for both ends' labels
+        parts.append(f'<text x="{width - 4}" y="{height - 3}" text-anchor="end">{escape(columns[-1])}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 (numbers and escaped text only, see docstring)

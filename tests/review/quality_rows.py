@@ -51,7 +51,8 @@ def record_data_quality(
         connection.execute(
             sa.insert(monitor_runs).values(
                 run_id="quality-run", as_of_date=as_of, finished_at=dt.datetime(2021, 3, 1, 6, tzinfo=dt.UTC),
-                config={}, method="CBPE", lists_estimated=[], lists_evaluated=[], items_opened=[], summary="s",
+                config={}, method="CBPE", lists_estimated=[], lists_evaluated=[], items_opened=[],
+                summary="s",
             )
         )  # fmt: skip
         connection.execute(
