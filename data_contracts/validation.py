@@ -7,6 +7,7 @@ counts and row positions: GX's own result objects hold the unexpected *values* a
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +16,12 @@ import pandas as pd
 
 from data_contracts.contract import Contract, load_suite
 
+logger = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuite
+
+    from data_contracts.data_docs import DataDocs
 
 
 @dataclass(frozen=True)
@@ -70,11 +75,20 @@ class ContractValidator:
             self._suites[contract.source] = load_suite(contract)
         return self._suites[contract.source]
 
-    def validate(self, frame: pd.DataFrame, contract: Contract) -> list[RuleBreach]:
+    def validate(
+        self,
+        frame: pd.DataFrame,
+        contract: Contract,
+        *,
+        docs: DataDocs | None = None,
+        deliveries: str = "",
+    ) -> list[RuleBreach]:
         """The expectations of ``contract`` that ``frame`` breaks, with failing positions (0-based).
 
         ``frame`` must have a default RangeIndex. An expectation that errors (for example a column the
-        frame lacks) is reported as a blocking breach on all rows, never as a pass.
+        frame lacks) is reported as a blocking breach on all rows, never as a pass. With ``docs`` the
+        result is also recorded, without any value, for the Data Docs (``data_contracts.data_docs``),
+        labelled with ``deliveries``.
         """
         if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0:
             raise ValueError(
@@ -82,6 +96,13 @@ class ContractValidator:
             )
         batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
         result = batch.validate(self.suite(contract), result_format={"result_format": "COMPLETE"})
+        if docs is not None:
+            try:
+                docs.record(result, self.suite(contract), source=contract.source, deliveries=deliveries)
+            except Exception as error:  # the docs are a view: a failure there must not change the intake
+                logger.warning(
+                    "Data Docs: %s's validation was not recorded (%s)", contract.source, type(error).__name__
+                )
         breaches: list[RuleBreach] = []
         for outcome in result.results:
             if outcome.success:

@@ -232,7 +232,14 @@ def run_monitoring(
                 settings, config.outcome, config.horizon_months
             )
         inputs = inputs or WarehouseMonitorInputs(settings, engine, champion, config, as_task)
-        report = run_monitor(inputs, config, as_of, evaluated=evaluated_stages(engine))
+        report = run_monitor(
+            inputs,
+            config,
+            as_of,
+            evaluated=evaluated_stages(engine),
+            batches=as_task(read_batches, retried=True)(settings),
+            quarantine_dir=settings.quarantine_dir,
+        )
         recorded = record_report(engine, report, finished_at=dt.datetime.now(dt.UTC))
         logged = 0
         if recorded and not report.realised.empty:

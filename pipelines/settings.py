@@ -95,6 +95,11 @@ class Settings:
     def mlflow_artifact_root(self) -> Path:
         return self.home / "mlflow-artifacts"
 
+    @property
+    def data_docs_dir(self) -> Path:
+        """Great Expectations Data Docs of every validation run, without row values (D107)."""
+        return self.home / "data_docs"
+
     def require_pseudonym_key(self) -> tuple[str, str]:
         """The (key, version) pair, or a clear error saying how to provide one."""
         if not self.pseudonym_key or not self.pseudonym_key_version:

@@ -27,6 +27,10 @@ class PlatformSettings(Protocol):
     def keystore_url(self) -> str: ...
     @property
     def deployment(self) -> str: ...
+    @property
+    def quarantine_dir(self) -> Path: ...
+    @property
+    def data_docs_dir(self) -> Path: ...
 
 
 ANCHOR_KEY_ENV = "TIDLIG_AUDIT_ANCHOR_KEY"
@@ -99,6 +103,9 @@ class ReviewConfig:
     oidc: OidcSettings | None = None
     page_size: int = 50
     triage: TriageBands = field(default_factory=TriageBands)
+    # Where the analyst pages find the rendered quarantine reports and the Data Docs (None: not shown).
+    quarantine_dir: Path | None = None
+    data_docs_dir: Path | None = None
 
     @property
     def cookies_secure(self) -> bool:
@@ -125,6 +132,8 @@ class ReviewConfig:
             "access_log_path": home / "logs" / "review-access.log",
             "four_eyes": four_eyes_from_environment(),
             "triage": TriageBands.parse(os.environ.get(TRIAGE_ENV, "")),
+            "quarantine_dir": settings.quarantine_dir,
+            "data_docs_dir": settings.data_docs_dir,
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]

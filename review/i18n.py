@@ -386,6 +386,54 @@ TEXTS: dict[str, tuple[str, str]] = {
     "run_finished": ("Afsluttet (UTC)", "Finished (UTC)"),
     "run_publishes_current": ("offentliggjorde de gældende lister", "published the current lists"),
     "chart_legend": ("○ forventet med interval, ■ realiseret", "○ expected with interval, ■ realised"),
+    "data_quality": ("Datakvalitet pr. kilde og måned", "Data quality per source and month"),
+    "data_quality_intro": (
+        "Leverancer pr. kilde og måned ved seneste overvågning: modtaget, sat i karantæne, holdt tilbage "
+        "(venter på en anden kilde), med advarsler, manglende udtræk. Rækketal under {n} vises som <5. "
+        "Tabellen viser kun måneder, der kræver opmærksomhed.",
+        "Deliveries per source and month at the latest monitor run: landed, quarantined, held (waiting "
+        "for another source), with warnings, expected extracts missing. Row counts under {n} show <5. "
+        "The table lists only the months that need attention.",
+    ),
+    "data_quality_legend": (
+        "Grøn: modtaget; ! advarsel eller holdt tilbage; × i karantæne; – udtræk mangler.",
+        "Green: landed; ! warning or held; × quarantined; – extract missing.",
+    ),
+    "source": ("Kilde", "Source"),
+    "month": ("Måned", "Month"),
+    "deliveries": ("Leverancer", "Deliveries"),
+    "landed": ("Modtaget", "Landed"),
+    "quarantined": ("Karantæne", "Quarantined"),
+    "held": ("Holdt tilbage", "Held"),
+    "with_warnings": ("Med advarsler", "With warnings"),
+    "missing_extracts": ("Manglende udtræk", "Missing extracts"),
+    "rows_landed": ("Rækker modtaget", "Rows landed"),
+    "rows_refused": ("Rækker afvist", "Rows refused"),
+    "no_quality_issues": (
+        "Alle leverancer er modtaget uden advarsler.",
+        "Every delivery landed without warnings.",
+    ),
+    "quarantine_reports": ("Rapporter for karantæne og afviste rækker", "Quarantine and row reports"),
+    "data_docs": (
+        "Valideringer (Great Expectations Data Docs)",
+        "Validations (Great Expectations Data Docs)",
+    ),
+    "data_docs_intro": (
+        "Hver validering af en leverance mod sin datakontrakt, som Great Expectations viser den: regler, "
+        "antal fejlende rækker og andele. Uden værdier fra rækkerne (ingen CPR-numre).",
+        "Every validation of deliveries against their data contract, as Great Expectations shows it: "
+        "rules, failing row counts and shares. Without row values (no CPR numbers).",
+    ),
+    "validated_at": ("Valideret (UTC)", "Validated (UTC)"),
+    "rules_failed": ("Regler brudt", "Rules broken"),
+    "passed": ("bestået", "passed"),
+    "failed": ("brudt", "failed"),
+    "no_data_docs": (
+        "Ingen validering er dokumenteret endnu. Kør `tidlig ingest`.",
+        "No validation documented yet. Run `tidlig ingest`.",
+    ),
+    "action_data_docs_view": ("Så valideringsrapport", "Viewed validation docs"),
+    "action_quarantine_report_view": ("Så karantænerapport", "Viewed quarantine report"),
     "action_monitoring_view": ("Så overvågning", "Viewed monitoring"),
     "action_monitoring_acknowledge": ("Kvitterede overvågningssag", "Acknowledged monitoring item"),
     # issue 17: the worklist nurses and GPs asked for (review/web_lists.py, review/list_export.py)

@@ -157,3 +157,20 @@ def test_a_continuous_source_going_missing_is_seen_by_ks():
     assert distribution_test(reference, half_missing, "continuous").p_value < 1e-6
     all_missing = pd.Series([np.nan] * 500)
     assert distribution_test(reference, all_missing, "continuous").p_value < 1e-6
+
+
+def test_the_psi_noise_bound_matches_what_sampling_alone_gives():
+    """Drawn twice from one distribution, the PSI exceeds the bound at alpha about alpha of the time."""
+    from screening.drift import psi_bins, psi_noise_bound
+
+    rng = np.random.default_rng(3)
+    alpha, over = 0.05, 0
+    draws = 400
+    for _ in range(draws):
+        reference = pd.Series(rng.poisson(3.0, 2000).astype(float))
+        current = pd.Series(rng.poisson(3.0, 200).astype(float))
+        bound = psi_noise_bound(psi_bins(reference, current), 2000, 200, alpha)
+        over += population_stability_index(reference, current) > bound
+    assert 0.01 < over / draws < 0.12
+    assert psi_noise_bound(10, 350, 90, 1e-6) > 0.5 > psi_noise_bound(10, 2600, 870, 1e-6)
+    assert psi_noise_bound(1, 100, 100, 0.01) == 0.0
