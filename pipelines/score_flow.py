@@ -97,15 +97,15 @@ def resolve_as_of(as_of: str | None, settings: Settings) -> dt.date:
 def load_models(settings: Settings, primary: str, horizon_months: int) -> dict[str, RiskModelLike]:
     """The champion of every outcome that has one; the primary outcome's champion is required.
 
-    Each champion is verified first (``models.registry.verify_champion``): an alias that points at a
-    version the promotion gate did not approve (moved by hand in the MLflow UI) refuses the run with
-    :class:`PublishRefusedError` saying how to restore it.
+    Each champion is verified first: an alias that points at a version the promotion gate did not
+    approve (moved by hand in the MLflow UI) refuses the run with :class:`PublishRefusedError` saying how
+    to restore it. A local registry is read without importing MLflow
+    (``models.champion_files.load_verified_champion``; the MLflow client otherwise, and for refusals).
     """
-    from models.registry import (
+    from models.champion_files import (
         ChampionNotApprovedError,
-        load_model_version,
+        load_verified_champion,
         resolve_registered_name,
-        verify_champion,
     )
 
     uri = str(settings.mlflow_tracking_uri)
@@ -113,14 +113,13 @@ def load_models(settings: Settings, primary: str, horizon_months: int) -> dict[s
     for outcome in OUTCOMES:
         name = resolve_registered_name(outcome if horizon_months == 12 else f"{outcome}_{horizon_months}m")
         try:
-            version = verify_champion(name, uri)
+            models[outcome] = load_verified_champion(name, uri)
         except ChampionNotApprovedError as error:
             raise PublishRefusedError(f"Not published: {error}") from error
         except LookupError as error:
             if outcome == primary:
                 raise MissingInputError(str(error)) from error
             continue
-        models[outcome] = load_model_version(name, version, uri)
     return models
 
 
