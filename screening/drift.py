@@ -34,8 +34,8 @@ def population_stability_index(reference: pd.Series, current: pd.Series) -> floa
     ref = pd.to_numeric(reference.astype("float64", errors="ignore"), errors="coerce")
     cur = pd.to_numeric(current.astype("float64", errors="ignore"), errors="coerce")
     ref_values = ref.dropna().to_numpy(dtype=float)
-    distinct = np.unique(ref_values)
-    if len(distinct) <= MAX_DISCRETE_VALUES:
+    distinct = _distinct_if_few(ref_values)
+    if distinct is not None:
         ref_counts = _discrete_counts(ref, distinct)
         cur_counts = _discrete_counts(cur, distinct)
     else:
@@ -49,6 +49,15 @@ def population_stability_index(reference: pd.Series, current: pd.Series) -> floa
     p_ref = ref_counts / ref_counts.sum()
     p_cur = cur_counts / cur_counts.sum()
     return float(np.sum((p_cur - p_ref) * np.log(p_cur / p_ref)))
+
+
+def _distinct_if_few(values: np.ndarray) -> np.ndarray | None:
+    """``np.unique(values)`` when it has at most ``MAX_DISCRETE_VALUES`` entries, else None; without
+    sorting a reference of a million rows (a sample with more distinct values already says None)."""
+    if len(np.unique(values[:4096])) > MAX_DISCRETE_VALUES:
+        return None
+    distinct = np.unique(pd.unique(values))
+    return distinct if len(distinct) <= MAX_DISCRETE_VALUES else None
 
 
 def _discrete_counts(values: pd.Series, distinct: np.ndarray) -> np.ndarray:
@@ -213,14 +222,21 @@ def comparable_drift_report(
     """Like :func:`drift_report`, but each feature is compared only with the reference rows dated where it
     covered as much history as at ``current_date`` (:func:`comparable_dates`); a feature with no such
     reference row is left out of the PSI and named in ``not_comparable`` (it cannot raise an alarm)."""
-    days = pd.to_datetime(reference[date_column]).dt.date
+    stamps = pd.to_datetime(reference[date_column])
+    codes, distinct_stamps = pd.factorize(stamps, sort=True)
+    distinct_days = [pd.Timestamp(stamp).date() for stamp in distinct_stamps]
+    masks: dict[tuple[dt.date, ...], np.ndarray | None] = {}  # None: every row is comparable
     values: dict[str, float] = {}
     not_comparable: list[str] = []
     for name in features:
         if name not in reference or name not in current:
             continue
-        kept = comparable_dates(name, days.unique(), current_date, history_start)
-        rows = reference.loc[days.isin(kept), name]
+        kept = tuple(comparable_dates(name, distinct_days, current_date, history_start))
+        if kept not in masks:
+            chosen = np.array([day in set(kept) for day in distinct_days], dtype=bool)
+            masks[kept] = None if chosen.all() and (codes >= 0).all() else chosen[codes] & (codes >= 0)
+        mask = masks[kept]
+        rows = reference[name] if mask is None else reference.loc[mask, name]
         if rows.empty:
             not_comparable.append(name)
             continue
