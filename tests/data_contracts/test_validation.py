@@ -52,3 +52,51 @@ def test_the_frame_is_not_fingerprinted(validator: ContractValidator, monkeypatc
     monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", lambda df: calls.append(df))
     validator.validate(products(50), load_contract("lmdb_products"))
     assert calls == []
+
+
+def services(rows: int) -> pd.DataFrame:
+    days = pd.date_range("2023-09-01", periods=rows, freq="D")
+    return pd.DataFrame(
+        {
+            "PNR": ["0101401234"] * rows,
+            "SPECIALE": ["800101"] * rows,
+            "HONUGE": ["2402"] * rows,
+            "BEHANDLINGSDATO": pd.Series(days, dtype="datetime64[us]"),
+            "YDLANT": pd.array([i % 50 + 1 for i in range(rows)], dtype="Int64"),
+            "YDLTID": ["dag"] * rows,
+            "_delivery": ["2024-02-01"] * rows,
+            "_delivered_at": pd.Series([pd.Timestamp("2024-02-01")] * rows, dtype="datetime64[us]"),
+            "_birth_date": pd.Series([pd.Timestamp("1940-01-01")] * rows, dtype="datetime64[us]"),
+            "_cpr_date_valid": [True] * rows,
+            "_person_known": [True] * rows,
+        }
+    )
+
+
+def test_ranges_and_missing_values_of_integer_columns_are_found_as_before(
+    validator: ContractValidator, monkeypatch
+) -> None:
+    """Integer columns reach GX as exact floats (its range check is vectorised only for NumPy types):
+    out-of-range and missing values are found at the same positions, and no Python call per value."""
+    from great_expectations.expectations.metrics.column_map_metrics import column_values_between
+
+    frame = services(120)
+    frame.loc[[5, 99], "YDLANT"] = 101
+    frame.loc[7, "YDLANT"] = 0
+    frame.loc[50, "YDLANT"] = pd.NA
+    per_value = []
+    original = pd.Series.map
+    monkeypatch.setattr(
+        pd.Series, "map", lambda self, *a, **k: per_value.append(1) or original(self, *a, **k)
+    )
+    breaches = {
+        (b.column, b.expectation): b for b in validator.validate(frame, load_contract("sssy_services"))
+    }
+    assert breaches[("YDLANT", "expect_column_values_to_be_between")].positions.tolist() == [5, 7, 99]
+    assert breaches[("YDLANT", "expect_column_values_to_not_be_null")].positions.tolist() == [50]
+    assert set(breaches) == {
+        ("YDLANT", "expect_column_values_to_be_between"),
+        ("YDLANT", "expect_column_values_to_not_be_null"),
+    }
+    assert column_values_between is not None and per_value == []
+    assert str(frame["YDLANT"].dtype) == "Int64"  # the caller's frame is not changed
