@@ -25,7 +25,13 @@ from prefect.cache_policies import NO_CACHE
 
 from features.catalogue import feature_set_named
 from features.labels import OUTCOMES
-from features.store import feature_set_folder, latest_version, read_features, read_manifest
+from features.store import (
+    FeatureColumns,
+    feature_set_folder,
+    latest_version,
+    read_features,
+    read_manifest,
+)
 from models.risk_model import RiskModelLike
 from pipelines.errors import InvalidParameterError, MissingInputError, PublishRefusedError
 from pipelines.parameters import ScoreParameters
@@ -200,12 +206,11 @@ def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.dat
     return rows.reset_index(drop=True)
 
 
-def reference_features(settings: Settings, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
+def reference_features(settings: Settings, feature_set_version: str, as_of: dt.date) -> FeatureColumns:
     """The champion's training distribution: its feature table's rows dated before ``as_of`` (all rows
-    when none is)."""
-    features_dir = Path(settings.features_dir)  # type: ignore[arg-type]
-    before = read_features(features_dir, feature_set_version, before=pd.Timestamp(as_of))
-    return before if not before.empty else read_features(features_dir, feature_set_version)
+    when none is), read one column at a time by the drift check (a million rows of 240 features are
+    about 2 GB as one frame)."""
+    return FeatureColumns(Path(settings.features_dir), feature_set_version, before=pd.Timestamp(as_of))  # type: ignore[arg-type]
 
 
 def read_history_for(settings: Settings, person_keys: Sequence[str], as_of: dt.date) -> CitizenHistory:
@@ -252,7 +257,7 @@ class WarehouseRunInputs:
     def features_at(self, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
         return self.as_task(scoring_features)(self.settings, feature_set_version, as_of)
 
-    def reference_features(self, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
+    def reference_features(self, feature_set_version: str, as_of: dt.date) -> FeatureColumns:
         return self.as_task(reference_features, retried=True)(self.settings, feature_set_version, as_of)
 
     def history_for(self, person_keys: Sequence[str], as_of: dt.date) -> CitizenHistory:

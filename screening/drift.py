@@ -18,7 +18,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -72,6 +72,14 @@ def _binned_counts(values: pd.Series, edges: np.ndarray) -> np.ndarray:
     bins = np.searchsorted(edges, present, side="right")
     counts = np.bincount(bins, minlength=len(edges) + 1).astype(float)
     return np.concatenate([counts, [float(values.isna().sum())]])
+
+
+class FeatureRows(Protocol):
+    """Feature rows read a column at a time (``features.store.FeatureColumns``); a DataFrame also does."""
+
+    def __contains__(self, name: object) -> bool: ...
+
+    def __getitem__(self, name: str) -> pd.Series: ...
 
 
 @dataclass(frozen=True)
@@ -210,7 +218,7 @@ def distribution_test(reference: pd.Series, current: pd.Series, kind: FeatureKin
 
 
 def comparable_drift_report(
-    reference: pd.DataFrame,
+    reference: pd.DataFrame | FeatureRows,
     current: pd.DataFrame,
     features: Sequence[str],
     threshold: float,
@@ -221,8 +229,9 @@ def comparable_drift_report(
 ) -> DriftReport:
     """Like :func:`drift_report`, but each feature is compared only with the reference rows dated where it
     covered as much history as at ``current_date`` (:func:`comparable_dates`); a feature with no such
-    reference row is left out of the PSI and named in ``not_comparable`` (it cannot raise an alarm)."""
-    stamps = pd.to_datetime(reference[date_column])
+    reference row is left out of the PSI and named in ``not_comparable`` (it cannot raise an alarm).
+    ``reference`` is read one column at a time, so it may be a :class:`FeatureRows` view of a file."""
+    stamps = pd.to_datetime(cast("pd.Series", reference[date_column]))
     codes, distinct_stamps = pd.factorize(stamps, sort=True)
     distinct_days = [pd.Timestamp(stamp).date() for stamp in distinct_stamps]
     masks: dict[tuple[dt.date, ...], np.ndarray | None] = {}  # None: every row is comparable
@@ -236,7 +245,8 @@ def comparable_drift_report(
             chosen = np.array([day in set(kept) for day in distinct_days], dtype=bool)
             masks[kept] = None if chosen.all() and (codes >= 0).all() else chosen[codes] & (codes >= 0)
         mask = masks[kept]
-        rows = reference[name] if mask is None else reference.loc[mask, name]
+        column = cast("pd.Series", reference[name])
+        rows = column if mask is None else column[mask]
         if rows.empty:
             not_comparable.append(name)
             continue

@@ -157,3 +157,21 @@ def test_a_continuous_source_going_missing_is_seen_by_ks():
     assert distribution_test(reference, half_missing, "continuous").p_value < 1e-6
     all_missing = pd.Series([np.nan] * 500)
     assert distribution_test(reference, all_missing, "continuous").p_value < 1e-6
+
+
+def test_a_reference_read_one_column_at_a_time_gives_the_same_report(tmp_path):
+    """The scoring run hands the drift check a view of the feature file (features.store.FeatureColumns)
+    instead of a 2 GB frame: same PSI for every feature, same features not compared."""
+    from features.store import FeatureColumns
+
+    reference, current = growing_history_world()
+    folder = tmp_path / "v1"
+    folder.mkdir()
+    reference.to_parquet(folder / "features.parquet", index=False)
+    reference[["prediction_date"]].to_parquet(folder / "labels.parquet", index=False)
+    features = ["gp_contacts_count_0_to_1825d", "gp_contacts_count_0_to_365d"]
+    options = {"current_date": dt.date(2024, 1, 1), "history_start": HISTORY_START}
+    framed = comparable_drift_report(reference, current, features, 0.25, **options)
+    viewed = comparable_drift_report(FeatureColumns(tmp_path, "v1"), current, features, 0.25, **options)
+    pd.testing.assert_series_equal(framed.psi, viewed.psi)
+    assert framed.not_comparable == viewed.not_comparable
