@@ -39,7 +39,8 @@ def test_breaches_name_the_rule_and_the_failing_positions(validator: ContractVal
         (b.column, b.expectation): b for b in validator.validate(frame, load_contract("lmdb_products"))
     }
     regex = breaches[("VNR", "expect_column_values_to_match_regex")]
-    assert regex.positions.tolist() == [3, 17] and regex.failing_rows == 2
+    assert regex.positions.tolist() == [3, 17]
+    assert regex.failing_rows == 2
     assert breaches[("DDD_PER_PACK", "expect_column_values_to_be_between")].positions.tolist() == [40]
 
 
@@ -49,7 +50,7 @@ def test_the_frame_is_not_fingerprinted(validator: ContractValidator, monkeypatc
     from great_expectations.execution_engine import pandas_execution_engine
 
     calls = []
-    monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", lambda df: calls.append(df))
+    monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", calls.append)
     validator.validate(products(50), load_contract("lmdb_products"))
     assert calls == []
 
@@ -98,5 +99,6 @@ def test_ranges_and_missing_values_of_integer_columns_are_found_as_before(
         ("YDLANT", "expect_column_values_to_be_between"),
         ("YDLANT", "expect_column_values_to_not_be_null"),
     }
-    assert column_values_between is not None and per_value == []
+    assert column_values_between is not None
+    assert per_value == []
     assert str(frame["YDLANT"].dtype) == "Int64"  # the caller's frame is not changed

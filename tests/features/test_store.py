@@ -123,8 +123,10 @@ def test_feature_columns_give_the_columns_read_features_gives_one_at_a_time(tmp_
         if expected.empty:  # nothing before the date: every row, as the scoring run's reference
             expected = read_features(tmp_path, "v1")
         view = FeatureColumns(tmp_path, "v1", before=before)
-        assert len(view) == len(expected) and view.columns == list(expected.columns)
-        assert "age_years" in view and "risk" not in view
+        assert len(view) == len(expected)
+        assert view.columns == list(expected.columns)
+        assert "age_years" in view
+        assert "risk" not in view
         for name in expected.columns:
             pd.testing.assert_series_equal(view[name], expected[name].reset_index(drop=True))
     with pytest.raises(KeyError):

@@ -108,7 +108,7 @@ def test_a_missing_champion_says_to_train(store):
 
 
 def test_missing_model_files_leave_the_decision_to_mlflow(store, tmp_path):
-    uri, _, candidate = store
+    uri, _, _candidate = store
     found = champion_files.approved_champion_files(NAME, uri)
     assert found is not None
     booster = found.folder / "booster.txt"
