@@ -25,7 +25,13 @@ from prefect.cache_policies import NO_CACHE
 
 from features.catalogue import feature_set_named
 from features.labels import OUTCOMES
-from features.store import feature_set_folder, latest_version, read_features, read_manifest
+from features.store import (
+    FeatureColumns,
+    feature_set_folder,
+    latest_version,
+    read_features,
+    read_manifest,
+)
 from models.risk_model import RiskModelLike
 from pipelines.errors import InvalidParameterError, MissingInputError, PublishRefusedError
 from pipelines.parameters import ScoreParameters
@@ -101,15 +107,15 @@ def resolve_as_of(as_of: str | None, settings: Settings) -> dt.date:
 def load_models(settings: Settings, primary: str, horizon_months: int) -> dict[str, RiskModelLike]:
     """The champion of every outcome that has one; the primary outcome's champion is required.
 
-    Each champion is verified first (``models.registry.verify_champion``): an alias that points at a
-    version the promotion gate did not approve (moved by hand in the MLflow UI) refuses the run with
-    :class:`PublishRefusedError` saying how to restore it.
+    Each champion is verified first: an alias that points at a version the promotion gate did not
+    approve (moved by hand in the MLflow UI) refuses the run with :class:`PublishRefusedError` saying how
+    to restore it. A local registry is read without importing MLflow
+    (``models.champion_files.load_verified_champion``; the MLflow client otherwise, and for refusals).
     """
-    from models.registry import (
+    from models.champion_files import (
         ChampionNotApprovedError,
-        load_model_version,
+        load_verified_champion,
         resolve_registered_name,
-        verify_champion,
     )
 
     uri = str(settings.mlflow_tracking_uri)
@@ -117,14 +123,13 @@ def load_models(settings: Settings, primary: str, horizon_months: int) -> dict[s
     for outcome in OUTCOMES:
         name = resolve_registered_name(outcome if horizon_months == 12 else f"{outcome}_{horizon_months}m")
         try:
-            version = verify_champion(name, uri)
+            models[outcome] = load_verified_champion(name, uri)
         except ChampionNotApprovedError as error:
             raise PublishRefusedError(f"Not published: {error}") from error
         except LookupError as error:
             if outcome == primary:
                 raise MissingInputError(str(error)) from error
             continue
-        models[outcome] = load_model_version(name, version, uri)
     return models
 
 
@@ -212,12 +217,11 @@ def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.dat
     return rows.reset_index(drop=True)
 
 
-def reference_features(settings: Settings, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
+def reference_features(settings: Settings, feature_set_version: str, as_of: dt.date) -> FeatureColumns:
     """The champion's training distribution: its feature table's rows dated before ``as_of`` (all rows
-    when none is)."""
-    features_dir = Path(settings.features_dir)
-    before = read_features(features_dir, feature_set_version, before=pd.Timestamp(as_of))
-    return before if not before.empty else read_features(features_dir, feature_set_version)
+    when none is), read one column at a time by the drift check (a million rows of 240 features are
+    about 2 GB as one frame)."""
+    return FeatureColumns(Path(settings.features_dir), feature_set_version, before=pd.Timestamp(as_of))
 
 
 def read_history_for(settings: Settings, person_keys: Sequence[str], as_of: dt.date) -> CitizenHistory:
@@ -264,7 +268,7 @@ class WarehouseRunInputs:
     def features_at(self, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
         return self.as_task(scoring_features)(self.settings, feature_set_version, as_of)
 
-    def reference_features(self, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
+    def reference_features(self, feature_set_version: str, as_of: dt.date) -> FeatureColumns:
         return self.as_task(reference_features, retried=True)(self.settings, feature_set_version, as_of)
 
     def history_for(self, person_keys: Sequence[str], as_of: dt.date) -> CitizenHistory:

@@ -18,7 +18,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -66,8 +66,8 @@ def _psi_counts(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, n
     ref = pd.to_numeric(reference.astype("float64", errors="ignore"), errors="coerce")
     cur = pd.to_numeric(current.astype("float64", errors="ignore"), errors="coerce")
     ref_values = ref.dropna().to_numpy(dtype=float)
-    distinct = np.unique(ref_values)
-    if len(distinct) <= MAX_DISCRETE_VALUES:
+    distinct = _distinct_if_few(ref_values)
+    if distinct is not None:
         ref_counts = _discrete_counts(ref, distinct)
         cur_counts = _discrete_counts(cur, distinct)
     else:
@@ -78,6 +78,15 @@ def _psi_counts(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, n
         return None
     occupied = (ref_counts + cur_counts) > 0
     return ref_counts[occupied], cur_counts[occupied]
+
+
+def _distinct_if_few(values: np.ndarray) -> np.ndarray | None:
+    """``np.unique(values)`` when it has at most ``MAX_DISCRETE_VALUES`` entries, else None; without
+    sorting a reference of a million rows (a sample with more distinct values already says None)."""
+    if len(np.unique(values[:4096])) > MAX_DISCRETE_VALUES:
+        return None
+    distinct = np.unique(pd.unique(values))
+    return distinct if len(distinct) <= MAX_DISCRETE_VALUES else None
 
 
 def _discrete_counts(values: pd.Series, distinct: np.ndarray) -> np.ndarray:
@@ -92,6 +101,14 @@ def _binned_counts(values: pd.Series, edges: np.ndarray) -> np.ndarray:
     bins = np.searchsorted(edges, present, side="right")
     counts = np.bincount(bins, minlength=len(edges) + 1).astype(float)
     return np.concatenate([counts, [float(values.isna().sum())]])
+
+
+class FeatureRows(Protocol):
+    """Feature rows read a column at a time (``features.store.FeatureColumns``); a DataFrame also does."""
+
+    def __contains__(self, name: object) -> bool: ...
+
+    def __getitem__(self, name: str) -> pd.Series: ...
 
 
 @dataclass(frozen=True)
@@ -230,7 +247,7 @@ def distribution_test(reference: pd.Series, current: pd.Series, kind: FeatureKin
 
 
 def comparable_drift_report(
-    reference: pd.DataFrame,
+    reference: pd.DataFrame | FeatureRows,
     current: pd.DataFrame,
     features: Sequence[str],
     threshold: float,
@@ -241,15 +258,24 @@ def comparable_drift_report(
 ) -> DriftReport:
     """Like :func:`drift_report`, but each feature is compared only with the reference rows dated where it
     covered as much history as at ``current_date`` (:func:`comparable_dates`); a feature with no such
-    reference row is left out of the PSI and named in ``not_comparable`` (it cannot raise an alarm)."""
-    days = pd.to_datetime(reference[date_column]).dt.date
+    reference row is left out of the PSI and named in ``not_comparable`` (it cannot raise an alarm).
+    ``reference`` is read one column at a time, so it may be a :class:`FeatureRows` view of a file."""
+    stamps = pd.to_datetime(cast("pd.Series", reference[date_column]))
+    codes, distinct_stamps = pd.factorize(stamps, sort=True)
+    distinct_days = [pd.Timestamp(stamp).date() for stamp in distinct_stamps]
+    masks: dict[tuple[dt.date, ...], np.ndarray | None] = {}  # None: every row is comparable
     values: dict[str, float] = {}
     not_comparable: list[str] = []
     for name in features:
         if name not in reference or name not in current:
             continue
-        kept = comparable_dates(name, days.unique(), current_date, history_start)
-        rows = reference.loc[days.isin(kept), name]
+        kept = tuple(comparable_dates(name, distinct_days, current_date, history_start))
+        if kept not in masks:
+            chosen = np.array([day in set(kept) for day in distinct_days], dtype=bool)
+            masks[kept] = None if chosen.all() and (codes >= 0).all() else chosen[codes] & (codes >= 0)
+        mask = masks[kept]
+        column = cast("pd.Series", reference[name])
+        rows = column if mask is None else column[mask]
         if rows.empty:
             not_comparable.append(name)
             continue

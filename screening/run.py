@@ -36,7 +36,7 @@ import pandas as pd
 
 from screening.analytics import capacity_analytics
 from screening.config import ScreeningConfig
-from screening.drift import comparable_drift_report
+from screening.drift import FeatureRows, comparable_drift_report
 from screening.eligibility import apply_exclusions
 from screening.facts import build_facts
 from screening.lists import assemble_list, build_entries, run_id_for, select_for_lists
@@ -77,8 +77,9 @@ class RunInputs(Protocol):
         """One feature row per cohort member at ``as_of``, built with the named feature set's spec."""
         ...
 
-    def reference_features(self, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
-        """The champion's training distribution: that feature set's rows dated before ``as_of``."""
+    def reference_features(self, feature_set_version: str, as_of: dt.date) -> pd.DataFrame | FeatureRows:
+        """The champion's training distribution: that feature set's rows dated before ``as_of`` (a frame,
+        or a view read one column at a time)."""
         ...
 
     def history_for(self, person_keys: Sequence[str], as_of: dt.date) -> CitizenHistory:
