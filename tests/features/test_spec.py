@@ -138,7 +138,9 @@ def test_the_half_life_enters_the_hash_only_where_it_is_used():
     plain = FeatureSetSpec("s", (FeatureSpec("falls", "falls", "count", (Window(0, 365),)),))
     assert "half_life_days" not in str(plain.to_dict())  # older spec hashes stay valid
     decayed = [
-        FeatureSetSpec("s", (FeatureSpec("f", "falls", "decayed_count", (Window(0, 365),), half_life_days=h),))
+        FeatureSetSpec(
+            "s", (FeatureSpec("f", "falls", "decayed_count", (Window(0, 365),), half_life_days=h),)
+        )
         for h in (30, 90)
     ]
     assert decayed[0].spec_hash() != decayed[1].spec_hash()
