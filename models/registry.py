@@ -162,9 +162,27 @@ def log_candidate(
     return Candidate(registered_name=name, version=version, run_id=run.info.run_id)
 
 
+def calibration_text(result: HarnessResult) -> str:
+    """How the model's calibrator was fitted, in words (model card; aggregates only)."""
+    calibrator = result.trained.model.calibrator
+    method = {"isotonic": "isotonic", "platt": "Platt"}.get(str(calibrator.method_), str(calibrator.method_))
+    rows = (
+        "the validation fold plus out-of-fold risks of the training fold (cross-fitted)"
+        if result.trained.calibration_rows == "cross_fitted"
+        else "the validation fold"
+    )
+    return f"{method}, fitted on {rows}, {calibrator.events_} events"
+
+
 def _log_params_and_metrics(result: HarnessResult, config: TrainingConfig) -> None:
     best = result.trained.best_trial
     mlflow.log_params(config.as_params() | result.split.describe())
+    mlflow.log_params(
+        {
+            "calibration_method_fitted": str(result.trained.model.calibrator.method_),
+            "calibration_rows_fitted": result.trained.calibration_rows,
+        }
+    )
     mlflow.log_params({f"best_{k}": f"{v:.6g}" for k, v in best.hyperparameters.items()})
     mlflow.log_params(
         {"best_iteration": best.best_iteration, "feature_count": len(result.outcome.feature_names)}
@@ -241,6 +259,7 @@ def record_gate_and_card(
         gate_text=decision.as_text(),
         importance=result.trained.model.global_importance,
         hyperparameters=result.trained.best_trial.hyperparameters,
+        calibration=calibration_text(result),
     )
     card = render_model_card(context, result.evaluation)
     client.log_text(candidate.run_id, decision.as_text(), "gate/decision.txt")

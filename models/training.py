@@ -1,4 +1,13 @@
-"""Fit one LightGBM model per target: random search with early stopping, then temporal calibration."""
+"""Fit one LightGBM model per target: random search with early stopping, then calibration.
+
+The calibrator maps the final booster's raw probability to a risk. It is fitted on the validation fold's
+raw risks (later dates than training: it corrects drift over time as well as the booster's shape) and,
+where that fold has too few events for a stable fit, also on out-of-fold raw risks of the training fold
+(``cross_fitted``, docs/decisions.md D115): the training persons are cut into ``cross_fit_folds`` groups; a
+booster with the chosen hyperparameters and rounds is trained on the training rows of the other groups
+and predicts the rows of its own, so every training row gets a raw risk from a booster that never saw
+that person, as the test rows do from the final booster.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from models.calibration import Calibrator
-from models.config import SearchSpace, TrainingConfig
+from models.config import CalibrationRows, SearchSpace, TrainingConfig
 from models.dataset import OutcomeFrame, as_model_matrix
 from models.metrics import auroc
 from models.risk_model import RiskModel, gain_importance
@@ -75,6 +84,7 @@ class TrainedModel:
     best_trial: Trial
     fold_rows: dict[str, int]
     fold_events: dict[str, int]
+    calibration_rows: str = "validation"
 
 
 def fold_frames(outcome: OutcomeFrame, split: TemporalSplit) -> dict[str, pd.DataFrame]:
@@ -168,8 +178,10 @@ def train_outcome_model(
 ) -> TrainedModel:
     """Search hyperparameters on the validation fold, keep the best by validation log loss, calibrate.
 
-    Early stopping and the calibrator both use only the validation fold; the test fold is not touched.
-    The calibration method follows ``config.calibration`` ('auto': by the validation fold's events).
+    Early stopping uses the validation fold; the calibrator the validation fold, plus out-of-fold raw
+    risks of the training fold where ``config.calibration_rows`` says so ('auto': when the validation fold
+    has fewer than ``isotonic_min_events`` events or non-events). The test fold is not touched. The
+    calibration method follows ``config.calibration`` ('auto': by the events of the calibration rows).
     ``progress``, when given, receives a one-line message per trial (aggregates only).
     """
     folds = fold_frames(outcome, split)
@@ -192,9 +204,18 @@ def train_outcome_model(
         label=outcome.target,
         progress=progress,
     )
-    calibrator = Calibrator(config.calibration, config.isotonic_min_events).fit(
-        np.asarray(search.booster.predict(validation_matrix)), validation_labels
-    )
+    validation_raw = np.asarray(search.booster.predict(validation_matrix))
+    rows = calibration_rows_for(config.calibration_rows, validation_labels, config.isotonic_min_events)
+    raw, labels = validation_raw, validation_labels
+    if rows == "cross_fitted":
+        train_raw = out_of_fold_raw(folds["train"], names, search.best_trial, config)
+        raw = np.concatenate([validation_raw, train_raw])
+        labels = np.concatenate([validation_labels, folds["train"]["label"].to_numpy()])
+    calibrator = Calibrator(config.calibration, config.isotonic_min_events).fit(raw, labels)
+    if progress is not None:
+        where = "validation + out-of-fold training rows" if rows == "cross_fitted" else "validation rows"
+        events = calibrator.events_
+        progress(f"{outcome.target}: {calibrator.method_} calibration on {where} ({events} events)")
     model = RiskModel(
         booster=search.booster,
         calibrator=calibrator,
@@ -209,7 +230,53 @@ def train_outcome_model(
         best_trial=search.best_trial,
         fold_rows={name: len(frame) for name, frame in folds.items()},
         fold_events={name: int(frame["label"].sum()) for name, frame in folds.items()},
+        calibration_rows=rows,
     )
+
+
+def calibration_rows_for(rows: CalibrationRows, validation_labels: np.ndarray, min_events: int) -> str:
+    """'validation' or 'cross_fitted' for the requested ``rows``: 'auto' cross-fits only when the
+    validation fold holds fewer than ``min_events`` events or non-events (where one fold's calibrator
+    is noisy); with enough of both it calibrates on the validation fold alone, as before."""
+    if rows not in ("auto", "validation", "cross_fitted"):
+        raise ValueError(f"Unknown calibration rows {rows!r}; use 'auto', 'validation' or 'cross_fitted'.")
+    if rows != "auto":
+        return rows
+    events = int(np.sum(validation_labels == 1))
+    return "validation" if min(events, len(validation_labels) - events) >= min_events else "cross_fitted"
+
+
+def person_groups(persons: pd.Series, folds: int, seed: int) -> np.ndarray:
+    """A group number in ``0..folds-1`` per row, the same for every row of a person (seeded shuffle)."""
+    codes, unique = pd.factorize(persons, sort=True)
+    order = np.random.default_rng(seed).permutation(len(unique))
+    groups: np.ndarray = (order % folds)[codes]
+    return groups
+
+
+def out_of_fold_raw(
+    train: pd.DataFrame, names: list[str], trial: Trial, config: TrainingConfig
+) -> np.ndarray:
+    """Raw probability of every training row from a booster fitted without that row's person.
+
+    One booster per person group, with ``trial``'s hyperparameters and rounds, on the other groups'
+    training rows. Falls back to fewer groups when there are fewer persons than ``cross_fit_folds``.
+    """
+    persons = train["person_key"] if "person_key" in train.columns else pd.Series(np.arange(len(train)))
+    folds = max(2, min(config.cross_fit_folds, int(persons.nunique())))
+    groups = person_groups(persons.reset_index(drop=True), folds, config.seed)
+    matrix = as_model_matrix(train, names)
+    labels = train["label"].to_numpy()
+    parameters = lightgbm_parameters(trial.hyperparameters, config)
+    raw = np.empty(len(train))
+    for group in range(folds):
+        held = groups == group
+        dataset = lgb.Dataset(
+            matrix[~held], label=labels[~held], feature_name=list(names), params=dict(DATASET_PARAMETERS)
+        )
+        booster = lgb.train(parameters, dataset, num_boost_round=trial.best_iteration)
+        raw[held] = booster.predict(matrix[held])
+    return raw
 
 
 def _trimmed(booster: lgb.Booster, rounds: int) -> lgb.Booster:

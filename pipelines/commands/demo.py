@@ -60,8 +60,6 @@ def demo_steps(citizens: int, years: int, seed: int, start_date: str) -> list[De
         ),
         DemoStep(
             "Train, evaluate against baselines and the oracle, register and gate the three models",
-            # isotonic as before: on small demo worlds `auto` picks Platt on one validation fold, which
-            # left the admission model underconfident (slope 1.25) and unpromoted (docs/models.md, "Next")
             (
                 "train",
                 "--trials",
@@ -70,8 +68,6 @@ def demo_steps(citizens: int, years: int, seed: int, start_date: str) -> list[De
                 "60",
                 "--bootstrap",
                 "100",
-                "--calibration",
-                "isotonic",
             ),
         ),
     ]

@@ -58,6 +58,14 @@ DEFAULTS = TrainParameters()
     help="auto: isotonic only when the calibration rows hold enough events and non-events, else Platt.",
 )
 @click.option(
+    "--calibration-rows",
+    type=click.Choice(["auto", "validation", "cross-fitted"]),
+    default=DEFAULTS.calibration_rows.replace("_", "-"),
+    show_default=True,
+    help="Rows the calibrator is fitted on; auto: also out-of-fold training rows when the validation "
+    "fold has fewer than 1,000 events (docs/models.md).",
+)
+@click.option(
     "--seed", type=int, default=DEFAULTS.seed, show_default=True, help="Seed of search and LightGBM."
 )
 @click.option("--no-oracle", is_flag=True, help="Skip the oracle baseline even on a synthetic world.")
@@ -76,6 +84,7 @@ def command(
     bootstrap: int,
     capacity: int,
     calibration: str,
+    calibration_rows: str,
     seed: int,
     no_oracle: bool,
 ) -> None:
@@ -97,6 +106,7 @@ def command(
         "bootstrap": ("bootstrap_samples", bootstrap),
         "capacity": ("capacity_per_district", capacity),
         "calibration": ("calibration", calibration),
+        "calibration_rows": ("calibration_rows", calibration_rows.replace("-", "_")),
         "seed": ("seed", seed),
     }
     given = given_options()
