@@ -196,7 +196,8 @@ class WarehouseMonitorInputs(OperationalLists):
         return self.as_task(read_reference, retried=True)(self.settings, self.champion)
 
     def current_features(self, as_of: dt.date) -> pd.DataFrame:
-        return self.as_task(read_current)(self.settings, self.champion, as_of)
+        # not one task: the feature build's shards are the tasks (on the cluster when there is one)
+        return read_current(self.settings, self.champion, as_of)
 
     def feature_names(self) -> Sequence[str]:
         return list(self.champion.model.feature_names)

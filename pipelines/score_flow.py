@@ -184,7 +184,9 @@ def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.dat
 
     Built fresh from the warehouse, as known at ``as_of``, with the named spec the feature set's manifest
     records, when the catalogue still builds that spec (same spec hash); otherwise the feature table's
-    own rows at ``as_of`` (built by `tidlig features` with that prediction date).
+    own rows at ``as_of`` (built by `tidlig features` with that prediction date). The fresh build runs
+    per shard of persons (``pipelines.cluster``; on the Dask cluster of the settings inside a flow run
+    there) and gives the same rows whatever the shards.
     """
     features_dir = Path(settings.features_dir)
     feature_set_folder(features_dir, feature_set_version)
@@ -194,20 +196,27 @@ def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.dat
     except KeyError:
         spec = None
     if spec is not None and spec.spec_hash(**manifest.spec_context) == manifest.spec_hash:
-        from features.engine import build_feature_table
+        from features.cohort import build_cohort
+        from pipelines.cluster import shard_count
+        from pipelines.features_flow import sharded_features
         from warehouse.store import Warehouse
 
-        connection = Warehouse(settings.warehouse_dir).connect(read_only=True)
+        dates = [pd.Timestamp(as_of)]
+        warehouse_dir = Path(settings.warehouse_dir)
+        connection = Warehouse(warehouse_dir).connect(read_only=True)
         try:
-            return build_feature_table(
-                connection,
-                spec,
-                [pd.Timestamp(as_of)],
-                mode=manifest.mode,  # type: ignore[arg-type]
-                area_municipalities=manifest.spec_context["area_municipalities"],  # type: ignore[arg-type]
-            )
+            area = manifest.spec_context["area_municipalities"]
+            members = build_cohort(connection, dates, manifest.mode, area).members  # type: ignore[arg-type]
         finally:
             connection.close()
+        return sharded_features(
+            members,
+            shard_count(settings.shards, settings.cluster),
+            warehouse_dir=warehouse_dir,
+            spec=spec,
+            dates=dates,
+            mode=manifest.mode,
+        )
     rows = read_features(features_dir, feature_set_version, prediction_dates=[pd.Timestamp(as_of)])
     if rows.empty:
         raise MissingInputError(
@@ -266,7 +275,8 @@ class WarehouseRunInputs:
         return self.as_task(read_batches, retried=True)(self.settings)
 
     def features_at(self, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
-        return self.as_task(scoring_features)(self.settings, feature_set_version, as_of)
+        # not one task: the build's shards are the tasks (on the cluster when there is one)
+        return scoring_features(self.settings, feature_set_version, as_of)
 
     def reference_features(self, feature_set_version: str, as_of: dt.date) -> FeatureColumns:
         return self.as_task(reference_features, retried=True)(self.settings, feature_set_version, as_of)
