@@ -73,15 +73,27 @@ class LazyGroup(click.Group):
 @click.option(
     "--debug", is_flag=True, default=False, help="Show tracebacks and third-party log output on errors."
 )
+@click.option(
+    "--cluster",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Run the steps' tasks on this Dask scheduler's cluster [env TIDLIG_CLUSTER; default: in process].",
+)
 @click.pass_context
-def cli(ctx: click.Context, home: str | None, demo: bool | None, debug: bool) -> None:
+def cli(ctx: click.Context, home: str | None, demo: bool | None, debug: bool, cluster: str | None) -> None:
     """Tidlig: early detection for elderly care.
 
     Typical order: synth -> ingest -> features -> train -> score -> monitor -> review.
     `tidlig demo` runs them all.
     """
     ctx.meta["tidlig.debug"] = debug
-    settings = load_settings(home=home, demo=demo)
+    from pipelines.cluster import check_address
+    from pipelines.errors import InvalidParameterError
+
+    try:
+        settings = load_settings(home=home, demo=demo, cluster=check_address(cluster))
+    except InvalidParameterError as error:
+        raise click.BadParameter(str(error), param_hint="--cluster") from None
     ctx.obj = settings
     command = ctx.invoked_subcommand
     asks_help = bool(HELP_OPTIONS & set(ctx.meta.get("tidlig.arguments", ())))

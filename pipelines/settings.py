@@ -43,6 +43,10 @@ class Settings:
     keystore_url: str | None = None
     mlflow_tracking_uri: str | None = None
     drift_psi_threshold: float = 0.25
+    # a Dask scheduler address (tcp://host:port): the steps' tasks run on that cluster; None: in process
+    cluster: str | None = None
+    # shards of persons per step (pipelines/cluster.py); None: 1 in process, 16 on a cluster
+    shards: int | None = None
 
     def __post_init__(self) -> None:
         home = Path(self.home).absolute()
@@ -96,12 +100,13 @@ class Settings:
 
     def reference(self) -> SettingsReference:
         """What a flow is given instead of these settings (see :class:`SettingsReference`)."""
-        return SettingsReference(home=str(self.home), demo=self.demo)
+        return SettingsReference(home=str(self.home), demo=self.demo, cluster=self.cluster)
 
 
 @dataclass(frozen=True)
 class SettingsReference:
-    """How every flow receives its settings: the data home and the demo flag, nothing else.
+    """How every flow receives its settings: the data home, the demo flag and the Dask scheduler address
+    (``cluster``, not a secret), nothing else.
 
     A flow parameter is stored in the Prefect database and shown in its UI, so it must never hold the
     pseudonymisation key. The flow calls :meth:`resolve` in its own process, which loads the settings
@@ -113,10 +118,11 @@ class SettingsReference:
 
     home: str
     demo: bool = False
+    cluster: str | None = None
 
     def resolve(self) -> Settings:
         """The settings of the executing process for this home (and demo key when ``demo``)."""
-        return load_settings(home=self.home, demo=self.demo or None)
+        return load_settings(home=self.home, demo=self.demo or None, cluster=self.cluster)
 
 
 class MissingPseudonymKeyError(StepError):
@@ -131,6 +137,10 @@ def _coerce(name: str, raw: object) -> object:
         return raw if isinstance(raw, bool) else str(raw).strip().lower() in _BOOL_TRUE
     if name == "drift_psi_threshold":
         return float(raw)  # type: ignore[arg-type]
+    if name == "shards":
+        return int(raw)  # type: ignore[call-overload]
+    if name == "cluster":
+        return str(raw).strip() or None
     return raw
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import click
 
+from pipelines.commands import CLUSTER_OPTION, on_cluster_option, reported_errors
 from pipelines.settings import Settings
 
 
@@ -131,7 +132,10 @@ def run_step(step: DemoStep, settings: Settings, number: int, total: int) -> flo
     command = [sys.executable, "-m", "pipelines.cli", "--home", str(settings.home), "--demo", *step.arguments]
     click.echo("  $ tidlig --demo " + " ".join(step.arguments))
     started = time.monotonic()
-    completed = subprocess.run(command, check=False, env=os.environ.copy())  # noqa: S603 (our own CLI)
+    environment = os.environ.copy()
+    if settings.cluster is not None:  # every step on the cluster (`tidlig --cluster ... demo`)
+        environment["TIDLIG_CLUSTER"] = settings.cluster
+    completed = subprocess.run(command, check=False, env=environment)  # noqa: S603 (our own CLI)
     elapsed = time.monotonic() - started
     if completed.returncode != 0 and step.may_refuse:
         click.echo(f"  refused after {elapsed:.0f} s (the reason is above); the demo goes on")
@@ -153,9 +157,21 @@ def run_step(step: DemoStep, settings: Settings, number: int, total: int) -> flo
 @click.option("--years", default=5, show_default=True, help="Years simulated after the start date.")
 @click.option("--seed", default=7, show_default=True, help="Seed of the synthetic world.")
 @click.option("--start-date", default="2019-01-01", show_default=True, help="First day of the simulation.")
+@CLUSTER_OPTION
 @click.pass_obj
-def command(settings: Settings, citizens: int, years: int, seed: int, start_date: str) -> None:
+def command(
+    settings: Settings, *, citizens: int, years: int, seed: int, start_date: str, cluster: str | None
+) -> None:
     """Run the whole platform end to end on a synthetic world in the data home (default ./tidlig-data)."""
+    with reported_errors():
+        settings = on_cluster_option(settings, cluster)
+        if settings.cluster is not None:
+            from pipelines.cluster import check_cluster
+
+            workers = check_cluster(settings.cluster)
+            click.echo(
+                f"Every step after synth runs on the Dask cluster at {settings.cluster} ({workers} workers)."
+            )
     settings.home.mkdir(parents=True, exist_ok=True)
     steps = demo_steps(citizens, years, seed, start_date)
     click.secho(
