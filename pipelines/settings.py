@@ -18,6 +18,7 @@ DEMO_PSEUDONYM_KEY = "tidlig-demo-key-NOT-SECRET-synthetic-data-only"
 DEMO_PSEUDONYM_KEY_VERSION = "demo-1"
 
 Deployment = Literal["operational", "research"]
+CLUSTER_TRAINING_MIN_ROWS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class Settings:
     cluster: str | None = None
     # shards of persons per step (pipelines/cluster.py); None: 1 in process, 16 on a cluster
     shards: int | None = None
+    # on a cluster, the train step fits with lightgbm.dask from this many training rows up, below it in
+    # process (pipelines/cluster_training.py, docs/decisions.md D86)
+    cluster_training_min_rows: int = CLUSTER_TRAINING_MIN_ROWS
 
     def __post_init__(self) -> None:
         home = Path(self.home).absolute()
@@ -137,7 +141,7 @@ def _coerce(name: str, raw: object) -> object:
         return raw if isinstance(raw, bool) else str(raw).strip().lower() in _BOOL_TRUE
     if name == "drift_psi_threshold":
         return float(raw)  # type: ignore[arg-type]
-    if name == "shards":
+    if name in ("shards", "cluster_training_min_rows"):
         return int(raw)  # type: ignore[call-overload]
     if name == "cluster":
         return str(raw).strip() or None
