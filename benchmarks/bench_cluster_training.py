@@ -93,13 +93,15 @@ def main() -> None:
         f"`python -m benchmarks.bench_cluster_training --home H --outcome {arguments.outcome} --trials "
         f"{arguments.trials} --workers {arguments.workers} --bootstrap {arguments.bootstrap}` (last run "
         f"{dt.date.today()}, {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}): `models.harness.fit_and_evaluate` in process (LightGBM, 2 threads) and with "
+        f"Python {platform.python_version()}): `models.harness.fit_and_evaluate` in process "
+        "(LightGBM, 2 threads) and with "
         "`pipelines.cluster_training.DaskBoosterFitter` on a `distributed.LocalCluster` (one thread per "
         "worker); same feature set, folds, hyperparameter draws and calibration; AUROC on the same test "
         "rows.",
         "",
         "| input | train rows | features | trials | workers | AUROC in process | AUROC on cluster "
-        "| difference | rounds kept in process | rounds kept on cluster | in process (s) | on cluster (s) | load before |",
+        "| difference | rounds kept in process | rounds kept on cluster | in process (s) | on cluster (s) "
+        "| load before |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
     ]
