@@ -62,6 +62,7 @@ def prepare(home: Path, citizens: int, years: int, seed: int) -> None:
     if (home / PREPARED_MARKER).exists():
         print(f"Using the prepared home {home}", flush=True)
         return
+    home.mkdir(parents=True, exist_ok=True)
     chain = [
         ("synth", "--citizens", str(citizens), "--years", str(years), "--seed", str(seed)),
         ("ingest",),
@@ -70,8 +71,12 @@ def prepare(home: Path, citizens: int, years: int, seed: int) -> None:
          "--calibration", "isotonic", "--no-oracle"),
     ]  # fmt: skip
     for arguments in chain:
+        done = home / f"{PREPARED_MARKER}-{arguments[0]}"  # a step that finished is not run again
+        if done.exists():
+            continue
         print(f"prepare: tidlig --demo {' '.join(arguments)}", flush=True)
         subprocess.run(tidlig(home, *arguments), check=True)
+        done.touch()
     (home / PREPARED_MARKER).touch()
 
 
@@ -305,17 +310,16 @@ def main() -> None:
     print(f"load average: {os.getloadavg()}", flush=True)
     prepare(home, arguments.citizens, arguments.years, arguments.seed)
     as_of = scoring_date(home)
-    new_rows = []
     for workers in (int(value) for value in arguments.workers.split(",")):
-        for measured in measure(home, workers, arguments.shards, as_of):
-            new_rows.append(table_row(arguments.citizens, workers, arguments.shards, measured))
-            print(new_rows[-1], flush=True)
-    rows = merged_rows(HEADING, new_rows, key_columns=4)
-    lines = section_lines(arguments, rows, as_of)
-    print("\n".join(lines))
-    if not arguments.no_write:
-        write_section(HEADING, lines)
-        print(f"Wrote the '{HEADING}' section of {DOC}.")
+        new_rows = [
+            table_row(arguments.citizens, workers, arguments.shards, measured)
+            for measured in measure(home, workers, arguments.shards, as_of)
+        ]
+        lines = section_lines(arguments, merged_rows(HEADING, new_rows, key_columns=4), as_of)
+        print("\n".join(lines), flush=True)
+        if not arguments.no_write:  # after each worker count, so a long run keeps what it measured
+            write_section(HEADING, lines)
+            print(f"Wrote the '{HEADING}' section of {DOC}.", flush=True)
 
 
 if __name__ == "__main__":
