@@ -23,12 +23,10 @@ import pandas as pd
 from models.calibration import Calibrator
 from models.config import CalibrationRows, SearchSpace, TrainingConfig
 from models.dataset import OutcomeFrame, as_model_matrix
+from models.fitting import DATASET_PARAMETERS, BoosterFitter, InProcessFitter
 from models.metrics import auroc
 from models.risk_model import RiskModel, gain_importance
 from models.split import TemporalSplit
-
-# Trials change min_child_samples on the same binned data set, so LightGBM must not pre-filter features.
-DATASET_PARAMETERS = {"feature_pre_filter": False, "verbosity": -1}
 
 
 def sample_hyperparameters(space: SearchSpace, rng: np.random.Generator) -> dict[str, float | int]:
@@ -113,25 +111,22 @@ def search_booster(
     categorical_features: list[str] | None = None,
     label: str = "model",
     progress: Callable[[str], None] | None = None,
+    fitter: BoosterFitter | None = None,
 ) -> SearchResult:
     """Random search: each trial trains on the train rows and early-stops on validation log loss; the
     trial with the lowest validation log loss is kept, trimmed to its best iteration.
 
     The one search both ``train_outcome_model`` (temporal folds) and ``models.estimator`` (any table)
     use. ``categorical_features`` name columns holding category codes (LightGBM's categorical splits).
+    ``fitter`` says where each trial's booster is fitted (``models.fitting``; default: this process).
     """
-    dataset_parameters = dict(DATASET_PARAMETERS)
-    categorical = list(categorical_features or [])
-    train_set = lgb.Dataset(
+    prepared = (fitter or InProcessFitter()).prepare(
         train_matrix,
-        label=train_labels,
-        feature_name=feature_names,
-        categorical_feature=categorical or "auto",
-        free_raw_data=False,
-        params=dataset_parameters,
-    )
-    validation_set = lgb.Dataset(
-        validation_matrix, label=validation_labels, reference=train_set, params=dataset_parameters
+        train_labels,
+        validation_matrix,
+        validation_labels,
+        feature_names=feature_names,
+        categorical_features=list(categorical_features or []),
     )
     rng = np.random.default_rng(config.seed)
     started = time.monotonic()  # a compute budget, not a data time
@@ -140,19 +135,17 @@ def search_booster(
         if number > 0 and time.monotonic() - started > config.search_budget_seconds:
             break
         hyperparameters = sample_hyperparameters(config.search_space, rng)
-        booster = lgb.train(
+        fitted = prepared.fit(
             lightgbm_parameters(hyperparameters, config),
-            train_set,
-            num_boost_round=config.max_boosting_rounds,
-            valid_sets=[validation_set],
-            valid_names=["validation"],
-            callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
+            rounds=config.max_boosting_rounds,
+            early_stopping_rounds=config.early_stopping_rounds,
         )
-        raw = np.asarray(booster.predict(validation_matrix, num_iteration=booster.best_iteration))
+        booster = fitted.booster
+        raw = np.asarray(booster.predict(validation_matrix, num_iteration=fitted.best_iteration))
         trial = Trial(
             hyperparameters=hyperparameters,
-            best_iteration=int(booster.best_iteration or config.max_boosting_rounds),
-            validation_logloss=float(booster.best_score["validation"]["binary_logloss"]),
+            best_iteration=fitted.best_iteration,
+            validation_logloss=fitted.validation_logloss,
             validation_auroc=auroc(validation_labels, raw),
         )
         trials.append((trial, booster))
@@ -175,6 +168,8 @@ def train_outcome_model(
     config: TrainingConfig,
     feature_set_version: str,
     progress: Callable[[str], None] | None = None,
+    *,
+    fitter: BoosterFitter | None = None,
 ) -> TrainedModel:
     """Search hyperparameters on the validation fold, keep the best by validation log loss, calibrate.
 
@@ -182,7 +177,8 @@ def train_outcome_model(
     risks of the training fold where ``config.calibration_rows`` says so ('auto': when the validation fold
     has fewer than ``isotonic_min_events`` events or non-events). The test fold is not touched. The
     calibration method follows ``config.calibration`` ('auto': by the events of the calibration rows).
-    ``progress``, when given, receives a one-line message per trial (aggregates only).
+    ``progress``, when given, receives a one-line message per trial (aggregates only). ``fitter`` says
+    where the boosters are fitted (``models.fitting``; default: this process); nothing else changes.
     """
     folds = fold_frames(outcome, split)
     for name, frame in folds.items():
@@ -203,6 +199,7 @@ def train_outcome_model(
         config=config,
         label=outcome.target,
         progress=progress,
+        fitter=fitter,
     )
     validation_raw = np.asarray(search.booster.predict(validation_matrix))
     rows = calibration_rows_for(config.calibration_rows, validation_labels, config.isotonic_min_events)

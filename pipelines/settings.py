@@ -18,6 +18,7 @@ DEMO_PSEUDONYM_KEY = "tidlig-demo-key-NOT-SECRET-synthetic-data-only"
 DEMO_PSEUDONYM_KEY_VERSION = "demo-1"
 
 Deployment = Literal["operational", "research"]
+CLUSTER_TRAINING_MIN_ROWS = 2_000_000
 
 
 @dataclass(frozen=True, init=False)
@@ -49,6 +50,9 @@ class Settings:
     cluster: str | None
     # shards of persons per step (pipelines/cluster.py); None: 1 in process, 16 on a cluster
     shards: int | None
+    # on a cluster, the train step fits with lightgbm.dask from this many training rows up, below it in
+    # process (pipelines/cluster_training.py, docs/decisions.md D86)
+    cluster_training_min_rows: int
 
     def __init__(
         self,
@@ -71,6 +75,7 @@ class Settings:
         drift_psi_threshold: float = 0.25,
         cluster: str | None = None,
         shards: int | None = None,
+        cluster_training_min_rows: int = CLUSTER_TRAINING_MIN_ROWS,
     ) -> None:
         root = Path(home).absolute()
         world = _absolute(world_dir, root / "world")
@@ -95,6 +100,7 @@ class Settings:
             "drift_psi_threshold": drift_psi_threshold,
             "cluster": cluster,
             "shards": shards,
+            "cluster_training_min_rows": cluster_training_min_rows,
         }
         for name, value in resolved.items():
             object.__setattr__(self, name, value)
@@ -171,7 +177,7 @@ def _coerce(name: str, raw: object) -> object:
         return raw if isinstance(raw, bool) else str(raw).strip().lower() in _BOOL_TRUE
     if name == "drift_psi_threshold":
         return float(raw)  # type: ignore[arg-type]
-    if name == "shards":
+    if name in ("shards", "cluster_training_min_rows"):
         return int(raw)  # type: ignore[call-overload]
     if name == "cluster":
         return str(raw).strip() or None
