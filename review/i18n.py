@@ -24,6 +24,46 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Every access to citizen data is logged with user, time and purpose.",
     ),
     "one_time_code": ("Engangskode (6 cifre)", "One-time code (6 digits)"),
+    "totp_title": ("Totrins-login", "Two-step sign-in"),
+    "list_withdrawn": (
+        "{count} borger(e) er taget af listen efter indsigelse mod behandlingen.",
+        "{count} citizen(s) were withdrawn from this list after objecting to the processing.",
+    ),
+    "totp_intro": (
+        "Sæt en godkendelses-app op (fx Microsoft Authenticator eller FreeOTP). Derefter skal du bruge en "
+        "engangskode fra appen, hver gang du logger ind.",
+        "Set up an authenticator app (for example Microsoft Authenticator or FreeOTP). From then on you "
+        "sign in with a one-time code from the app as well as your password.",
+    ),
+    "totp_step_open": ("På telefonen: åbn linket i appen.", "On the phone: open the link in the app."),
+    "totp_open_in_app": ("Åbn i godkendelses-appen", "Open in the authenticator app"),
+    "totp_step_manual": ("Eller tast nøglen ind i appen:", "Or type the key into the app:"),
+    "totp_account": ("Konto", "Account"),
+    "totp_key": ("Nøgle", "Key"),
+    "totp_kind": ("Type", "Type"),
+    "totp_kind_value": ("Tidsbaseret, 6 cifre, 30 sekunder", "Time-based, 6 digits, 30 seconds"),
+    "totp_step_confirm": (
+        "Skriv den kode, appen viser nu, og bekræft.",
+        "Enter the code the app shows now, and confirm.",
+    ),
+    "totp_shown_once": (
+        "Nøglen vises kun denne ene gang. Den gælder først, når du har bekræftet den med en kode.",
+        "The key is shown this once only. It takes effect only after you confirm it with a code.",
+    ),
+    "totp_confirm": ("Bekræft og slå til", "Confirm and switch on"),
+    "totp_wrong_code": (
+        "Koden passede ikke. Her er en ny nøgle: fjern den gamle fra appen og sæt den nye op.",
+        "That code did not match. Here is a new key: remove the old one from the app and add this one.",
+    ),
+    "totp_enrolled_now": ("Totrins-login er slået til.", "Two-step sign-in is on."),
+    "totp_active": (
+        "Din konto bruger totrins-login. Har du mistet telefonen, så bed administratoren om en ny nøgle.",
+        "Your account uses two-step sign-in. If you lost the phone, ask the admin for a new key.",
+    ),
+    "totp_external": (
+        "Du logger ind med kommunens login; dets totrins-login gælder.",
+        "You sign in through the municipality's login; its two-step sign-in applies.",
+    ),
     "one_time_code_hint": (
         "Fra din godkendelses-app. Lad feltet stå tomt, hvis du ikke har sat en op.",
         "From your authenticator app. Leave it empty if you have not set one up.",
@@ -343,7 +383,57 @@ TEXTS: dict[str, tuple[str, str]] = {
     "screening_runs": ("Screeningskørsler og datakvalitet", "Screening runs and data quality"),
     "run_status": ("Status", "Status"),
     "run_reason": ("Begrundelse", "Reason"),
+    "run_finished": ("Afsluttet (UTC)", "Finished (UTC)"),
+    "run_publishes_current": ("offentliggjorde de gældende lister", "published the current lists"),
     "chart_legend": ("○ forventet med interval, ■ realiseret", "○ expected with interval, ■ realised"),
+    "data_quality": ("Datakvalitet pr. kilde og måned", "Data quality per source and month"),
+    "data_quality_intro": (
+        "Leverancer pr. kilde og måned ved seneste overvågning: modtaget, sat i karantæne, holdt tilbage "
+        "(venter på en anden kilde), med advarsler, manglende udtræk. Rækketal under {n} vises som <5. "
+        "Tabellen viser kun måneder, der kræver opmærksomhed.",
+        "Deliveries per source and month at the latest monitor run: landed, quarantined, held (waiting "
+        "for another source), with warnings, expected extracts missing. Row counts under {n} show <5. "
+        "The table lists only the months that need attention.",
+    ),
+    "data_quality_legend": (
+        "Grøn: modtaget; ! advarsel eller holdt tilbage; × i karantæne; – udtræk mangler.",
+        "Green: landed; ! warning or held; × quarantined; – extract missing.",
+    ),
+    "source": ("Kilde", "Source"),
+    "month": ("Måned", "Month"),
+    "deliveries": ("Leverancer", "Deliveries"),
+    "landed": ("Modtaget", "Landed"),
+    "quarantined": ("Karantæne", "Quarantined"),
+    "held": ("Holdt tilbage", "Held"),
+    "with_warnings": ("Med advarsler", "With warnings"),
+    "missing_extracts": ("Manglende udtræk", "Missing extracts"),
+    "rows_landed": ("Rækker modtaget", "Rows landed"),
+    "rows_refused": ("Rækker afvist", "Rows refused"),
+    "no_quality_issues": (
+        "Alle leverancer er modtaget uden advarsler.",
+        "Every delivery landed without warnings.",
+    ),
+    "quarantine_reports": ("Rapporter for karantæne og afviste rækker", "Quarantine and row reports"),
+    "data_docs": (
+        "Valideringer (Great Expectations Data Docs)",
+        "Validations (Great Expectations Data Docs)",
+    ),
+    "data_docs_intro": (
+        "Hver validering af en leverance mod sin datakontrakt, som Great Expectations viser den: regler, "
+        "antal fejlende rækker og andele. Uden værdier fra rækkerne (ingen CPR-numre).",
+        "Every validation of deliveries against their data contract, as Great Expectations shows it: "
+        "rules, failing row counts and shares. Without row values (no CPR numbers).",
+    ),
+    "validated_at": ("Valideret (UTC)", "Validated (UTC)"),
+    "rules_failed": ("Regler brudt", "Rules broken"),
+    "passed": ("bestået", "passed"),
+    "failed": ("brudt", "failed"),
+    "no_data_docs": (
+        "Ingen validering er dokumenteret endnu. Kør `tidlig ingest`.",
+        "No validation documented yet. Run `tidlig ingest`.",
+    ),
+    "action_data_docs_view": ("Så valideringsrapport", "Viewed validation docs"),
+    "action_quarantine_report_view": ("Så karantænerapport", "Viewed quarantine report"),
     "action_monitoring_view": ("Så overvågning", "Viewed monitoring"),
     "action_monitoring_acknowledge": ("Kvitterede overvågningssag", "Acknowledged monitoring item"),
     # issue 17: the worklist nurses and GPs asked for (review/web_lists.py, review/list_export.py)

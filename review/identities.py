@@ -3,8 +3,9 @@
 Reads the key store table defined by ``screening.store`` (``keystore(person_key, key_version, cpr, name)``)
 through one long-lived engine. A deployment whose key store also holds contact details adds any of the
 columns in :data:`CONTACT_COLUMNS` (phone, address, the citizen's own GP and the practice's phone); the
-citizen page shows each only when present. When a pseudonym has several key versions the latest wins, as in
-``screening.store.read_identities``. A missing key store degrades to showing pseudonyms, never to an error.
+citizen page shows each only when present. When a pseudonym has several key versions the latest wins. This
+is the only code that re-identifies (docs/decisions.md D95). A missing key store degrades to showing
+pseudonyms, never to an error.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ Danish Excel reads a double-clicked ``.csv`` with the list separator of the Dani
 takes it as UTF-8 when the file starts with a byte-order mark; numbers need a decimal comma. So the file is:
 UTF-8 with BOM, ``;``-separated (the csv module quotes any cell holding ``;``, a quote or a line break),
 CRLF line ends, headers and labels in the user's language (Danish by default) instead of codes, numbers
-as ``81,2``, dates as ``YYYY-MM-DD`` (which Excel reads as a date in every locale). Every cell goes
-through :func:`screening.exports.spreadsheet_safe`, so text cannot run as a formula.
+as ``81,2``, dates as ``YYYY-MM-DD`` (which Excel reads as a date in every locale). Written by
+:func:`screening.exports.list_csv_text`, the one list-CSV writer, so no text cell can run as a formula.
 
 :func:`worklist_csv` is the one place the content is decided; the route (scoping, re-authentication,
 audit) only calls it.
@@ -13,17 +13,13 @@ audit) only calls it.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Mapping, Sequence
 
 from review.formatting import number
 from review.identities import Identity
 from review.triage import TriageBands
 from review.worklist import WorklistRow
-from screening.exports import spreadsheet_safe
-
-BOM = "\ufeff"
+from screening.exports import list_csv_text
 
 
 def _signed(value: float | None, language: str) -> str:
@@ -60,9 +56,7 @@ def worklist_csv(
         t("visit_date"),
         t("assignee"),
     ]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow([spreadsheet_safe(cell) for cell in header])
+    lines: list[list[object]] = []
     for row in rows:
         if identities is not None:
             identity = identities.get(row.person_key)
@@ -85,5 +79,5 @@ def worklist_csv(
             row.visit_date.isoformat() if row.visit_date else "",
             row.assignee or "",
         ]
-        writer.writerow([spreadsheet_safe(cell) for cell in cells])
-    return BOM + buffer.getvalue()
+        lines.append(cells)
+    return list_csv_text(header, lines, delimiter=";", line_end="\r\n", byte_order_mark=True)

@@ -34,9 +34,12 @@ users = sa.Table(
     sa.Column("requested_by", sa.String(80), nullable=True),
     sa.Column("approved_by", sa.String(80), nullable=True),
     sa.Column("approval_pending", sa.Boolean, nullable=False, server_default=sa.false()),
-    # TOTP second factor (RFC 6238) and the last time step used, so a code cannot be replayed.
-    sa.Column("totp_secret", sa.String(64), nullable=True),
+    # TOTP second factor (RFC 6238) and the last time step used, so a code cannot be replayed. Both
+    # secrets are stored sealed with a key outside the database (review.totp, migration 0003); a pending
+    # secret becomes the active one only after the user confirms it with a code.
+    sa.Column("totp_secret", sa.String(255), nullable=True),
     sa.Column("totp_last_step", sa.BigInteger, nullable=True),
+    sa.Column("totp_pending_secret", sa.String(255), nullable=True),
 )
 
 sessions = sa.Table(

@@ -171,9 +171,12 @@ def list_page(
         new_only=query.new_only,
     )
     flags = sorted({flag for row in rows for flag in row.flags})
+    from screening.objections import withdrawn_counts
+
     return render(
         request,
         "list.html",
+        withdrawn=withdrawn_counts(services(request).engine, [header.list_id]).get(header.list_id, 0),
         header=header,
         page=page,
         query=query,

@@ -196,17 +196,21 @@ class ListRowCache:
 
     Safe because a published list never changes: ``screening.store.publish_lists`` does not rewrite a list
     whose ID exists (only its ``status`` moves, which is not cached). Review state (status, assignee) is
-    joined fresh on every request. Bounded to ``max_lists`` entries (oldest dropped first).
+    joined fresh on every request. Bounded to ``max_lists`` entries (oldest dropped first). The one change
+    a list does see, a citizen withdrawn after an objection (``screening.objections``), is caught by
+    keying the cache on the size of the objection register, read on every request.
     """
 
     def __init__(self, max_lists: int = 16) -> None:
         self._max_lists = max_lists
-        self._rows: dict[tuple[str, str], list[WorklistRow]] = {}
+        self._rows: dict[tuple[str, str, int], list[WorklistRow]] = {}
         self._lock = threading.Lock()
 
     def rows(self, engine: sa.Engine, list_id: str, language: Language) -> list[WorklistRow]:
         """The list's rows in rank order (read once, then served from memory)."""
-        key = (list_id, language)
+        from screening.objections import count_objections
+
+        key = (list_id, language, count_objections(engine))
         with self._lock:
             cached = self._rows.get(key)
         if cached is not None:

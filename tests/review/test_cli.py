@@ -8,12 +8,12 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from pipelines.cli import cli
+from privacy.files import secret_key
 from review.anchors import AnchorFile
 from review.app import create_app
 from review.audit import AuditEvent, AuditLog
 from review.config import ReviewConfig
 from review.database import create_operational_engine
-from review.private_files import secret_key
 
 
 def home_anchors(home) -> AnchorFile:
