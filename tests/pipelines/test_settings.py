@@ -31,3 +31,15 @@ def test_demo_mode_uses_the_explicit_demo_key(tmp_path):
 def test_unknown_setting_is_refused(tmp_path):
     with pytest.raises(ValueError, match="Unknown Tidlig setting"):
         load_settings(environ={}, home=tmp_path, colour="blue")
+
+
+def test_the_cluster_and_shards_come_from_the_environment_and_the_reference_carries_only_the_address(
+    tmp_path,
+):
+    settings = load_settings(
+        environ={"TIDLIG_CLUSTER": "tcp://scheduler:8786", "TIDLIG_SHARDS": "8"}, home=tmp_path, demo=True
+    )
+    assert (settings.cluster, settings.shards) == ("tcp://scheduler:8786", 8)
+    reference = settings.reference()
+    assert vars(reference) == {"home": str(tmp_path), "demo": True, "cluster": "tcp://scheduler:8786"}
+    assert load_settings(environ={}, home=tmp_path).cluster is None  # without it: in process
