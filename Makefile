@@ -45,10 +45,10 @@ test: setup browser
 	@$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 # JupyterLab from the project's environment on the notebooks, reading the home HOME_DIR (default: the
-# demo's tidlig-data; synthetic data, so the demo key).
+# demo's tidlig-data; synthetic data, so the demo key); umask 077 as every tidlig command (D97).
 HOME_DIR ?= tidlig-data
 notebook: setup
-	@TIDLIG_HOME=$(abspath $(HOME_DIR)) TIDLIG_DEMO=$${TIDLIG_DEMO-1} $(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+	@umask 077; TIDLIG_HOME=$(abspath $(HOME_DIR)) TIDLIG_DEMO=$${TIDLIG_DEMO-1} $(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: setup
 	@$(BIN)/ruff check .

@@ -10,6 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
+from privacy.files import private_sqlite_file
+
 _metadata = sa.MetaData()
 KEYSTORE = sa.Table(
     "keystore",
@@ -28,6 +30,7 @@ def write_identities(keystore_url: str, identities: pd.DataFrame) -> int:
     """
     if identities.empty:
         return 0
+    private_sqlite_file(keystore_url)  # 0600 in a 0700 folder before the first CPR number is written
     engine = sa.create_engine(keystore_url)
     try:
         _metadata.create_all(engine, checkfirst=True)

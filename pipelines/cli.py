@@ -6,6 +6,8 @@ review app's commands live beside their layers."""
 from __future__ import annotations
 
 import importlib
+import os
+from pathlib import Path
 
 import click
 
@@ -25,13 +27,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "review": ("pipelines.commands.review:review", "Start the clinician review web app on localhost."),
     "users": ("pipelines.commands.review:users", "Manage review app users."),
     "audit": ("pipelines.commands.review:audit", "Verify and inspect the audit log."),
+    "citizens": ("pipelines.commands.records:citizens", "A citizen's objection: no longer scored or listed."),
+    "retention": (
+        "pipelines.commands.records:retention",
+        "Delete lists, decisions, login records past retention.",
+    ),
 }
 
 # Only these commands may create a home; these need none (the review app and its account and audit
 # commands may run on another host with only the operational database, docs/decisions.md D5). Every other
 # command refuses a missing home instead of creating a typo'd one.
 HOME_CREATING = frozenset({"synth", "demo"})
-HOME_FREE = frozenset({"contracts", "review", "users", "audit"})
+HOME_FREE = frozenset({"contracts", "review", "users", "audit", "citizens", "retention"})
 HELP_OPTIONS = frozenset({"-h", "--help"})
 
 
@@ -97,6 +104,8 @@ def cli(ctx: click.Context, home: str | None, demo: bool | None, debug: bool, cl
     ctx.obj = settings
     command = ctx.invoked_subcommand
     asks_help = bool(HELP_OPTIONS & set(ctx.meta.get("tidlig.arguments", ())))
+    if not asks_help:
+        keep_files_private(ctx, settings.home)
     if command in HOME_CREATING or command in HOME_FREE or asks_help or settings.home.is_dir():
         return
     if settings.home.exists():
@@ -110,6 +119,31 @@ def cli(ctx: click.Context, home: str | None, demo: bool | None, debug: bool, cl
         "create a home with `tidlig synth` (a synthetic world) or `tidlig demo` (everything end to end).",
         param_hint="--home",
     )
+
+
+def keep_files_private(ctx: click.Context, home: Path) -> None:
+    """Everything this command writes is the service account's alone: umask 077 until the command ends
+    (restored after, for a caller that runs commands in-process), an existing home made 0700 (a home from
+    before this rule tightened throughout), and the home swept once more when the command ends, for copies
+    that kept their source's mode (privacy/files.py, docs/decisions.md D97)."""
+    from privacy.files import private_home, restrict_new_files, tighten_tree
+
+    previous = restrict_new_files()
+
+    def finish() -> None:
+        if home.is_dir():
+            tighten_tree(home)  # a library's copy that kept its source's mode (shutil.copy2)
+        os.umask(previous)
+
+    ctx.call_on_close(finish)
+    if home.is_dir():
+        tightened = private_home(home)
+        if tightened:
+            click.echo(
+                f"Made {tightened} files and folders in {home} readable by this account only "
+                "(they were readable by others).",
+                err=True,
+            )
 
 
 def main() -> None:

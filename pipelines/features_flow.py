@@ -130,12 +130,7 @@ def features_of_shard(
     connection = _connect(warehouse_dir)
     try:
         return build_feature_table(
-            connection,
-            spec,
-            dates,
-            mode,  # type: ignore[arg-type]
-            cohort=members,
-            dates_per_chunk=dates_per_chunk,
+            connection, spec, dates, mode, cohort=members, dates_per_chunk=dates_per_chunk
         )
     finally:
         connection.close()
@@ -248,7 +243,7 @@ def features_flow(settings: SettingsReference, parameters: FeaturesParameters | 
     """Build features, labels and attrition for monthly/quarterly prediction dates; returns the folder."""
     parameters = parameters or FeaturesParameters()
     resolved = settings.resolve()
-    warehouse_dir = Path(resolved.warehouse_dir)  # type: ignore[arg-type]
+    warehouse_dir = Path(resolved.warehouse_dir)
     started = time.monotonic()
     spec = named_spec(parameters.feature_set)
     check_warehouse(warehouse_dir)  # not a task: a missing warehouse is not worth a retry
@@ -283,7 +278,7 @@ def features_flow(settings: SettingsReference, parameters: FeaturesParameters | 
     say(f"labels: done ({time.monotonic() - started:.0f} s)")
     manifest = describe_feature_set(spec, parameters, dates, summary, features)
     folder = write_outputs(
-        Path(resolved.features_dir),  # type: ignore[arg-type]
+        Path(resolved.features_dir),
         manifest,
         features=features,
         labels=labels,

@@ -27,9 +27,12 @@ QUIET_ENVIRONMENT = {
 def prepare_environment(settings: Settings) -> None:
     """Set the environment variables every Tidlig process needs before Prefect or MLflow is imported.
 
-    Values the user already set win, so a real Prefect server or MLflow server can be given by URL.
+    Values the user already set win, so a real Prefect server or MLflow server can be given by URL. The
+    home is made 0700 (``privacy.files.private_home``; the `tidlig` command also sets umask 077).
     """
-    settings.home.mkdir(parents=True, exist_ok=True)
+    from privacy.files import private_home
+
+    private_home(settings.home)
     for name, value in QUIET_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     os.environ.setdefault("PREFECT_HOME", str(settings.home / "prefect"))

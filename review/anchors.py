@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from review.private_files import PRIVATE_FILE_MODE, private_directory
+from privacy.files import PRIVATE_FILE_MODE, private_directory
 
 
 class AnchorFileError(ValueError):

@@ -16,11 +16,9 @@ def create_operational_engine(url: str) -> sa.Engine:
     """An engine for the operational DB; on SQLite with foreign keys on, WAL journal and a busy timeout,
     and the database file created 0600 in a 0700 folder (its WAL and shared-memory files inherit 0600)."""
     if url.startswith("sqlite"):
-        database = sa.make_url(url).database
-        if database and database != ":memory:" and not database.startswith("file:"):
-            from review.private_files import private_file
+        from privacy.files import private_sqlite_file
 
-            private_file(Path(database))
+        private_sqlite_file(url)
         engine = sa.create_engine(url, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _configure_sqlite)
         return engine
@@ -42,9 +40,14 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade_database(engine: sa.Engine) -> None:
-    """Bring the review tables to the latest migration (``alembic upgrade head``); idempotent."""
+def upgrade_database(engine: sa.Engine, *, totp_key: bytes | None = None) -> None:
+    """Bring the review tables to the latest migration (``alembic upgrade head``); idempotent.
+
+    ``totp_key`` (the key that seals TOTP secrets, kept outside the database) is needed once, by migration
+    0003, when the database still holds secrets in clear; it refuses to run without it then.
+    """
     config = alembic_config()
+    config.attributes["totp_key"] = totp_key
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -66,9 +66,9 @@ DOMAIN_ERRORS = (
     "models.registry:ChampionNotApprovedError",
     "features.spec:FeatureSpecError",
     "screening.as_of:ScoringDateError",
-    "screening.store:KeyStoreUnavailableError",
     "data_contracts.contract:ContractError",
     "data_contracts.deliveries:UnreadableDeliveryError",
+    "review.triage:TriageConfigError",
 )
 
 

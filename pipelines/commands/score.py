@@ -119,9 +119,11 @@ def command(
     folder = Path(state["output_dir"])
     for newer in state.get("kept_current", []):
         click.echo(f"  Stored as history: the list of {newer} stays current (it has a newer as-of date).")
+    if state.get("record_id") is not None:
+        click.echo(f"  Run record:     #{state['record_id']} ({state['status']}, run {state['run_id']})")
     click.echo(f"  Operational DB: {settings.operational_db_url}")
-    click.echo(f"  Files:          {folder}")
-    if settings.deployment == "operational":
-        click.echo(f"  Open {folder / 'index.html'} to print the lists; `tidlig review` to work on them.")
-    else:
-        click.echo("  Research deployment: only aggregates were exported (cells under 5 suppressed).")
+    click.echo(f"  Aggregates:     {folder}  (counts only, cells under 5 withheld; no person data)")
+    click.echo(
+        "  The lists are in the review app: `tidlig review`, sign in, open a district's list "
+        "(CSV and print are there)."
+    )

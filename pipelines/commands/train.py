@@ -65,6 +65,14 @@ DEFAULTS = TrainParameters()
     help="auto: isotonic only when the calibration rows hold enough events and non-events, else Platt.",
 )
 @click.option(
+    "--calibration-rows",
+    type=click.Choice(["auto", "validation", "cross-fitted"]),
+    default=DEFAULTS.calibration_rows.replace("_", "-"),
+    show_default=True,
+    help="Rows the calibrator is fitted on; auto: also out-of-fold training rows when the validation "
+    "fold has fewer than 1,000 events (docs/models.md).",
+)
+@click.option(
     "--seed", type=int, default=DEFAULTS.seed, show_default=True, help="Seed of search and LightGBM."
 )
 @click.option("--no-oracle", is_flag=True, help="Skip the oracle baseline even on a synthetic world.")
@@ -84,6 +92,7 @@ def command(
     bootstrap: int,
     capacity: int,
     calibration: str,
+    calibration_rows: str,
     seed: int,
     no_oracle: bool,
     cluster: str | None,
@@ -106,6 +115,7 @@ def command(
         "bootstrap": ("bootstrap_samples", bootstrap),
         "capacity": ("capacity_per_district", capacity),
         "calibration": ("calibration", calibration),
+        "calibration_rows": ("calibration_rows", calibration_rows.replace("-", "_")),
         "seed": ("seed", seed),
     }
     given = given_options()
@@ -114,7 +124,7 @@ def command(
         base = RunFile.read(run_file).train if run_file else TrainParameters()
         parameters = replace(base, **dict(value for name, value in options.items() if name in given))
         if parameters.feature_set_version is None:
-            latest_version(settings.features_dir)  # type: ignore[arg-type]  # fail fast, before Prefect
+            latest_version(settings.features_dir)  # fail fast, before Prefect
         prepare(settings)
         from pipelines.cluster import on_cluster
         from pipelines.train_flow import summary_line, train_flow

@@ -5,6 +5,7 @@ themselves are specified in tests/screening/test_run.py."""
 
 import datetime as dt
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -209,24 +210,59 @@ def test_reasons_match_the_published_facts(world):
     assert checked > 0
 
 
-def test_exports_are_csv_and_printable_html_per_district_with_identities(world):
+def identities_in(folder: Path) -> list[str]:
+    """Files under ``folder`` holding a CPR number (as stored or as DDMMYY-SSSS) or a name of the world's
+    key store (``01014nnnnn``, ``Borger n``)."""
+    import re
+
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            text = path.read_bytes().decode("utf-8", errors="replace")
+            if re.search(r"01014-?\d{5}|Borger \d", text):
+                found.append(path.name)
+    return found
+
+
+def test_published_files_are_aggregates_and_an_index_without_any_person(world, monkeypatch):
+    """Finding 3: the run leaves no identified list on disk and never opens the key store; the lists are
+    made in the review app."""
     settings, state = world
+    opened = []
+    create_engine = sa.create_engine
+
+    def recording(url, *args, **kwargs):
+        opened.append(str(url))
+        return create_engine(url, *args, **kwargs)
+
+    monkeypatch.setattr(sa, "create_engine", recording)
     result = run(settings, state)
+    assert settings.deployment == "operational"
+    assert str(settings.operational_db_url) in opened
+    assert str(settings.keystore_url) not in opened
     files = sorted(p.name for p in result.output_dir.iterdir())
-    assert files == [
-        "101-01.csv",
-        "101-01.html",
-        "101-02.csv",
-        "101-02.html",
-        "101-03.csv",
-        "101-03.html",
-        "capacity_analytics.csv",
-        "exclusions.csv",
-        "index.html",
-    ]
-    csv_text = (result.output_dir / "101-01.csv").read_text()
-    assert "Borger" in csv_text
-    assert "cpr" in csv_text.splitlines()[0]
+    assert files == ["capacity_analytics.csv", "exclusions.csv", "index.html"]
+    assert identities_in(Path(settings.lists_dir)) == []
+    entries = table(settings, "screening_list_entries")
+    for path in result.output_dir.iterdir():
+        text = path.read_text()
+        assert not any(key in text for key in entries["person_key"])  # no pseudonym either
+    index = (result.output_dir / "index.html").read_text()
+    assert "tidlig review" in index
+    assert all(list_id in index for list_id in result.list_ids)
+
+
+def test_published_files_are_private_to_the_service_account(world):
+    """Deliver 8: a run's folder is 0700 and its files 0600, whatever the process umask."""
+    settings, state = world
+    previous = os.umask(0o022)
+    try:
+        result = run(settings, state)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(result.output_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE(Path(settings.lists_dir).stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in result.output_dir.iterdir()} == {0o600}
 
 
 def test_the_same_inputs_give_the_same_list_ids_and_byte_identical_files(world):
@@ -288,7 +324,7 @@ def test_a_lower_threshold_setting_makes_drift_refusal_stricter(world):
 def test_a_crash_during_publish_leaves_the_previous_lists_current_and_their_files(world):
     settings, state = world
     first = run(settings, state)
-    old_csv = (first.output_dir / "101-01.csv").read_bytes()
+    old_index = (first.output_dir / "index.html").read_bytes()
     state["features"] = population().assign(
         distinct_drugs_distinct_count_0_to_90d=lambda f: f["distinct_drugs_distinct_count_0_to_90d"] + 1
     )
@@ -297,19 +333,19 @@ def test_a_crash_during_publish_leaves_the_previous_lists_current_and_their_file
     lists = table(settings, "screening_lists")
     assert sorted(lists["list_id"]) == sorted(first.list_ids)
     assert set(lists["status"]) == {"current"}
-    assert (first.output_dir / "101-01.csv").read_bytes() == old_csv
+    assert (first.output_dir / "index.html").read_bytes() == old_index
 
 
-def test_research_deployment_never_reidentifies_and_exports_only_aggregates(world, monkeypatch):
+def test_research_deployment_publishes_the_same_aggregates_only(world):
     settings, state = world
     research = settings.with_overrides(deployment="research")
-
-    def forbidden(*args, **kwargs):
-        raise AssertionError("re-identification attempted in a research deployment")
-
-    monkeypatch.setattr("screening.store.read_identities", forbidden)
     result = run(research, state)
-    assert sorted(p.name for p in result.output_dir.iterdir()) == ["capacity_analytics.csv", "exclusions.csv"]
+    assert sorted(p.name for p in result.output_dir.iterdir()) == [
+        "capacity_analytics.csv",
+        "exclusions.csv",
+        "index.html",
+    ]
+    assert identities_in(Path(research.lists_dir)) == []
     database = Path(str(research.operational_db_url).removeprefix("sqlite:///")).read_bytes()
     assert b"01014" not in database  # no CPR prefix of the key store anywhere in the lists
     assert b"Borger" not in database
@@ -523,3 +559,49 @@ def test_a_champion_moved_by_hand_refuses_the_run_and_says_how_to_restore(world,
     monkeypatch.setattr(registry, "verify_champion", refuse)
     with pytest.raises(PublishRefusedError, match="To restore"):
         score.load_models(settings, "admission", 12)
+
+
+def test_a_refused_rerun_of_the_same_inputs_does_not_replace_the_record_that_published_the_lists(world):
+    from screening.store import current_list_runs
+
+    settings, state = world
+    published = run(settings, state)
+    again = run(settings, state)
+    assert again.status == "unchanged"
+    assert again.run_id == published.run_id
+    assert again.published_at is not None
+    engine = operational_engine(str(settings.operational_db_url))
+    open_holding_item(engine)
+    with pytest.raises(PublishRefusedError, match="hold publication"):
+        run(settings, state)
+    runs = table(settings, "screening_runs").sort_values("record_id")
+    assert list(runs["run_id"].unique()) == [published.run_id]
+    assert list(runs["status"]) == ["published", "unchanged", "refused"]
+    behind = current_list_runs(engine)
+    assert set(behind["record_id"]) == {published.record_id}
+    assert published.record_id == int(runs["record_id"].iloc[0])
+    engine.dispose()
+
+
+def test_after_an_objection_the_next_run_neither_scores_nor_lists_the_citizen(world):
+    from screening.objections import register_objection
+
+    settings, state = world
+    first = run(settings, state)
+    entries = table(settings, "screening_list_entries")
+    objector = str(entries.loc[entries["rank"] == 1, "person_key"].iloc[0])
+    engine = operational_engine(str(settings.operational_db_url))
+    register_objection(engine, objector, registered_by="kb", at=dt.datetime(2024, 3, 5, tzinfo=dt.UTC))
+    engine.dispose()
+    again = run(settings, state)
+    assert again.status == "published"  # the same inputs, but a different list without the objector
+    assert again.run_id == first.run_id
+    current = set(read_current_lists(operational_engine(str(settings.operational_db_url)))["list_id"])
+    entries = table(settings, "screening_list_entries")
+    scores = table(settings, "screening_scores")
+    assert objector not in set(entries.loc[entries["list_id"].isin(current), "person_key"])
+    assert objector not in set(scores["person_key"])
+    exclusions = pd.read_csv(again.output_dir / "exclusions.csv")
+    assert exclusions["rule"].iloc[0] == "objection_registered"
+    assert pd.isna(exclusions["removed"].iloc[0])  # one person: withheld, never named
+    assert objector not in (again.output_dir / "exclusions.csv").read_text()

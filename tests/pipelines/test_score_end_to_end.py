@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from pipelines.cli import cli
 from tests.pipelines.commands import run_step
+from tests.pipelines.home_scan import identified_files, open_to_others
 
 pytestmark = [
     pytest.mark.slow,
@@ -96,12 +97,24 @@ def test_rerunning_the_same_inputs_publishes_the_same_lists(world):
     assert "Published" not in second  # one truthful conclusion
 
 
-def test_operational_exports_name_the_citizens_from_the_key_store(world):
-    folder = world["home"] / "lists" / world["as_of"]
-    csv = next(folder.glob("*-*.csv"))
-    header = csv.read_text().splitlines()[0].split(",")
-    assert header[4:6] == ["cpr", "name"]
-    assert (folder / "index.html").exists()
+def test_after_scoring_no_file_in_the_home_names_a_citizen_outside_the_key_store(world):
+    """Finding 3, operational deployment: the published folder holds aggregates and an index only, and no
+    file of the home but the key store and the synthetic world (the registries' stand-in) holds a CPR number
+    or a name from the key store."""
+    home = world["home"]
+    folder = home / "lists" / world["as_of"]
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "capacity_analytics.csv",
+        "exclusions.csv",
+        "index.html",
+    ]
+    keystore = home / "keystore.sqlite"
+    assert identified_files(home, keystore, skip=[keystore, home / "world"]) == {}
+
+
+def test_after_the_chain_nothing_in_the_home_is_open_to_others(world):
+    """Deliver 8 (the demo's chain checks the same under umask 022: tests/pipelines/test_demo.py)."""
+    assert open_to_others(world["home"]) == {}
 
 
 def test_drift_over_the_threshold_refuses_and_keeps_the_published_lists_current(world):

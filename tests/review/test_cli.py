@@ -8,12 +8,12 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from pipelines.cli import cli
+from privacy.files import secret_key
 from review.anchors import AnchorFile
 from review.app import create_app
 from review.audit import AuditEvent, AuditLog
 from review.config import ReviewConfig
 from review.database import create_operational_engine
-from review.private_files import secret_key
 
 
 def home_anchors(home) -> AnchorFile:
@@ -115,3 +115,12 @@ def test_every_command_has_help():
         ["users", "purge-login-records"],
     ):
         assert CliRunner().invoke(cli, [*arguments, "--help"]).exit_code == 0
+
+
+def test_an_unreadable_triage_mapping_stops_the_app_with_what_to_write(tmp_path, monkeypatch):
+    monkeypatch.setenv("TIDLIG_REVIEW_TRIAGE", "red=high")
+    result = run(tmp_path, "review", "--port", "8799")
+    assert result.exit_code == 1
+    assert "TIDLIG_REVIEW_TRIAGE" in result.output
+    assert "write for example red=0.40" in result.output
+    assert "Traceback" not in result.output

@@ -1,6 +1,8 @@
-"""Exports: CSV and printable HTML, identities only when given, atomic writes."""
+"""Files a run leaves on disk: aggregates and an index, nothing per person; the one list-CSV writer; atomic,
+private writes."""
 
-import datetime as dt
+import os
+import stat
 from pathlib import Path
 
 import pandas as pd
@@ -9,56 +11,26 @@ import pytest
 from screening.exports import (
     aggregates_csv,
     exclusions_for_export,
-    list_csv,
-    list_html,
+    index_html,
+    list_csv_text,
     spreadsheet_safe,
     write_atomic,
 )
 
-HEADER = {
-    "list_id": "20240304-d1-abc",
-    "district": "d1",
-    "as_of_date": dt.date(2024, 3, 4),
-    "model_versions": {"admission": "2"},
-    "feature_set_version": "fs",
-    "run_id": "run-1",
-    "capacity": 2,
-}
-ENTRIES = [
-    {
-        "rank": 1,
-        "person_key": "pk1",
-        "risk": 0.3456,
-        "risk_change": 0.05,
-        "new_on_list": False,
-        "flags": ["age_80"],
-        "reasons_da": ["3 akutte indlæggelser de seneste 12 måneder"],
-        "reasons_en": ["3 acute admissions in the past 12 months"],
-        "suggested_action_da": "Kontakt til egen læge",
-        "suggested_action_en": "GP contact",
-        "outcome": "admission",
-    }
-]
 
-
-def test_csv_without_identities_has_no_cpr_or_name_columns():
-    text = list_csv(HEADER, ENTRIES, None)
-    assert text.splitlines()[0].split(",")[:5] == ["list_id", "district", "as_of_date", "rank", "person_key"]
-    assert "34.6" in text
-    assert "+5.0" in text
-
-
-def test_csv_with_identities_shows_formatted_cpr_and_name():
-    text = list_csv(HEADER, ENTRIES, {"pk1": ("0101401234", "Ida Jensen")})
-    assert "010140-1234,Ida Jensen" in text
-
-
-def test_html_is_printable_escaped_and_shows_both_languages():
-    page = list_html(HEADER, ENTRIES, {"pk1": ("0101401234", "<Ida>")})
-    assert "&lt;Ida&gt;" in page
-    assert "3 acute admissions in the past 12 months" in page
-    assert "Fylder 80 i år" in page
-    assert "@media print" in page
+def test_the_index_shows_withheld_counts_and_list_ids_and_points_to_the_review_app():
+    page = index_html(
+        "2024-03-04",
+        [
+            {"district": "d2", "list_id": "20240304-d2-abc", "listed": "<5"},
+            {"district": "<d1>", "list_id": "20240304-d1-def", "listed": "25"},
+        ],
+    )
+    assert page.index("&lt;d1&gt;") < page.index("d2")  # sorted by district, escaped
+    assert "<td>&lt;5</td>" in page
+    assert "/lists/20240304-d2-abc" in page
+    assert "tidlig review" in page
+    assert "capacity_analytics.csv" in page
 
 
 def test_write_atomic_replaces_whole_files_and_leaves_no_temporary_files(tmp_path):
@@ -142,17 +114,44 @@ def test_text_that_a_spreadsheet_would_run_as_a_formula_is_defused():
 
 
 def test_plain_numbers_keep_their_sign():
-    assert [spreadsheet_safe(value) for value in ("+5.0", "-0.0123", "12", None)] == [
+    assert [spreadsheet_safe(value) for value in ("+5.0", "-0.0123", "12", "-5,0", None)] == [
         "+5.0",
         "-0.0123",
         "12",
+        "-5,0",
         "",
     ]
+    assert spreadsheet_safe("-5,0,=cmd") == "'-5,0,=cmd"
 
 
-def test_the_published_list_csv_defuses_formulas_in_names_and_reasons():
-    entry = {**ENTRIES[0], "reasons_en": ["=cmd|'/C calc'!A0"]}
-    text = list_csv(HEADER, [entry], {"pk1": ("0101401234", "@Ida")})
-    assert ",'@Ida," in text
-    assert "'=cmd|'/C calc'!A0" in text
-    assert ",+5.0," in text
+def test_the_list_csv_writer_defuses_formulas_in_every_cell_and_keeps_plain_numbers():
+    text = list_csv_text(
+        ["rank", "name", "reasons", "risk_change"], [[1, "@Ida", "=cmd|'/C calc'!A0", "+5.0"]]
+    )
+    assert text.splitlines() == ["rank,name,reasons,risk_change", "1,'@Ida,'=cmd|'/C calc'!A0,+5.0"]
+
+
+def test_written_files_are_0600_in_0700_folders_whatever_the_umask(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "lists" / "2024-03-04" / "index.html", "<p>counts</p>\n")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "lists").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "lists" / "2024-03-04").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "lists" / "2024-03-04" / "index.html").stat().st_mode) == 0o600
+
+
+def test_a_single_objection_is_never_visible_in_the_exported_exclusions():
+    from screening.exports import exclusions_for_export
+
+    attrition = pd.DataFrame(
+        [
+            ("objection_registered", True, 1, 480),
+            ("scored", True, 0, 480),
+            ("nursing_home_resident", True, 30, 450),
+        ],
+        columns=["rule", "applied", "removed", "remaining"],
+    )
+    exported = exclusions_for_export(attrition).set_index("rule")
+    assert pd.isna(exported.loc["objection_registered", "removed"])
