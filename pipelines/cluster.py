@@ -63,7 +63,11 @@ def check_address(address: str | None, option: str = "--cluster") -> str | None:
 
 
 def quiet_dask_logging() -> None:
-    """Keep Dask's per-connection INFO lines out of the terminal (they still reach the scheduler log)."""
+    """Keep Dask's per-connection INFO lines out of the terminal (they still reach the scheduler log).
+
+    Imports ``distributed`` first: it sets its loggers' levels from its own configuration on import."""
+    import distributed  # noqa: F401
+
     for name in QUIET_LOGGERS:
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET or logger.level < logging.WARNING:
@@ -78,7 +82,6 @@ def task_runner(address: str | None) -> TaskRunner[Any]:
         from prefect.task_runners import ThreadPoolTaskRunner
 
         return ThreadPoolTaskRunner()
-    quiet_dask_logging()
     from prefect_dask import DaskTaskRunner
 
     return DaskTaskRunner(address=address)
@@ -101,7 +104,6 @@ def client(address: str, *, timeout: float = 10.0) -> Iterator[distributed.Clien
     checked = check_address(address)
     if checked is None:
         raise InvalidParameterError("A Dask client needs a scheduler address (tcp://host:port).", "--cluster")
-    quiet_dask_logging()
     import distributed
 
     try:

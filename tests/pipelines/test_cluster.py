@@ -250,7 +250,7 @@ def test_a_local_two_worker_cluster_builds_the_same_features_and_labels_whatever
         dashboard_address=None,
         env={"PREFECT_HOME": str(tmp_path / "worker-prefect")},
     ) as cluster:
-        for shards in (1, 2, 5):
+        for shards in (2, 5):
             features, labels = on_cluster(build, cluster.scheduler_address)(shards)
             pd.testing.assert_frame_equal(features, expected_features, check_exact=True)
             pd.testing.assert_frame_equal(labels, expected_labels, check_exact=True)

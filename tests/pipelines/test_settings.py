@@ -54,3 +54,15 @@ def test_a_copy_with_overrides_keeps_the_resolved_paths(tmp_path):
     assert copy.drift_psi_threshold == 0.5
     assert copy.lists_dir == tmp_path / "lists"
     assert copy.pseudonym_key == settings.pseudonym_key
+
+
+def test_the_cluster_and_shards_come_from_the_environment_and_the_reference_carries_only_the_address(
+    tmp_path,
+):
+    settings = load_settings(
+        environ={"TIDLIG_CLUSTER": "tcp://scheduler:8786", "TIDLIG_SHARDS": "8"}, home=tmp_path, demo=True
+    )
+    assert (settings.cluster, settings.shards) == ("tcp://scheduler:8786", 8)
+    reference = settings.reference()
+    assert vars(reference) == {"home": str(tmp_path), "demo": True, "cluster": "tcp://scheduler:8786"}
+    assert load_settings(environ={}, home=tmp_path).cluster is None  # without it: in process
