@@ -93,8 +93,12 @@ def test_rerunning_the_same_inputs_publishes_the_same_lists(world):
     assert len(lists) == lists["district"].nunique()  # the rerun added nothing
     first, second = world["outputs"]
     assert "unchanged" not in first
-    assert "stay current (nothing was republished)" in second
+    assert "stay current (nothing was republished; this run is recorded on its own)" in second
     assert "Published" not in second  # one truthful conclusion
+    assert "Run record:     #1 (published" in first
+    assert "Run record:     #2 (unchanged" in second  # its own record; #1 still describes the lists
+    runs = read(world["home"], "screening_runs").sort_values("record_id")
+    assert list(runs["status"])[:2] == ["published", "unchanged"]
 
 
 def test_after_scoring_no_file_in_the_home_names_a_citizen_outside_the_key_store(world):

@@ -72,3 +72,35 @@ def test_an_acknowledgement_without_a_csrf_token_is_refused(world):
     response = world.client.post(f"/monitoring/items/{ITEM_ID}/acknowledge", data={"note": "x"})
     assert response.status_code == 403
     assert len(publication_holds(world.engine)) == 1
+
+
+def test_the_runs_table_marks_the_record_that_published_the_current_lists_not_a_later_refusal(world):
+    import datetime as dt
+    import re
+
+    from screening.store import record_run
+
+    run = {
+        "run_id": "run-2024-01-01",
+        "as_of_date": dt.date(2024, 1, 1),
+        "list_ids": [],
+        "model_versions": {},
+        "feature_set_version": "fs",
+        "data_batches": [],
+    }
+    at = dt.datetime(2024, 1, 1, 5, 0, tzinfo=dt.UTC)
+    published = record_run(world.engine, status="published", finished_at=at, reason=None, **run)
+    refused = record_run(
+        world.engine,
+        status="refused",
+        finished_at=at + dt.timedelta(days=1),
+        reason="Not published: hold",
+        **run,
+    )
+    login(world.client, "analyst")
+    page = world.client.get("/monitoring").text
+    rows = re.findall(r"<tr( class=\"run-current\")?><td>(\d+)</td>", page)
+    marked = {int(number) for mark, number in rows if mark}
+    assert marked == {published}
+    assert refused in {int(number) for _mark, number in rows}
+    assert "Not published: hold" in page
