@@ -30,6 +30,7 @@ from data_contracts.conform import (
     to_warehouse_rows,
 )
 from data_contracts.contract import Contract
+from data_contracts.data_docs import DataDocs
 from data_contracts.deliveries import (
     Delivery,
     ReadResult,
@@ -89,6 +90,7 @@ class IngestContext:
     write_keystore: bool
     keystore_url: str
     echo: Callable[[str], None] = print
+    data_docs: DataDocs | None = None  # value-free GX Data Docs of every validation (None: not built)
 
 
 @dataclass
@@ -611,7 +613,13 @@ def _process_group(
         reference=reference,
     )
     del typed
-    breaches = context.validator.validate(framed, contract) + _cpr_breaches(framed, contract)
+    labels_seen = [delivery.label for delivery, _ in group]
+    breaches = context.validator.validate(
+        framed,
+        contract,
+        docs=context.data_docs,
+        deliveries=labels_seen[0] if len(labels_seen) == 1 else f"{labels_seen[0]}..{labels_seen[-1]}",
+    ) + _cpr_breaches(framed, contract)
     if contract.origin == "care_db":
         row_ids, reference_kind = framed["id"].fillna(-1).astype("int64").to_numpy(), "record_id"
     else:

@@ -93,9 +93,12 @@ def _nullif_nan(expression: str) -> str:
     return f"(CASE WHEN isnan({expression}) THEN NULL ELSE {expression} END)"
 
 
-def sql_aggregate(aggregation: str, value: str | None, window: Window) -> str:
+def sql_aggregate(
+    aggregation: str, value: str | None, window: Window, half_life_days: int | None = None
+) -> str:
     """SQL aggregate (no fallback) over rows already restricted to one filter; NULL when no row is in the
-    window. ``distinct_count`` is not here: see ``distinct_counts_sql``."""
+    window. ``distinct_count`` is not here: see ``distinct_counts_sql``. ``half_life_days``: decayed_count
+    only (each row weighs ``0.5 ** (days before t / half_life_days)``)."""
     condition = sql_in_window(window)
     with_value = f"{condition} AND {value} IS NOT NULL"
     days_after_t = f"(-before_us / {MICROSECONDS_PER_DAY}.0)"
@@ -110,6 +113,9 @@ def sql_aggregate(aggregation: str, value: str | None, window: Window) -> str:
         "slope": f"{SLOPE_PER_DAYS} * {_nullif_nan(slope)}",
         "days_since_last": f"min(before_us) FILTER (WHERE {condition}) / {MICROSECONDS_PER_DAY}.0",
     }
+    if aggregation == "decayed_count":
+        half_life_us = f"{int(half_life_days or 0) * MICROSECONDS_PER_DAY}.0"
+        expressions[aggregation] = f"sum(pow(0.5, before_us / {half_life_us})) FILTER (WHERE {condition})"
     return f"CAST({expressions[aggregation]} AS DOUBLE)"
 
 

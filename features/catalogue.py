@@ -473,10 +473,90 @@ def repeat_admissions_challenger() -> FeatureSetSpec:
     return FeatureSetSpec(CHALLENGER_FEATURE_SET_NAME, (*default_feature_set().features, candidate))
 
 
+TRAJECTORY_FEATURE_SET_NAME = "tidlig-trajectories-v1"
+D1095 = Window(0, 1095)
+
+
+def trajectory_features() -> list[AnyFeatureSpec]:
+    """Issue 18 item 4: how the citizen's traces move, not only how many there are in a window.
+
+    Slopes (change per 30 days) of home-care minutes, FSIII scores and weight over longer windows; GP
+    and hospital contact rates now against the period before; time since the last GP contact over five
+    years; recency-weighted counts (``decayed_count``: an event a half-life ago counts one half) of GP
+    contacts, acute admissions, hospital contacts, falls, dispensings and home-nursing visits. The
+    shortest-window slopes and days since the last admission and fall are in the default set already.
+    """
+    home_care = [
+        FeatureSpec("home_care_minutes", "home_care", "slope", (D365, D730), value="total_granted"),
+    ]
+    function = [
+        FeatureSpec("fsiii_score", "fsiii_functional_ability", "slope", (D365, D730), value="score"),
+    ]
+    weight = [
+        FeatureSpec("weight_kg", "weights", "slope", (D180, D730), value="weight_kg"),
+    ]
+    gp: list[AnyFeatureSpec] = [
+        FeatureSpec("gp_contacts", "gp_services", "count", (D90_180, D365_730)),
+        FeatureSpec("gp_services", "gp_services", "days_since_last", (D1825,)),
+        FeatureSpec("gp_contacts", "gp_services", "decayed_count", (D1825,), half_life_days=90),
+        FeatureSpec("gp_contacts", "gp_services", "decayed_count", (D1825,), half_life_days=365),
+        DerivedFeatureSpec(
+            "gp_contacts_change_0_to_90d_vs_90_to_180d",
+            "difference",
+            ("gp_contacts_count_0_to_90d", "gp_contacts_count_90_to_180d"),
+        ),
+        DerivedFeatureSpec(
+            "gp_contacts_change_0_to_365d_vs_365_to_730d",
+            "difference",
+            ("gp_contacts_count_0_to_365d", "gp_contacts_count_365_to_730d"),
+        ),
+    ]
+    admissions: list[AnyFeatureSpec] = [
+        FeatureSpec(
+            "acute_admissions", "unplanned_admissions", "decayed_count", (D1825,), half_life_days=180
+        ),
+        FeatureSpec("hospital_contacts", "hospital_contacts", "count", (D365_730,)),
+        FeatureSpec("hospital_contacts", "hospital_contacts", "decayed_count", (D1825,), half_life_days=180),
+        DerivedFeatureSpec(
+            "hospital_contacts_change_0_to_365d_vs_365_to_730d",
+            "difference",
+            ("hospital_contacts_count_0_to_365d", "hospital_contacts_count_365_to_730d"),
+        ),
+    ]
+    falls = [FeatureSpec("falls", "falls", "decayed_count", (D1825,), half_life_days=180)]
+    medicines = [
+        FeatureSpec("dispensings", "prescriptions", "decayed_count", (D365,), half_life_days=90),
+    ]
+    nursing = [
+        FeatureSpec(
+            "home_nursing_visits", "home_nursing_visits", "decayed_count", (D730,), half_life_days=90
+        ),
+    ]
+    return [
+        *_about("home_care", home_care),
+        *_about("function", function),
+        *_about("weight", weight),
+        *_about("gp", gp),
+        *_about("admissions", admissions),
+        *_about("falls", falls),
+        *_about("medicines", medicines),
+        *_about("home_nursing", nursing),
+    ]
+
+
+def trajectory_feature_set() -> FeatureSetSpec:
+    """The default features plus :func:`trajectory_features` (``--feature-set trajectories``); not the
+    default until it beats the default on the held-out evaluation (docs/models.md)."""
+    return FeatureSetSpec(
+        TRAJECTORY_FEATURE_SET_NAME, (*default_feature_set().features, *trajectory_features())
+    )
+
+
 #: The named feature sets `tidlig features --feature-set NAME` can build.
 FEATURE_SETS: dict[str, Callable[[], FeatureSetSpec]] = {
     "default": default_feature_set,
     "repeat-admissions": repeat_admissions_challenger,
+    "trajectories": trajectory_feature_set,
 }
 
 

@@ -233,12 +233,13 @@ def _compute_source(
                 f"WHERE _flag IN ({numbers}))"
             )
 
-        levels: dict[tuple[str, str | None, Window], str] = {}
+        levels: dict[tuple[str, str | None, Window, int | None], str] = {}
         targets: list[tuple[int, str, str]] = []
         plain = [f for f in plan.features if f.aggregation != "distinct_count"]
         for feature in plain:
             for window, column in zip(feature.windows, feature.column_names(), strict=True):
-                name = levels.setdefault((feature.aggregation, feature.value, window), f"level_{len(levels)}")
+                key = (feature.aggregation, feature.value, window, feature.half_life_days)
+                name = levels.setdefault(key, f"level_{len(levels)}")
                 targets.append((flags.number(feature.row_filter), name, column))
         if levels:
             aggregates = ", ".join(f"{sql_aggregate(*key)} AS {name}" for key, name in levels.items())

@@ -15,8 +15,9 @@ feature column of the source for every (person, prediction date) in one pass ove
 - a code counts towards a distinct count at date j only through its latest occurrence that is inside the
   window and known at j: the later occurrences of the same code (a per-person chain) remove the dates at
   which they take over;
-- min, max, latest, slope, days since last and sums of non-integral values scan the person's events
-  inside each window (binary search for its edges), at the dates a cohort row needs.
+- min, max, latest, slope, days since last, recency-weighted (decayed) counts and sums of non-integral
+  values scan the person's events inside each window (binary search for its edges), at the dates a
+  cohort row needs.
 
 Compiled kernels are cached on disk (``cache=True``); ``features.numba_engine`` chooses the cache folder
 before it first imports this module.
@@ -28,9 +29,20 @@ import numpy as np
 from numba import njit, prange
 
 # slot kinds: the first four use difference arrays over the dates, the others scan the window's events
-(COUNT, SUM_DIFF, MEAN_DIFF, DISTINCT, SUM_SCAN, MEAN_SCAN, MIN, MAX, LATEST, SLOPE, DAYS_SINCE_LAST) = range(
-    11
-)
+(
+    COUNT,
+    SUM_DIFF,
+    MEAN_DIFF,
+    DISTINCT,
+    SUM_SCAN,
+    MEAN_SCAN,
+    MIN,
+    MAX,
+    LATEST,
+    SLOPE,
+    DAYS_SINCE_LAST,
+    DECAYED_COUNT,
+) = range(12)
 DIFF_KINDS = (COUNT, SUM_DIFF, MEAN_DIFF, DISTINCT)
 MICROSECONDS_PER_DAY = 86_400_000_000
 NO_CODE = -1
@@ -130,9 +142,20 @@ def _scan_value(  # noqa: PLR0911, PLR0912, PLR0917 (one branch per aggregation)
     flags: np.ndarray,
     bit: int,
     values: np.ndarray,
+    factor: float,
 ) -> float:
     """One scanned aggregate over events ``first..stop-1`` (one person's events inside the window of
-    date ``t``, index ``j``) known at j and passing the filter; NaN when there is none."""
+    date ``t``, index ``j``) known at j and passing the filter; NaN when there is none. ``factor``:
+    the half-life in days of a decayed count (each event weighs ``0.5 ** (days before t / factor)``)."""
+    if kind == DECAYED_COUNT:
+        found = False
+        weighted = 0.0
+        half_life_us = factor * MICROSECONDS_PER_DAY
+        for event in range(first, stop):
+            if known_from[event] <= j < known_until[event] and _passes(flags, event, bit):
+                found = True
+                weighted += 0.5 ** ((t - time[event]) / half_life_us)
+        return weighted if found else np.nan
     if kind == DAYS_SINCE_LAST:
         for event in range(stop - 1, first - 1, -1):
             if known_from[event] <= j < known_until[event] and _passes(flags, event, bit):
@@ -225,7 +248,8 @@ def aggregate_source(  # noqa: PLR0912, PLR0915, PLR0917 (the whole per-person p
     bit (-1: every row), window edges as indices into ``edges`` (microseconds before t: the window is
     ``[t - edges[end], t - edges[start])``), value row of ``values`` (numeric kinds) or of
     ``code_weights`` (distinct counts), chain (distinct counts: which (filter, code row) chain), factor
-    (distinct counts: divisor of the summed weights; slope: multiplier), fallback: written where no row
+    (distinct counts: divisor of the summed weights; slope: multiplier; decayed count: half-life in days),
+    fallback: written where no row
     contributes (or a slope is undefined), as the reference engine's missing values take the fallback.
     Rows of persons without any event are not written: the caller fills the columns with the fallbacks.
     """
@@ -389,6 +413,7 @@ def aggregate_source(  # noqa: PLR0912, PLR0915, PLR0917 (the whole per-person p
                             flags,
                             slot_bit[s],
                             values[max(slot_value[s], 0)],
+                            slot_factor[s],
                         )
                         if kind == SLOPE:
                             value = value * slot_factor[s]

@@ -141,6 +141,7 @@ def _feature_slots(
         "latest": kernels.LATEST,
         "slope": kernels.SLOPE,
         "days_since_last": kernels.DAYS_SINCE_LAST,
+        "decayed_count": kernels.DECAYED_COUNT,
     }
     bit = plan.bit(feature.row_filter)
     for window, column in zip(feature.windows, feature.column_names(), strict=True):
@@ -158,6 +159,8 @@ def _feature_slots(
             slot.value = plan.numeric_row(feature.value)
         if feature.aggregation == "slope":
             slot.factor = float(SLOPE_PER_DAYS)
+        if feature.half_life_days is not None:
+            slot.factor = float(feature.half_life_days)
         if feature.default_fallback is not None:
             slot.fallback = float(feature.default_fallback)
         plan.slots.append(slot)

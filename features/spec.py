@@ -24,11 +24,20 @@ from features.icd10 import ICD10_CHAPTERS, normalise_icd10_prefix, parse_icd10_b
 from features.sources import SOURCES  # the source catalogue validates source and columns
 
 Aggregation = Literal[
-    "count", "sum", "mean", "min", "max", "latest", "slope", "days_since_last", "distinct_count"
+    "count",
+    "sum",
+    "mean",
+    "min",
+    "max",
+    "latest",
+    "slope",
+    "days_since_last",
+    "distinct_count",
+    "decayed_count",
 ]
 AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
-AGGREGATIONS_WITHOUT_VALUE = frozenset({"count", "days_since_last"})
-AGGREGATIONS_DEFAULTING_TO_ZERO = frozenset({"count", "sum", "distinct_count"})
+AGGREGATIONS_WITHOUT_VALUE = frozenset({"count", "days_since_last", "decayed_count"})
+AGGREGATIONS_DEFAULTING_TO_ZERO = frozenset({"count", "sum", "distinct_count", "decayed_count"})
 
 Priority = Literal["acute", "planned"]
 DerivedOperation = Literal["difference", "percent_change", "at_least"]
@@ -150,7 +159,9 @@ class FeatureSpec:
     ``days_since_last``). ``fallback`` is the value when no row falls in the window: by default 0 for
     count, sum and distinct_count and missing (NaN) for the others. ``slope`` is the least-squares
     change of the value per 30 days; ``latest`` is the value at the greatest valid time (ties: the largest
-    value); ``days_since_last`` counts days from the last row in the window to ``t``.
+    value); ``days_since_last`` counts days from the last row in the window to ``t``; ``decayed_count``
+    is a recency-weighted count: each row weighs ``0.5 ** (days before t / half_life_days)`` (a row a
+    half-life ago counts one half), so recent events count more than old ones in the same window.
     """
 
     name: str
@@ -161,9 +172,11 @@ class FeatureSpec:
     row_filter: RowFilter = field(default_factory=RowFilter)
     fallback: float | None = None
     concept: Concept | None = None
+    half_life_days: int | None = None  # decayed_count only; left out of the spec hash when None
 
     def __post_init__(self) -> None:
         where = f"Feature spec {self.name!r}"
+        self._check_half_life(where)
         if not _NAME_PATTERN.match(self.name):
             raise FeatureSpecError(f"{where}: name must be snake_case (a-z, 0-9, _).")
         _check_concept(self.concept, where)
@@ -191,9 +204,19 @@ class FeatureSpec:
         if problem := source.filter_problem(self.row_filter):
             raise FeatureSpecError(f"{where}: {problem}")
 
+    def _check_half_life(self, where: str) -> None:
+        if (self.aggregation == "decayed_count") != (self.half_life_days is not None):
+            raise FeatureSpecError(f"{where}: half_life_days is given with, and only with, decayed_count.")
+        if self.half_life_days is not None and self.half_life_days <= 0:
+            raise FeatureSpecError(f"{where}: half_life_days must be a positive number of days.")
+
     def column_names(self) -> tuple[str, ...]:
-        """``<name>_<aggregation>_<window>`` for each window."""
-        return tuple(f"{self.name}_{self.aggregation}_{window.label}" for window in self.windows)
+        """``<name>_<aggregation>_<window>`` for each window (``decayed_count`` adds its half-life:
+        ``<name>_decayed_count_half_life_<h>d_<window>``)."""
+        aggregation = str(self.aggregation)
+        if self.half_life_days is not None:
+            aggregation += f"_half_life_{self.half_life_days}d"
+        return tuple(f"{self.name}_{aggregation}_{window.label}" for window in self.windows)
 
     @property
     def default_fallback(self) -> float | None:
@@ -273,10 +296,13 @@ AnyFeatureSpec = FeatureSpec | ScoreFeatureSpec | DerivedFeatureSpec
 
 
 def _fields(feature: AnyFeatureSpec) -> dict[str, object]:
-    """``asdict`` without a Charlson variant left at its default, so older spec hashes stay valid."""
+    """``asdict`` without a Charlson variant or a half-life left at its default, so older spec hashes
+    stay valid."""
     fields = asdict(feature)
     if isinstance(feature, ScoreFeatureSpec) and feature.variant is None:
         del fields["variant"]
+    if isinstance(feature, FeatureSpec) and feature.half_life_days is None:
+        del fields["half_life_days"]
     return fields
 
 

@@ -12,6 +12,10 @@ from privacy import MIN_CELL_PERSONS
 __all__ = ["OUTCOMES", "Outcome", "SearchSpace", "TrainingConfig", "registered_model_name", "target_name"]
 
 Calibration = Literal["auto", "isotonic", "platt"]
+# Which rows the calibrator is fitted on (docs/decisions.md D115): the validation fold's raw risks from the
+# final booster, or those plus out-of-fold raw risks of the training fold ('cross_fitted'); 'auto' cross-fits
+# only when the validation fold holds fewer than ``isotonic_min_events`` events or non-events.
+CalibrationRows = Literal["auto", "validation", "cross_fitted"]
 _OUTCOME_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -56,6 +60,9 @@ class TrainingConfig:
     validation fold (early stopping + calibration) is the latest ``validation_span_months`` of dates whose
     outcome window ends on or before the first test date; training dates end their outcome window on or
     before the first validation date. So no training or validation label overlaps the test period.
+    Calibration: ``calibration`` is the method, ``calibration_rows`` the rows it is fitted on (see
+    ``models.training.calibration_rows_for``); ``cross_fit_folds`` person-grouped folds of the training
+    fold give its out-of-fold raw risks.
     Search: at most ``search_trials`` random configurations, stopping early once ``search_budget_seconds``
     is spent (the first trial always runs); the default trials with the fixed ``seed`` make runs repeatable.
     """
@@ -71,6 +78,8 @@ class TrainingConfig:
     search_space: SearchSpace = field(default_factory=SearchSpace)
     calibration: Calibration = "auto"
     isotonic_min_events: int = 1000
+    calibration_rows: CalibrationRows = "auto"
+    cross_fit_folds: int = 5
     test_span_months: int = 6
     validation_span_months: int = 6
     min_labelled_share: float = 0.5

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -27,6 +26,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from models.calibration import ISOTONIC_MIN_EVENTS, Calibrator
 from models.config import Calibration, SearchSpace, TrainingConfig
+from models.fitting import BoosterFitter, InProcessFitter, PreparedFit
 from models.training import lightgbm_parameters, search_booster
 
 
@@ -70,8 +70,9 @@ def _as_frame(X: object) -> pd.DataFrame:  # noqa: N803 (scikit-learn's name)
 class RiskClassifier(ClassifierMixin, BaseEstimator):
     """Calibrated LightGBM for a binary outcome on any table (see the module docstring).
 
-    Parameters are those of ``TrainingConfig`` that matter for one model, plus ``cross_fit_folds`` and
-    ``id_columns``. Learned attributes: ``classes_``, ``feature_names_in_``, ``n_features_in_``,
+    Parameters are those of ``TrainingConfig`` that matter for one model, plus ``cross_fit_folds``,
+    ``id_columns`` and ``fitter`` (where boosters are fitted, ``models.fitting``; None: this process).
+    Learned attributes: ``classes_``, ``feature_names_in_``, ``n_features_in_``,
     ``categorical_features_``, ``categories_``, ``booster_``, ``calibrator_`` (its ``method_`` says
     which method 'auto' chose), ``best_hyperparameters_``, ``best_iteration_``, ``trials_``.
     """
@@ -90,6 +91,7 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         id_columns: tuple[str, ...] = (),
         seed: int = 20240601,
         num_threads: int = 2,
+        fitter: BoosterFitter | None = None,
     ) -> None:
         self.search_trials = search_trials
         self.max_boosting_rounds = max_boosting_rounds
@@ -102,6 +104,7 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         self.id_columns = id_columns
         self.seed = seed
         self.num_threads = num_threads
+        self.fitter = fitter
 
     def training_config(self) -> TrainingConfig:
         """The ``TrainingConfig`` the search and calibration run with (same defaults as ``tidlig train``)."""
@@ -148,23 +151,30 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
             feature_names=names,
             config=config,
             categorical_features=categorical,
+            fitter=self.fitter,
         )
         parameters = lightgbm_parameters(search.best_trial.hyperparameters, config)
         out_of_fold = np.empty(len(target))
         iterations = []
         for number, (train, held) in enumerate(folds):
-            booster = (
-                search.booster
-                if number == 0
-                else self._early_stopped(matrix, target, train, held, parameters)
-            )
-            iterations.append(search.best_trial.best_iteration if number == 0 else booster.best_iteration)
-            out_of_fold[held] = booster.predict(matrix[held], num_iteration=iterations[-1] or None)
+            if number == 0:
+                booster, best_iteration = search.booster, search.best_trial.best_iteration
+            else:
+                fitted = self._prepared(matrix[train], target[train], matrix[held], target[held]).fit(
+                    parameters,
+                    rounds=self.max_boosting_rounds,
+                    early_stopping_rounds=self.early_stopping_rounds,
+                )
+                booster, best_iteration = fitted.booster, fitted.best_iteration
+            iterations.append(best_iteration)
+            out_of_fold[held] = booster.predict(matrix[held], num_iteration=best_iteration)
         self.best_hyperparameters_ = dict(search.best_trial.hyperparameters)
         self.best_iteration_ = max(1, int(np.median(iterations)))
         self.trials_ = search.trials
-        self.booster_ = lgb.train(
-            parameters, self._dataset(matrix, target), num_boost_round=self.best_iteration_
+        self.booster_ = (
+            self._prepared(matrix, target)
+            .fit(parameters, rounds=self.best_iteration_, early_stopping_rounds=None)
+            .booster
         )
         self.calibrator_ = Calibrator(self.calibration, self.isotonic_min_events).fit(out_of_fold, target)
         return self
@@ -235,35 +245,18 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         )
         return grouped_folds
 
-    def _dataset(self, matrix: np.ndarray, target: np.ndarray) -> lgb.Dataset:
-        return lgb.Dataset(
-            matrix,
-            label=target,
-            feature_name=list(self.feature_names_in_),
-            categorical_feature=self.categorical_features_ or "auto",
-            params={"feature_pre_filter": False, "verbosity": -1},
-        )
-
-    def _early_stopped(
+    def _prepared(
         self,
-        matrix: np.ndarray,
-        target: np.ndarray,
-        train: np.ndarray,
-        held: np.ndarray,
-        parameters: dict[str, object],
-    ) -> lgb.Booster:
-        train_set = self._dataset(matrix[train], target[train])
-        held_set = lgb.Dataset(
-            matrix[held],
-            label=target[held],
-            reference=train_set,
-            params={"feature_pre_filter": False, "verbosity": -1},
-        )
-        return lgb.train(
-            parameters,
-            train_set,
-            num_boost_round=self.max_boosting_rounds,
-            valid_sets=[held_set],
-            valid_names=["validation"],
-            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+        train_matrix: np.ndarray,
+        train_target: np.ndarray,
+        held_matrix: np.ndarray | None = None,
+        held_target: np.ndarray | None = None,
+    ) -> PreparedFit:
+        return (self.fitter or InProcessFitter()).prepare(
+            train_matrix,
+            train_target,
+            held_matrix,
+            held_target,
+            feature_names=list(self.feature_names_in_),
+            categorical_features=self.categorical_features_,
         )

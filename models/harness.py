@@ -12,6 +12,7 @@ from models.baselines import oracle_risk
 from models.config import TrainingConfig, target_name
 from models.dataset import OutcomeFrame, build_outcome_frame, labelled_share_by_date, usable_dates
 from models.evaluation import Evaluation, evaluate
+from models.fitting import BoosterFitter
 from models.split import TemporalSplit, temporal_split
 from models.training import TrainedModel, fold_frames, train_outcome_model
 
@@ -78,6 +79,7 @@ def fit_and_evaluate(
     *,
     truth: pd.DataFrame | None = None,
     progress: Callable[[str], None] | None = None,
+    fitter: BoosterFitter | None = None,
 ) -> HarnessResult:
     """Build the outcome frame, split in time, train with search and calibration, evaluate on test rows.
 
@@ -85,12 +87,13 @@ def fit_and_evaluate(
     The features need only the keys (person_key, prediction_date) and numeric columns: cohort columns
     (district, age, sex) add capacity lists per district, the age + sex baseline and subgroups when
     present. ``truth`` (pseudonymised, with ``person_key`` and ``month``) adds the oracle baseline when
-    given. Inputs are not modified.
+    given. ``fitter`` says where boosters are fitted (``models.fitting``; default: this process).
+    Inputs are not modified.
     """
     target = resolve_target(labels, outcome, config)
     frame = build_outcome_frame(features, labels, target)
     split = configured_split(frame.labelled_share_by_date, config)
-    trained = train_outcome_model(frame, split, config, feature_set_version, progress=progress)
+    trained = train_outcome_model(frame, split, config, feature_set_version, progress=progress, fitter=fitter)
     folds = fold_frames(frame, split)
     test_rows = folds["test"].reset_index(drop=True)
     fit_rows = pd.concat([folds["train"], folds["validation"]], ignore_index=True)

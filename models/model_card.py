@@ -44,6 +44,8 @@ class CardContext:
     gate_text: str
     importance: dict[str, float]
     hyperparameters: dict[str, float | int]
+    # e.g. "Platt, fitted on the validation fold plus out-of-fold risks of the training fold (412 events)"
+    calibration: str = "fitted on the validation fold"
 
 
 def _metric_table(evaluation: Evaluation) -> str:
@@ -152,7 +154,7 @@ must not be used to withhold care.
 
 ## Model
 LightGBM gradient boosting (deterministic, row-wise, fixed seeds), hyperparameters by random search with
-early stopping on the validation fold; probabilities calibrated on the validation fold.
+early stopping on the validation fold; probabilities calibrated: {context.calibration}.
 Chosen hyperparameters: {", ".join(f"{k}={v:.4g}" for k, v in context.hyperparameters.items())}.
 
 ## Performance on the temporal test period ({evaluation.test_rows} rows, {evaluation.test_persons} persons,

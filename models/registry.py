@@ -14,14 +14,20 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-import lightgbm as lgb
 import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models.signature import ModelSignature
 from mlflow.types import ColSpec, Schema
 
-from models.calibration import Calibrator
+from models.champion_files import (
+    CHAMPION_ALIAS,
+    GATE_PROMOTE,
+    GATE_TAG,
+    ChampionNotApprovedError,
+    resolve_registered_name,
+    risk_model_from_files,
+)
 from models.config import TrainingConfig, registered_model_name
 from models.gate import GateDecision
 from models.harness import HarnessResult
@@ -34,7 +40,6 @@ EXPERIMENT_NAME = "tidlig-training"
 # MLflow 3 opens an experiment without this tag on its GenAI pages; these are classic model runs.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
-CHAMPION_ALIAS = "champion"
 PYFUNC_SOURCE = Path(__file__).with_name("mlflow_pyfunc.py")
 _REQUIRED_PACKAGES = ("lightgbm", "numpy", "pandas", "scikit-learn", "mlflow")
 
@@ -157,9 +162,27 @@ def log_candidate(
     return Candidate(registered_name=name, version=version, run_id=run.info.run_id)
 
 
+def calibration_text(result: HarnessResult) -> str:
+    """How the model's calibrator was fitted, in words (model card; aggregates only)."""
+    calibrator = result.trained.model.calibrator
+    method = {"isotonic": "isotonic", "platt": "Platt"}.get(str(calibrator.method_), str(calibrator.method_))
+    rows = (
+        "the validation fold plus out-of-fold risks of the training fold (cross-fitted)"
+        if result.trained.calibration_rows == "cross_fitted"
+        else "the validation fold"
+    )
+    return f"{method}, fitted on {rows}, {calibrator.events_} events"
+
+
 def _log_params_and_metrics(result: HarnessResult, config: TrainingConfig) -> None:
     best = result.trained.best_trial
     mlflow.log_params(config.as_params() | result.split.describe())
+    mlflow.log_params(
+        {
+            "calibration_method_fitted": str(result.trained.model.calibrator.method_),
+            "calibration_rows_fitted": result.trained.calibration_rows,
+        }
+    )
     mlflow.log_params({f"best_{k}": f"{v:.6g}" for k, v in best.hyperparameters.items()})
     mlflow.log_params(
         {"best_iteration": best.best_iteration, "feature_count": len(result.outcome.feature_names)}
@@ -236,6 +259,7 @@ def record_gate_and_card(
         gate_text=decision.as_text(),
         importance=result.trained.model.global_importance,
         hyperparameters=result.trained.best_trial.hyperparameters,
+        calibration=calibration_text(result),
     )
     card = render_model_card(context, result.evaluation)
     client.log_text(candidate.run_id, decision.as_text(), "gate/decision.txt")
@@ -284,29 +308,7 @@ def load_model_version(registered_name: str, version: str, tracking_uri: str) ->
                 tracking_uri=tracking_uri,
             )
         )
-        files = local / "artifacts"
-        info = json.loads((files / "metadata.json").read_text())
-        booster = lgb.Booster(model_str=(files / "booster.txt").read_text())
-        calibrator = Calibrator.from_dict(json.loads((files / "calibrator.json").read_text()))
-    return RiskModel(
-        booster=booster,
-        calibrator=calibrator,
-        feature_names=list(info["feature_names"]),
-        feature_set_version=str(info["feature_set_version"]),
-        target=str(info["target"]),
-        version=str(version),
-        global_importance=dict(info.get("global_importance", {})),
-    )
-
-
-def resolve_registered_name(outcome: str) -> str:
-    """``admission`` (12 months), ``admission_6m``, ``admission-12m`` or ``tidlig-admission-12m`` to the
-    registered model name."""
-    key = outcome.removeprefix("tidlig-").replace("-", "_")
-    if "_" in key:
-        name, horizon = key.rsplit("_", 1)
-        return registered_model_name(name, int(horizon.rstrip("m")))
-    return registered_model_name(key, 12)
+        return risk_model_from_files(local / "artifacts", str(version))
 
 
 def load_champion(outcome: str, tracking_uri: str) -> RiskModel:
@@ -325,13 +327,6 @@ def load_champion(outcome: str, tracking_uri: str) -> RiskModel:
 
 
 # ----- champion integrity: the alias must point at a version the promotion gate approved ---------------
-
-GATE_TAG = "gate_decision"
-GATE_PROMOTE = "promote"
-
-
-class ChampionNotApprovedError(RuntimeError):
-    """The `champion` alias points at a version without a passing promotion-gate record."""
 
 
 def _gate_approved(client: MlflowClient, version: object) -> bool:

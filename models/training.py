@@ -1,4 +1,13 @@
-"""Fit one LightGBM model per target: random search with early stopping, then temporal calibration."""
+"""Fit one LightGBM model per target: random search with early stopping, then calibration.
+
+The calibrator maps the final booster's raw probability to a risk. It is fitted on the validation fold's
+raw risks (later dates than training: it corrects drift over time as well as the booster's shape) and,
+where that fold has too few events for a stable fit, also on out-of-fold raw risks of the training fold
+(``cross_fitted``, docs/decisions.md D115): the training persons are cut into ``cross_fit_folds`` groups; a
+booster with the chosen hyperparameters and rounds is trained on the training rows of the other groups
+and predicts the rows of its own, so every training row gets a raw risk from a booster that never saw
+that person, as the test rows do from the final booster.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +21,12 @@ import numpy as np
 import pandas as pd
 
 from models.calibration import Calibrator
-from models.config import SearchSpace, TrainingConfig
+from models.config import CalibrationRows, SearchSpace, TrainingConfig
 from models.dataset import OutcomeFrame, as_model_matrix
+from models.fitting import DATASET_PARAMETERS, BoosterFitter, InProcessFitter
 from models.metrics import auroc
 from models.risk_model import RiskModel, gain_importance
 from models.split import TemporalSplit
-
-# Trials change min_child_samples on the same binned data set, so LightGBM must not pre-filter features.
-DATASET_PARAMETERS = {"feature_pre_filter": False, "verbosity": -1}
 
 
 def sample_hyperparameters(space: SearchSpace, rng: np.random.Generator) -> dict[str, float | int]:
@@ -75,6 +82,7 @@ class TrainedModel:
     best_trial: Trial
     fold_rows: dict[str, int]
     fold_events: dict[str, int]
+    calibration_rows: str = "validation"
 
 
 def fold_frames(outcome: OutcomeFrame, split: TemporalSplit) -> dict[str, pd.DataFrame]:
@@ -103,25 +111,22 @@ def search_booster(
     categorical_features: list[str] | None = None,
     label: str = "model",
     progress: Callable[[str], None] | None = None,
+    fitter: BoosterFitter | None = None,
 ) -> SearchResult:
     """Random search: each trial trains on the train rows and early-stops on validation log loss; the
     trial with the lowest validation log loss is kept, trimmed to its best iteration.
 
     The one search both ``train_outcome_model`` (temporal folds) and ``models.estimator`` (any table)
     use. ``categorical_features`` name columns holding category codes (LightGBM's categorical splits).
+    ``fitter`` says where each trial's booster is fitted (``models.fitting``; default: this process).
     """
-    dataset_parameters = dict(DATASET_PARAMETERS)
-    categorical = list(categorical_features or [])
-    train_set = lgb.Dataset(
+    prepared = (fitter or InProcessFitter()).prepare(
         train_matrix,
-        label=train_labels,
-        feature_name=feature_names,
-        categorical_feature=categorical or "auto",
-        free_raw_data=False,
-        params=dataset_parameters,
-    )
-    validation_set = lgb.Dataset(
-        validation_matrix, label=validation_labels, reference=train_set, params=dataset_parameters
+        train_labels,
+        validation_matrix,
+        validation_labels,
+        feature_names=feature_names,
+        categorical_features=list(categorical_features or []),
     )
     rng = np.random.default_rng(config.seed)
     started = time.monotonic()  # a compute budget, not a data time
@@ -130,19 +135,17 @@ def search_booster(
         if number > 0 and time.monotonic() - started > config.search_budget_seconds:
             break
         hyperparameters = sample_hyperparameters(config.search_space, rng)
-        booster = lgb.train(
+        fitted = prepared.fit(
             lightgbm_parameters(hyperparameters, config),
-            train_set,
-            num_boost_round=config.max_boosting_rounds,
-            valid_sets=[validation_set],
-            valid_names=["validation"],
-            callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
+            rounds=config.max_boosting_rounds,
+            early_stopping_rounds=config.early_stopping_rounds,
         )
-        raw = np.asarray(booster.predict(validation_matrix, num_iteration=booster.best_iteration))
+        booster = fitted.booster
+        raw = np.asarray(booster.predict(validation_matrix, num_iteration=fitted.best_iteration))
         trial = Trial(
             hyperparameters=hyperparameters,
-            best_iteration=int(booster.best_iteration or config.max_boosting_rounds),
-            validation_logloss=float(booster.best_score["validation"]["binary_logloss"]),
+            best_iteration=fitted.best_iteration,
+            validation_logloss=fitted.validation_logloss,
             validation_auroc=auroc(validation_labels, raw),
         )
         trials.append((trial, booster))
@@ -165,12 +168,17 @@ def train_outcome_model(
     config: TrainingConfig,
     feature_set_version: str,
     progress: Callable[[str], None] | None = None,
+    *,
+    fitter: BoosterFitter | None = None,
 ) -> TrainedModel:
     """Search hyperparameters on the validation fold, keep the best by validation log loss, calibrate.
 
-    Early stopping and the calibrator both use only the validation fold; the test fold is not touched.
-    The calibration method follows ``config.calibration`` ('auto': by the validation fold's events).
-    ``progress``, when given, receives a one-line message per trial (aggregates only).
+    Early stopping uses the validation fold; the calibrator the validation fold, plus out-of-fold raw
+    risks of the training fold where ``config.calibration_rows`` says so ('auto': when the validation fold
+    has fewer than ``isotonic_min_events`` events or non-events). The test fold is not touched. The
+    calibration method follows ``config.calibration`` ('auto': by the events of the calibration rows).
+    ``progress``, when given, receives a one-line message per trial (aggregates only). ``fitter`` says
+    where the boosters are fitted (``models.fitting``; default: this process); nothing else changes.
     """
     folds = fold_frames(outcome, split)
     for name, frame in folds.items():
@@ -191,10 +199,20 @@ def train_outcome_model(
         config=config,
         label=outcome.target,
         progress=progress,
+        fitter=fitter,
     )
-    calibrator = Calibrator(config.calibration, config.isotonic_min_events).fit(
-        np.asarray(search.booster.predict(validation_matrix)), validation_labels
-    )
+    validation_raw = np.asarray(search.booster.predict(validation_matrix))
+    rows = calibration_rows_for(config.calibration_rows, validation_labels, config.isotonic_min_events)
+    raw, labels = validation_raw, validation_labels
+    if rows == "cross_fitted":
+        train_raw = out_of_fold_raw(folds["train"], names, search.best_trial, config)
+        raw = np.concatenate([validation_raw, train_raw])
+        labels = np.concatenate([validation_labels, folds["train"]["label"].to_numpy()])
+    calibrator = Calibrator(config.calibration, config.isotonic_min_events).fit(raw, labels)
+    if progress is not None:
+        where = "validation + out-of-fold training rows" if rows == "cross_fitted" else "validation rows"
+        events = calibrator.events_
+        progress(f"{outcome.target}: {calibrator.method_} calibration on {where} ({events} events)")
     model = RiskModel(
         booster=search.booster,
         calibrator=calibrator,
@@ -209,7 +227,53 @@ def train_outcome_model(
         best_trial=search.best_trial,
         fold_rows={name: len(frame) for name, frame in folds.items()},
         fold_events={name: int(frame["label"].sum()) for name, frame in folds.items()},
+        calibration_rows=rows,
     )
+
+
+def calibration_rows_for(rows: CalibrationRows, validation_labels: np.ndarray, min_events: int) -> str:
+    """'validation' or 'cross_fitted' for the requested ``rows``: 'auto' cross-fits only when the
+    validation fold holds fewer than ``min_events`` events or non-events (where one fold's calibrator
+    is noisy); with enough of both it calibrates on the validation fold alone, as before."""
+    if rows not in ("auto", "validation", "cross_fitted"):
+        raise ValueError(f"Unknown calibration rows {rows!r}; use 'auto', 'validation' or 'cross_fitted'.")
+    if rows != "auto":
+        return rows
+    events = int(np.sum(validation_labels == 1))
+    return "validation" if min(events, len(validation_labels) - events) >= min_events else "cross_fitted"
+
+
+def person_groups(persons: pd.Series, folds: int, seed: int) -> np.ndarray:
+    """A group number in ``0..folds-1`` per row, the same for every row of a person (seeded shuffle)."""
+    codes, unique = pd.factorize(persons, sort=True)
+    order = np.random.default_rng(seed).permutation(len(unique))
+    groups: np.ndarray = (order % folds)[codes]
+    return groups
+
+
+def out_of_fold_raw(
+    train: pd.DataFrame, names: list[str], trial: Trial, config: TrainingConfig
+) -> np.ndarray:
+    """Raw probability of every training row from a booster fitted without that row's person.
+
+    One booster per person group, with ``trial``'s hyperparameters and rounds, on the other groups'
+    training rows. Falls back to fewer groups when there are fewer persons than ``cross_fit_folds``.
+    """
+    persons = train["person_key"] if "person_key" in train.columns else pd.Series(np.arange(len(train)))
+    folds = max(2, min(config.cross_fit_folds, int(persons.nunique())))
+    groups = person_groups(persons.reset_index(drop=True), folds, config.seed)
+    matrix = as_model_matrix(train, names)
+    labels = train["label"].to_numpy()
+    parameters = lightgbm_parameters(trial.hyperparameters, config)
+    raw = np.empty(len(train))
+    for group in range(folds):
+        held = groups == group
+        dataset = lgb.Dataset(
+            matrix[~held], label=labels[~held], feature_name=list(names), params=dict(DATASET_PARAMETERS)
+        )
+        booster = lgb.train(parameters, dataset, num_boost_round=trial.best_iteration)
+        raw[held] = booster.predict(matrix[held])
+    return raw
 
 
 def _trimmed(booster: lgb.Booster, rounds: int) -> lgb.Booster:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from monitoring.config import MetricBand, MonitorConfig
 from monitoring.drift import ALL_DISTRICTS, SCORE_FEATURE
+from screening.drift import psi_noise_bound
 
 
 @dataclass(frozen=True)
@@ -66,21 +67,52 @@ def _breach(config: MonitorConfig, metric: str, value: Any) -> MetricBand | None
 
 
 def drift_items(drift: pd.DataFrame, config: MonitorConfig, as_of: dt.date) -> list[ReviewItem]:
-    """Items for comparable, disclosable drift rows of the alerting dimensions whose PSI leaves its band."""
+    """Items for comparable, disclosable drift rows of the alerting dimensions whose PSI leaves its band
+    by more than sampling noise at the cell's size explains (decision D105).
+
+    With ``require_evidence`` a row opens an item only when (1) the type-suited test rejects at
+    ``drift_alpha`` and (2) the PSI minus the PSI that noise alone exceeds at the cell's sizes and bins
+    (``screening.drift.psi_noise_bound`` at ``drift_alpha`` divided by the cells judged in that
+    dimension, a Bonferroni share) still leaves the band. A small district's PSI of 0.3 is then noise
+    (bound about 0.6 at 90 persons), a district whose source stops (PSI 2 and more) is not, and the
+    municipality's cell, with thousands of persons, is judged on the band almost as it stands.
+    """
+    judged = [
+        row
+        for row in drift.itertuples(index=False)
+        if ("overall" if row.district == ALL_DISTRICTS else "district") in config.alert_dimensions
+        and not row.suppressed
+        and row.comparable
+        and row.n_current is not None
+        and row.n_current >= config.min_drift_persons
+    ]
+    cells = {
+        dimension: sum(1 for row in judged if (row.district == ALL_DISTRICTS) == (dimension == "overall"))
+        for dimension in ("overall", "district")
+    }
     items = []
-    for row in drift.itertuples(index=False):
+    for row in judged:
         dimension = "overall" if row.district == ALL_DISTRICTS else "district"
-        if dimension not in config.alert_dimensions or row.suppressed or not row.comparable:
-            continue
-        if row.n_current is None or row.n_current < config.min_drift_persons:
-            continue
         metric = "score_psi" if row.feature == SCORE_FEATURE else "input_psi"
         band = _breach(config, metric, row.psi)
         if band is None or (config.require_evidence and _explained_by_noise(row.p_value, config.drift_alpha)):
             continue
+        alpha = config.drift_alpha / max(1, cells[dimension])
+        bins = getattr(row, "bins", None)
+        noise = (
+            psi_noise_bound(int(bins), int(row.n_reference), int(row.n_current), alpha)
+            if config.require_evidence and bins is not None and not pd.isna(bins)
+            else 0.0
+        )
+        if noise and band.contains(float(row.psi) - noise):
+            continue
         scope = {"as_of_date": as_of.isoformat(), "district": row.district, "feature": row.feature}
         evidence = {
             "psi": row.psi,
+            "psi_noise": round(noise, 6),
+            "noise_alpha": alpha,
+            "cells_judged": cells[dimension],
+            "bins": None if bins is None or pd.isna(bins) else int(bins),
             "test": row.test,
             "statistic": row.statistic,
             "p_value": row.p_value,
@@ -89,7 +121,10 @@ def drift_items(drift: pd.DataFrame, config: MonitorConfig, as_of: dt.date) -> l
             "reference_scope": row.reference_scope,
         }
         where = "all districts" if row.district == ALL_DISTRICTS else f"district {row.district}"
-        items.append(_item(band, float(row.psi), scope, evidence, f"{row.feature} in {where} at {as_of}"))
+        what = f"{row.feature} in {where} at {as_of}" + (
+            f" (sampling noise at {row.n_current} persons explains up to {noise:.3f})" if noise else ""
+        )
+        items.append(_item(band, float(row.psi), scope, evidence, what))
     return items
 
 

@@ -4,9 +4,11 @@ One row per (district, feature): the PSI (``screening.drift.population_stability
 to the feature's type (Kolmogorov–Smirnov for continuous values, chi-square for binary and categorical
 ones, ``screening.drift.distribution_test``), the persons on each side and whether the reference was
 comparable (``screening.drift.comparable_dates``: a window longer than the history the reference dates had
-is not judged). ``district`` ``all`` is the whole municipality; each district is compared with its own
-reference rows (with the whole reference when it has none: a new or merged district). A district with
-fewer persons than the small-cell rule allows has its numbers suppressed.
+is not judged), and how many bins the PSI summed over (``bins``: with the persons, what sampling noise
+alone gives, ``screening.drift.psi_noise_bound``; decision D105). ``district`` ``all`` is the whole
+municipality; each district is compared with its own reference rows (with the whole reference when it
+has none: a new or merged district). A district with fewer persons than the small-cell rule allows has
+its numbers suppressed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ import numpy as np
 import pandas as pd
 
 from monitoring.disclosure import cell_is_disclosable
-from screening.drift import comparable_dates, distribution_test, feature_kind, population_stability_index
+from screening.drift import (
+    comparable_dates,
+    distribution_test,
+    feature_kind,
+    population_stability_index,
+    psi_bins,
+)
 
 SCORE_FEATURE = "risk"
 ALL_DISTRICTS = "all"
@@ -35,6 +43,7 @@ DRIFT_COLUMNS = (
     "comparable",
     "reference_scope",
     "suppressed",
+    "bins",
 )
 
 
@@ -118,6 +127,7 @@ def _one_row(
         "comparable": comparable,
         "reference_scope": reference_scope,
         "suppressed": False,
+        "bins": None,
     }
     if not cell_is_disclosable(len(current)):
         return row | {"n_current": None, "suppressed": True}
@@ -126,6 +136,7 @@ def _one_row(
     test = distribution_test(reference, current, "continuous" if kind == "score" else kind)  # type: ignore[arg-type]
     return row | {
         "psi": round(population_stability_index(reference, current), 6),
+        "bins": psi_bins(reference, current),
         "statistic": test.statistic,
         "p_value": test.p_value,
     }

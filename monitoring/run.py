@@ -11,13 +11,15 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
 
 from monitoring.alerts import ReviewItem, drift_items, expected_items, realised_items, visit_items
 from monitoring.config import MonitorConfig
+from monitoring.data_quality import QUALITY_COLUMNS, data_quality_rows
 from monitoring.drift import drift_rows
 from monitoring.estimation import METHOD, expected_performance
 from monitoring.outcomes import OUTCOME_COLUMNS, Maturity, realised_rows
@@ -99,6 +101,7 @@ class MonitorReport:
     visits: pd.DataFrame
     items: tuple[ReviewItem, ...]
     method: str = METHOD
+    data_quality: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(QUALITY_COLUMNS)))
 
     @property
     def holds(self) -> list[str]:
@@ -120,6 +123,18 @@ class MonitorReport:
             f"{len(self.expected)} list(s) estimated ({METHOD.split(' (')[0]}); "
             f"{int(stages.get('mature', 0))} matured and {int(stages.get('partial', 0))} half-matured "
             f"list(s) evaluated; {len(self.items)} review item(s), {len(self.holds)} holding publication."
+            + self._quality_summary()
+        )
+
+    def _quality_summary(self) -> str:
+        quality = self.data_quality
+        if quality.empty:
+            return ""
+        return (
+            f" Data quality: {int(quality['deliveries'].sum())} deliveries of {quality['source'].nunique()} "
+            f"source(s) in {quality['month'].nunique()} month(s), {int(quality['quarantined'].sum())} "
+            f"quarantined ({int(quality['held'].sum())} held), {int(quality['missing'].sum())} expected "
+            "extract(s) missing."
         )
 
 
@@ -161,12 +176,16 @@ def run_monitor(
     as_of: dt.date,
     *,
     evaluated: frozenset[tuple[str, str]] = frozenset(),
+    batches: pd.DataFrame | None = None,
+    quarantine_dir: Path | None = None,
 ) -> MonitorReport:
     """Drift at ``as_of``, expected performance of lists not yet estimated, realised performance of lists
     whose horizon (or half of it) has passed and that were not yet evaluated at that maturity, visit
     yield of lists with decisions, and the review items of every value outside its band.
 
     ``evaluated``: ``(list_id, stage)`` pairs already stored (``monitoring.store.evaluated_stages``).
+    ``batches``: the warehouse ledger, for the data quality per source and month
+    (``monitoring.data_quality``; report folders relative to ``quarantine_dir``); None: not judged.
     """
     lists = inputs.published_lists()
     lists = lists.loc[[_day(day) <= as_of for day in lists["as_of_date"]]]
@@ -250,4 +269,9 @@ def run_monitor(
         realised=realised.reset_index(drop=True),
         visits=visits.reset_index(drop=True),
         items=tuple(items),
+        data_quality=(
+            data_quality_rows(batches, as_of, quarantine_dir=quarantine_dir)
+            if batches is not None
+            else pd.DataFrame(columns=list(QUALITY_COLUMNS))
+        ),
     )

@@ -12,6 +12,8 @@ Tables (created by :func:`create_schema`; the analyst pages read them, only this
 - ``monitor_visit_yield``: one row per run and list: what the visits found so far.
 - ``monitor_review_items``: one row per breach of a band, with its evidence; ``holds_publication``.
 - ``monitor_acknowledgements``: one row per acknowledgement of an item, by whom, when and why.
+- ``monitor_data_quality``: one row per run, source and month of delivery: deliveries landed,
+  quarantined, held, with warnings, missing, rows landed and refused (small counts withheld), reports.
 
 Nothing is ever updated or deleted: an acknowledgement is its own row, and a trigger (SQLite and
 PostgreSQL) refuses ``UPDATE`` and ``DELETE`` on every monitoring table, so changing history takes a
@@ -64,6 +66,7 @@ def _drift_column(name: str) -> sa.Column:
         "suppressed": sa.Boolean,
         "n_reference": sa.Integer,
         "n_current": sa.Integer,
+        "bins": sa.Integer,
     }
     primary = name in ("district", "feature")
     return sa.Column(name, types.get(name, sa.Float), primary_key=primary, nullable=not primary)
@@ -172,6 +175,24 @@ monitor_acknowledgements = sa.Table(
     sa.UniqueConstraint("item_id", name="uq_monitor_acknowledgements_item"),
 )
 
+monitor_data_quality = sa.Table(
+    "monitor_data_quality",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("monitor_runs.run_id"), primary_key=True),
+    sa.Column("as_of_date", sa.Date, nullable=False),
+    sa.Column("source", sa.String(64), primary_key=True),
+    sa.Column("month", sa.String(7), primary_key=True),
+    *(
+        sa.Column(name, sa.Integer, nullable=False)
+        for name in ("deliveries", "landed", "quarantined", "held", "warnings", "missing")
+    ),
+    sa.Column("rows_landed", sa.Integer, nullable=True),
+    sa.Column("rows_refused", sa.Integer, nullable=True),
+    sa.Column("suppressed", sa.Boolean, nullable=False),
+    sa.Column("reports", sa.JSON, nullable=False),
+    sa.Index("ix_monitor_data_quality_source", "source", "month"),
+)
+
 APPEND_ONLY_TABLES = tuple(metadata.tables)
 
 
@@ -209,8 +230,27 @@ for _table in metadata.tables.values():
 
 
 def create_schema(engine: sa.Engine) -> None:
-    """Create the monitoring tables (with their append-only triggers) if they do not exist (idempotent)."""
+    """Create the monitoring tables (with their append-only triggers) if they do not exist (idempotent).
+
+    A table created by an earlier version gets the nullable columns added since (``ALTER TABLE ... ADD
+    COLUMN``; old rows read NULL there): adding a column changes no row, so history stays as written.
+    """
     metadata.create_all(engine, checkfirst=True)
+    inspector = sa.inspect(engine)
+    preparer = engine.dialect.identifier_preparer
+    with engine.begin() as connection:
+        for table in metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present or not column.nullable:
+                    continue
+                kind = column.type.compile(dialect=engine.dialect)
+                connection.execute(
+                    sa.text(
+                        f"ALTER TABLE {preparer.quote(table.name)} ADD COLUMN "
+                        f"{preparer.quote(column.name)} {kind}"
+                    )
+                )
 
 
 class UnknownReviewItemError(LookupError):
@@ -302,6 +342,11 @@ def record_report(engine: sa.Engine, report: MonitorReport, *, finished_at: dt.d
             (monitor_expected, expected, {"run_id": report.run_id}),
             (monitor_realised, realised, {"run_id": report.run_id}),
             (monitor_visit_yield, report.visits, {"run_id": report.run_id}),
+            (
+                monitor_data_quality,
+                report.data_quality,
+                {"run_id": report.run_id, "as_of_date": report.as_of},
+            ),
         ):
             rows = _records(frame, **extra)
             if rows:
@@ -481,3 +526,22 @@ def read_runs(engine: sa.Engine) -> pd.DataFrame:
     query = sa.select(monitor_runs).order_by(monitor_runs.c.as_of_date, monitor_runs.c.finished_at)
     with engine.connect() as connection:
         return pd.DataFrame(connection.execute(query).mappings().all(), columns=list(monitor_runs.c.keys()))
+
+
+def read_data_quality(engine: sa.Engine, *, latest_run: bool = True) -> pd.DataFrame:
+    """Data quality per source and month (``monitor_data_quality``), by source and month: of the latest
+    monitor run that recorded any (``latest_run``), else of every run with its date."""
+    table = monitor_data_quality
+    query = sa.select(table).order_by(table.c.source, table.c.month, table.c.as_of_date)
+    with engine.connect() as connection:
+        if latest_run:
+            latest = connection.execute(
+                sa.select(table.c.run_id, table.c.as_of_date)
+                .join(monitor_runs, monitor_runs.c.run_id == table.c.run_id)
+                .order_by(monitor_runs.c.finished_at.desc(), table.c.as_of_date.desc())
+                .limit(1)
+            ).first()
+            if latest is None:
+                return pd.DataFrame(columns=list(table.c.keys()))
+            query = query.where(table.c.run_id == latest[0])
+        return pd.DataFrame(connection.execute(query).mappings().all(), columns=list(table.c.keys()))

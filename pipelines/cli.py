@@ -27,13 +27,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "review": ("pipelines.commands.review:review", "Start the clinician review web app on localhost."),
     "users": ("pipelines.commands.review:users", "Manage review app users."),
     "audit": ("pipelines.commands.review:audit", "Verify and inspect the audit log."),
+    "citizens": ("pipelines.commands.records:citizens", "A citizen's objection: no longer scored or listed."),
+    "retention": (
+        "pipelines.commands.records:retention",
+        "Delete lists, decisions, login records past retention.",
+    ),
 }
 
 # Only these commands may create a home; these need none (the review app and its account and audit
 # commands may run on another host with only the operational database, docs/decisions.md D5). Every other
 # command refuses a missing home instead of creating a typo'd one.
 HOME_CREATING = frozenset({"synth", "demo"})
-HOME_FREE = frozenset({"contracts", "review", "users", "audit"})
+HOME_FREE = frozenset({"contracts", "review", "users", "audit", "citizens", "retention"})
 HELP_OPTIONS = frozenset({"-h", "--help"})
 
 
@@ -75,15 +80,27 @@ class LazyGroup(click.Group):
 @click.option(
     "--debug", is_flag=True, default=False, help="Show tracebacks and third-party log output on errors."
 )
+@click.option(
+    "--cluster",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Run the steps' tasks on this Dask scheduler's cluster [env TIDLIG_CLUSTER; default: in process].",
+)
 @click.pass_context
-def cli(ctx: click.Context, home: str | None, demo: bool | None, debug: bool) -> None:
+def cli(ctx: click.Context, home: str | None, demo: bool | None, debug: bool, cluster: str | None) -> None:
     """Tidlig: early detection for elderly care.
 
     Typical order: synth -> ingest -> features -> train -> score -> monitor -> review.
     `tidlig demo` runs them all.
     """
     ctx.meta["tidlig.debug"] = debug
-    settings = load_settings(home=home, demo=demo)
+    from pipelines.cluster import check_address
+    from pipelines.errors import InvalidParameterError
+
+    try:
+        settings = load_settings(home=home, demo=demo, cluster=check_address(cluster))
+    except InvalidParameterError as error:
+        raise click.BadParameter(str(error), param_hint="--cluster") from None
     ctx.obj = settings
     command = ctx.invoked_subcommand
     asks_help = bool(HELP_OPTIONS & set(ctx.meta.get("tidlig.arguments", ())))

@@ -2,8 +2,11 @@
 
 Import only after ``pipelines.runtime.prepare_environment`` (this module imports Prefect). Tasks receive
 paths and small values; the few that receive frames use ``NO_CACHE``. Only reads and writes retry
-(transient I/O, ``pipelines.retry``), never the computations. The feature set is written through
-``features.store``; its version identifies its contents (spec, mode, prediction dates, data batches).
+(transient I/O, ``pipelines.retry``), never the computations. Features and labels are computed per shard
+of persons (``pipelines.cluster``: one shard in process, many on a Dask cluster) by the same pure
+functions, and the shards are joined in key order: the tables are the same whatever the shards. The
+feature set is written through ``features.store``; its version identifies its contents (spec, mode,
+prediction dates, data batches).
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ from prefect.cache_policies import NO_CACHE
 
 from features import Cohort, FeatureSetSpec, build_cohort, build_feature_table, build_labels
 from features.catalogue import FEATURE_SETS
+from features.cohort import COHORT_KEY_COLUMNS
+from features.engine import DEFAULT_DATES_PER_CHUNK
 from features.labels import end_of_data
 from features.prediction_dates import choose_prediction_dates
 from features.store import DataBatch, FeatureSetManifest, feature_set_version, write_feature_set
+from pipelines.cluster import concat_sorted, map_shards, shard_count, split_by_shard
 from pipelines.errors import InvalidParameterError, MissingInputError
 from pipelines.parameters import FeaturesParameters
 from pipelines.progress import say
@@ -111,41 +117,56 @@ def compute_cohort(
         connection.close()
 
 
-@task(cache_policy=NO_CACHE)
-def compute_features(
-    warehouse_dir: Path,
+def features_of_shard(
+    members: pd.DataFrame,
     *,
+    warehouse_dir: Path,
     spec: FeatureSetSpec,
     dates: list[pd.Timestamp],
     mode: str,
-    members: pd.DataFrame,
-    dates_per_chunk: int,
+    dates_per_chunk: int = DEFAULT_DATES_PER_CHUNK,
 ) -> pd.DataFrame:
-    """The feature table for the cohort rows."""
+    """The feature table of one shard's cohort rows (a worker opens the warehouse read-only itself)."""
     connection = _connect(warehouse_dir)
     try:
         return build_feature_table(
             connection, spec, dates, mode, cohort=members, dates_per_chunk=dates_per_chunk
-        )  # type: ignore[arg-type]
+        )
     finally:
         connection.close()
 
 
-@task(cache_policy=NO_CACHE)
-def compute_labels(
-    warehouse_dir: Path,
-    *,
-    dates: list[pd.Timestamp],
+def labels_of_shard(
     members: pd.DataFrame,
+    *,
+    warehouse_dir: Path,
+    dates: list[pd.Timestamp],
     area: list[str] | None,
     data_end: pd.Timestamp,
 ) -> pd.DataFrame:
-    """Outcome labels (final data) for the cohort rows."""
+    """Outcome labels (final data) of one shard's cohort rows."""
     connection = _connect(warehouse_dir)
     try:
         return build_labels(connection, dates, cohort=members, area_municipalities=area, data_end=data_end)
     finally:
         connection.close()
+
+
+def sharded_features(members: pd.DataFrame, shards: int, **arguments: object) -> pd.DataFrame:
+    """:func:`features_of_shard` per shard of ``members`` (Prefect tasks on the flow's task runner inside
+    a flow), joined in (person_key, prediction_date) order: the table one unsharded build returns."""
+    parts = split_by_shard(members, shards)
+    return concat_sorted(
+        map_shards(features_of_shard, parts, name="features-shard", **arguments), COHORT_KEY_COLUMNS
+    )
+
+
+def sharded_labels(members: pd.DataFrame, shards: int, **arguments: object) -> pd.DataFrame:
+    """:func:`labels_of_shard` per shard of ``members``, joined in (person_key, prediction_date) order."""
+    parts = split_by_shard(members, shards)
+    return concat_sorted(
+        map_shards(labels_of_shard, parts, name="labels-shard", **arguments), COHORT_KEY_COLUMNS
+    )
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
@@ -222,7 +243,7 @@ def features_flow(settings: SettingsReference, parameters: FeaturesParameters | 
     """Build features, labels and attrition for monthly/quarterly prediction dates; returns the folder."""
     parameters = parameters or FeaturesParameters()
     resolved = settings.resolve()
-    warehouse_dir = Path(resolved.warehouse_dir)  # type: ignore[arg-type]
+    warehouse_dir = Path(resolved.warehouse_dir)
     started = time.monotonic()
     spec = named_spec(parameters.feature_set)
     check_warehouse(warehouse_dir)  # not a task: a missing warehouse is not worth a retry
@@ -234,23 +255,30 @@ def features_flow(settings: SettingsReference, parameters: FeaturesParameters | 
         f"{len(summary.batches)} landed batches, data end {summary.end_of_data.date()}"
     )
     cohort = compute_cohort(warehouse_dir, dates, mode, area)
-    say(f"cohort: {len(cohort.members)} rows ({time.monotonic() - started:.0f} s)")
-    features = compute_features(
-        warehouse_dir,
+    shards = shard_count(resolved.shards, resolved.cluster)
+    say(f"cohort: {len(cohort.members)} rows ({time.monotonic() - started:.0f} s), {shards} shard(s)")
+    features = sharded_features(
+        cohort.members,
+        shards,
+        warehouse_dir=warehouse_dir,
         spec=spec,
         dates=dates,
         mode=mode,
-        members=cohort.members,
         dates_per_chunk=parameters.dates_per_chunk,
     )
     say(f"features: {features.shape[1]} columns ({time.monotonic() - started:.0f} s)")
-    labels = compute_labels(
-        warehouse_dir, dates=dates, members=cohort.members, area=area, data_end=summary.end_of_data
+    labels = sharded_labels(
+        cohort.members,
+        shards,
+        warehouse_dir=warehouse_dir,
+        dates=dates,
+        area=area,
+        data_end=summary.end_of_data,
     )
     say(f"labels: done ({time.monotonic() - started:.0f} s)")
     manifest = describe_feature_set(spec, parameters, dates, summary, features)
     folder = write_outputs(
-        Path(resolved.features_dir),  # type: ignore[arg-type]
+        Path(resolved.features_dir),
         manifest,
         features=features,
         labels=labels,

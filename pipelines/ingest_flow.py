@@ -22,6 +22,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from data_contracts.contract import available_sources, load_contract
+from data_contracts.data_docs import DataDocs
 from data_contracts.intake import IngestContext, SourceOutcome, ingest_source, verify_key
 from data_contracts.validation import ContractValidator
 from pipelines.errors import InvalidParameterError
@@ -58,6 +59,7 @@ def build_context(settings: Settings, echo: Callable[[str], None] = say) -> Inge
         write_keystore=settings.deployment == "operational",
         keystore_url=str(settings.keystore_url),
         echo=echo,
+        data_docs=DataDocs(settings.data_docs_dir),
     )
 
 
@@ -150,6 +152,21 @@ def render_summary(outcomes: list[SourceOutcome], quarantine_dir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def build_data_docs(context: IngestContext) -> Path | None:
+    """Render the value-free Data Docs of this run's validations (``data_contracts.data_docs``); a
+    failure to render is reported and does not undo the ingest (the results stay stored for the next)."""
+    if context.data_docs is None:
+        return None
+    try:
+        index = context.data_docs.build()
+    except Exception as error:  # the docs are a view; the landed batches stand
+        context.echo(f"Data Docs were not built ({type(error).__name__}); the next ingest builds them.")
+        return None
+    if index is not None:
+        context.echo(f"Data Docs of this run's validations: {index} (analyst page: /monitoring)")
+    return index
+
+
 @task(name="ingest-source", cache_policy=NO_CACHE, task_run_name="ingest-{source}", **IO_RETRIES)
 def ingest_source_task(source: str, context: IngestContext) -> SourceOutcome:
     """Take one source's new deliveries (retried on transient I/O only)."""
@@ -173,6 +190,11 @@ def ingest_flow(settings: SettingsReference, parameters: IngestParameters | None
     say("Loading the data contracts (Great Expectations; the first run on a machine takes longest)")
     context = build_context(resolved)
     outcomes = run_ingest(context, selected_sources(parameters.sources), _run_as_task)
+    docs = build_data_docs(context)
     summary = render_summary(outcomes, context.quarantine_dir)
     create_markdown_artifact(summary, key=ARTIFACT_KEY, description="Tidlig ingest: counts only")
-    return {"summary": summary, "outcomes": [dataclasses.asdict(o) for o in outcomes]}
+    return {
+        "summary": summary,
+        "outcomes": [dataclasses.asdict(o) for o in outcomes],
+        "data_docs": None if docs is None else str(docs),
+    }

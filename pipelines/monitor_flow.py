@@ -114,7 +114,7 @@ def read_reference(settings: Settings, champion: Champion) -> pd.DataFrame:
     from features.store import read_features
     from monitoring.chain import with_risk
 
-    features_dir = Path(settings.features_dir)  # type: ignore[arg-type]
+    features_dir = Path(settings.features_dir)
     rows = read_features(features_dir, champion.model.feature_set_version)
     if champion.reference_dates:
         first, last = champion.reference_dates
@@ -146,7 +146,7 @@ def read_outcomes(
     if stage is None:
         raise ValueError(f"A list of {list_date} is not observed by {observed_until}; nothing to evaluate.")
     months = label_months(stage[0], config.horizon_months)
-    connection = Warehouse(settings.warehouse_dir).connect(read_only=True)  # type: ignore[arg-type]
+    connection = Warehouse(settings.warehouse_dir).connect(read_only=True)
     try:
         labels = build_labels(
             connection,
@@ -196,7 +196,8 @@ class WarehouseMonitorInputs(OperationalLists):
         return self.as_task(read_reference, retried=True)(self.settings, self.champion)
 
     def current_features(self, as_of: dt.date) -> pd.DataFrame:
-        return self.as_task(read_current)(self.settings, self.champion, as_of)
+        # not one task: the feature build's shards are the tasks (on the cluster when there is one)
+        return read_current(self.settings, self.champion, as_of)
 
     def feature_names(self) -> Sequence[str]:
         return list(self.champion.model.feature_names)
@@ -232,7 +233,14 @@ def run_monitoring(
                 settings, config.outcome, config.horizon_months
             )
         inputs = inputs or WarehouseMonitorInputs(settings, engine, champion, config, as_task)
-        report = run_monitor(inputs, config, as_of, evaluated=evaluated_stages(engine))
+        report = run_monitor(
+            inputs,
+            config,
+            as_of,
+            evaluated=evaluated_stages(engine),
+            batches=as_task(read_batches, retried=True)(settings),
+            quarantine_dir=settings.quarantine_dir,
+        )
         recorded = record_report(engine, report, finished_at=dt.datetime.now(dt.UTC))
         logged = 0
         if recorded and not report.realised.empty:

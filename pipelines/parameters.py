@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Literal
 
-from models.config import OUTCOMES, Calibration, Outcome, TrainingConfig
+from models.config import OUTCOMES, Calibration, CalibrationRows, Outcome, TrainingConfig
 from monitoring.config import MonitorConfig
 from pipelines.errors import InvalidParameterError
 from screening.config import ScreeningConfig, capacity_from_mapping
@@ -58,6 +58,7 @@ class TrainParameters:
     bootstrap_samples: int = TrainingConfig.bootstrap_samples
     capacity_per_district: int = TrainingConfig.capacity_per_district
     calibration: Calibration = TrainingConfig.calibration
+    calibration_rows: CalibrationRows = TrainingConfig.calibration_rows
     seed: int = TrainingConfig.seed
 
     def training_config(self) -> TrainingConfig:

@@ -25,7 +25,13 @@ from prefect.cache_policies import NO_CACHE
 
 from features.catalogue import feature_set_named
 from features.labels import OUTCOMES
-from features.store import feature_set_folder, latest_version, read_features, read_manifest
+from features.store import (
+    FeatureColumns,
+    feature_set_folder,
+    latest_version,
+    read_features,
+    read_manifest,
+)
 from models.risk_model import RiskModelLike
 from pipelines.errors import InvalidParameterError, MissingInputError, PublishRefusedError
 from pipelines.parameters import ScoreParameters
@@ -64,6 +70,10 @@ class ScoreResult:
     listed_text_per_district: dict[str, str] = field(default_factory=dict)
     # list_id -> as-of date of the newer list that stays current (an older date was stored as history)
     kept_current: dict[str, dt.date] = field(default_factory=dict)
+    # this run's own record in screening_runs, and when the run that published its lists finished (for
+    # an unchanged run: the earlier record, which a later run never replaces)
+    record_id: int | None = None
+    published_at: dt.datetime | None = None
 
 
 # ----- reading ------------------------------------------------------------------------------------------
@@ -85,7 +95,7 @@ def resolve_as_of(as_of: str | None, settings: Settings) -> dt.date:
         try:
             return read_manifest(
                 settings.features_dir, latest_version(settings.features_dir)
-            ).prediction_dates[-1]  # type: ignore[arg-type]
+            ).prediction_dates[-1]
         except (FileNotFoundError, ValueError) as error:
             raise InvalidParameterError(str(error), option="--as-of") from error
     try:
@@ -97,15 +107,15 @@ def resolve_as_of(as_of: str | None, settings: Settings) -> dt.date:
 def load_models(settings: Settings, primary: str, horizon_months: int) -> dict[str, RiskModelLike]:
     """The champion of every outcome that has one; the primary outcome's champion is required.
 
-    Each champion is verified first (``models.registry.verify_champion``): an alias that points at a
-    version the promotion gate did not approve (moved by hand in the MLflow UI) refuses the run with
-    :class:`PublishRefusedError` saying how to restore it.
+    Each champion is verified first: an alias that points at a version the promotion gate did not
+    approve (moved by hand in the MLflow UI) refuses the run with :class:`PublishRefusedError` saying how
+    to restore it. A local registry is read without importing MLflow
+    (``models.champion_files.load_verified_champion``; the MLflow client otherwise, and for refusals).
     """
-    from models.registry import (
+    from models.champion_files import (
         ChampionNotApprovedError,
-        load_model_version,
+        load_verified_champion,
         resolve_registered_name,
-        verify_champion,
     )
 
     uri = str(settings.mlflow_tracking_uri)
@@ -113,14 +123,13 @@ def load_models(settings: Settings, primary: str, horizon_months: int) -> dict[s
     for outcome in OUTCOMES:
         name = resolve_registered_name(outcome if horizon_months == 12 else f"{outcome}_{horizon_months}m")
         try:
-            version = verify_champion(name, uri)
+            models[outcome] = load_verified_champion(name, uri)
         except ChampionNotApprovedError as error:
             raise PublishRefusedError(f"Not published: {error}") from error
         except LookupError as error:
             if outcome == primary:
                 raise MissingInputError(str(error)) from error
             continue
-        models[outcome] = load_model_version(name, version, uri)
     return models
 
 
@@ -140,9 +149,9 @@ def read_history_start(settings: Settings) -> dt.date | None:
     from screening.as_of import history_start
     from warehouse.store import Warehouse
 
-    if not Path(settings.warehouse_dir).exists():  # type: ignore[arg-type]
+    if not Path(settings.warehouse_dir).exists():
         return None
-    connection = Warehouse(settings.warehouse_dir).connect(read_only=True)  # type: ignore[arg-type]
+    connection = Warehouse(settings.warehouse_dir).connect(read_only=True)
     try:
         return history_start(connection)
     finally:
@@ -156,11 +165,18 @@ def read_holds(engine: sa.Engine) -> list[str]:
     return publication_holds(engine)
 
 
+def read_objections(engine: sa.Engine) -> frozenset[str]:
+    """The pseudonyms in the objection register (``screening.objections``); never scored or listed."""
+    from screening.objections import objecting_person_keys
+
+    return objecting_person_keys(engine)
+
+
 def read_batches(settings: Settings) -> pd.DataFrame:
     """The warehouse catalog's batches ledger (empty when nothing was ingested)."""
     from warehouse.store import Warehouse
 
-    return Warehouse(settings.warehouse_dir).batches()  # type: ignore[arg-type]
+    return Warehouse(settings.warehouse_dir).batches()
 
 
 def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
@@ -168,9 +184,11 @@ def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.dat
 
     Built fresh from the warehouse, as known at ``as_of``, with the named spec the feature set's manifest
     records, when the catalogue still builds that spec (same spec hash); otherwise the feature table's
-    own rows at ``as_of`` (built by `tidlig features` with that prediction date).
+    own rows at ``as_of`` (built by `tidlig features` with that prediction date). The fresh build runs
+    per shard of persons (``pipelines.cluster``; on the Dask cluster of the settings inside a flow run
+    there) and gives the same rows whatever the shards.
     """
-    features_dir = Path(settings.features_dir)  # type: ignore[arg-type]
+    features_dir = Path(settings.features_dir)
     feature_set_folder(features_dir, feature_set_version)
     manifest = read_manifest(features_dir, feature_set_version)
     try:
@@ -178,20 +196,27 @@ def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.dat
     except KeyError:
         spec = None
     if spec is not None and spec.spec_hash(**manifest.spec_context) == manifest.spec_hash:
-        from features.engine import build_feature_table
+        from features.cohort import build_cohort
+        from pipelines.cluster import shard_count
+        from pipelines.features_flow import sharded_features
         from warehouse.store import Warehouse
 
-        connection = Warehouse(settings.warehouse_dir).connect(read_only=True)  # type: ignore[arg-type]
+        dates = [pd.Timestamp(as_of)]
+        warehouse_dir = Path(settings.warehouse_dir)
+        connection = Warehouse(warehouse_dir).connect(read_only=True)
         try:
-            return build_feature_table(
-                connection,
-                spec,
-                [pd.Timestamp(as_of)],
-                mode=manifest.mode,  # type: ignore[arg-type]
-                area_municipalities=manifest.spec_context["area_municipalities"],  # type: ignore[arg-type]
-            )
+            area = manifest.spec_context["area_municipalities"]
+            members = build_cohort(connection, dates, manifest.mode, area).members  # type: ignore[arg-type]
         finally:
             connection.close()
+        return sharded_features(
+            members,
+            shard_count(settings.shards, settings.cluster),
+            warehouse_dir=warehouse_dir,
+            spec=spec,
+            dates=dates,
+            mode=manifest.mode,
+        )
     rows = read_features(features_dir, feature_set_version, prediction_dates=[pd.Timestamp(as_of)])
     if rows.empty:
         raise MissingInputError(
@@ -201,12 +226,11 @@ def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.dat
     return rows.reset_index(drop=True)
 
 
-def reference_features(settings: Settings, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
+def reference_features(settings: Settings, feature_set_version: str, as_of: dt.date) -> FeatureColumns:
     """The champion's training distribution: its feature table's rows dated before ``as_of`` (all rows
-    when none is)."""
-    features_dir = Path(settings.features_dir)  # type: ignore[arg-type]
-    before = read_features(features_dir, feature_set_version, before=pd.Timestamp(as_of))
-    return before if not before.empty else read_features(features_dir, feature_set_version)
+    when none is), read one column at a time by the drift check (a million rows of 240 features are
+    about 2 GB as one frame)."""
+    return FeatureColumns(Path(settings.features_dir), feature_set_version, before=pd.Timestamp(as_of))
 
 
 def read_history_for(settings: Settings, person_keys: Sequence[str], as_of: dt.date) -> CitizenHistory:
@@ -214,7 +238,7 @@ def read_history_for(settings: Settings, person_keys: Sequence[str], as_of: dt.d
     from screening.history_reader import read_birth_years, read_history
     from warehouse.store import Warehouse
 
-    connection = Warehouse(settings.warehouse_dir).connect(read_only=True)  # type: ignore[arg-type]
+    connection = Warehouse(settings.warehouse_dir).connect(read_only=True)
     try:
         return CitizenHistory(
             rows=read_history(connection, list(person_keys), as_of),
@@ -251,9 +275,10 @@ class WarehouseRunInputs:
         return self.as_task(read_batches, retried=True)(self.settings)
 
     def features_at(self, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
-        return self.as_task(scoring_features)(self.settings, feature_set_version, as_of)
+        # not one task: the build's shards are the tasks (on the cluster when there is one)
+        return scoring_features(self.settings, feature_set_version, as_of)
 
-    def reference_features(self, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
+    def reference_features(self, feature_set_version: str, as_of: dt.date) -> FeatureColumns:
         return self.as_task(reference_features, retried=True)(self.settings, feature_set_version, as_of)
 
     def history_for(self, person_keys: Sequence[str], as_of: dt.date) -> CitizenHistory:
@@ -283,7 +308,7 @@ def write_exports(
     app, scoped, re-authenticated and audited (docs/decisions.md D95)."""
     from screening.exports import aggregates_csv, exclusions_for_export, index_html, write_atomic
 
-    folder = Path(settings.lists_dir) / as_of.isoformat()  # type: ignore[arg-type]
+    folder = Path(settings.lists_dir) / as_of.isoformat()
     write_atomic(folder / "capacity_analytics.csv", aggregates_csv(analytics))
     write_atomic(folder / "exclusions.csv", aggregates_csv(exclusions_for_export(attrition, analytics)))
     listed = listed_by_district_text(analytics)
@@ -299,12 +324,12 @@ def write_exports(
     return folder
 
 
-def record(engine: sa.Engine, plan: Published | Refused, status: str, list_ids: Sequence[str]) -> None:
-    """Record how the run ended in ``screening_runs``."""
+def record(engine: sa.Engine, plan: Published | Refused, status: str, list_ids: Sequence[str]) -> int:
+    """Append how the run ended to ``screening_runs`` (a record of its own; return its ``record_id``)."""
     from screening.store import record_run
 
     identity = plan.identity
-    record_run(
+    return record_run(
         engine,
         run_id=identity.run_id,
         as_of_date=identity.as_of,
@@ -338,9 +363,10 @@ def commit(
     output_dir = as_task(write_exports, retried=True)(
         settings, plan.identity.as_of, lists, plan.capacity_analytics, plan.exclusions
     )
-    record(engine, plan, status, list_ids)
-    from screening.store import newer_current_lists
+    record_id = record(engine, plan, status, list_ids)
+    from screening.store import newer_current_lists, publishing_record
 
+    publisher = publishing_record(engine, plan.identity.run_id)
     return ScoreResult(
         run_id=plan.identity.run_id,
         status=status,
@@ -349,6 +375,8 @@ def commit(
         listed_per_district=plan.listed_per_district,
         listed_text_per_district=listed_by_district_text(plan.capacity_analytics),
         kept_current=newer_current_lists(engine, list_ids),
+        record_id=record_id,
+        published_at=None if publisher is None else publisher["finished_at"],
     )
 
 
@@ -385,11 +413,12 @@ def run_scoring(
         plan = plan_run(
             as_of,
             config,
-            dict(models),  # type: ignore[arg-type]
+            dict(models),
             inputs,
             drift_psi_threshold=settings.drift_psi_threshold,
             holds=read_holds(engine),
             history_start=as_task(read_history_start, retried=True)(settings),
+            objections=read_objections(engine),
         )
         if isinstance(plan, Refused):
             record(engine, plan, "refused", [])
@@ -430,9 +459,10 @@ def score_flow(settings: SettingsReference, parameters: ScoreParameters | None =
     publish_artifact(result)
     count = len(result.list_ids)
     if result.status == "unchanged":
+        when = f", published {result.published_at:%Y-%m-%d %H:%M} UTC" if result.published_at else ""
         say(
-            f"Nothing new: the inputs are the same as in run {result.run_id}, so its {count} district "
-            "lists stay current (nothing was republished)."
+            f"Nothing new: the inputs are the same as in run {result.run_id}{when}, so its {count} "
+            "district lists stay current (nothing was republished; this run is recorded on its own)."
         )
     else:
         say(f"Published {count} district lists (run {result.run_id}).")
@@ -445,4 +475,6 @@ def score_flow(settings: SettingsReference, parameters: ScoreParameters | None =
         "as_of": day.isoformat(),
         "output_dir": str(result.output_dir),
         "kept_current": sorted({day.isoformat() for day in result.kept_current.values()}),
+        "record_id": result.record_id,
+        "published_at": None if result.published_at is None else result.published_at.isoformat(),
     }

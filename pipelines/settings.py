@@ -18,61 +18,101 @@ DEMO_PSEUDONYM_KEY = "tidlig-demo-key-NOT-SECRET-synthetic-data-only"
 DEMO_PSEUDONYM_KEY_VERSION = "demo-1"
 
 Deployment = Literal["operational", "research"]
+CLUSTER_TRAINING_MIN_ROWS = 2_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Settings:
-    """Where everything lives and how the platform behaves.
+    """Where everything lives and how the platform behaves, every path and URL resolved.
 
-    ``home`` is the data root; the other paths default to folders inside it.
+    ``home`` is the data root; the other paths and database URLs default to places inside it. The
+    constructor takes ``None`` for "the default"; the attributes are always resolved, so no caller ever
+    handles a missing path.
     """
 
-    home: Path = Path("tidlig-data")
-    demo: bool = False
-    deployment: Deployment = "operational"
-    pseudonym_key: str | None = field(default=None, repr=False)
-    pseudonym_key_version: str | None = None
-    world_dir: Path | None = None
-    landing_dir: Path | None = None
-    warehouse_dir: Path | None = None
-    quarantine_dir: Path | None = None
-    features_dir: Path | None = None
-    lists_dir: Path | None = None
-    care_db_url: str | None = None
-    operational_db_url: str | None = None
-    keystore_url: str | None = None
-    mlflow_tracking_uri: str | None = None
-    drift_psi_threshold: float = 0.25
+    home: Path
+    demo: bool
+    deployment: Deployment
+    pseudonym_key: str | None = field(repr=False)
+    pseudonym_key_version: str | None
+    world_dir: Path
+    landing_dir: Path
+    warehouse_dir: Path
+    quarantine_dir: Path
+    features_dir: Path
+    lists_dir: Path
+    care_db_url: str
+    operational_db_url: str
+    keystore_url: str
+    mlflow_tracking_uri: str
+    drift_psi_threshold: float
+    # a Dask scheduler address (tcp://host:port): the steps' tasks run on that cluster; None: in process
+    cluster: str | None
+    # shards of persons per step (pipelines/cluster.py); None: 1 in process, 16 on a cluster
+    shards: int | None
+    # on a cluster, the train step fits with lightgbm.dask from this many training rows up, below it in
+    # process (pipelines/cluster_training.py, docs/decisions.md D86)
+    cluster_training_min_rows: int
 
-    def __post_init__(self) -> None:
-        home = Path(self.home).absolute()
-        object.__setattr__(self, "home", home)
-        defaults = {
-            "world_dir": home / "world",
-            "landing_dir": home / "world" / "deliveries",
-            "warehouse_dir": home / "warehouse",
-            "quarantine_dir": home / "quarantine",
-            "features_dir": home / "features",
-            "lists_dir": home / "lists",
+    def __init__(
+        self,
+        home: Path | str = Path("tidlig-data"),
+        *,
+        demo: bool = False,
+        deployment: Deployment = "operational",
+        pseudonym_key: str | None = None,
+        pseudonym_key_version: str | None = None,
+        world_dir: Path | str | None = None,
+        landing_dir: Path | str | None = None,
+        warehouse_dir: Path | str | None = None,
+        quarantine_dir: Path | str | None = None,
+        features_dir: Path | str | None = None,
+        lists_dir: Path | str | None = None,
+        care_db_url: str | None = None,
+        operational_db_url: str | None = None,
+        keystore_url: str | None = None,
+        mlflow_tracking_uri: str | None = None,
+        drift_psi_threshold: float = 0.25,
+        cluster: str | None = None,
+        shards: int | None = None,
+        cluster_training_min_rows: int = CLUSTER_TRAINING_MIN_ROWS,
+    ) -> None:
+        root = Path(home).absolute()
+        world = _absolute(world_dir, root / "world")
+        if demo and pseudonym_key is None:
+            pseudonym_key, pseudonym_key_version = DEMO_PSEUDONYM_KEY, DEMO_PSEUDONYM_KEY_VERSION
+        resolved: dict[str, object] = {
+            "home": root,
+            "demo": demo,
+            "deployment": deployment,
+            "pseudonym_key": pseudonym_key,
+            "pseudonym_key_version": pseudonym_key_version,
+            "world_dir": world,
+            "landing_dir": _absolute(landing_dir, world / "deliveries"),
+            "warehouse_dir": _absolute(warehouse_dir, root / "warehouse"),
+            "quarantine_dir": _absolute(quarantine_dir, root / "quarantine"),
+            "features_dir": _absolute(features_dir, root / "features"),
+            "lists_dir": _absolute(lists_dir, root / "lists"),
+            "care_db_url": care_db_url or f"sqlite:///{world / 'care.sqlite'}",
+            "operational_db_url": operational_db_url or f"sqlite:///{root / 'operational.sqlite'}",
+            "keystore_url": keystore_url or f"sqlite:///{root / 'keystore.sqlite'}",
+            "mlflow_tracking_uri": mlflow_tracking_uri or f"sqlite:///{root / 'mlflow.db'}",
+            "drift_psi_threshold": drift_psi_threshold,
+            "cluster": cluster,
+            "shards": shards,
+            "cluster_training_min_rows": cluster_training_min_rows,
         }
-        for name, default in defaults.items():
-            value = getattr(self, name)
-            object.__setattr__(self, name, Path(value).absolute() if value is not None else default)
-        if self.care_db_url is None:
-            object.__setattr__(self, "care_db_url", f"sqlite:///{self.world_dir / 'care.sqlite'}")
-        if self.operational_db_url is None:
-            object.__setattr__(self, "operational_db_url", f"sqlite:///{home / 'operational.sqlite'}")
-        if self.keystore_url is None:
-            object.__setattr__(self, "keystore_url", f"sqlite:///{home / 'keystore.sqlite'}")
-        if self.mlflow_tracking_uri is None:
-            object.__setattr__(self, "mlflow_tracking_uri", f"sqlite:///{home / 'mlflow.db'}")
-        if self.demo and self.pseudonym_key is None:
-            object.__setattr__(self, "pseudonym_key", DEMO_PSEUDONYM_KEY)
-            object.__setattr__(self, "pseudonym_key_version", DEMO_PSEUDONYM_KEY_VERSION)
+        for name, value in resolved.items():
+            object.__setattr__(self, name, value)
 
     @property
     def mlflow_artifact_root(self) -> Path:
         return self.home / "mlflow-artifacts"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        """Great Expectations Data Docs of every validation run, without row values (D107)."""
+        return self.home / "data_docs"
 
     def require_pseudonym_key(self) -> tuple[str, str]:
         """The (key, version) pair, or a clear error saying how to provide one."""
@@ -96,12 +136,13 @@ class Settings:
 
     def reference(self) -> SettingsReference:
         """What a flow is given instead of these settings (see :class:`SettingsReference`)."""
-        return SettingsReference(home=str(self.home), demo=self.demo)
+        return SettingsReference(home=str(self.home), demo=self.demo, cluster=self.cluster)
 
 
 @dataclass(frozen=True)
 class SettingsReference:
-    """How every flow receives its settings: the data home and the demo flag, nothing else.
+    """How every flow receives its settings: the data home, the demo flag and the Dask scheduler address
+    (``cluster``, not a secret), nothing else.
 
     A flow parameter is stored in the Prefect database and shown in its UI, so it must never hold the
     pseudonymisation key. The flow calls :meth:`resolve` in its own process, which loads the settings
@@ -113,10 +154,15 @@ class SettingsReference:
 
     home: str
     demo: bool = False
+    cluster: str | None = None
 
     def resolve(self) -> Settings:
         """The settings of the executing process for this home (and demo key when ``demo``)."""
-        return load_settings(home=self.home, demo=self.demo or None)
+        return load_settings(home=self.home, demo=self.demo or None, cluster=self.cluster)
+
+
+def _absolute(value: Path | str | None, default: Path) -> Path:
+    return Path(value).absolute() if value is not None else default
 
 
 class MissingPseudonymKeyError(StepError):
@@ -131,6 +177,10 @@ def _coerce(name: str, raw: object) -> object:
         return raw if isinstance(raw, bool) else str(raw).strip().lower() in _BOOL_TRUE
     if name == "drift_psi_threshold":
         return float(raw)  # type: ignore[arg-type]
+    if name in ("shards", "cluster_training_min_rows"):
+        return int(raw)  # type: ignore[call-overload]
+    if name == "cluster":
+        return str(raw).strip() or None
     return raw
 
 

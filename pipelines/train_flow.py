@@ -17,10 +17,12 @@ from prefect.cache_policies import NO_CACHE
 
 from models import gate, registry, store
 from models.config import TrainingConfig, target_name
+from models.fitting import BoosterFitter
 from models.gate import GateDecision
 from models.harness import HarnessResult, fit_and_evaluate, prediction_dates_needed
 from models.registry import Candidate, Provenance
 from models.store import FeatureSet
+from pipelines.cluster_training import booster_fitter
 from pipelines.parameters import TrainParameters
 from pipelines.progress import say
 from pipelines.retry import IO_RETRIES
@@ -55,7 +57,7 @@ def read_truth_if_present(settings: SettingsReference, months: list[pd.Timestamp
 
     Takes the settings reference, not the key: a task's arguments are recorded by Prefect."""
     resolved = settings.resolve()
-    world_dir = Path(resolved.world_dir)  # type: ignore[arg-type]
+    world_dir = Path(resolved.world_dir)
     if resolved.pseudonym_key is None or not (world_dir / "truth" / "truth.parquet").exists():
         say("no synthetic truth (or no pseudonym key): the oracle baseline is skipped")
         return None
@@ -64,9 +66,14 @@ def read_truth_if_present(settings: SettingsReference, months: list[pd.Timestamp
 
 @task(cache_policy=NO_CACHE)
 def train_and_evaluate(
-    feature_set: FeatureSet, truth: pd.DataFrame | None, outcome: str, config: TrainingConfig
+    feature_set: FeatureSet,
+    truth: pd.DataFrame | None,
+    outcome: str,
+    config: TrainingConfig,
+    fitter: BoosterFitter | None = None,
 ) -> HarnessResult:
-    """Temporal split, search, calibration and evaluation of one outcome."""
+    """Temporal split, search, calibration and evaluation of one outcome (boosters fitted by ``fitter``:
+    on the Dask cluster for a large table, else in this process)."""
     return fit_and_evaluate(
         feature_set.features,
         feature_set.labels,
@@ -75,6 +82,7 @@ def train_and_evaluate(
         feature_set.version,
         truth=truth,
         progress=say,
+        fitter=fitter,
     )
 
 
@@ -148,7 +156,7 @@ def train_flow(
     config = parameters.training_config()
     outcomes = tuple(parameters.outcomes)
     feature_set = read_feature_set(
-        Path(resolved.features_dir),  # type: ignore[arg-type]
+        Path(resolved.features_dir),
         parameters.feature_set_version,
         outcomes,
         config,
@@ -165,15 +173,16 @@ def train_flow(
     )
     uri = str(resolved.mlflow_tracking_uri)
     summaries = []
-    for number, outcome in enumerate(outcomes, start=1):
-        say(f"[{number}/{len(outcomes)}] Training {target_name(outcome, config.horizon_months)}")
-        result = train_and_evaluate(feature_set, truth, outcome, config)
-        candidate = register_candidate(result, config, provenance, uri, artifact_root(resolved))
-        log_run_file(candidate.run_id, parameters, uri)
-        decision = judge(result, candidate, config, uri)
-        publish_decision(candidate, decision, result, provenance, uri)
-        summaries.append(summarise(result, candidate, decision))
-        say(summary_line(summaries[-1]))
+    with booster_fitter(resolved) as fitter:  # tasks called here run in this process, beside the client
+        for number, outcome in enumerate(outcomes, start=1):
+            say(f"[{number}/{len(outcomes)}] Training {target_name(outcome, config.horizon_months)}")
+            result = train_and_evaluate(feature_set, truth, outcome, config, fitter)
+            candidate = register_candidate(result, config, provenance, uri, artifact_root(resolved))
+            log_run_file(candidate.run_id, parameters, uri)
+            decision = judge(result, candidate, config, uri)
+            publish_decision(candidate, decision, result, provenance, uri)
+            summaries.append(summarise(result, candidate, decision))
+            say(summary_line(summaries[-1]))
     return summaries
 
 

@@ -171,12 +171,81 @@ def update_account(engine: sa.Engine, username: str, *, end_sessions: bool, **va
     return result.rowcount == 1
 
 
-def totp_state(engine: sa.Engine, user_id: int) -> tuple[str | None, int | None]:
-    """The account's TOTP secret and last used time step (None, None when it has no second factor)."""
+def totp_state(engine: sa.Engine, user_id: int, key: bytes) -> tuple[str | None, int | None]:
+    """The account's TOTP secret (opened with ``key``) and last used time step; (None, None) when it has
+    no second factor. Raises :class:`review.totp.SealedSecretError` when the stored value is in clear,
+    sealed for another account or with another key: callers must then refuse, never skip the factor."""
+    from review.totp import open_secret
+
     query = sa.select(users.c.totp_secret, users.c.totp_last_step).where(users.c.user_id == user_id)
     with engine.connect() as connection:
         row = connection.execute(query).first()
-    return (row.totp_secret, row.totp_last_step) if row is not None else (None, None)
+    if row is None or row.totp_secret is None:
+        return None, None
+    return open_secret(key, user_id, row.totp_secret), row.totp_last_step
+
+
+def set_totp_secret(engine: sa.Engine, username: str, key: bytes, secret: str) -> bool:
+    """Make ``secret`` the account's active second factor (sealed), end its sessions (the admin's
+    `tidlig users totp`, which hands the secret over in person)."""
+    account = find_account(engine, username=username)
+    if account is None:
+        return False
+    from review.totp import seal_secret
+
+    return update_account(
+        engine,
+        username,
+        end_sessions=True,
+        totp_secret=seal_secret(key, account.user_id, secret),
+        totp_last_step=None,
+        totp_pending_secret=None,
+    )
+
+
+def start_totp_enrolment(engine: sa.Engine, user_id: int, key: bytes) -> str:
+    """A fresh secret stored sealed as the account's *pending* second factor (replacing any earlier
+    pending one); returned so the page can show it once. It is not used at sign-in until confirmed."""
+    from review.totp import PENDING, new_secret, seal_secret
+
+    secret = new_secret()
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(users)
+            .where(users.c.user_id == user_id)
+            .values(totp_pending_secret=seal_secret(key, user_id, secret, PENDING))
+        )
+    return secret
+
+
+def confirm_totp_enrolment(
+    engine: sa.Engine, user_id: int, key: bytes, code: str, moment: dt.datetime
+) -> bool:
+    """Activate the pending secret if ``code`` is a current code for it: it becomes the account's second
+    factor (sealed for the active slot) with that step used; False (nothing changed) otherwise."""
+    from review.totp import PENDING, SealedSecretError, matching_step, open_secret, seal_secret
+
+    query = sa.select(users.c.totp_pending_secret).where(users.c.user_id == user_id)
+    with engine.connect() as connection:
+        pending = connection.execute(query).scalar()
+    if pending is None:
+        return False
+    try:
+        secret = open_secret(key, user_id, pending, PENDING)
+    except SealedSecretError:
+        return False
+    step = matching_step(secret, code, moment)
+    if step is None:
+        return False
+    with engine.begin() as connection:
+        result = connection.execute(
+            sa.update(users)
+            .where(users.c.user_id == user_id, users.c.totp_pending_secret == pending)
+            .values(
+                totp_secret=seal_secret(key, user_id, secret), totp_last_step=step, totp_pending_secret=None
+            )
+        )
+    return result.rowcount == 1
 
 
 def use_totp_step(engine: sa.Engine, user_id: int, step: int) -> bool:

@@ -29,6 +29,7 @@ from review.audit import AuditEvent, AuditLog, AuditUnavailableError, request_co
 from review.authentication import LocalAccountProvider, LoginThrottle
 from review.config import ReviewConfig
 from review.database import create_operational_engine, upgrade_database
+from review.formatting import install_filters
 from review.identities import KeyStore
 from review.security_events import ANONYMOUS, SecurityEvents
 from review.sessions import SessionStore
@@ -64,17 +65,18 @@ def create_app(
     migrate: bool = True,
 ) -> FastAPI:
     """The review app for ``config``; ``migrate`` runs ``alembic upgrade head`` on the operational DB."""
-    from review import oidc, web_admin, web_auth, web_lists, web_monitoring, web_users
+    from review import oidc, web_account, web_admin, web_auth, web_lists, web_monitoring, web_users
 
     engine = create_operational_engine(config.operational_db_url)
     if migrate:
         if config.migration_db_url:
             owner = create_operational_engine(config.migration_db_url)
-            upgrade_database(owner)
+            upgrade_database(owner, totp_key=config.totp_key)
             owner.dispose()
         else:
-            upgrade_database(engine)
+            upgrade_database(engine, totp_key=config.totp_key)
     templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
+    install_filters(templates.env)
     app = FastAPI(title="Tidlig review", docs_url=None, redoc_url=None, openapi_url=None)
     anchors = (
         AnchorFile(config.anchor_path, config.anchor_key, config.anchor_every)
@@ -112,6 +114,7 @@ def create_app(
     app.include_router(web_users.router)
     app.include_router(web_admin.router)
     app.include_router(web_monitoring.router)
+    app.include_router(web_account.router)
     _install_error_pages(app)
     access_log = _access_logger(config.access_log_path)
     if config.oidc is not None:

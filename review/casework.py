@@ -27,12 +27,22 @@ NOT_RELEVANT_REASONS: tuple[str, ...] = (
 MAX_NOTE_LENGTH = 2000
 
 
+ERROR_FIELDS: dict[str, str] = {
+    "error_action_required": "action",
+    "error_finding_required": "new_problem_found",
+    "error_reason_required": "not_relevant_reason",
+    "error_visit_date_required": "visit_date",
+}
+
+
 class DecisionError(ValueError):
-    """The submitted decision is incomplete; ``code`` names the message key to show."""
+    """The submitted decision is incomplete; ``code`` names the message key to show and ``field`` the form
+    field it belongs beside."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+        self.field = ERROR_FIELDS.get(code, "action")
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,7 @@ class Decision:
     referred_to_gp: bool | None = None
     not_relevant_reason: str | None = None
     note: str | None = None
+    visit_date: dt.date | None = None
 
 
 def _yes_no(value: str | None) -> bool | None:
@@ -54,7 +65,8 @@ def parse_decision(form: Mapping[str, str]) -> Decision:
     """Validate a submitted decision form.
 
     ``visit_done`` needs ``new_problem_found`` (yes/no) and takes ``referred_to_gp`` (yes/no, default no);
-    ``not_relevant`` needs one of :data:`NOT_RELEVANT_REASONS`. Raises :class:`DecisionError` otherwise.
+    ``not_relevant`` needs one of :data:`NOT_RELEVANT_REASONS`; ``visit_booked`` needs ``visit_date``
+    (``YYYY-MM-DD``, as a date input sends it). Raises :class:`DecisionError` otherwise.
     """
     action = (form.get("action") or "").strip()
     if action not in DECISION_ACTIONS:
@@ -71,6 +83,12 @@ def parse_decision(form: Mapping[str, str]) -> Decision:
         if reason not in NOT_RELEVANT_REASONS:
             raise DecisionError("error_reason_required")
         return Decision(action, not_relevant_reason=reason, note=note)
+    if action == "visit_booked":
+        try:
+            visit_date = dt.date.fromisoformat((form.get("visit_date") or "").strip())
+        except ValueError:
+            raise DecisionError("error_visit_date_required") from None
+        return Decision(action, note=note, visit_date=visit_date)
     return Decision(action, note=note)
 
 
@@ -99,6 +117,7 @@ def record_decision(
                 referred_to_gp=decision.referred_to_gp,
                 not_relevant_reason=decision.not_relevant_reason,
                 note=decision.note,
+                visit_date=decision.visit_date,
             )
         )
 
@@ -112,6 +131,24 @@ def latest_statuses(engine: sa.Engine, list_id: str) -> dict[str, str]:
     )
     with engine.connect() as connection:
         return {row.person_key: row.action for row in connection.execute(query)}
+
+
+def booked_visits(engine: sa.Engine, list_id: str) -> dict[str, dt.date]:
+    """``person_key -> visit date`` for the citizens whose latest decision on the list booked a visit."""
+    query = (
+        sa.select(decisions.c.person_key, decisions.c.action, decisions.c.visit_date)
+        .where(decisions.c.list_id == list_id)
+        .order_by(decisions.c.decided_at, decisions.c.decision_id)
+    )
+    latest: dict[str, tuple[str, dt.date | None]] = {}
+    with engine.connect() as connection:
+        for row in connection.execute(query):
+            latest[row.person_key] = (row.action, row.visit_date)
+    return {
+        key: visit
+        for key, (action, visit) in latest.items()
+        if action == "visit_booked" and visit is not None
+    }
 
 
 @dataclass(frozen=True)
@@ -150,6 +187,7 @@ def decision_history(engine: sa.Engine, person_key: str, list_ids: Iterable[str]
                 referred_to_gp=row["referred_to_gp"],
                 not_relevant_reason=row["not_relevant_reason"],
                 note=row["note"],
+                visit_date=row["visit_date"],
             ),
         )
         for row in rows

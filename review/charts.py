@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT, PAD = 320, 110, 20
 
 
-def line_chart_svg(points: Sequence[tuple[str, float]], *, title: str, unit: str) -> Markup:
+def _plain(value: float) -> str:
+    return f"{value:g}"
+
+
+def line_chart_svg(
+    points: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    unit: str,
+    value_text: Callable[[float], str] = _plain,
+) -> Markup:
     """A labelled line chart of ``(label, value)`` points as safe inline SVG (empty if no points).
 
-    Only numbers reach the path data; the title and labels are escaped.
+    ``value_text`` writes the axis and summary numbers (e.g. with a Danish decimal comma). Only numbers
+    reach the path data; the title, labels and number texts are escaped.
     """
     if not points:
         return Markup("")
@@ -28,7 +39,7 @@ def line_chart_svg(points: Sequence[tuple[str, float]], *, title: str, unit: str
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coordinates)
     dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5"/>' for x, y in coordinates)
     first_label, last_label = escape(points[0][0]), escape(points[-1][0])
-    summary = escape(f"{title}: {values[0]:g} → {values[-1]:g} {unit}")
+    summary = escape(f"{title}: {value_text(values[0])} → {value_text(values[-1])} {unit}")
     return Markup(  # noqa: S704 (numbers and escaped text only, see docstring)
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{summary}">'
         f"<title>{summary}</title>"
@@ -36,8 +47,8 @@ def line_chart_svg(points: Sequence[tuple[str, float]], *, title: str, unit: str
         f'<polyline points="{path}"/>{dots}'
         f'<text x="{PAD}" y="{HEIGHT - 3}">{first_label}</text>'
         f'<text x="{WIDTH - PAD}" y="{HEIGHT - 3}" text-anchor="end">{last_label}</text>'
-        f'<text x="{PAD}" y="13">{high:g} {escape(unit)}</text>'
-        f'<text x="{PAD}" y="{HEIGHT - PAD - 3}" class="low">{low:g}</text>'
+        f'<text x="{PAD}" y="13">{escape(value_text(high))} {escape(unit)}</text>'
+        f'<text x="{PAD}" y="{HEIGHT - PAD - 3}" class="low">{escape(value_text(low))}</text>'
         "</svg>"
     )
 
@@ -83,3 +94,48 @@ def interval_chart_svg(
         f'<text x="{PAD}" y="{HEIGHT - PAD - 3}" class="low">{low:g}</text>'
         "</svg>"
     )
+
+
+QUALITY_MARKS = {"ok": "", "warning": "!", "quarantined": "×", "missing": "–"}
+
+
+def status_grid_svg(
+    rows: Sequence[str], columns: Sequence[str], cells: dict[tuple[str, str], str], *, title: str
+) -> Markup:
+    """A grid of one cell per (row, column) coloured by status (``ok``, ``warning``, ``quarantined``,
+    ``missing``; absent: nothing expected), with a mark inside so it reads without colour (! × –), as safe
+    inline SVG. Labels are escaped; statuses outside :data:`QUALITY_MARKS` are drawn as absent."""
+    if not rows or not columns:
+        return Markup("")
+    cell, left, top = 9, 150, 16
+    width, height = left + cell * len(columns) + 4, top + cell * len(rows) + 16
+    parts = [
+        f'<svg class="chart quality-grid" viewBox="0 0 {width} {height}" width="{width * 1.5:.0f}" '
+        f'height="{height * 1.5:.0f}" role="img" '
+        f'aria-label="{escape(title)}">'
+        f"<title>{escape(title)}</title>"
+    ]
+    for index, row in enumerate(rows):
+        y = top + index * cell
+        parts.append(f'<text x="{left - 4}" y="{y + cell - 1}" text-anchor="end">{escape(row)}</text>')
+        for position, column in enumerate(columns):
+            status = cells.get((row, column))
+            if status not in QUALITY_MARKS:
+                continue
+            x = left + position * cell
+            parts.append(
+                f'<g class="q-{status}"><rect x="{x}" y="{y}" width="{cell - 1}" height="{cell - 1}">'
+                f"<title>{escape(f'{row} {column}: {status}')}</title></rect>"
+                + (
+                    f'<text x="{x + (cell - 1) / 2}" y="{y + cell - 2}" text-anchor="middle">'
+                    f"{QUALITY_MARKS[status]}</text>"
+                    if QUALITY_MARKS[status]
+                    else ""
+                )
+                + "</g>"
+            )
+    parts.append(f'<text x="{left}" y="{height - 3}">{escape(columns[0])}</text>')
+    if len(columns) >= 8:  # room for both ends' labels
+        parts.append(f'<text x="{width - 4}" y="{height - 3}" text-anchor="end">{escape(columns[-1])}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 (numbers and escaped text only, see docstring)

@@ -39,6 +39,9 @@ class CitizenFacts:
     falls: list[tuple[str, bool | None]] = field(default_factory=list)
     falls_count: int | None = None
     weights: list[tuple[str, float]] = field(default_factory=list)
+    medicines_atc: list[str] = field(default_factory=list)
+    hfrs_score: float | None = None
+    charlson_index: float | None = None
 
 
 def _first(item: Mapping[str, Any], *names: str) -> Any:
@@ -80,6 +83,9 @@ def normalise_facts(document: Mapping[str, Any]) -> CitizenFacts:
         falls=sorted(((fall.date, fall.injury) for fall in typed.falls), key=lambda fall: fall[0]),
         falls_count=len(typed.falls) if typed.falls else _count(document, "falls_count_12m"),
         weights=sorted((weight.date, float(weight.kg)) for weight in typed.weights),
+        medicines_atc=sorted(typed.medicines_atc_90d),
+        hfrs_score=typed.hfrs_score,
+        charlson_index=typed.charlson_index,
     )
 
 
@@ -132,7 +138,15 @@ def _legacy_facts(document: Mapping[str, Any]) -> CitizenFacts:
         falls=sorted(falls, key=lambda fall: fall[0]),
         falls_count=len(falls) if falls else _count(document, "falls", "falls_count"),
         weights=sorted(weights),
+        medicines_atc=sorted(str(code) for code in document.get("medicines_atc_90d") or () if code),
+        hfrs_score=_score(document, "hfrs_score"),
+        charlson_index=_score(document, "charlson_index"),
     )
+
+
+def _score(document: Mapping[str, Any], name: str) -> float | None:
+    value = document.get(name)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _count(document: Mapping[str, Any], *names: str) -> int | None:

@@ -8,12 +8,34 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from review.authentication import ThrottlePolicy
 from review.passwords import HashingCost
+from review.triage import TRIAGE_ENV, TriageBands
+
+
+class PlatformSettings(Protocol):
+    """What the app reads of the platform's settings (``pipelines.settings.Settings``; the app does not
+    import the wiring layer)."""
+
+    @property
+    def home(self) -> Path: ...
+    @property
+    def operational_db_url(self) -> str: ...
+    @property
+    def keystore_url(self) -> str: ...
+    @property
+    def deployment(self) -> str: ...
+    @property
+    def quarantine_dir(self) -> Path: ...
+    @property
+    def data_docs_dir(self) -> Path: ...
+
 
 ANCHOR_KEY_ENV = "TIDLIG_AUDIT_ANCHOR_KEY"
 LOGIN_RECORD_KEY_ENV = "TIDLIG_LOGIN_RECORD_KEY"
+TOTP_KEY_ENV = "TIDLIG_TOTP_KEY"
 FOUR_EYES_ENV = "TIDLIG_REVIEW_FOUR_EYES"
 
 
@@ -68,6 +90,8 @@ class ReviewConfig:
     max_concurrent_hashes: int = 2
     trusted_proxies: tuple[str, ...] = ()
     login_record_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    # seals TOTP secrets in the database (review.totp); kept outside it, like the other keys
+    totp_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     anchor_path: Path | None = None
     anchor_key: bytes | None = field(default=None, repr=False)
     anchor_every: int = 1
@@ -78,6 +102,10 @@ class ReviewConfig:
     access_log_path: Path | None = None
     oidc: OidcSettings | None = None
     page_size: int = 50
+    triage: TriageBands = field(default_factory=TriageBands)
+    # Where the analyst pages find the rendered quarantine reports and the Data Docs (None: not shown).
+    quarantine_dir: Path | None = None
+    data_docs_dir: Path | None = None
 
     @property
     def cookies_secure(self) -> bool:
@@ -85,23 +113,27 @@ class ReviewConfig:
         return self.secure_cookies if self.secure_cookies is not None else not is_loopback(self.bind_host)
 
     @classmethod
-    def from_settings(cls, settings: object, **overrides: object) -> ReviewConfig:
+    def from_settings(cls, settings: PlatformSettings, **overrides: object) -> ReviewConfig:
         """Take the database URLs and deployment from a :class:`pipelines.settings.Settings`, and the
         app's keys from the environment or from 0600 key files under ``<home>/secrets``."""
         from privacy.files import secret_key
 
-        home = Path(settings.home)  # type: ignore[attr-defined]
+        home = Path(settings.home)
         values: dict[str, object] = {
-            "operational_db_url": str(settings.operational_db_url),  # type: ignore[attr-defined]
-            "keystore_url": str(settings.keystore_url),  # type: ignore[attr-defined]
-            "deployment": str(settings.deployment),  # type: ignore[attr-defined]
+            "operational_db_url": str(settings.operational_db_url),
+            "keystore_url": str(settings.keystore_url),
+            "deployment": str(settings.deployment),
             "anchor_path": anchor_path_of(home),
             "anchor_key": secret_key(home / "secrets" / "audit-anchor.key", os.environ.get(ANCHOR_KEY_ENV)),
             "login_record_key": secret_key(
                 home / "secrets" / "login-records.key", os.environ.get(LOGIN_RECORD_KEY_ENV)
             ),
+            "totp_key": secret_key(home / "secrets" / "totp.key", os.environ.get(TOTP_KEY_ENV)),
             "access_log_path": home / "logs" / "review-access.log",
             "four_eyes": four_eyes_from_environment(),
+            "triage": TriageBands.parse(os.environ.get(TRIAGE_ENV, "")),
+            "quarantine_dir": settings.quarantine_dir,
+            "data_docs_dir": settings.data_docs_dir,
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]

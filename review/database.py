@@ -40,9 +40,14 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade_database(engine: sa.Engine) -> None:
-    """Bring the review tables to the latest migration (``alembic upgrade head``); idempotent."""
+def upgrade_database(engine: sa.Engine, *, totp_key: bytes | None = None) -> None:
+    """Bring the review tables to the latest migration (``alembic upgrade head``); idempotent.
+
+    ``totp_key`` (the key that seals TOTP secrets, kept outside the database) is needed once, by migration
+    0003, when the database still holds secrets in clear; it refuses to run without it then.
+    """
     config = alembic_config()
+    config.attributes["totp_key"] = totp_key
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -24,6 +24,46 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Every access to citizen data is logged with user, time and purpose.",
     ),
     "one_time_code": ("Engangskode (6 cifre)", "One-time code (6 digits)"),
+    "totp_title": ("Totrins-login", "Two-step sign-in"),
+    "list_withdrawn": (
+        "{count} borger(e) er taget af listen efter indsigelse mod behandlingen.",
+        "{count} citizen(s) were withdrawn from this list after objecting to the processing.",
+    ),
+    "totp_intro": (
+        "Sæt en godkendelses-app op (fx Microsoft Authenticator eller FreeOTP). Derefter skal du bruge en "
+        "engangskode fra appen, hver gang du logger ind.",
+        "Set up an authenticator app (for example Microsoft Authenticator or FreeOTP). From then on you "
+        "sign in with a one-time code from the app as well as your password.",
+    ),
+    "totp_step_open": ("På telefonen: åbn linket i appen.", "On the phone: open the link in the app."),
+    "totp_open_in_app": ("Åbn i godkendelses-appen", "Open in the authenticator app"),
+    "totp_step_manual": ("Eller tast nøglen ind i appen:", "Or type the key into the app:"),
+    "totp_account": ("Konto", "Account"),
+    "totp_key": ("Nøgle", "Key"),
+    "totp_kind": ("Type", "Type"),
+    "totp_kind_value": ("Tidsbaseret, 6 cifre, 30 sekunder", "Time-based, 6 digits, 30 seconds"),
+    "totp_step_confirm": (
+        "Skriv den kode, appen viser nu, og bekræft.",
+        "Enter the code the app shows now, and confirm.",
+    ),
+    "totp_shown_once": (
+        "Nøglen vises kun denne ene gang. Den gælder først, når du har bekræftet den med en kode.",
+        "The key is shown this once only. It takes effect only after you confirm it with a code.",
+    ),
+    "totp_confirm": ("Bekræft og slå til", "Confirm and switch on"),
+    "totp_wrong_code": (
+        "Koden passede ikke. Her er en ny nøgle: fjern den gamle fra appen og sæt den nye op.",
+        "That code did not match. Here is a new key: remove the old one from the app and add this one.",
+    ),
+    "totp_enrolled_now": ("Totrins-login er slået til.", "Two-step sign-in is on."),
+    "totp_active": (
+        "Din konto bruger totrins-login. Har du mistet telefonen, så bed administratoren om en ny nøgle.",
+        "Your account uses two-step sign-in. If you lost the phone, ask the admin for a new key.",
+    ),
+    "totp_external": (
+        "Du logger ind med kommunens login; dets totrins-login gælder.",
+        "You sign in through the municipality's login; its two-step sign-in applies.",
+    ),
     "one_time_code_hint": (
         "Fra din godkendelses-app. Lad feltet stå tomt, hvis du ikke har sat en op.",
         "From your authenticator app. Leave it empty if you have not set one up.",
@@ -343,9 +383,204 @@ TEXTS: dict[str, tuple[str, str]] = {
     "screening_runs": ("Screeningskørsler og datakvalitet", "Screening runs and data quality"),
     "run_status": ("Status", "Status"),
     "run_reason": ("Begrundelse", "Reason"),
+    "run_finished": ("Afsluttet (UTC)", "Finished (UTC)"),
+    "run_publishes_current": ("offentliggjorde de gældende lister", "published the current lists"),
     "chart_legend": ("○ forventet med interval, ■ realiseret", "○ expected with interval, ■ realised"),
+    "data_quality": ("Datakvalitet pr. kilde og måned", "Data quality per source and month"),
+    "data_quality_intro": (
+        "Leverancer pr. kilde og måned ved seneste overvågning: modtaget, sat i karantæne, holdt tilbage "
+        "(venter på en anden kilde), med advarsler, manglende udtræk. Rækketal under {n} vises som <5. "
+        "Tabellen viser kun måneder, der kræver opmærksomhed.",
+        "Deliveries per source and month at the latest monitor run: landed, quarantined, held (waiting "
+        "for another source), with warnings, expected extracts missing. Row counts under {n} show <5. "
+        "The table lists only the months that need attention.",
+    ),
+    "data_quality_legend": (
+        "Grøn: modtaget; ! advarsel eller holdt tilbage; × i karantæne; – udtræk mangler.",
+        "Green: landed; ! warning or held; × quarantined; – extract missing.",
+    ),
+    "source": ("Kilde", "Source"),
+    "month": ("Måned", "Month"),
+    "deliveries": ("Leverancer", "Deliveries"),
+    "landed": ("Modtaget", "Landed"),
+    "quarantined": ("Karantæne", "Quarantined"),
+    "held": ("Holdt tilbage", "Held"),
+    "with_warnings": ("Med advarsler", "With warnings"),
+    "missing_extracts": ("Manglende udtræk", "Missing extracts"),
+    "rows_landed": ("Rækker modtaget", "Rows landed"),
+    "rows_refused": ("Rækker afvist", "Rows refused"),
+    "no_quality_issues": (
+        "Alle leverancer er modtaget uden advarsler.",
+        "Every delivery landed without warnings.",
+    ),
+    "quarantine_reports": ("Rapporter for karantæne og afviste rækker", "Quarantine and row reports"),
+    "data_docs": (
+        "Valideringer (Great Expectations Data Docs)",
+        "Validations (Great Expectations Data Docs)",
+    ),
+    "data_docs_intro": (
+        "Hver validering af en leverance mod sin datakontrakt, som Great Expectations viser den: regler, "
+        "antal fejlende rækker og andele. Uden værdier fra rækkerne (ingen CPR-numre).",
+        "Every validation of deliveries against their data contract, as Great Expectations shows it: "
+        "rules, failing row counts and shares. Without row values (no CPR numbers).",
+    ),
+    "validated_at": ("Valideret (UTC)", "Validated (UTC)"),
+    "rules_failed": ("Regler brudt", "Rules broken"),
+    "passed": ("bestået", "passed"),
+    "failed": ("brudt", "failed"),
+    "no_data_docs": (
+        "Ingen validering er dokumenteret endnu. Kør `tidlig ingest`.",
+        "No validation documented yet. Run `tidlig ingest`.",
+    ),
+    "action_data_docs_view": ("Så valideringsrapport", "Viewed validation docs"),
+    "action_quarantine_report_view": ("Så karantænerapport", "Viewed quarantine report"),
     "action_monitoring_view": ("Så overvågning", "Viewed monitoring"),
     "action_monitoring_acknowledge": ("Kvitterede overvågningssag", "Acknowledged monitoring item"),
+    # issue 17: the worklist nurses and GPs asked for (review/web_lists.py, review/list_export.py)
+    "csv_cpr": ("CPR-nummer", "CPR number"),
+    "csv_name": ("Navn", "Name"),
+    "csv_shared_place": ("Delt plads", "Shared place"),
+    "csv_risk_percent": ("Risiko (%)", "Risk (%)"),
+    "csv_change_points": ("Ændring (%-point)", "Change (percentage points)"),
+    "triage": ("Triage", "Triage"),
+    "triage_red": ("Rød", "Red"),
+    "triage_yellow": ("Gul", "Yellow"),
+    "triage_green": ("Grøn", "Green"),
+    "triage_legend": (
+        "Triage efter kommunens farver: rød ved risiko fra {red}, gul fra {yellow}, ellers grøn.",
+        "Triage in the municipality's colours: red from a risk of {red}, yellow from {yellow}, else green.",
+    ),
+    "visit_date": ("Besøgsdato", "Visit date"),
+    "visit_date_help": ("Kun ved aftalt besøg.", "Only for a booked visit."),
+    "visit_on": ("besøg {date}", "visit {date}"),
+    "error_visit_date_required": (
+        "Ved et aftalt besøg skal du angive datoen for besøget.",
+        "For a booked visit, give the date of the visit.",
+    ),
+    "error_summary": (
+        "Handlingen er ikke gemt. Ret feltet markeret nedenfor, og tryk Gem igen.",
+        "The decision was not saved. Correct the field marked below and press Save again.",
+    ),
+    "tie_shared": ("delt {first}.–{last}. plads", "shared {first}–{last}"),
+    "tie_note": (
+        "Borgere med samme viste risiko deler plads (fx \u201edelt 3.–6. plads\u201c). Inden for en delt "
+        "plads "
+        "står de i en fast rækkefølge efter pseudonym; den siger intet om, hvem der haster mest.",
+        "Citizens with the same shown risk share a place (e.g. \u201cshared 3–6\u201d). Within a shared "
+        "place "
+        "they are in a fixed order by pseudonym, which says nothing about who is most urgent.",
+    ),
+    "progress": ("Fremdrift", "Progress"),
+    "progress_text": (
+        "{done} af {total} færdige · {started} i gang · {open} ikke behandlet",
+        "{done} of {total} done · {started} in progress · {open} not handled",
+    ),
+    "next_citizen": ("Næste borger", "Next citizen"),
+    "previous_citizen": ("Forrige borger", "Previous citizen"),
+    "next_open_citizen": ("Næste ikke behandlede", "Next not handled"),
+    "position_of": ("Borger {position} af {total} på listen", "Citizen {position} of {total} on the list"),
+    "all_handled": ("Alle på listen er behandlet.", "Everyone on the list has been handled."),
+    "contact": ("Kontakt", "Contact"),
+    "phone": ("Telefon", "Phone"),
+    "address": ("Adresse", "Address"),
+    "own_gp": ("Egen læge", "Own GP"),
+    "gp_phone": ("Lægens telefon", "GP's phone"),
+    "medicines": ("Lægemidler (90 dage)", "Medicines (90 days)"),
+    "medicine_class": ("Gruppe", "Class"),
+    "medicine_name": ("Lægemiddel", "Medicine"),
+    "fall_risk_drug": ("øger faldrisiko", "raises fall risk"),
+    "unknown_code": ("ukendt kode", "unknown code"),
+    "code_group": ("gruppe {code}", "group {code}"),
+    "diagnosis": ("Diagnose", "Diagnosis"),
+    "scores": ("Samlede scorer", "Summary scores"),
+    "hfrs": ("HFRS (skrøbelighed)", "HFRS (frailty)"),
+    "charlson": ("Charlson (samsygelighed)", "Charlson (comorbidity)"),
+    "glossary": ("Ordforklaring", "Glossary"),
+    "fsiii_item": ("Funktionsevne", "Ability"),
+    "fsiii_scale": (
+        "Score 0 = ingen begrænsning, 1 = let, 2 = moderat, 3 = svær, 4 = totale begrænsninger.",
+        "Score 0 = no limitation, 1 = light, 2 = moderate, 3 = severe, 4 = complete limitation.",
+    ),
+    "risk_meaning_title": ("Hvad betyder risikoen?", "What does the risk mean?"),
+    "risk_meaning": (
+        "Risikoen er modellens bud på, hvor mange ud af 100 borgere med samme oplysninger der {event} inden "
+        "for "
+        "{months} måneder. {risk} betyder ca. {per100} ud af 100. Det er ikke en diagnose og ikke en sikker "
+        "forudsigelse for den enkelte; brug den til at vælge, hvem I ser på først.",
+        "The risk is the model's estimate of how many out of 100 citizens with the same information {event} "
+        "within {months} months. {risk} means about {per100} out of 100. It is not a diagnosis nor a certain "
+        "prediction for one person; use it to choose whom to look at first.",
+    ),
+    "risk_event_admission": ("får en akut indlæggelse", "have an acute admission"),
+    "risk_event_death": ("dør", "die"),
+    "risk_event_frailty": (
+        "bliver mere skrøbelige (mere hjælp, faldskade, plejebolig eller død)",
+        "become frailer (more help, a fall injury, a nursing home or death)",
+    ),
+    "glossary_intro": (
+        "Ord og forkortelser, der bruges på listerne og borgersiderne.",
+        "Words and abbreviations used on the lists and citizen pages.",
+    ),
+    "term_risk": ("Risiko", "Risk"),
+    "term_risk_text": (
+        "Sandsynligheden (0–100 %) for hændelsen, listen er lavet til (typisk en akut indlæggelse), inden "
+        "for "
+        "12 måneder efter listens dato, beregnet ud fra registreringer kendt før den dato. Ændring er "
+        "forskellen "
+        "i procentpoint fra sidste liste.",
+        "The probability (0–100 %) of the event the list is made for (usually an acute admission) within 12 "
+        "months of the list's date, computed from records known before that date. Change is the difference "
+        "in "
+        "percentage points from the previous list.",
+    ),
+    "term_rank": ("Rang og delt plads", "Rank and shared place"),
+    "term_hfrs": ("HFRS", "HFRS"),
+    "term_hfrs_text": (
+        "Hospital Frailty Risk Score: en skrøbelighedsscore ud fra diagnoser fra hospitalskontakter de "
+        "seneste "
+        "2 år. Under 5 lav, 5–15 middel, over 15 høj skrøbelighed.",
+        "Hospital Frailty Risk Score: a frailty score from the diagnoses of hospital contacts in the past 2 "
+        "years. Below 5 low, 5–15 intermediate, above 15 high frailty.",
+    ),
+    "term_charlson": ("Charlson", "Charlson"),
+    "term_charlson_text": (
+        "Charlsons samsygelighedsindeks: point for alvorlige kroniske sygdomme (fx hjertesvigt, KOL, "
+        "diabetes, "
+        "kræft, demens). Jo højere, jo mere samlet sygdomsbyrde.",
+        "Charlson comorbidity index: points for serious chronic diseases (e.g. heart failure, COPD, "
+        "diabetes, "
+        "cancer, dementia). The higher, the greater the overall burden of disease.",
+    ),
+    "term_fsiii": ("FSIII", "FSIII"),
+    "term_fsiii_text": (
+        "Fælles Sprog III: kommunernes fælles sprog for funktionsevne (J-koder, fx J1.1 Vaske sig) og "
+        "helbredstilstande (I-koder). Funktionsevne scores 0 (ingen begrænsning) til 4 (totale "
+        "begrænsninger).",
+        "Common Language III (Fælles Sprog III): the municipalities' shared terms for functional ability (J "
+        "codes, e.g. J1.1 washing oneself) and health conditions (I codes). Ability is scored 0 (no "
+        "limitation) "
+        "to 4 (complete limitation).",
+    ),
+    "term_79a": ("§79a", "§79a"),
+    "term_79a_text": (
+        "Servicelovens § 79a om forebyggende hjemmebesøg: tilbydes enlige det år, de fylder 70, alle ved 75 "
+        "og "
+        "80, årligt fra 82, og efter behov ved 65–81 år ved særlig risiko. Listens §79a-mærker viser, "
+        "hvilken "
+        "gruppe borgeren hører til.",
+        "Section 79a of the Social Services Act on preventive home visits: offered to people living alone in "
+        "the year they turn 70, to everyone at 75 and 80, yearly from 82, and as needed at 65–81 at special "
+        "risk. The list's §79a marks show which group the citizen belongs to.",
+    ),
+    "term_sks": ("SKS og ATC", "SKS and ATC"),
+    "term_sks_text": (
+        "SKS-koder er sygehusenes diagnosekoder (D + ICD-10, fx DI500 hjertesvigt); ATC-koder er "
+        "lægemidlernes koder (fx C03CA01 furosemid). Siden viser navnet fra kodetabellen; en kode uden navn "
+        "vises som \u201eukendt kode\u201c.",
+        "SKS codes are the hospitals' diagnosis codes (D + ICD-10, e.g. DI500 heart failure); ATC codes are "
+        "the medicines' codes (e.g. C03CA01 furosemide). The page shows the name from the code table; a code "
+        "without a name is shown as \u201cunknown code\u201d.",
+    ),
     # §79a target groups, worded once where the lists define them.
     **{f"flag_{code}": labels for code, labels in TARGET_GROUPS.items()},
 }

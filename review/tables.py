@@ -34,9 +34,12 @@ users = sa.Table(
     sa.Column("requested_by", sa.String(80), nullable=True),
     sa.Column("approved_by", sa.String(80), nullable=True),
     sa.Column("approval_pending", sa.Boolean, nullable=False, server_default=sa.false()),
-    # TOTP second factor (RFC 6238) and the last time step used, so a code cannot be replayed.
-    sa.Column("totp_secret", sa.String(64), nullable=True),
+    # TOTP second factor (RFC 6238) and the last time step used, so a code cannot be replayed. Both
+    # secrets are stored sealed with a key outside the database (review.totp, migration 0003); a pending
+    # secret becomes the active one only after the user confirms it with a code.
+    sa.Column("totp_secret", sa.String(255), nullable=True),
     sa.Column("totp_last_step", sa.BigInteger, nullable=True),
+    sa.Column("totp_pending_secret", sa.String(255), nullable=True),
 )
 
 sessions = sa.Table(
@@ -107,6 +110,7 @@ decisions = sa.Table(
     sa.Column("referred_to_gp", sa.Boolean, nullable=True),
     sa.Column("not_relevant_reason", sa.String(32), nullable=True),
     sa.Column("note", sa.Text, nullable=True),
+    sa.Column("visit_date", sa.Date, nullable=True),  # the booked visit's date (visit_booked only)
     sa.Index("ix_review_decisions_list", "list_id", "person_key"),
 )
 

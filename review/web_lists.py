@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from review import formatting
 from review.access import Principal, may_see_identities
 from review.accounts import colleagues_in
 from review.audit import AuditEvent
@@ -22,6 +23,7 @@ from review.casework import (
     STATUSES,
     DecisionError,
     assign,
+    booked_visits,
     current_assignees,
     decision_history,
     latest_statuses,
@@ -30,7 +32,10 @@ from review.casework import (
 )
 from review.charts import line_chart_svg
 from review.citizen_facts import normalise_facts
+from review.codes import medicines, name_of
+from review.i18n import translator
 from review.identities import Identity
+from review.list_export import worklist_csv
 from review.web_security import Require, language_of, render, require_recent_authentication, services
 from review.worklist import (
     SORT_KEYS,
@@ -42,10 +47,12 @@ from review.worklist import (
     list_entry,
     list_header,
     lists_in,
+    neighbours,
+    progress_of,
     risk_history,
     select_page,
 )
-from screening.exports import list_csv_text, spreadsheet_safe
+from screening.exports import spreadsheet_safe
 
 router = APIRouter()
 CARE_PURPOSE = "care_follow_up"
@@ -100,7 +107,9 @@ def _rows_and_state(request: Request, header: ListHeader) -> tuple[list[Worklist
     app = services(request)
     rows = app.row_cache.rows(app.engine, header.list_id, language_of(request))  # type: ignore[arg-type]
     state = ReviewState(
-        latest_statuses(app.engine, header.list_id), current_assignees(app.engine, header.list_id)
+        latest_statuses(app.engine, header.list_id),
+        current_assignees(app.engine, header.list_id),
+        booked_visits(app.engine, header.list_id),
     )
     return rows, state
 
@@ -132,6 +141,12 @@ def my_lists(request: Request, principal: Annotated[Principal, Depends(Require("
     return render(request, "lists.html", lists=lists)
 
 
+@router.get("/glossary")
+def glossary(request: Request, principal: Annotated[Principal, Depends(Require("lists:read"))]) -> Response:
+    """What the words on the lists mean: risk, shared place, HFRS, Charlson, FSIII, §79a, SKS/ATC."""
+    return render(request, "glossary.html", triage=services(request).config.triage)
+
+
 @router.get("/lists/{list_id}")
 def list_page(
     request: Request, list_id: str, principal: Annotated[Principal, Depends(Require("lists:read"))]
@@ -156,13 +171,19 @@ def list_page(
         new_only=query.new_only,
     )
     flags = sorted({flag for row in rows for flag in row.flags})
+    from screening.objections import withdrawn_counts
+
     return render(
         request,
         "list.html",
+        withdrawn=withdrawn_counts(services(request).engine, [header.list_id]).get(header.list_id, 0),
         header=header,
         page=page,
         query=query,
         flags=flags,
+        progress=progress_of(rows, state),
+        triage=services(request).config.triage,
+        any_ties=any(row.tied for row in page.rows),
         statuses=STATUSES,
         identities=_identities(request, principal, header, shown),
         show_identities=may_see_identities(principal, header.district, services(request).config.deployment),
@@ -190,42 +211,10 @@ def export_csv(
     keys = [row.person_key for row in rows]
     _audit(request, principal, "export", header, keys, format="csv")
     identities = _identities(request, principal, header, keys)
-    who = ["cpr", "name"] if identities is not None else ["person_key"]
-    columns = [
-        "rank",
-        *who,
-        "risk",
-        "risk_change",
-        "new_on_list",
-        "flags",
-        "reasons",
-        "suggested_action",
-        "status",
-        "assignee",
-    ]
-    cells = []
-    for row in rows:
-        if identities is not None:
-            identity = identities.get(row.person_key)
-            person = [identity.cpr, identity.name] if identity else ["", ""]
-        else:
-            person = [row.person_key]
-        cells.append(
-            [
-                row.rank,
-                *person,
-                f"{row.risk:.4f}",
-                "" if row.risk_change is None else f"{row.risk_change:+.4f}",
-                int(row.new_on_list),
-                "; ".join(row.flags),
-                "; ".join(row.reasons),
-                row.suggested_action,
-                row.status,
-                row.assignee or "",
-            ]
-        )
+    language = language_of(request)
+    text = worklist_csv(rows, identities, translator(language), language, services(request).config.triage)
     return Response(
-        list_csv_text(columns, cells),
+        text.encode("utf-8"),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="tidlig-{header.district}-{header.as_of_date}.csv"'
@@ -248,6 +237,7 @@ def export_print(
         "print.html",
         header=header,
         rows=rows,
+        triage=services(request).config.triage,
         identities=_identities(request, principal, header, keys),
     )
 
@@ -268,12 +258,33 @@ def citizen_page(
     principal: Annotated[Principal, Depends(Require("citizens:read"))],
 ) -> Response:
     """One citizen: risk over the user's districts' lists, facts, decisions; audited before rendering."""
-    header, entry = _citizen_entry(request, principal, list_id, person_key)
+    header, _entry = _citizen_entry(request, principal, list_id, person_key)
+    return _render_citizen(
+        request, principal, header, person_key, saved=request.query_params.get("saved") == "1"
+    )
+
+
+def _render_citizen(
+    request: Request,
+    principal: Principal,
+    header: ListHeader,
+    person_key: str,
+    *,
+    saved: bool = False,
+    error: DecisionError | None = None,
+    submitted: dict[str, str] | None = None,
+) -> Response:
+    """The citizen page; after a refused decision, with the error beside its field and the choices the
+    user made kept (``submitted``), answered 422 so the browser does not treat it as saved."""
     app = services(request)
+    rows, state = _rows_and_state(request, header)
+    entry = next((state.apply(row) for row in rows if row.person_key == person_key), None)
+    if entry is None:
+        raise HTTPException(status_code=404)
     history = risk_history(app.engine, person_key, principal.districts)
-    facts = normalise_facts(facts_of(app.engine, list_id, person_key))
+    facts = normalise_facts(facts_of(app.engine, header.list_id, person_key))
     decisions = decision_history(app.engine, person_key, [point.list_id for point in history])
-    assignee = current_assignees(app.engine, list_id).get(person_key)
+    assignee = current_assignees(app.engine, header.list_id).get(person_key)
     colleagues = colleagues_in(app.engine, header.district) if principal.can("assignments:write") else []
     _audit(request, principal, "citizen_view", header, [person_key])
     identities = _identities(request, principal, header, [person_key])
@@ -281,33 +292,46 @@ def citizen_page(
     return render(
         request,
         "citizen.html",
+        status_code=422 if error else 200,
         header=header,
         entry=entry,
         identity=(identities or {}).get(person_key),
         show_identities=identities is not None,
         history=history,
         facts=facts,
+        medicines=medicines(facts.medicines_atc, t_lang),
+        code_name=lambda table, code: name_of(table, code, t_lang),
+        triage=app.config.triage,
+        around=neighbours(rows, person_key, state),
+        progress=progress_of(rows, state),
         risk_chart=line_chart_svg(
-            [(str(p.as_of_date), round(p.risk * 100, 1)) for p in history],
+            [(formatting.date(p.as_of_date, t_lang), round(p.risk * 100, 1)) for p in history],
             title="risk" if t_lang == "en" else "risiko",
             unit="%",
+            value_text=lambda value: formatting.number(value, t_lang),
         ),
         home_care_chart=line_chart_svg(
-            facts.home_care,
+            [(formatting.date(month, t_lang), minutes) for month, minutes in facts.home_care],
             title="home care" if t_lang == "en" else "hjemmepleje",
             unit="min/uge" if t_lang == "da" else "min/week",
+            value_text=lambda value: formatting.number(value, t_lang, 0),
         ),
-        weight_chart=line_chart_svg(facts.weights, title="weight" if t_lang == "en" else "vægt", unit="kg"),
+        weight_chart=line_chart_svg(
+            [(formatting.date(day, t_lang), kg) for day, kg in facts.weights],
+            title="weight" if t_lang == "en" else "vægt",
+            unit="kg",
+            value_text=lambda value: formatting.number(value, t_lang),
+        ),
         decisions=decisions,
-        current_status=next((d.decision.action for d in decisions if d.list_id == list_id), "new"),
+        current_status=entry.status,
         assignee=assignee,
         colleagues=colleagues,
         actions=DECISION_ACTIONS,
         reasons=NOT_RELEVANT_REASONS,
-        error_key=request.query_params.get("error")
-        if request.query_params.get("error", "").startswith("error_")
-        else None,
-        saved=request.query_params.get("saved") == "1",
+        error_key=error.code if error else None,
+        error_field=error.field if error else None,
+        submitted=submitted or {},
+        saved=saved,
     )
 
 
@@ -326,8 +350,10 @@ def post_decision(
     referred_to_gp: FormText = "",
     not_relevant_reason: FormText = "",
     note: FormText = "",
+    visit_date: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    """Record a decision (audited first); back to the citizen page."""
+    """Record a decision (audited first); back to the citizen page. An incomplete decision shows the page
+    again with the error beside its field and every choice kept."""
     header, _entry = _citizen_entry(request, principal, list_id, person_key)
     target = f"/lists/{list_id}/citizens/{person_key}"
     submitted = {
@@ -336,11 +362,12 @@ def post_decision(
         "referred_to_gp": referred_to_gp,
         "not_relevant_reason": not_relevant_reason,
         "note": note,
+        "visit_date": visit_date,
     }
     try:
         decision = parse_decision(submitted)
     except DecisionError as error:
-        return RedirectResponse(f"{target}?error={error.code}#decision", status_code=303)
+        return _render_citizen(request, principal, header, person_key, error=error, submitted=submitted)
     app = services(request)
     _audit(request, principal, "decision", header, [person_key], decision=decision.action)
     record_decision(
@@ -352,7 +379,7 @@ def post_decision(
         decision=decision,
         decided_at=app.clock(),
     )
-    return RedirectResponse(f"{target}?saved=1", status_code=303)
+    return RedirectResponse(f"{target}?saved=1#decision", status_code=303)  # the notice is in that section
 
 
 @router.post("/lists/{list_id}/citizens/{person_key}/assignment")

@@ -3,24 +3,28 @@
 ``/monitoring`` shows, for the analyst's districts, what the monitor flow recorded (monitoring/store.py):
 open review items (with an acknowledge action, audited), expected vs realised performance per list with
 the expected intervals, calibration of matured lists, drift history of the score and the inputs, visit
-yield, and the screening runs with their refusal reasons (data quality as the operational DB knows it).
+yield, the screening runs with their refusal reasons, and data quality per source and month (what the
+monitor recorded from the warehouse ledger: ``monitor_data_quality``) with links to each batch's rendered
+quarantine report and to the Great Expectations Data Docs of every validation run (value-free, D107).
+Both are served from the home's folders by path-confined routes behind the same analyst permission.
 Every number comes from tables the monitor already suppressed (cells under
 ``privacy.MIN_CELL_PERSONS``); the page shows ``<5`` where a cell is suppressed.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from privacy import MIN_CELL_PERSONS
 from review.access import Principal
 from review.audit import AuditEvent
-from review.charts import interval_chart_svg, line_chart_svg
+from review.charts import interval_chart_svg, line_chart_svg, status_grid_svg
 from review.web_security import Require, render, services
 
 router = APIRouter()
@@ -173,16 +177,25 @@ def _visits(engine: sa.Engine, principal: Principal) -> list[dict[str, Any]]:
 
 
 def _runs(engine: sa.Engine) -> list[dict[str, Any]]:
-    """The latest screening runs with status and refusal reason (no person data in either)."""
-    from screening.store import screening_runs
+    """The latest screening run records (each run that ended is its own record) with status and refusal
+    reason (no person data in either); ``current`` marks the record that published a current list, so a
+    later refused or unchanged run with the same inputs never stands for it (docs/decisions.md D100)."""
+    from screening.store import current_list_runs, read_runs
 
-    query = (
-        sa.select(screening_runs.c.as_of_date, screening_runs.c.status, screening_runs.c.reason)
-        .order_by(screening_runs.c.finished_at.desc())
-        .limit(20)
-    )
-    with engine.connect() as connection:
-        return [dict(row) for row in connection.execute(query).mappings()]
+    publishing = {int(record_id) for record_id in current_list_runs(engine)["record_id"].dropna().tolist()}
+    runs = read_runs(engine, limit=20)
+    return [
+        {
+            "record_id": int(row["record_id"]),
+            "run_id": row["run_id"],
+            "as_of_date": row["as_of_date"],
+            "finished_at": row["finished_at"],
+            "status": row["status"],
+            "reason": row["reason"],
+            "current": int(row["record_id"]) in publishing,
+        }
+        for row in runs.to_dict("records")
+    ]
 
 
 def _items(engine: sa.Engine, principal: Principal) -> list[dict[str, Any]]:
@@ -204,6 +217,65 @@ def _items(engine: sa.Engine, principal: Principal) -> list[dict[str, Any]]:
     return shown
 
 
+def _data_quality(engine: sa.Engine) -> tuple[Any, list[dict[str, Any]], list[dict[str, str]]]:
+    """The latest run's data quality: a grid (source x month), the months that need attention, and the
+    batch reports to open."""
+    from monitoring.store import read_data_quality
+
+    if not sa.inspect(engine).has_table("monitor_data_quality"):
+        return None, [], []
+    quality = read_data_quality(engine)
+    if quality.empty:
+        return None, [], []
+    cells = {}
+    for row in quality.to_dict("records"):
+        if row["missing"] or (row["quarantined"] and not row["landed"]):
+            status = "missing" if row["missing"] and not row["quarantined"] else "quarantined"
+        elif row["quarantined"] or row["warnings"] or row["held"]:
+            status = "warning"
+        else:
+            status = "ok"
+        cells[(str(row["source"]), str(row["month"]))] = status
+    months = sorted(set(quality["month"].astype(str)))
+    sources = sorted(set(quality["source"].astype(str)))
+    chart = status_grid_svg(sources, months, cells, title="Deliveries per source and month")
+    attention = [
+        {
+            "source": row["source"],
+            "month": row["month"],
+            "deliveries": int(row["deliveries"]),
+            "landed": int(row["landed"]),
+            "quarantined": int(row["quarantined"]),
+            "held": int(row["held"]),
+            "warnings": int(row["warnings"]),
+            "missing": int(row["missing"]),
+            "rows_landed": "<5"
+            if row["rows_landed"] is None or pd.isna(row["rows_landed"])
+            else int(row["rows_landed"]),
+            "rows_refused": "<5"
+            if row["rows_refused"] is None or pd.isna(row["rows_refused"])
+            else int(row["rows_refused"]),
+            "status": cells[(str(row["source"]), str(row["month"]))],
+        }
+        for row in quality.to_dict("records")
+        if cells[(str(row["source"]), str(row["month"]))] != "ok"
+    ]
+    reports = [
+        {"source": str(row["source"]), "month": str(row["month"]), "path": str(folder)}
+        for row in quality.to_dict("records")
+        for folder in (row["reports"] or [])
+    ]
+    return chart, attention[-60:], reports[-60:]
+
+
+def _docs_pages(config: Any) -> list[dict[str, Any]]:
+    """The Data Docs pages of the latest validation runs (``data_contracts.data_docs``)."""
+    from data_contracts.data_docs import read_pages
+
+    folder = getattr(config, "data_docs_dir", None)
+    return [] if folder is None else read_pages(Path(folder))[:40]
+
+
 @router.get("/monitoring")
 def monitoring_page(
     request: Request, principal: Annotated[Principal, Depends(Require(PERMISSION))]
@@ -215,11 +287,17 @@ def monitoring_page(
     )
     if not _monitor_tables_exist(app.engine):
         return render(
-            request, "monitoring.html", ready=False, runs=_runs(app.engine), min_cell=MIN_CELL_PERSONS
+            request,
+            "monitoring.html",
+            ready=False,
+            runs=_runs(app.engine),
+            min_cell=MIN_CELL_PERSONS,
+            docs_pages=_docs_pages(app.config),
         )
     performance = _performance(app.engine, principal)
     drift_charts, drift_table = _drift(app.engine, principal)
     items = _items(app.engine, principal)
+    quality_chart, quality_rows, quality_reports = _data_quality(app.engine)
     return render(
         request,
         "monitoring.html",
@@ -234,6 +312,10 @@ def monitoring_page(
         visits=_visits(app.engine, principal),
         runs=_runs(app.engine),
         min_cell=MIN_CELL_PERSONS,
+        quality_chart=quality_chart,
+        quality_rows=quality_rows,
+        quality_reports=quality_reports,
+        docs_pages=_docs_pages(app.config),
     )
 
 
@@ -270,3 +352,65 @@ def acknowledge(
     except (UnknownReviewItemError, AlreadyAcknowledgedError):
         return RedirectResponse("/monitoring?error=item", status_code=303)
     return RedirectResponse("/monitoring", status_code=303)
+
+
+# Served from the home, never from the package: the GX site (its HTML, styles, images, fonts) and the
+# batch reports. Scripts are not served and not allowed (GX's pages load theirs from public CDNs, which
+# the app does not reach out to); inline styles are, for GX's pages.
+DOCS_SUFFIXES = {".html": "text/html", ".css": "text/css", ".png": "image/png", ".gif": "image/gif",
+                 ".svg": "image/svg+xml", ".ico": "image/x-icon", ".otf": "font/otf"}  # fmt: skip
+DOCS_CSP = (
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; "
+    "script-src 'none'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def confined_file(root: Path | None, path: str, suffixes: set[str]) -> Path:
+    """``root / path`` when it is a file inside ``root`` (after resolving ``..`` and links) with an allowed
+    suffix; otherwise 404 (the same answer for missing and forbidden, so nothing outside can be probed)."""
+    if root is None or "\x00" in path:
+        raise HTTPException(status_code=404)
+    base = Path(root).resolve()
+    candidate = (base / path).resolve()
+    if not candidate.is_relative_to(base) or candidate.suffix.lower() not in suffixes:
+        raise HTTPException(status_code=404)
+    if not candidate.is_file():
+        raise HTTPException(status_code=404)
+    return candidate
+
+
+def _serve(request: Request, principal: Principal, file: Path, what: str, relative: str) -> Response:
+    app = services(request)
+    if file.suffix.lower() == ".html":
+        app.audit.append(
+            AuditEvent(
+                principal.username, principal.role, principal.unit, what, "evaluation",
+                detail={"page": relative[:300]},
+            )
+        )  # fmt: skip
+    response = FileResponse(file, media_type=DOCS_SUFFIXES[file.suffix.lower()])
+    response.headers["Content-Security-Policy"] = DOCS_CSP
+    return response
+
+
+@router.get("/monitoring/data-docs/{path:path}")
+def data_docs(
+    request: Request, path: str, principal: Annotated[Principal, Depends(Require(PERMISSION))]
+) -> Response:
+    """A page (or its style, image or font) of the Great Expectations Data Docs site in the home."""
+    folder = getattr(services(request).config, "data_docs_dir", None)
+    root = None if folder is None else Path(folder) / "site"
+    file = confined_file(root, path or "index.html", set(DOCS_SUFFIXES))
+    return _serve(request, principal, file, "data_docs_view", path)
+
+
+@router.get("/monitoring/reports/{path:path}")
+def quarantine_report(
+    request: Request, path: str, principal: Annotated[Principal, Depends(Require(PERMISSION))]
+) -> Response:
+    """A batch's rendered report (``report.html`` under the home's quarantine folder); counts and row
+    numbers, never values (``data_contracts.findings``)."""
+    if Path(path).name != "report.html":
+        raise HTTPException(status_code=404)
+    file = confined_file(services(request).config.quarantine_dir, path, {".html"})
+    return _serve(request, principal, file, "quarantine_report_view", path)

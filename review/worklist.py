@@ -52,6 +52,15 @@ class WorklistRow:
     status: str = "new"
     assignee_id: int | None = None
     assignee: str | None = None
+    tie_first: int = 0  # first and last rank sharing this row's shown risk (0: not computed yet)
+    tie_last: int = 0
+    visit_date: dt.date | None = None
+
+    @property
+    def tied(self) -> bool:
+        """True when other citizens on the list show the same risk (the ranks between are a fixed order,
+        not a difference in risk)."""
+        return self.tie_last > self.tie_first
 
 
 @dataclass(frozen=True)
@@ -154,7 +163,32 @@ def list_rows(engine: sa.Engine, list_id: str, language: Language) -> list[Workl
     )
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    return [_worklist_row(row) for row in rows]
+    return with_ties([_worklist_row(row) for row in rows])
+
+
+def shown_risk(risk: float) -> int:
+    """The risk as the pages show it (tenths of a percent), the precision at which two risks look equal."""
+    return round(risk * 1000)
+
+
+def with_ties(rows: list[WorklistRow]) -> list[WorklistRow]:
+    """``rows`` (rank order) with ``tie_first``/``tie_last``: the run of ranks whose shown risk is equal.
+
+    Ranks are unique (``screening.lists.select_for_lists`` orders equal risks by pseudonym, a fixed but
+    clinically meaningless order), so a run of equal risks is shown as a shared place ("delt 10.–13.
+    plads") rather than as if rank 10 were more urgent than rank 13.
+    """
+    ordered = sorted(rows, key=lambda row: row.rank)
+    result: list[WorklistRow] = []
+    start = 0
+    while start < len(ordered):
+        end = start
+        while end + 1 < len(ordered) and shown_risk(ordered[end + 1].risk) == shown_risk(ordered[start].risk):
+            end += 1
+        first, last = ordered[start].rank, ordered[end].rank
+        result.extend(replace(row, tie_first=first, tie_last=last) for row in ordered[start : end + 1])
+        start = end + 1
+    return result
 
 
 class ListRowCache:
@@ -162,17 +196,21 @@ class ListRowCache:
 
     Safe because a published list never changes: ``screening.store.publish_lists`` does not rewrite a list
     whose ID exists (only its ``status`` moves, which is not cached). Review state (status, assignee) is
-    joined fresh on every request. Bounded to ``max_lists`` entries (oldest dropped first).
+    joined fresh on every request. Bounded to ``max_lists`` entries (oldest dropped first). The one change
+    a list does see, a citizen withdrawn after an objection (``screening.objections``), is caught by
+    keying the cache on the size of the objection register, read on every request.
     """
 
     def __init__(self, max_lists: int = 16) -> None:
         self._max_lists = max_lists
-        self._rows: dict[tuple[str, str], list[WorklistRow]] = {}
+        self._rows: dict[tuple[str, str, int], list[WorklistRow]] = {}
         self._lock = threading.Lock()
 
     def rows(self, engine: sa.Engine, list_id: str, language: Language) -> list[WorklistRow]:
         """The list's rows in rank order (read once, then served from memory)."""
-        key = (list_id, language)
+        from screening.objections import count_objections
+
+        key = (list_id, language, count_objections(engine))
         with self._lock:
             cached = self._rows.get(key)
         if cached is not None:
@@ -216,16 +254,71 @@ class ReviewState:
 
     statuses: dict[str, str] = field(default_factory=dict)
     assignees: dict[str, tuple[int, str]] = field(default_factory=dict)
+    visit_dates: dict[str, dt.date] = field(default_factory=dict)
 
     def apply(self, row: WorklistRow) -> WorklistRow:
-        """``row`` with its status and assignee filled in."""
+        """``row`` with its status, booked visit date and assignee filled in."""
         assignee = self.assignees.get(row.person_key)
         return replace(
             row,
             status=self.statuses.get(row.person_key, "new"),
             assignee_id=assignee[0] if assignee else None,
             assignee=assignee[1] if assignee else None,
+            visit_date=self.visit_dates.get(row.person_key),
         )
+
+
+DONE_STATUSES = ("visit_done", "not_relevant")
+STARTED_STATUSES = ("contacted", "visit_booked")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the list is worked: ``done`` (visit done or not relevant) and ``started`` (contacted or
+    visit booked) of ``total`` citizens."""
+
+    done: int
+    started: int
+    total: int
+
+    @property
+    def open(self) -> int:
+        return self.total - self.done - self.started
+
+
+def progress_of(rows: list[WorklistRow], state: ReviewState) -> Progress:
+    """The list's progress over all its rows (not only the page shown)."""
+    statuses = [state.statuses.get(row.person_key, "new") for row in rows]
+    done = sum(status in DONE_STATUSES for status in statuses)
+    started = sum(status in STARTED_STATUSES for status in statuses)
+    return Progress(done, started, len(rows))
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Where to go from one citizen: the previous and next by rank, and the next one not handled yet."""
+
+    previous: WorklistRow | None
+    next: WorklistRow | None
+    next_open: WorklistRow | None
+    position: int
+
+
+def neighbours(rows: list[WorklistRow], person_key: str, state: ReviewState) -> Neighbours | None:
+    """The citizen's neighbours in rank order; ``next_open`` is the first later citizen (wrapping round to
+    the top) whose status is still ``new``. None if the citizen is not on the list."""
+    keys = [row.person_key for row in rows]
+    if person_key not in keys:
+        return None
+    index = keys.index(person_key)
+    later = rows[index + 1 :] + rows[:index]
+    next_open = next((row for row in later if state.statuses.get(row.person_key, "new") == "new"), None)
+    return Neighbours(
+        previous=rows[index - 1] if index > 0 else None,
+        next=rows[index + 1] if index + 1 < len(rows) else None,
+        next_open=next_open,
+        position=index + 1,
+    )
 
 
 def select_page(rows: list[WorklistRow], query: WorklistQuery, me: int, state: ReviewState) -> WorklistPage:

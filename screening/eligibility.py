@@ -46,6 +46,8 @@ def apply_exclusions(
     as_of: dt.date,
     config: ScreeningConfig,
     decisions: pd.DataFrame | None = None,
+    *,
+    objections_removed: int | None = None,
 ) -> ExclusionResult:
     """Remove the citizens who must not be listed at ``as_of``, rule by rule, in a fixed order.
 
@@ -54,12 +56,25 @@ def apply_exclusions(
     ``kind`` (``reviewed`` or ``dismissed``); only decisions strictly before ``as_of`` count.
     Missing values never exclude: an unknown nursing-home status is treated as not excluded and the rule
     is still reported as applied, whereas an absent column makes the rule ``applied=False``.
+    ``objections_removed``: how many cohort members were dropped before scoring because they objected
+    (``screening.objections``); when given, the table starts with that count as the rule
+    ``objection_registered`` (a count only, suppressed like the others when it leaves the platform).
     """
     columns = config.columns
     remaining = scored
     rows: list[dict[str, object]] = [
         {"rule": "scored", "applied": True, "removed": 0, "remaining": len(scored)}
     ]
+    if objections_removed is not None:
+        rows.insert(
+            0,
+            {
+                "rule": "objection_registered",
+                "applied": True,
+                "removed": int(objections_removed),
+                "remaining": len(scored),
+            },
+        )
 
     def step(rule: str, applied: bool, keep: pd.Series | None) -> None:
         nonlocal remaining

@@ -45,14 +45,15 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 SPREADSHEET_FORMULA_START: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+([.,]\d+)?")  # a decimal point or a Danish decimal comma
 
 
 def spreadsheet_safe(value: object) -> str:
     """``value`` as CSV cell text that a spreadsheet will not run as a formula.
 
     Text starting with ``= + - @``, a tab or a carriage return gets a leading ``'`` (OWASP's advice for
-    CSV injection); a plain number such as ``+5.0`` or ``-0.0123`` is left alone (it cannot be a formula).
+    CSV injection); a plain number such as ``+5.0``, ``-0.0123`` or ``-5,0`` is left alone (it cannot be a
+    formula).
     """
     text = "" if value is None else str(value)
     if text.startswith(SPREADSHEET_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
@@ -60,16 +61,23 @@ def spreadsheet_safe(value: object) -> str:
     return text
 
 
-def list_csv_text(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """The one list-CSV writer (the review app's identified download, ``review/web_lists.py``): the csv
-    module's default dialect with ``\n`` line ends, a header row, and every cell through
-    :func:`spreadsheet_safe`."""
+def list_csv_text(
+    columns: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    delimiter: str = ",",
+    line_end: str = "\n",
+    byte_order_mark: bool = False,
+) -> str:
+    """The one list-CSV writer: a header row, then the rows, every cell through :func:`spreadsheet_safe`
+    and quoted by the csv module where it holds the delimiter, a quote or a line break. The review app's
+    identified download (``review/list_export.py``) asks for Danish Excel's form: ``;``, CRLF and a BOM."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator=line_end, quoting=csv.QUOTE_MINIMAL)
     writer.writerow([spreadsheet_safe(column) for column in columns])
     for row in rows:
         writer.writerow([spreadsheet_safe(value) for value in row])
-    return buffer.getvalue()
+    return ("\ufeff" if byte_order_mark else "") + buffer.getvalue()
 
 
 _STYLE = """

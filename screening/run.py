@@ -27,7 +27,7 @@ Otherwise every eligible citizen is scored, exclusions are applied (``screening.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -36,7 +36,7 @@ import pandas as pd
 
 from screening.analytics import capacity_analytics
 from screening.config import ScreeningConfig
-from screening.drift import comparable_drift_report
+from screening.drift import FeatureRows, comparable_drift_report
 from screening.eligibility import apply_exclusions
 from screening.facts import build_facts
 from screening.lists import assemble_list, build_entries, run_id_for, select_for_lists
@@ -77,8 +77,9 @@ class RunInputs(Protocol):
         """One feature row per cohort member at ``as_of``, built with the named feature set's spec."""
         ...
 
-    def reference_features(self, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
-        """The champion's training distribution: that feature set's rows dated before ``as_of``."""
+    def reference_features(self, feature_set_version: str, as_of: dt.date) -> pd.DataFrame | FeatureRows:
+        """The champion's training distribution: that feature set's rows dated before ``as_of`` (a frame,
+        or a view read one column at a time)."""
         ...
 
     def history_for(self, person_keys: Sequence[str], as_of: dt.date) -> CitizenHistory:
@@ -160,6 +161,7 @@ def plan_run(
     drift_psi_threshold: float,
     holds: Sequence[str] = (),
     history_start: dt.date | None = None,
+    objections: Collection[str] | None = None,
 ) -> RunPlan:
     """Decide this run: :class:`Refused` with the first refusal rule that holds, else :class:`Published`.
 
@@ -167,6 +169,9 @@ def plan_run(
     ``holds``: the reasons of open review items that hold publication (data; the flow reads them).
     ``history_start``: the first date the warehouse holds history from (None: every reference date is
     comparable), for the comparable drift rule.
+    ``objections``: the pseudonyms in the objection register (data; the flow reads them). They are dropped
+    from the cohort before drift, scoring and listing; the exclusions table counts them (None: not read,
+    no row).
     """
     if config.outcome not in models:
         raise ValueError(f"No model for the ranking outcome {config.outcome!r}; got {sorted(models)}.")
@@ -177,6 +182,11 @@ def plan_run(
     if refusal:
         return Refused(identity, refusal)
     features = inputs.features_at(identity.feature_set_version, as_of)
+    objected = 0
+    if objections:
+        objecting = features["person_key"].astype(str).isin(set(objections))
+        objected = int(objecting.sum())
+        features = features.loc[~objecting].reset_index(drop=True)
     if features.empty:
         return Refused(identity, f"Not published: no citizen is in the scoring cohort at {as_of}.")
     report = comparable_drift_report(
@@ -195,7 +205,9 @@ def plan_run(
             + ". The previous lists stay current. Check the latest deliveries for a fault; if the change "
             "is real, retrain (`tidlig train`) so the champion matches today's population.",
         )
-    return _assemble(identity, config, models, features, inputs)
+    return _assemble(
+        identity, config, models, features, inputs, objected=objected if objections is not None else None
+    )
 
 
 def _hold_refusal(holds: Sequence[str]) -> str | None:
@@ -256,11 +268,15 @@ def _assemble(
     models: Mapping[str, RiskModelLike],
     features: pd.DataFrame,
     inputs: RunInputs,
+    *,
+    objected: int | None = None,
 ) -> Published:
     """Score, exclude, select per district and build each district's list with its reasons."""
     as_of = identity.as_of
     scored, contributions = score_frame(features, models, config.outcome)
-    exclusion = apply_exclusions(scored, as_of, config, inputs.review_decisions())
+    exclusion = apply_exclusions(
+        scored, as_of, config, inputs.review_decisions(), objections_removed=objected
+    )
     listed = select_for_lists(exclusion.eligible, config)
     listed_keys = sorted(listed["person_key"].astype(str))
     history = inputs.history_for(listed_keys, as_of)

@@ -9,7 +9,9 @@ Tables (docs/interfaces.md section 5; the review app reads them, never writes th
 - ``citizen_facts``: what the citizen page shows, as known at the list's ``as_of_date`` (JSON document).
 - ``screening_scores``: every eligible citizen's risk at a list (not only the listed ones), so the next list
   can show "change since previous list" for people who were scored but not listed last time.
-- ``screening_runs``: one row per scoring run, published or refused, with a reason free of person data.
+- ``screening_runs``: one record per scoring run that ended (published, unchanged or refused, with a reason
+  free of person data); append-only: a later run never replaces an earlier record (D100).
+- ``screening_objections``: the objection register (``screening.objections``), append-only (D101).
 
 The key store (``settings.keystore_url``, table ``keystore(person_key, key_version, cpr, name)``, written by
 ingest in operational deployments) is defined here for the review app, the only reader
@@ -109,7 +111,11 @@ screening_scores = sa.Table(
 screening_runs = sa.Table(
     "screening_runs",
     metadata,
-    sa.Column("run_id", sa.String(64), primary_key=True),
+    # One row per scoring run that ended, in the order they ended. ``run_id`` names the run's inputs
+    # (docs/decisions.md D9), so a rerun, a refusal of the same inputs or an "unchanged" run shares the
+    # ``run_id`` of the run that published; each is its own record and none replaces another (D100).
+    sa.Column("record_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
     sa.Column("as_of_date", sa.Date, nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
@@ -118,7 +124,52 @@ screening_runs = sa.Table(
     sa.Column("model_versions", sa.JSON, nullable=False),
     sa.Column("feature_set_version", sa.String(64), nullable=True),
     sa.Column("data_batches", sa.JSON, nullable=False),
+    sa.CheckConstraint("status IN ('published', 'refused', 'unchanged')", name="ck_screening_runs_status"),
+    sa.Index("ix_screening_runs_run_id", "run_id", "record_id"),
 )
+
+
+def _append_only_triggers(table: sa.Table) -> None:
+    """Triggers that refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL) on ``table``: changing the run
+    history takes dropping a trigger (a schema change), not a stray statement."""
+    name = table.name
+    for statement in ("UPDATE", "DELETE"):
+        sa.event.listen(
+            table,
+            "after_create",
+            sa.DDL(
+                f"CREATE TRIGGER {name}_no_{statement.lower()} BEFORE {statement} ON {name} "
+                f"BEGIN SELECT RAISE(ABORT, '{name} is append-only: add a row instead'); END"
+            ).execute_if(dialect="sqlite"),
+        )
+    for ddl in (
+        "CREATE OR REPLACE FUNCTION screening_refuse_change() RETURNS trigger AS $$ BEGIN "
+        "RAISE EXCEPTION '%% is append-only: add a row instead', TG_TABLE_NAME; END $$ LANGUAGE plpgsql",
+        f"CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {name} "
+        "FOR EACH ROW EXECUTE FUNCTION screening_refuse_change()",
+        f"CREATE TRIGGER {name}_no_truncate BEFORE TRUNCATE ON {name} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION screening_refuse_change()",
+    ):
+        sa.event.listen(table, "after_create", sa.DDL(ddl).execute_if(dialect="postgresql"))
+
+
+_append_only_triggers(screening_runs)
+
+# The objection register (screening.objections): one row per citizen who objected, append-only.
+screening_objections = sa.Table(
+    "screening_objections",
+    metadata,
+    sa.Column("objection_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("person_key", sa.String(64), nullable=False),
+    sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("registered_by", sa.String(80), nullable=False),
+    sa.Column("reference", sa.String(64), nullable=True),
+    sa.Column("lists_withdrawn", sa.JSON, nullable=False),
+    sa.Column("entries_withdrawn", sa.Integer, nullable=False),
+    sa.UniqueConstraint("person_key", name="uq_screening_objections_person"),
+)
+_append_only_triggers(screening_objections)
+APPEND_ONLY_TABLES = ("screening_runs", "screening_objections")
 
 # The key store's table is defined once, by the ingest step that writes it.
 keystore = KEYSTORE
@@ -126,8 +177,34 @@ keystore_metadata = KEYSTORE.metadata
 
 
 def create_schema(engine: sa.Engine) -> None:
-    """Create the screening tables in the operational database if they do not exist (idempotent)."""
+    """Create the screening tables in the operational database if they do not exist (idempotent), and
+    bring an older ``screening_runs`` (one row per ``run_id``, overwritten) to the append-only form."""
+    _upgrade_run_records(engine)
     metadata.create_all(engine, checkfirst=True)
+
+
+def _upgrade_run_records(engine: sa.Engine) -> None:
+    """Rebuild a ``screening_runs`` table of the first schema (``run_id`` as its key, no ``record_id``)
+    as the append-only table, keeping its rows in the order they finished; one transaction.
+
+    The first statement is a DML statement so that SQLite's driver opens the transaction before the DDL
+    that follows (it does not open one for DDL), and a crash leaves the old table as it was.
+    """
+    inspector = sa.inspect(engine)
+    if not inspector.has_table("screening_runs"):
+        return
+    if "record_id" in {column["name"] for column in inspector.get_columns("screening_runs")}:
+        return
+    old = sa.Table("screening_runs", sa.MetaData(), autoload_with=engine)
+    with engine.begin() as connection:
+        rows = [
+            dict(row) for row in connection.execute(sa.select(old).order_by(old.c.finished_at)).mappings()
+        ]
+        connection.execute(sa.delete(old))
+        old.drop(connection)
+        screening_runs.create(connection)
+        if rows:
+            connection.execute(sa.insert(screening_runs), rows)
 
 
 def operational_engine(url: str) -> sa.Engine:
@@ -275,13 +352,14 @@ def record_run(
     model_versions: dict[str, str],
     feature_set_version: str | None,
     data_batches: Sequence[str],
-) -> None:
-    """Record how a scoring run ended (``published``, ``refused`` with a reason, or ``unchanged``)."""
+) -> int:
+    """Append how a scoring run ended (``published``, ``refused`` with a reason, or ``unchanged``) as a
+    new record and return its ``record_id``. Nothing here updates or deletes a record: a rerun with the
+    same inputs is a record of its own, and the table's triggers refuse changes (D100)."""
     if status not in RUN_STATUSES:
         raise ValueError(f"Unknown run status {status!r}; expected one of {RUN_STATUSES}.")
     with engine.begin() as connection:
-        connection.execute(sa.delete(screening_runs).where(screening_runs.c.run_id == run_id))
-        connection.execute(
+        result = connection.execute(
             sa.insert(screening_runs).values(
                 run_id=run_id,
                 as_of_date=as_of_date,
@@ -294,6 +372,59 @@ def record_run(
                 data_batches=list(data_batches),
             )
         )
+        return int(result.inserted_primary_key[0])
+
+
+def read_runs(engine: sa.Engine, limit: int | None = None) -> pd.DataFrame:
+    """Scoring run records, the latest first (each run that ended is one record)."""
+    query = sa.select(screening_runs).order_by(
+        screening_runs.c.finished_at.desc(), screening_runs.c.record_id.desc()
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as connection:
+        rows = connection.execute(query).mappings().all()
+    return pd.DataFrame(rows, columns=list(screening_runs.c.keys()))
+
+
+def publishing_record(engine: sa.Engine, run_id: str) -> dict[str, Any] | None:
+    """The record of the run that published the lists of ``run_id``: its first ``published`` record.
+
+    Lists carry the ``run_id`` of their inputs; later records with the same ``run_id`` (a rerun that
+    found nothing new, or a refusal of the same inputs) never describe those lists. None when no run with
+    that ID published (lists stored before run records existed).
+    """
+    query = (
+        sa.select(screening_runs)
+        .where(screening_runs.c.run_id == run_id)
+        .where(screening_runs.c.status == "published")
+        .order_by(screening_runs.c.record_id)
+        .limit(1)
+    )
+    with engine.connect() as connection:
+        row = connection.execute(query).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def current_list_runs(engine: sa.Engine) -> pd.DataFrame:
+    """Per district with a current list: its ``list_id``, ``as_of_date``, and the publishing record's
+    ``run_id``, ``record_id`` and ``finished_at`` (what "the run behind the current list" means)."""
+    current = read_current_lists(engine)
+    columns = ["district", "list_id", "as_of_date", "run_id", "record_id", "finished_at"]
+    rows = []
+    for header in current.to_dict("records"):
+        record = publishing_record(engine, str(header["run_id"]))
+        rows.append(
+            {
+                "district": header["district"],
+                "list_id": header["list_id"],
+                "as_of_date": header["as_of_date"],
+                "run_id": header["run_id"],
+                "record_id": None if record is None else record["record_id"],
+                "finished_at": None if record is None else record["finished_at"],
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)
 
 
 def read_current_lists(engine: sa.Engine) -> pd.DataFrame:

@@ -68,6 +68,7 @@ DOMAIN_ERRORS = (
     "screening.as_of:ScoringDateError",
     "data_contracts.contract:ContractError",
     "data_contracts.deliveries:UnreadableDeliveryError",
+    "review.triage:TriageConfigError",
 )
 
 
@@ -104,11 +105,26 @@ def require_iso_date(value: str | None, option: str, *, also: tuple[str, ...] = 
 def prepare(settings: Settings) -> None:
     """Set the process environment for Prefect and MLflow, then import Prefect and route its console
     output through Tidlig's terminal rendering (pipelines/progress.py); call before importing a flow
-    module."""
+    module. With a Dask cluster in the settings, check that its scheduler answers and its workers can
+    run Tidlig first (a clear error instead of a flow failing on its first task)."""
     prepare_environment(settings)
     from pipelines.progress import to_terminal
 
     to_terminal(debug=debugging())
+    if settings.cluster is not None:
+        from pipelines.cluster import check_cluster, quiet_dask_logging
+
+        if not debugging():
+            quiet_dask_logging()
+        workers = check_cluster(settings.cluster)
+        click.echo(f"Running the step's tasks on the Dask cluster at {settings.cluster} ({workers} workers).")
+
+
+def on_cluster_option(settings: Settings, cluster: str | None) -> Settings:
+    """The settings with the ``--cluster`` address (checked) when one was given."""
+    from pipelines.cluster import check_address
+
+    return settings.with_overrides(cluster=check_address(cluster))
 
 
 def given_options() -> set[str]:
@@ -125,4 +141,12 @@ RUN_FILE_OPTION = click.option(
     type=click.Path(exists=True, dir_okay=False),
     default=None,
     help="TOML run file with this step's table; options given here override it (pipelines/run_file.py).",
+)
+
+CLUSTER_OPTION = click.option(
+    "--cluster",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Run the step's tasks on the Dask cluster of this scheduler [env TIDLIG_CLUSTER; default: in "
+    "this process]. Results are the same either way.",
 )

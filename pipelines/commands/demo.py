@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import click
 
+from pipelines.commands import CLUSTER_OPTION, on_cluster_option, reported_errors
 from pipelines.settings import Settings
 
 
@@ -60,8 +61,6 @@ def demo_steps(citizens: int, years: int, seed: int, start_date: str) -> list[De
         ),
         DemoStep(
             "Train, evaluate against baselines and the oracle, register and gate the three models",
-            # isotonic as before: on small demo worlds `auto` picks Platt on one validation fold, which
-            # left the admission model underconfident (slope 1.25) and unpromoted (docs/models.md, "Next")
             (
                 "train",
                 "--trials",
@@ -70,8 +69,6 @@ def demo_steps(citizens: int, years: int, seed: int, start_date: str) -> list[De
                 "60",
                 "--bootstrap",
                 "100",
-                "--calibration",
-                "isotonic",
             ),
         ),
     ]
@@ -121,7 +118,7 @@ def latest_supported_date(settings: Settings) -> dt.date:
     from screening.as_of import latest_supported_date as supported
     from warehouse.store import Warehouse
 
-    return supported(Warehouse(settings.warehouse_dir).batches())  # type: ignore[arg-type]
+    return supported(Warehouse(settings.warehouse_dir).batches())
 
 
 def run_step(step: DemoStep, settings: Settings, number: int, total: int) -> float | None:
@@ -131,7 +128,10 @@ def run_step(step: DemoStep, settings: Settings, number: int, total: int) -> flo
     command = [sys.executable, "-m", "pipelines.cli", "--home", str(settings.home), "--demo", *step.arguments]
     click.echo("  $ tidlig --demo " + " ".join(step.arguments))
     started = time.monotonic()
-    completed = subprocess.run(command, check=False, env=os.environ.copy())  # noqa: S603 (our own CLI)
+    environment = os.environ.copy()
+    if settings.cluster is not None:  # every step on the cluster (`tidlig --cluster ... demo`)
+        environment["TIDLIG_CLUSTER"] = settings.cluster
+    completed = subprocess.run(command, check=False, env=environment)  # noqa: S603 (our own CLI)
     elapsed = time.monotonic() - started
     if completed.returncode != 0 and step.may_refuse:
         click.echo(f"  refused after {elapsed:.0f} s (the reason is above); the demo goes on")
@@ -153,9 +153,21 @@ def run_step(step: DemoStep, settings: Settings, number: int, total: int) -> flo
 @click.option("--years", default=5, show_default=True, help="Years simulated after the start date.")
 @click.option("--seed", default=7, show_default=True, help="Seed of the synthetic world.")
 @click.option("--start-date", default="2019-01-01", show_default=True, help="First day of the simulation.")
+@CLUSTER_OPTION
 @click.pass_obj
-def command(settings: Settings, citizens: int, years: int, seed: int, start_date: str) -> None:
+def command(
+    settings: Settings, *, citizens: int, years: int, seed: int, start_date: str, cluster: str | None
+) -> None:
     """Run the whole platform end to end on a synthetic world in the data home (default ./tidlig-data)."""
+    with reported_errors():
+        settings = on_cluster_option(settings, cluster)
+        if settings.cluster is not None:
+            from pipelines.cluster import check_cluster
+
+            workers = check_cluster(settings.cluster)
+            click.echo(
+                f"Every step after synth runs on the Dask cluster at {settings.cluster} ({workers} workers)."
+            )
     settings.home.mkdir(parents=True, exist_ok=True)
     steps = demo_steps(citizens, years, seed, start_date)
     click.secho(
@@ -178,7 +190,12 @@ def command(settings: Settings, citizens: int, years: int, seed: int, start_date
         click.echo(f"  {line}")
     click.echo(f"  World and deliveries: {settings.world_dir}")
     click.echo(f"  Warehouse:            {settings.warehouse_dir}")
-    click.echo(f"  Quarantine reports:   {settings.quarantine_dir}")
+    if settings.quarantine_dir.is_dir():
+        click.echo(f"  Quarantine reports:   {settings.quarantine_dir}  (also on the Monitoring page)")
+    if (settings.data_docs_dir / "site" / "index.html").is_file():
+        click.echo(
+            f"  Data Docs:            {settings.data_docs_dir / 'site'}  (validations, without values)"
+        )
     click.echo(f"  Feature sets:         {settings.features_dir}")
     click.echo(f"  List counts:          {settings.lists_dir}  (aggregates only; the lists are in the app)")
     click.secho("\nLook further:", bold=True)
@@ -202,35 +219,74 @@ DEMO_PASSWORD = "tidlig-demo-password"  # noqa: S105 (a public demo account on s
 
 
 def timeline_summary(settings: Settings, refused: list[str]) -> list[str]:
-    """What the timeline produced, read back from the operational DB (so it is true for this run)."""
+    """What the timeline produced, read back from the operational DB (so it is true for this run): the
+    lists published per date, every refused scoring run with its reason's first sentence, a scoring step
+    that stopped without recording a run (``refused``: the dates whose step exited non-zero), the monitor
+    runs and the lists evaluated after their outcomes matured."""
     import sqlalchemy as sa
 
     from monitoring.store import create_schema, publication_holds, read_expected_vs_realised, read_runs
-    from screening.store import operational_engine, screening_lists
+    from screening.store import current_list_runs, operational_engine, screening_lists
+    from screening.store import read_runs as read_scoring_runs
 
     engine = operational_engine(str(settings.operational_db_url))
     try:
         create_schema(engine)
         with engine.connect() as connection:
-            dates = [row[0] for row in connection.execute(sa.select(screening_lists.c.as_of_date).distinct())]
+            per_date = connection.execute(
+                sa.select(screening_lists.c.as_of_date, sa.func.count())
+                .group_by(screening_lists.c.as_of_date)
+                .order_by(screening_lists.c.as_of_date)
+            ).all()
         performance = read_expected_vs_realised(engine)
         maturity = performance.get("maturity") if not performance.empty else None
         mature = 0 if maturity is None else int(performance.loc[maturity == "mature", "list_id"].nunique())
         partial = 0 if maturity is None else int(performance.loc[maturity == "partial", "list_id"].nunique())
+        published = ", ".join(f"{day} ({count})" for day, count in per_date)
         lines = [
-            f"Lists published at {len(dates)} dates"
-            + (f" ({min(dates)} to {max(dates)})" if dates else "")
+            f"District lists published at {len(per_date)} date(s)"
+            + (f": {published}" if per_date else "")
             + f"; {len(read_runs(engine))} monitor runs recorded.",
             f"Lists evaluated after their outcomes matured: {mature} whole horizon, {partial} half.",
         ]
-        if refused:
-            lines.append(f"Scoring refused at {', '.join(refused)} (reasons above and on the analyst page).")
+        runs = read_scoring_runs(engine).iloc[::-1]  # in the order they ended
+        if not runs.empty:
+            counts = runs["status"].value_counts()
+            publishing = sorted({int(r) for r in current_list_runs(engine)["record_id"].dropna()})
+            lines.append(
+                f"Scoring runs recorded: {len(runs)} ("
+                + ", ".join(f"{int(counts.get(s, 0))} {s}" for s in ("published", "unchanged", "refused"))
+                + ")"
+                + (
+                    f"; the current lists come from run record #{', #'.join(map(str, publishing))}."
+                    if publishing
+                    else "."
+                )
+            )
+        refusals = [
+            (str(row.as_of_date), row.reason or "") for row in runs.itertuples() if row.status == "refused"
+        ]
+        for day, reason in refusals:
+            lines.append(f"Scoring refused at {day}: {_first_sentence(reason)}")
+        recorded = {day for day, _ in refusals}
+        unrecorded = [day for day in refused if day not in recorded]
+        if unrecorded:
+            lines.append(
+                f"Scoring stopped without a recorded run at {', '.join(unrecorded)} (its output is above)."
+            )
         holds = publication_holds(engine)
         if holds:
             lines.append(f"{len(holds)} review item(s) hold publication; see `tidlig monitor` or the page.")
         return lines
     finally:
         engine.dispose()
+
+
+def _first_sentence(text: str, limit: int = 240) -> str:
+    """The reason up to its first full stop that ends a sentence (a refusal's reasons can be long)."""
+    cut = text.find(". ")
+    sentence = text if cut < 0 else text[: cut + 1]
+    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
 
 
 def ensure_demo_analyst(settings: Settings) -> str:

@@ -8,8 +8,10 @@ import click
 
 from features.catalogue import FEATURE_SETS
 from pipelines.commands import (
+    CLUSTER_OPTION,
     RUN_FILE_OPTION,
     given_options,
+    on_cluster_option,
     prepare,
     reported_errors,
     require_iso_date,
@@ -59,6 +61,7 @@ from pipelines.settings import Settings
     help="Prediction dates per DuckDB query; lower it to use less memory.",
 )
 @RUN_FILE_OPTION
+@CLUSTER_OPTION
 @click.pass_obj
 def command(
     settings: Settings,
@@ -71,6 +74,7 @@ def command(
     mode: str,
     municipalities: tuple[str, ...],
     dates_per_chunk: int,
+    cluster: str | None,
 ) -> None:
     """Build point-in-time features, outcome labels and the cohort attrition table.
 
@@ -88,12 +92,14 @@ def command(
     }
     given = given_options()
     with reported_errors():
+        settings = on_cluster_option(settings, cluster)
         base = RunFile.read(run_file).features if run_file else FeaturesParameters()
         parameters = replace(base, **{name: value for name, value in options.items() if name in given})
         require_iso_date(parameters.start, "--start")
         require_iso_date(parameters.end, "--end")
         prepare(settings)
+        from pipelines.cluster import on_cluster
         from pipelines.features_flow import features_flow
 
-        folder = features_flow(settings.reference(), parameters)
+        folder = on_cluster(features_flow, settings.cluster)(settings.reference(), parameters)
     click.echo(f"Feature set written to {folder}. Next: tidlig train")

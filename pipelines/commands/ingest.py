@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pipelines.commands import prepare, reported_errors
+from pipelines.commands import CLUSTER_OPTION, on_cluster_option, prepare, reported_errors
 from pipelines.parameters import IngestParameters
 from pipelines.settings import Settings
 
@@ -19,8 +19,9 @@ from pipelines.settings import Settings
 @click.option(
     "--strict", is_flag=True, help="Exit with status 1 when a batch was quarantined (for schedulers)."
 )
+@CLUSTER_OPTION
 @click.pass_obj
-def command(settings: Settings, sources: tuple[str, ...], strict: bool) -> None:
+def command(settings: Settings, sources: tuple[str, ...], strict: bool, cluster: str | None) -> None:
     """Validate, pseudonymise and land new deliveries from the landing folder and the care database.
 
     Each delivery is taken exactly once (a ledger of content hashes). Clean deliveries land in the
@@ -29,13 +30,17 @@ def command(settings: Settings, sources: tuple[str, ...], strict: bool) -> None:
     --demo (synthetic data only).
     """
     with reported_errors():
+        settings = on_cluster_option(settings, cluster)
         settings.require_pseudonym_key()  # before Prefect starts: say at once what is missing
         prepare(settings)
         from pipelines.ingest_flow import ingest_flow, selected_sources
 
         selected_sources(list(sources))  # an unknown source is a usage error, before the flow starts
         click.echo("Starting the ingest flow (Prefect)...")
-        result = ingest_flow(settings.reference(), IngestParameters(sources=sources))
+        from pipelines.cluster import on_cluster
+
+        flow = on_cluster(ingest_flow, settings.cluster)
+        result = flow(settings.reference(), IngestParameters(sources=sources))
     click.echo("")
     click.echo(result["summary"])
     failed = [o for o in result["outcomes"] if (o["skipped_reason"] or "").startswith("failed")]

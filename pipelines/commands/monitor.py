@@ -11,7 +11,14 @@ from dataclasses import replace
 
 import click
 
-from pipelines.commands import RUN_FILE_OPTION, given_options, prepare, reported_errors
+from pipelines.commands import (
+    CLUSTER_OPTION,
+    RUN_FILE_OPTION,
+    given_options,
+    on_cluster_option,
+    prepare,
+    reported_errors,
+)
 from pipelines.parameters import MonitorParameters
 from pipelines.settings import Settings
 
@@ -39,6 +46,7 @@ DEFAULTS = MonitorParameters()
     help="Let half-matured lists open review items.",
 )
 @RUN_FILE_OPTION
+@CLUSTER_OPTION
 @click.pass_context
 def command(
     context: click.Context,
@@ -47,6 +55,7 @@ def command(
     simulations: int,
     alert_on_partial: bool,
     run_file: str | None,
+    cluster: str | None,
 ) -> None:
     """Monitor every published list: input and score drift per district, expected performance before
     outcomes are known, realised performance once they are (half and whole horizon), visit yield.
@@ -60,6 +69,7 @@ def command(
     settings: Settings = context.obj
     given = given_options()
     with reported_errors():
+        settings = on_cluster_option(settings, cluster)
         options = {
             "as_of": ("as_of", as_of),
             "simulations": ("simulations", simulations),
@@ -73,7 +83,10 @@ def command(
 
         day = resolve_monitor_date(parameters.as_of, settings).isoformat()
         click.echo(f"Monitoring the published lists as of {day}...")
-        state = monitor_flow(settings.reference(), replace(parameters, as_of=day))
+        from pipelines.cluster import on_cluster
+
+        flow = on_cluster(monitor_flow, settings.cluster)
+        state = flow(settings.reference(), replace(parameters, as_of=day))
     if state["recorded"]:
         click.echo(state["summary"])
     else:

@@ -7,23 +7,25 @@ import sys
 
 import click
 
+from pipelines.settings import Settings
 from review.access import ROLES
 
 
-def _engine(settings: object):
+def _engine(settings: Settings):
     import os
 
     from review.database import create_operational_engine, upgrade_database
 
-    settings.home.mkdir(parents=True, exist_ok=True)  # type: ignore[attr-defined]
+    settings.home.mkdir(parents=True, exist_ok=True)
     migration_url = os.environ.get(MIGRATION_URL_ENV)
+    totp_key = _config(settings).totp_key
     if migration_url:
         owner = create_operational_engine(migration_url)
-        upgrade_database(owner)
+        upgrade_database(owner, totp_key=totp_key)
         owner.dispose()
-    engine = create_operational_engine(str(settings.operational_db_url))  # type: ignore[attr-defined]
+    engine = create_operational_engine(str(settings.operational_db_url))
     if not migration_url:
-        upgrade_database(engine)
+        upgrade_database(engine, totp_key=totp_key)
     return engine
 
 
@@ -31,15 +33,17 @@ MIGRATION_URL_ENV = "TIDLIG_REVIEW_MIGRATION_DB_URL"
 APP_ROLE_ENV = "TIDLIG_REVIEW_APP_ROLE"
 
 
-def _config(settings: object, **overrides: object):
+def _config(settings: Settings, **overrides: object):
     import os
 
+    from pipelines.commands import reported_errors
     from review.config import ReviewConfig
 
-    return ReviewConfig.from_settings(settings, app_role=os.environ.get(APP_ROLE_ENV), **overrides)
+    with reported_errors():  # e.g. an unreadable TIDLIG_REVIEW_TRIAGE: a message, not a traceback
+        return ReviewConfig.from_settings(settings, app_role=os.environ.get(APP_ROLE_ENV), **overrides)
 
 
-def _audit_log(settings: object, engine):
+def _audit_log(settings: Settings, engine):
     from review.anchors import AnchorFile
     from review.app import utc_now
     from review.audit import AuditLog
@@ -51,7 +55,7 @@ def _audit_log(settings: object, engine):
     return AuditLog(engine, utc_now, anchors, app_role=config.app_role)
 
 
-def _administration(settings: object, engine, four_eyes: bool):
+def _administration(settings: Settings, engine, four_eyes: bool):
     from review.administration import AccountAdministration
     from review.app import utc_now
 
@@ -90,7 +94,7 @@ FOUR_EYES_OPTION = click.option(
 @FOUR_EYES_OPTION
 @click.pass_obj
 def review(
-    settings: object,
+    settings: Settings,
     *,
     host: str,
     port: int,
@@ -112,7 +116,7 @@ def review(
     from review.app import create_app
     from review.config import OidcSettings
 
-    private_directory(settings.home)  # type: ignore[attr-defined]
+    private_directory(settings.home)
     oidc = None
     if os.environ.get("TIDLIG_OIDC_ISSUER"):
         oidc = OidcSettings(
@@ -173,7 +177,7 @@ def users() -> None:
 @FOUR_EYES_OPTION
 @click.pass_obj
 def add_user(
-    settings: object,
+    settings: Settings,
     *,
     username: str,
     role: str,
@@ -223,14 +227,14 @@ def _read_password(from_stdin: bool, *, confirm: bool, prompt: str = "Password")
 @click.option("--password-stdin", is_flag=True, help="Read the admin's password from standard input.")
 @click.option("--otp", default="", help="The admin's one-time code, if the admin has TOTP set up.")
 @click.pass_obj
-def approve_user(settings: object, username: str, admin_name: str, password_stdin: bool, otp: str) -> None:
+def approve_user(settings: Settings, username: str, admin_name: str, password_stdin: bool, otp: str) -> None:
     """Approve a pending account as a second admin (the admin's password, and code, are checked)."""
     from review.accounts import AccountError, find_account, totp_state, use_totp_step
     from review.administration import Actor
     from review.app import utc_now
     from review.authentication import LocalAccountProvider
     from review.passwords import HashingCost
-    from review.totp import matching_step
+    from review.totp import SealedSecretError, matching_step
 
     engine = _engine(settings)
     password = _read_password(password_stdin, confirm=False, prompt=f"Password of {admin_name}")
@@ -238,7 +242,13 @@ def approve_user(settings: object, username: str, admin_name: str, password_stdi
     verified = LocalAccountProvider(engine, HashingCost(), max_concurrent=1).verify(admin_name, password)
     if admin is None or verified is None or admin.role != "admin":
         raise click.ClickException("The admin's username or password is wrong.")
-    secret, _last = totp_state(engine, admin.user_id)
+    try:
+        secret, _last = totp_state(engine, admin.user_id, _config(settings).totp_key)
+    except SealedSecretError:
+        raise click.ClickException(
+            "The admin's stored second factor does not open with this installation's TOTP key; "
+            "the admin must enrol again (`tidlig users totp`)."
+        ) from None
     if secret is not None:
         step = matching_step(secret, otp, utc_now())
         if step is None or not use_totp_step(engine, admin.user_id, step):
@@ -257,7 +267,7 @@ def approve_user(settings: object, username: str, admin_name: str, password_stdi
 @FOUR_EYES_OPTION
 @click.pass_obj
 def change_user(
-    settings: object, username: str, role: str, districts: tuple[str, ...], four_eyes: bool
+    settings: Settings, username: str, role: str, districts: tuple[str, ...], four_eyes: bool
 ) -> None:
     """Change an account's role and districts (audited). Its sessions end; clinical and admin access waits
     for a second admin's approval again."""
@@ -279,7 +289,7 @@ def change_user(
 @users.command("deactivate")
 @click.argument("username")
 @click.pass_obj
-def deactivate_user(settings: object, username: str) -> None:
+def deactivate_user(settings: Settings, username: str) -> None:
     """Deactivate an account: every session of it ends at once (audited)."""
     _set_active(settings, username, False)
 
@@ -288,13 +298,13 @@ def deactivate_user(settings: object, username: str) -> None:
 @click.argument("username")
 @FOUR_EYES_OPTION
 @click.pass_obj
-def activate_user(settings: object, username: str, four_eyes: bool) -> None:
+def activate_user(settings: Settings, username: str, four_eyes: bool) -> None:
     """Reactivate an account (audited). Old sessions never come back; clinical and admin accounts wait
     for a second admin's approval again."""
     _set_active(settings, username, True, four_eyes)
 
 
-def _set_active(settings: object, username: str, active: bool, four_eyes: bool = True) -> None:
+def _set_active(settings: Settings, username: str, active: bool, four_eyes: bool = True) -> None:
     from review.accounts import AccountError
     from review.administration import Actor
 
@@ -311,10 +321,11 @@ def _set_active(settings: object, username: str, active: bool, four_eyes: bool =
 @users.command("totp")
 @click.argument("username")
 @click.pass_obj
-def enrol_totp(settings: object, username: str) -> None:
+def enrol_totp(settings: Settings, username: str) -> None:
     """Give a local account a TOTP second factor and print the otpauth:// URI for the authenticator app
-    (give it to the user in person). From then on the login needs the 6-digit code."""
-    from review.accounts import find_account, update_account
+    (give it to the user in person). From then on the login needs the 6-digit code. Users who can sign
+    in can set it up themselves instead, on the app's "Two-step sign-in" page (/account/totp)."""
+    from review.accounts import find_account, set_totp_secret
     from review.administration import ACCOUNT_PURPOSE, Actor
     from review.audit import AuditEvent
     from review.totp import new_secret, provisioning_uri
@@ -335,7 +346,7 @@ def enrol_totp(settings: object, username: str) -> None:
         )
     )
     secret = new_secret()
-    update_account(engine, account.username, end_sessions=True, totp_secret=secret, totp_last_step=None)
+    set_totp_secret(engine, account.username, _config(settings).totp_key, secret)
     click.echo(provisioning_uri(secret, account.username))
     click.echo("Scan or type this into the authenticator app; the user's sessions were ended.")
 
@@ -343,7 +354,7 @@ def enrol_totp(settings: object, username: str) -> None:
 @users.command("purge-login-records")
 @click.option("--older-than-days", default=30, show_default=True, type=int, help="Keep this many days.")
 @click.pass_obj
-def purge_login_records(settings: object, older_than_days: int) -> None:
+def purge_login_records(settings: Settings, older_than_days: int) -> None:
     """Delete login attempts (keyed username digests, client addresses) older than the period.
 
     The app also purges them on every login; the audit log is kept separately and is never purged here.
@@ -359,7 +370,7 @@ def purge_login_records(settings: object, older_than_days: int) -> None:
 
 @users.command("list")
 @click.pass_obj
-def list_users(settings: object) -> None:
+def list_users(settings: Settings) -> None:
     """List accounts: username, role, districts, active."""
     from review.accounts import list_accounts
 
@@ -383,7 +394,7 @@ def audit() -> None:
 
 @audit.command("verify")
 @click.pass_obj
-def verify(settings: object) -> None:
+def verify(settings: Settings) -> None:
     """Recompute the hash chain, compare it with the signed anchors outside the database and check the
     database's protections; exit 1 if a row was changed, removed, inserted or forged, the tail was cut,
     the table emptied, or a protection (trigger, role rights) is missing."""
@@ -409,7 +420,7 @@ def verify(settings: object) -> None:
 @click.argument("role")
 @click.option("--print-only", is_flag=True, help="Print the SQL instead of running it.")
 @click.pass_obj
-def grant_app_role(settings: object, role: str, print_only: bool) -> None:
+def grant_app_role(settings: Settings, role: str, print_only: bool) -> None:
     """PostgreSQL: let ROLE (the app's login role) read the operational tables and write the review
     tables, but only SELECT and INSERT the audit log. Run as the owner (migration) role."""
     import sqlalchemy as sa
@@ -434,7 +445,7 @@ def grant_app_role(settings: object, role: str, print_only: bool) -> None:
 @click.option("--user", "username", default=None, help="Only rows made by this username.")
 @click.option("--limit", default=50, show_default=True, help="Newest rows to show.")
 @click.pass_obj
-def show(settings: object, person_key: str | None, username: str | None, limit: int) -> None:
+def show(settings: Settings, person_key: str | None, username: str | None, limit: int) -> None:
     """Who looked at what, when and why (newest first)."""
     from review.app import utc_now
     from review.audit import AuditLog

@@ -11,8 +11,10 @@ from pathlib import Path
 import click
 
 from pipelines.commands import (
+    CLUSTER_OPTION,
     RUN_FILE_OPTION,
     given_options,
+    on_cluster_option,
     prepare,
     reported_errors,
     require_iso_date,
@@ -66,6 +68,7 @@ DEFAULTS = ScoreParameters()
     help="Which champion's risk ranks the lists.",
 )
 @RUN_FILE_OPTION
+@CLUSTER_OPTION
 @click.pass_obj
 def command(
     settings: Settings,
@@ -78,6 +81,7 @@ def command(
     recent_visit_days: int,
     dismissed_days: int,
     outcome: str,
+    cluster: str | None,
 ) -> None:
     """Score every eligible citizen and publish one capacity-sized list per district.
 
@@ -87,6 +91,7 @@ def command(
     """
     given = given_options()
     with reported_errors():
+        settings = on_cluster_option(settings, cluster)
         options = {
             "as_of": ("as_of", as_of),
             "capacity": ("capacity", capacity),
@@ -107,10 +112,15 @@ def command(
         from pipelines.score_flow import resolve_as_of, score_flow
 
         day = resolve_as_of(parameters.as_of, settings).isoformat()
-        state = score_flow(settings.reference(), replace(parameters, as_of=day))
+        from pipelines.cluster import on_cluster
+
+        flow = on_cluster(score_flow, settings.cluster)
+        state = flow(settings.reference(), replace(parameters, as_of=day))
     folder = Path(state["output_dir"])
     for newer in state.get("kept_current", []):
         click.echo(f"  Stored as history: the list of {newer} stays current (it has a newer as-of date).")
+    if state.get("record_id") is not None:
+        click.echo(f"  Run record:     #{state['record_id']} ({state['status']}, run {state['run_id']})")
     click.echo(f"  Operational DB: {settings.operational_db_url}")
     click.echo(f"  Aggregates:     {folder}  (counts only, cells under 5 withheld; no person data)")
     click.echo(

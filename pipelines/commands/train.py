@@ -7,7 +7,14 @@ from dataclasses import replace
 import click
 
 from models.config import OUTCOMES
-from pipelines.commands import RUN_FILE_OPTION, given_options, prepare, reported_errors
+from pipelines.commands import (
+    CLUSTER_OPTION,
+    RUN_FILE_OPTION,
+    given_options,
+    on_cluster_option,
+    prepare,
+    reported_errors,
+)
 from pipelines.parameters import TrainParameters
 from pipelines.run_file import RunFile
 from pipelines.settings import Settings
@@ -58,10 +65,19 @@ DEFAULTS = TrainParameters()
     help="auto: isotonic only when the calibration rows hold enough events and non-events, else Platt.",
 )
 @click.option(
+    "--calibration-rows",
+    type=click.Choice(["auto", "validation", "cross-fitted"]),
+    default=DEFAULTS.calibration_rows.replace("_", "-"),
+    show_default=True,
+    help="Rows the calibrator is fitted on; auto: also out-of-fold training rows when the validation "
+    "fold has fewer than 1,000 events (docs/models.md).",
+)
+@click.option(
     "--seed", type=int, default=DEFAULTS.seed, show_default=True, help="Seed of search and LightGBM."
 )
 @click.option("--no-oracle", is_flag=True, help="Skip the oracle baseline even on a synthetic world.")
 @RUN_FILE_OPTION
+@CLUSTER_OPTION
 @click.pass_obj
 def command(
     settings: Settings,
@@ -76,8 +92,10 @@ def command(
     bootstrap: int,
     capacity: int,
     calibration: str,
+    calibration_rows: str,
     seed: int,
     no_oracle: bool,
+    cluster: str | None,
 ) -> None:
     """Train, evaluate (vs age+sex, HFRS, Charlson, oracle), register and gate one model per outcome.
 
@@ -97,18 +115,21 @@ def command(
         "bootstrap": ("bootstrap_samples", bootstrap),
         "capacity": ("capacity_per_district", capacity),
         "calibration": ("calibration", calibration),
+        "calibration_rows": ("calibration_rows", calibration_rows.replace("-", "_")),
         "seed": ("seed", seed),
     }
     given = given_options()
     with reported_errors():
+        settings = on_cluster_option(settings, cluster)
         base = RunFile.read(run_file).train if run_file else TrainParameters()
         parameters = replace(base, **dict(value for name, value in options.items() if name in given))
         if parameters.feature_set_version is None:
-            latest_version(settings.features_dir)  # type: ignore[arg-type]  # fail fast, before Prefect
+            latest_version(settings.features_dir)  # fail fast, before Prefect
         prepare(settings)
+        from pipelines.cluster import on_cluster
         from pipelines.train_flow import summary_line, train_flow
 
-        summaries = train_flow(settings.reference(), parameters)
+        summaries = on_cluster(train_flow, settings.cluster)(settings.reference(), parameters)
     for summary in summaries:  # the AUROCs and slopes are in the run's log above and in MLflow
         click.echo(summary_line(summary).splitlines()[0])
     promoted = sum(summary["promoted"] == "True" for summary in summaries)

@@ -50,7 +50,7 @@ def _clean_world(home: Path, deployment: str = "research") -> Settings:
 
 
 def _landed(settings: Settings) -> dict[str, pd.DataFrame]:
-    store = Warehouse(settings.warehouse_dir)  # type: ignore[arg-type]
+    store = Warehouse(settings.warehouse_dir)
     tables = {}
     for table in TABLES:
         frame = store.table(table).drop(columns=["_ingested_at", "_batch_id"])
@@ -166,7 +166,7 @@ def test_what_was_normalised_is_counted_per_file_in_the_batch_report(tmp_path: P
     assert normalised["CPR written DDMMYY-SSSS (dash removed)"] == 4
     assert normalised["day-first dates (DD-MM-YYYY)"] == 4
     assert normalised["decimal comma"] == 4 * 3  # APK, PACKSIZE and STRNUM of four rows
-    ledger = Warehouse(settings.warehouse_dir).batches()  # type: ignore[arg-type]
+    ledger = Warehouse(settings.warehouse_dir).batches()
     row = ledger[ledger["source"] == "lmdb_prescriptions"].iloc[0]
     recorded = json.loads(row["report"])["normalised"]
     assert recorded == normalised
@@ -178,7 +178,7 @@ def test_danish_letters_survive_a_windows_1252_file_into_the_key_store(tmp_path:
     for path in _every_csv(settings):
         CONVENTIONS["windows-1252"](path)
     ingest(settings, ["cpr_population"])
-    engine = sa.create_engine(settings.keystore_url)  # type: ignore[arg-type]
+    engine = sa.create_engine(settings.keystore_url)
     names = set(pd.read_sql("SELECT name FROM keystore", engine)["name"])
     engine.dispose()
     assert "Søren Ærø Åsbjørn 1" in names

@@ -35,7 +35,7 @@ def twins(tmp_path_factory: pytest.TempPathFactory) -> tuple[tuple, tuple]:
 
 
 def _tables(settings: Settings) -> dict[str, pd.DataFrame]:
-    store = Warehouse(settings.warehouse_dir)  # type: ignore[arg-type]
+    store = Warehouse(settings.warehouse_dir)
     return {
         name: store.table(name)
         .drop(columns=["_ingested_at", "_batch_id"])

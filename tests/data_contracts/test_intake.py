@@ -45,7 +45,7 @@ def test_clean_deliveries_land_with_bookkeeping_columns(
 ) -> None:
     world, outcomes = landed
     assert all(not o.quarantined for o in outcomes.values())
-    store = Warehouse(world.warehouse_dir)  # type: ignore[arg-type]
+    store = Warehouse(world.warehouse_dir)
     contacts = store.table("hospital_contacts")
     assert len(contacts) == 3
     for column in ("person_key", "_record_key", "_valid_time", "_delivered_at", "_ingested_at", "_batch_id"):
@@ -56,7 +56,7 @@ def test_clean_deliveries_land_with_bookkeeping_columns(
 
 def test_a_rerun_is_a_no_op(world: Settings) -> None:
     ingest(world, ["cpr_population", "lpr3_contacts", "lpr3_diagnoses", "home_care"])
-    store = Warehouse(world.warehouse_dir)  # type: ignore[arg-type]
+    store = Warehouse(world.warehouse_dir)
     before = store.batches()
     again = ingest(world)  # everything: the sources taken before are skipped, the others land now
     assert sum(len(o.landed) for o in again.values()) > 0
@@ -73,7 +73,7 @@ def test_diagnoses_get_person_and_contact_start_from_their_contact(
     landed: tuple[Settings, dict[str, SourceOutcome]],
 ) -> None:
     world, _ = landed
-    store = Warehouse(world.warehouse_dir)  # type: ignore[arg-type]
+    store = Warehouse(world.warehouse_dir)
     diagnoses = store.table("hospital_diagnoses")
     contacts = store.table("hospital_contacts").set_index("contact_id")
     joined = diagnoses.merge(
@@ -91,7 +91,7 @@ def test_prescriptions_get_ddd_from_the_product_table(
     landed: tuple[Settings, dict[str, SourceOutcome]],
 ) -> None:
     world, _ = landed
-    prescriptions = Warehouse(world.warehouse_dir).table("prescriptions")  # type: ignore[arg-type]
+    prescriptions = Warehouse(world.warehouse_dir).table("prescriptions")
     assert prescriptions.sort_values("_record_key")["ddd"].notna().all()
     assert sorted(prescriptions["ddd"]) == [2.5, 2.5, 50.0, 100.0]
 
@@ -100,7 +100,7 @@ def test_gp_services_without_a_treatment_date_fall_back_to_the_monday_of_the_fee
     landed: tuple[Settings, dict[str, SourceOutcome]],
 ) -> None:
     world, _ = landed
-    services = Warehouse(world.warehouse_dir).table("gp_services")  # type: ignore[arg-type]
+    services = Warehouse(world.warehouse_dir).table("gp_services")
     undated = services[services["fee_week"] == "2102"].sort_values("service_date")
     assert pd.Timestamp("2021-01-11") in set(undated["service_date"])
 
@@ -109,7 +109,7 @@ def test_a_population_correction_supersedes_the_open_spell_from_its_extract_date
     landed: tuple[Settings, dict[str, SourceOutcome]],
 ) -> None:
     world, _ = landed
-    store = Warehouse(world.warehouse_dir)  # type: ignore[arg-type]
+    store = Warehouse(world.warehouse_dir)
     assert len(store.table("population")) == tiny_world.CITIZENS + 1
     early = store.table("population", as_known_at="2021-01-15")
     late = store.table("population", as_known_at="2021-02-15")
@@ -119,7 +119,7 @@ def test_a_population_correction_supersedes_the_open_spell_from_its_extract_date
 
 def test_a_care_record_rewrite_is_kept_as_a_new_version(world: Settings) -> None:
     ingest(world, ["cpr_population", "home_care"])
-    engine = sa.create_engine(world.care_db_url)  # type: ignore[arg-type]
+    engine = sa.create_engine(world.care_db_url)
     with engine.begin() as connection:
         connection.execute(
             sa.text(
@@ -129,7 +129,7 @@ def test_a_care_record_rewrite_is_kept_as_a_new_version(world: Settings) -> None
     engine.dispose()
     outcomes = ingest(world, ["home_care"])
     assert [item["rows"] for item in outcomes["home_care"].landed] == [1]
-    care = Warehouse(world.warehouse_dir).table("home_care")  # type: ignore[arg-type]
+    care = Warehouse(world.warehouse_dir).table("home_care")
     versions = care[care["_record_key"] == "home_care:1"].sort_values("_delivered_at")
     assert versions["personal_care_delivered"].tolist() == [110, 100]
 
@@ -150,7 +150,7 @@ def test_a_broken_delivery_is_quarantined_with_rows_and_rule_but_no_values(world
     text = json.dumps(report)
     assert "XYZ" not in text
     assert all(cpr not in text for cpr in tiny_world.cprs())
-    assert "prescriptions" not in Warehouse(world.warehouse_dir).tables()  # type: ignore[arg-type]
+    assert "prescriptions" not in Warehouse(world.warehouse_dir).tables()
 
 
 def test_the_markdown_report_says_what_to_do(world: Settings) -> None:
@@ -215,7 +215,7 @@ def test_a_contact_that_ends_before_it_starts_blocks_the_delivery(world: Setting
 
 
 def test_duplicated_citizens_in_a_care_increment_are_reported_by_record_id(world: Settings) -> None:
-    engine = sa.create_engine(world.care_db_url)  # type: ignore[arg-type]
+    engine = sa.create_engine(world.care_db_url)
     with engine.begin() as connection:
         connection.execute(
             sa.text(

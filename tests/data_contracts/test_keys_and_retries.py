@@ -41,7 +41,7 @@ def test_the_settings_refuse_a_short_key_and_the_demo_key_outside_demo(tmp_path:
 
 def test_the_warehouse_records_a_fingerprint_of_the_key_and_never_the_key(world: Settings) -> None:
     ingest(world, ["cpr_population"])
-    store = Warehouse(world.warehouse_dir)  # type: ignore[arg-type]
+    store = Warehouse(world.warehouse_dir)
     assert store.active_key() == (key_fingerprint(DEMO_PSEUDONYM_KEY), "demo-1")
     catalog = store.catalog_path.read_bytes()
     assert DEMO_PSEUDONYM_KEY.encode() not in catalog
@@ -53,9 +53,9 @@ def _with_key(settings: Settings, key: str, version: str) -> Settings:
 
 def test_ingesting_with_another_key_is_refused_before_any_batch_is_touched(world: Settings) -> None:
     ingest(world, ["cpr_population"])
-    store = Warehouse(world.warehouse_dir)  # type: ignore[arg-type]
+    store = Warehouse(world.warehouse_dir)
     before = store.batches()
-    partitions = sorted(p.name for p in Path(world.warehouse_dir).rglob("batch=*"))  # type: ignore[arg-type]
+    partitions = sorted(p.name for p in Path(world.warehouse_dir).rglob("batch=*"))
     (world.landing_dir / "deaths" / "2021-03-01").mkdir(parents=True)  # type: ignore[operator]
     other = _with_key(world, OTHER_KEY, "v2")
     messages: list[str] = []
@@ -66,7 +66,7 @@ def test_ingesting_with_another_key_is_refused_before_any_batch_is_touched(world
     assert "rotate-key" in str(refused.value)
     assert OTHER_KEY not in str(refused.value) + " ".join(messages)
     pd.testing.assert_frame_equal(store.batches(), before)
-    assert sorted(p.name for p in Path(world.warehouse_dir).rglob("batch=*")) == partitions  # type: ignore[arg-type]
+    assert sorted(p.name for p in Path(world.warehouse_dir).rglob("batch=*")) == partitions
     # The right key restored: everything that was waiting lands.
     outcomes = {
         o.source: o for o in run_ingest(build_context(world, echo=lambda _: None), selected_sources(None))
@@ -168,7 +168,7 @@ def test_a_delivery_held_by_a_quarantined_upstream_lands_on_the_next_ingest_afte
     (retry,) = second["sssy_services"].landed
     assert retry["retry"] is True
     assert not second["sssy_services"].quarantined
-    ledger = Warehouse(world.warehouse_dir).batches()  # type: ignore[arg-type]
+    ledger = Warehouse(world.warehouse_dir).batches()
     services = ledger[ledger["source"] == "sssy_services"]
     assert sorted(services["status"]) == ["landed", "released"]
     assert ingest(world, ["sssy_services"])["sssy_services"].landed == []  # not taken a third time
@@ -193,7 +193,7 @@ def test_a_held_delivery_is_retried_exactly_once(world: Settings) -> None:
     third = ingest(world, ["cpr_population", "sssy_services"])
     assert third["sssy_services"].landed == []
     assert third["sssy_services"].quarantined == []
-    ledger = Warehouse(world.warehouse_dir).batches()  # type: ignore[arg-type]
+    ledger = Warehouse(world.warehouse_dir).batches()
     statuses = sorted(ledger.loc[ledger["source"] == "sssy_services", "status"])
     assert statuses == ["quarantined", "released"]
 

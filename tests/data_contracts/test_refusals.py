@@ -46,7 +46,7 @@ def test_a_cpr_number_with_an_impossible_date_quarantines_the_population_deliver
 def test_a_cpr_with_an_impossible_date_in_a_care_table_is_quarantined_alone_and_counted(
     world: Settings,
 ) -> None:
-    engine = sa.create_engine(world.care_db_url)  # type: ignore[arg-type]
+    engine = sa.create_engine(world.care_db_url)
     with engine.begin() as connection:
         connection.execute(sa.text("UPDATE weights SET cpr = :cpr WHERE id = 2"), {"cpr": IMPOSSIBLE})
     engine.dispose()
@@ -60,14 +60,14 @@ def test_a_cpr_with_an_impossible_date_in_a_care_table_is_quarantined_alone_and_
     (finding,) = [f for f in report["findings"] if f["severity"] == "rows"]
     assert finding["row_numbers"] == [2]
     assert finding["row_reference"] == "record_id"
-    weights = Warehouse(world.warehouse_dir).table("weights")  # type: ignore[arg-type]
+    weights = Warehouse(world.warehouse_dir).table("weights")
     assert len(weights) == 2
 
 
 def test_a_cpr_that_fails_modulus_11_is_accepted_and_counted(world: Settings) -> None:
     outcomes = ingest(world, ["cpr_population"])
     assert not outcomes["cpr_population"].quarantined
-    ledger = Warehouse(world.warehouse_dir).batches()  # type: ignore[arg-type]
+    ledger = Warehouse(world.warehouse_dir).batches()
     first = ledger[ledger["delivery"] == tiny_world.FIRST_EXTRACT].iloc[0]
     counted = json.loads(first["report"])["counted"]
     (count,) = counted.values()
@@ -126,7 +126,7 @@ def test_a_file_that_matches_its_control_totals_lands_with_its_running_number(wo
     path = _population_path(world)
     _write_control(path, tiny_world.CITIZENS)
     ingest(world, ["cpr_population"])
-    ledger = Warehouse(world.warehouse_dir).batches()  # type: ignore[arg-type]
+    ledger = Warehouse(world.warehouse_dir).batches()
     first = ledger[ledger["delivery"] == tiny_world.FIRST_EXTRACT].iloc[0]
     assert first["status"] == "landed"
     assert first["sequence"] == 1
@@ -186,7 +186,7 @@ def test_columns_outside_the_contract_are_dropped_and_named_with_a_stronger_warn
     assert sum("FULDT_NAVN" in w and "personal data" in w for w in warnings) == 1
     assert sum("TELEFON" in w and "personal data" in w for w in warnings) == 1
     assert sum("LAEGE_KODE" in w and "personal data" not in w and "dropped" in w for w in warnings) == 1
-    prescriptions = Warehouse(world.warehouse_dir).table("prescriptions")  # type: ignore[arg-type]
+    prescriptions = Warehouse(world.warehouse_dir).table("prescriptions")
     assert "Karen Blixen" not in prescriptions.to_csv()
     (report,) = reports(world, "lmdb_prescriptions")
     assert "Karen Blixen" not in json.dumps(report)
@@ -194,7 +194,7 @@ def test_columns_outside_the_contract_are_dropped_and_named_with_a_stronger_warn
 
 
 def test_a_column_outside_the_contract_in_a_care_table_is_named_too(world: Settings) -> None:
-    engine = sa.create_engine(world.care_db_url)  # type: ignore[arg-type]
+    engine = sa.create_engine(world.care_db_url)
     with engine.begin() as connection:
         connection.execute(sa.text("ALTER TABLE falls ADD COLUMN adresse TEXT"))
     engine.dispose()

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features import build_feature_table, default_feature_set
+from features import FeatureSetSpec, build_feature_table, default_feature_set
+from features.catalogue import trajectory_feature_set
 from features.sources import SOURCES
 from features.spec import FeatureSpec
 from tests.features.conftest import register_tables
@@ -487,21 +488,26 @@ def _known_at(tables: dict[str, pd.DataFrame], date: pd.Timestamp) -> dict[str, 
 
 
 def _build(
-    tables: dict[str, pd.DataFrame], dates: tuple[pd.Timestamp, ...], engine: str = "numba"
+    tables: dict[str, pd.DataFrame],
+    dates: tuple[pd.Timestamp, ...],
+    engine: str = "numba",
+    spec: FeatureSetSpec | None = None,
 ) -> pd.DataFrame:
     connection = duckdb.connect()
     try:
         register_tables(connection, {"population": POPULATION, **tables})
-        return build_feature_table(connection, default_feature_set(), list(dates), engine=engine)
+        return build_feature_table(connection, spec or default_feature_set(), list(dates), engine=engine)
     finally:
         connection.close()
 
 
-def assert_each_date_sees_only_what_was_known_then(draws: list[dict], engine: str = "numba") -> None:
+def assert_each_date_sees_only_what_was_known_then(
+    draws: list[dict], engine: str = "numba", spec: FeatureSetSpec | None = None
+) -> None:
     tables = {table: _versions(table, draws) for table in TABLES}
-    together = _build(tables, DATES, engine)
+    together = _build(tables, DATES, engine, spec)
     for date in DATES:
-        alone = _build(_known_at(tables, date), (date,), engine)
+        alone = _build(_known_at(tables, date), (date,), engine, spec)
         at_date = together[together["prediction_date"] == date].reset_index(drop=True)
         pd.testing.assert_frame_equal(at_date, alone, obj=f"features at {date.date()}")
 
@@ -563,6 +569,24 @@ def mutate_known_filter(monkeypatch):
 @pytest.mark.parametrize("engine", ["numba", "duckdb"])
 def test_the_late_and_corrected_record_passes_with_the_real_filter(engine):
     assert_each_date_sees_only_what_was_known_then(LATE_AND_CORRECTED, engine)
+
+
+@pytest.mark.parametrize("engine", ["numba", "duckdb"])
+def test_the_trajectory_features_see_only_what_was_known_at_each_date(engine):
+    assert_each_date_sees_only_what_was_known_then(LATE_AND_CORRECTED, engine, trajectory_feature_set())
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(draws=st.lists(across_dates_event, min_size=1, max_size=14))
+def test_the_trajectory_features_never_leak_across_dates(draws):
+    assert_each_date_sees_only_what_was_known_then(draws, "numba", trajectory_feature_set())
+
+
+def test_a_mutated_as_known_filter_is_caught_in_the_trajectory_features(mutate_known_filter):
+    applied = mutate_known_filter("known_at_last_date")
+    with pytest.raises(AssertionError, match="features at 2023-01-01"):
+        assert_each_date_sees_only_what_was_known_then(LATE_AND_CORRECTED, "duckdb", trajectory_feature_set())
+    assert applied
 
 
 # The mutations rewrite the SQL reference engine's per-date filter (the numba engine is held to it by

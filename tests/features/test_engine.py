@@ -115,6 +115,32 @@ def test_count_falls_back_to_zero_and_mean_to_missing(warehouse):
     assert table.loc["a", "weight_kg_mean_0_to_90d"] == 70.5
 
 
+def test_a_decayed_count_weighs_each_event_by_its_recency(warehouse):
+    connection = warehouse(
+        population=POPULATION,
+        falls=frame_from_csv(
+            """
+            person_key,fall_date,injury
+            a,2022-12-02,false
+            a,2022-11-02,false
+            a,2022-01-01,false
+            b,2022-12-31,false
+            """
+        ),
+    )
+    spec = one_feature(
+        FeatureSpec("falls", "falls", "decayed_count", (Window(0, 365), Window(0, 60)), half_life_days=30)
+    )
+    table = build_feature_table(connection, spec, [T1]).set_index("person_key")
+    year = table["falls_decayed_count_half_life_30d_0_to_365d"]
+    # a: 30 days before t weighs 1/2, 60 days 1/4, 365 days 0.5 ** (365 / 30); b: one day 0.5 ** (1 / 30)
+    assert year["a"] == pytest.approx(0.5 + 0.25 + 0.5 ** (365 / 30))
+    assert year["b"] == pytest.approx(0.5 ** (1 / 30))
+    assert year["c"] == 0.0  # no event: 0, as a count
+    # the 60-day window ends at exactly 60 days before t (inclusive), as every window does
+    assert table["falls_decayed_count_half_life_30d_0_to_60d"]["a"] == pytest.approx(0.75)
+
+
 def test_missing_warehouse_table_leaves_fallbacks(warehouse):
     connection = warehouse(population=POPULATION)
     spec = one_feature(FeatureSpec("falls", "falls", "count", (Window(0, 365),)))
@@ -272,6 +298,7 @@ def test_chunking_does_not_change_the_result(warehouse):
 WINDOWS = (Window(0, 90), Window(30, 400))
 ATCS = ("N05BA01", "N06AB04", "C03CA01", "A02BC01")
 NUMERIC_AGGREGATIONS = ("sum", "mean", "min", "max", "latest", "slope")
+HALF_LIFE_DAYS = 60
 
 
 def reference_spec() -> FeatureSetSpec:
@@ -282,6 +309,7 @@ def reference_spec() -> FeatureSetSpec:
         FeatureSpec("rx", "prescriptions", "count", WINDOWS),
         FeatureSpec("rx", "prescriptions", "days_since_last", WINDOWS),
         FeatureSpec("rx", "prescriptions", "distinct_count", WINDOWS, value="atc"),
+        FeatureSpec("rx", "prescriptions", "decayed_count", WINDOWS, half_life_days=HALF_LIFE_DAYS),
     ]
     return FeatureSetSpec("reference", tuple(features))
 
@@ -313,6 +341,9 @@ def naive_aggregate(  # noqa: PLR0911 (one plain branch per aggregation, on purp
         return (t - inside["_valid_time"].max()).total_seconds() / 86400 if len(inside) else np.nan
     if aggregation == "distinct_count":
         return float(inside["atc"].dropna().nunique())
+    if aggregation == "decayed_count":
+        ages = [(t - v).total_seconds() / 86400 for v in inside["_valid_time"]]
+        return float(sum(0.5 ** (age / HALF_LIFE_DAYS) for age in ages))
     values = inside.dropna(subset=["ddd"])
     if len(values) == 0:
         return 0.0 if aggregation == "sum" else np.nan

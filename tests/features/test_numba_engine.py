@@ -4,8 +4,9 @@ Warehouses are drawn by hypothesis: a few persons, every source the default feat
 corrections (a later version of the same record), retractions, late deliveries, rows of persons outside
 the cohort, rows exactly on window edges and on the prediction date, persons without rows and empty
 sources. Counts, distinct counts, minima, maxima, latest values, days since last and the clinical scores
-must be equal; sums and means of non-integral values and slopes may differ in the last bits (floating-point
-summation order: DuckDB's own sums differ between runs in the same way), so they are compared to 1e-9.
+must be equal; sums and means of non-integral values, slopes and decayed counts may differ in the last bits
+(floating-point summation order: DuckDB's own sums differ between runs in the same way), so they are
+compared to 1e-9.
 """
 
 from __future__ import annotations
@@ -203,7 +204,8 @@ def floating_columns(spec: FeatureSetSpec) -> set[str]:
     """Columns whose value is a floating-point sum (summation order may change the last bits)."""
     columns: set[str] = set()
     for feature in spec.features:
-        if isinstance(feature, FeatureSpec) and feature.aggregation in ("sum", "mean", "slope"):
+        floating = ("sum", "mean", "slope", "decayed_count")
+        if isinstance(feature, FeatureSpec) and feature.aggregation in floating:
             columns.update(feature.column_names())
         if isinstance(feature, DerivedFeatureSpec) and columns.intersection(feature.inputs):
             columns.update(feature.column_names())
@@ -230,6 +232,15 @@ def every_aggregation_spec() -> FeatureSetSpec:
     features: list = [
         FeatureSpec("rx", "prescriptions", "count", windows),
         FeatureSpec("rx", "prescriptions", "days_since_last", windows, fallback=-1.0),
+        FeatureSpec("rx", "prescriptions", "decayed_count", windows, half_life_days=45),
+        FeatureSpec(
+            "psycho",
+            "prescriptions",
+            "decayed_count",
+            windows,
+            half_life_days=180,
+            row_filter=RowFilter(atc_prefixes=("N05", "N06A")),
+        ),
         FeatureSpec("rx", "prescriptions", "distinct_count", windows, value="atc"),
         FeatureSpec(
             "psycho",

@@ -120,3 +120,27 @@ def test_a_score_knows_its_concept_and_the_set_maps_columns_to_concepts():
         "falls_count_0_to_90d": "falls",
         "falls_count_0_to_365d": "falls",
     }
+
+
+def test_a_decayed_count_needs_a_positive_half_life_and_names_it():
+    spec = FeatureSpec("falls", "falls", "decayed_count", (Window(0, 365),), half_life_days=90)
+    assert spec.column_names() == ("falls_decayed_count_half_life_90d_0_to_365d",)
+    assert spec.default_fallback == 0.0  # no fall: 0, as a count
+    with pytest.raises(FeatureSpecError, match="half_life_days"):
+        FeatureSpec("falls", "falls", "decayed_count", (Window(0, 365),))
+    with pytest.raises(FeatureSpecError, match="positive"):
+        FeatureSpec("falls", "falls", "decayed_count", (Window(0, 365),), half_life_days=0)
+    with pytest.raises(FeatureSpecError, match="only with"):
+        FeatureSpec("falls", "falls", "count", (Window(0, 365),), half_life_days=90)
+
+
+def test_the_half_life_enters_the_hash_only_where_it_is_used():
+    plain = FeatureSetSpec("s", (FeatureSpec("falls", "falls", "count", (Window(0, 365),)),))
+    assert "half_life_days" not in str(plain.to_dict())  # older spec hashes stay valid
+    decayed = [
+        FeatureSetSpec(
+            "s", (FeatureSpec("f", "falls", "decayed_count", (Window(0, 365),), half_life_days=h),)
+        )
+        for h in (30, 90)
+    ]
+    assert decayed[0].spec_hash() != decayed[1].spec_hash()

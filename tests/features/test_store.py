@@ -9,6 +9,7 @@ import pytest
 
 from features.store import (
     DataBatch,
+    FeatureColumns,
     FeatureSetManifest,
     FeatureSetManifestError,
     FeatureSetNotFoundError,
@@ -105,3 +106,28 @@ def test_features_can_be_read_for_some_dates_or_before_a_date(tmp_path):
     assert read_features(tmp_path, "v1", before=february)["prediction_date"].tolist() == [
         pd.Timestamp("2023-01-01")
     ]
+
+
+def test_feature_columns_give_the_columns_read_features_gives_one_at_a_time(tmp_path):
+    dates = (dt.date(2023, 1, 1), dt.date(2023, 2, 1), dt.date(2023, 3, 1))
+    rows = pd.DataFrame(
+        {
+            "person_key": ["a", "b", "a", "b", "a", "b"],
+            "prediction_date": pd.to_datetime([d for d in dates for _ in range(2)]),
+            "age_years": [70.0, 81.5, 70.1, 81.6, 70.2, None],
+        }
+    )
+    write_feature_set(tmp_path, manifest(dates=dates), features=rows, labels=rows, attrition=rows)
+    for before in (pd.Timestamp("2023-03-01"), pd.Timestamp("2023-01-01"), None):
+        expected = read_features(tmp_path, "v1", before=before)
+        if expected.empty:  # nothing before the date: every row, as the scoring run's reference
+            expected = read_features(tmp_path, "v1")
+        view = FeatureColumns(tmp_path, "v1", before=before)
+        assert len(view) == len(expected)
+        assert view.columns == list(expected.columns)
+        assert "age_years" in view
+        assert "risk" not in view
+        for name in expected.columns:
+            pd.testing.assert_series_equal(view[name], expected[name].reset_index(drop=True))
+    with pytest.raises(KeyError):
+        FeatureColumns(tmp_path, "v1")["risk"]

@@ -91,3 +91,37 @@ def test_item_ids_are_stable_and_depend_on_what_the_breach_is_about():
     scope = {"as_of_date": "2024-02-01", "district": "d1", "feature": "x"}
     assert item_id_for("input_psi", scope) == item_id_for("input_psi", dict(reversed(scope.items())))
     assert item_id_for("input_psi", scope) != item_id_for("input_psi", scope | {"district": "d2"})
+
+
+def test_a_small_district_psi_over_the_band_that_its_size_explains_opens_nothing():
+    """D105: at 90 persons and ten bins, sampling noise alone gives PSI up to about 0.4 (more with
+    many cells judged), so 0.4 with a significant test is not a finding; a source that stops (2.5) is."""
+    small = drift_row(0.4, 1e-6, n=90) | {"n_reference": 350, "bins": 10}
+    assert drift_items(pd.DataFrame([small]), MonitorConfig(), AS_OF) == []
+    stopped = small | {"psi": 2.5}
+    items = drift_items(pd.DataFrame([stopped]), MonitorConfig(), AS_OF)
+    assert [item.metric for item in items] == ["input_psi"]
+    assert items[0].holds_publication
+    assert 0.3 < items[0].evidence["psi_noise"] < 1.0
+    assert "sampling noise at 90 persons" in items[0].message
+
+
+def test_the_noise_allowance_shrinks_with_size_and_grows_with_the_cells_judged():
+    large = drift_row(0.4, 1e-6, n=5000) | {"n_reference": 20000, "bins": 10}
+    assert drift_items(pd.DataFrame([large]), MonitorConfig(), AS_OF)
+    one = drift_items(pd.DataFrame([large | {"psi": 0.3}]), MonitorConfig(), AS_OF)
+    many = drift_items(
+        pd.DataFrame([large | {"psi": 0.3}] + [large | {"psi": 0.0, "feature": f"f{i}"} for i in range(99)]),
+        MonitorConfig(),
+        AS_OF,
+    )
+    assert one[0].evidence["cells_judged"] == 1
+    assert many[0].evidence["cells_judged"] == 100
+    assert many[0].evidence["psi_noise"] > one[0].evidence["psi_noise"]
+
+
+def test_without_the_evidence_rule_the_band_stands_as_given():
+    small = drift_row(0.4, 1e-6, n=90) | {"n_reference": 350, "bins": 10}
+    items = drift_items(pd.DataFrame([small]), MonitorConfig(require_evidence=False), AS_OF)
+    assert items
+    assert items[0].evidence["psi_noise"] == 0.0

@@ -121,3 +121,45 @@ def test_after_the_chain_no_file_or_folder_in_the_home_is_open_to_others(demo_ho
         path.name for path in home.iterdir()
     }
     assert open_to_others(home) == {}
+
+
+def test_the_summary_is_read_back_from_what_the_run_recorded(tmp_path):
+    """Every published list is counted at its date, every refused run is named with its reason, and a
+    scoring step that stopped without recording a run is named too: the summary cannot claim more."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from pipelines.commands.demo import timeline_summary
+    from pipelines.settings import Settings
+    from screening.store import operational_engine, screening_lists, screening_runs
+
+    settings = Settings(home=tmp_path / "home", demo=True)
+    settings.home.mkdir()
+    engine = operational_engine(str(settings.operational_db_url))
+    at = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    run = {"finished_at": at, "list_ids": [], "model_versions": {}, "data_batches": [], "reason": None}
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(screening_runs),
+            [
+                {**run, "run_id": "r1", "as_of_date": dt.date(2023, 1, 1), "status": "published"},
+                {**run, "run_id": "r2", "as_of_date": dt.date(2023, 6, 1), "status": "refused",
+                 "reason": "Not published: input drift — max PSI 0.9. The previous lists stay current."},
+            ],
+        )  # fmt: skip
+        connection.execute(
+            sa.insert(screening_lists),
+            [
+                {"list_id": f"l{number}", "district": f"d{number}", "municipality": "101",
+                 "as_of_date": dt.date(2023, 1, 1), "created_at": at, "model_versions": {},
+                 "feature_set_version": "f", "data_batches": [], "run_id": "r1", "capacity": 25,
+                 "status": "current"}
+                for number in (1, 2)
+            ],
+        )  # fmt: skip
+    engine.dispose()
+    lines = timeline_summary(settings, refused=["2023-06-01", "2023-11-01"])
+    assert lines[0].startswith("District lists published at 1 date(s): 2023-01-01 (2);")
+    assert "Scoring refused at 2023-06-01: Not published: input drift — max PSI 0.9." in lines
+    assert lines[-1] == "Scoring stopped without a recorded run at 2023-11-01 (its output is above)."

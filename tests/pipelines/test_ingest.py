@@ -31,7 +31,7 @@ def flow_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict, 
     outcomes = run_ingest(build_context(settings, echo=lambda _: None), selected_sources(None))
     again = {
         "outcomes": [{"landed": o.landed, "quarantined": o.quarantined} for o in outcomes],
-        "summary": render_summary(outcomes, settings.quarantine_dir),  # type: ignore[arg-type]
+        "summary": render_summary(outcomes, settings.quarantine_dir),
     }
     return settings, again, result.output
 
@@ -40,7 +40,7 @@ def test_the_flow_lands_clean_deliveries_and_quarantines_the_broken_one(flow_run
     settings, _, output = flow_run
     assert "quarantined 1 batch(es)" in output
     assert "sssy_services" in output
-    store = Warehouse(settings.warehouse_dir)  # type: ignore[arg-type]
+    store = Warehouse(settings.warehouse_dir)
     assert "gp_services" not in store.tables()
     assert len(store.table("population")) == tiny_world.CITIZENS + 1
 
@@ -85,7 +85,7 @@ def test_the_key_store_is_separate_from_the_warehouse(flow_run) -> None:
     keystore = Path(str(settings.keystore_url).removeprefix("sqlite:///"))
     with sqlite3.connect(keystore) as connection:
         assert connection.execute("SELECT count(*) FROM keystore").fetchone() == (tiny_world.CITIZENS,)
-    assert not keystore.is_relative_to(settings.warehouse_dir)  # type: ignore[arg-type]
+    assert not keystore.is_relative_to(settings.warehouse_dir)
 
 
 def test_ingest_refuses_to_run_without_a_pseudonym_key(
@@ -118,7 +118,7 @@ def test_contract_docs_are_rendered_per_contract(tmp_path: Path) -> None:
 
 def test_reports_are_valid_json_naming_file_and_rule(flow_run) -> None:
     settings, _, _ = flow_run
-    (report_path,) = Path(settings.quarantine_dir).rglob("report.json")  # type: ignore[arg-type]
+    (report_path,) = Path(settings.quarantine_dir).rglob("report.json")
     report = json.loads(report_path.read_text())
     assert report["where"].endswith("sssy_services.csv")
     assert report["findings"][0]["row_numbers"] == [1]

@@ -48,7 +48,7 @@ def test_the_process_was_killed_mid_landing(crashed) -> None:
 
 def test_the_killed_batch_is_invisible_and_earlier_batches_are_intact(crashed) -> None:
     settings, _ = crashed
-    store = Warehouse(settings.warehouse_dir)  # type: ignore[arg-type]
+    store = Warehouse(settings.warehouse_dir)
     assert "hospital_contacts" not in store.tables()
     assert set(store.batches()["source"]) == {"cpr_population"}
     written = list((store.root / "hospital_contacts").glob("batch=*/part-0.parquet"))
@@ -60,7 +60,7 @@ def test_a_rerun_lands_the_batch_exactly_once(crashed) -> None:
     context = build_context(settings, echo=lambda _: None)
     run_ingest(context, selected_sources(["cpr_population", "lpr3_contacts"]))
     run_ingest(context, selected_sources(["cpr_population", "lpr3_contacts"]))
-    store = Warehouse(settings.warehouse_dir)  # type: ignore[arg-type]
+    store = Warehouse(settings.warehouse_dir)
     contacts = store.table("hospital_contacts")
     assert len(contacts) == 3
     assert contacts["_record_key"].is_unique

@@ -98,7 +98,7 @@ def test_every_care_fault_quarantines_the_increments_holding_its_records(
 
 def test_clean_deliveries_land_and_faults_stay_out(faulty_world: tuple[Settings, dict]) -> None:
     settings, manifest = faulty_world
-    batches = Warehouse(settings.warehouse_dir).batches()  # type: ignore[arg-type]
+    batches = Warehouse(settings.warehouse_dir).batches()
     quarantined = batches[batches["status"] == "quarantined"]
     landed = batches[batches["status"] == "landed"]
     assert len(landed) > 10 * len(quarantined)

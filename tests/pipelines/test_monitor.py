@@ -107,10 +107,7 @@ def test_a_stopped_home_care_source_is_flagged_within_two_monitor_runs(tmp_path)
         run_step(home, "synth", "--citizens", "2000", "--years", "5", "--seed", "7", "--history-years", "5")
         run_step(home, "ingest")
         run_step(home, "features", "--every", "quarter")
-        run_step(
-            home, "train", "--outcome", "admission", "--trials", "2", "--budget-seconds", "60",
-            "--calibration", "isotonic",  # as the demo trains small worlds (docs/models.md, "Next")
-        )  # fmt: skip
+        run_step(home, "train", "--outcome", "admission", "--trials", "2", "--budget-seconds", "60")
         run_step(home, "score", "--as-of", "2023-10-01", "--capacity", "25")
         clean = run_step(home, "monitor", "--as-of", "2023-10-01", "--simulations", "20")
         assert "Monitor at 2023-10-01" in clean

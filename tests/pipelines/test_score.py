@@ -559,3 +559,49 @@ def test_a_champion_moved_by_hand_refuses_the_run_and_says_how_to_restore(world,
     monkeypatch.setattr(registry, "verify_champion", refuse)
     with pytest.raises(PublishRefusedError, match="To restore"):
         score.load_models(settings, "admission", 12)
+
+
+def test_a_refused_rerun_of_the_same_inputs_does_not_replace_the_record_that_published_the_lists(world):
+    from screening.store import current_list_runs
+
+    settings, state = world
+    published = run(settings, state)
+    again = run(settings, state)
+    assert again.status == "unchanged"
+    assert again.run_id == published.run_id
+    assert again.published_at is not None
+    engine = operational_engine(str(settings.operational_db_url))
+    open_holding_item(engine)
+    with pytest.raises(PublishRefusedError, match="hold publication"):
+        run(settings, state)
+    runs = table(settings, "screening_runs").sort_values("record_id")
+    assert list(runs["run_id"].unique()) == [published.run_id]
+    assert list(runs["status"]) == ["published", "unchanged", "refused"]
+    behind = current_list_runs(engine)
+    assert set(behind["record_id"]) == {published.record_id}
+    assert published.record_id == int(runs["record_id"].iloc[0])
+    engine.dispose()
+
+
+def test_after_an_objection_the_next_run_neither_scores_nor_lists_the_citizen(world):
+    from screening.objections import register_objection
+
+    settings, state = world
+    first = run(settings, state)
+    entries = table(settings, "screening_list_entries")
+    objector = str(entries.loc[entries["rank"] == 1, "person_key"].iloc[0])
+    engine = operational_engine(str(settings.operational_db_url))
+    register_objection(engine, objector, registered_by="kb", at=dt.datetime(2024, 3, 5, tzinfo=dt.UTC))
+    engine.dispose()
+    again = run(settings, state)
+    assert again.status == "published"  # the same inputs, but a different list without the objector
+    assert again.run_id == first.run_id
+    current = set(read_current_lists(operational_engine(str(settings.operational_db_url)))["list_id"])
+    entries = table(settings, "screening_list_entries")
+    scores = table(settings, "screening_scores")
+    assert objector not in set(entries.loc[entries["list_id"].isin(current), "person_key"])
+    assert objector not in set(scores["person_key"])
+    exclusions = pd.read_csv(again.output_dir / "exclusions.csv")
+    assert exclusions["rule"].iloc[0] == "objection_registered"
+    assert pd.isna(exclusions["removed"].iloc[0])  # one person: withheld, never named
+    assert objector not in (again.output_dir / "exclusions.csv").read_text()

@@ -62,8 +62,8 @@ def test_deployments_are_nightly_ingest_weekly_score_and_monitor_on_monday_and_m
     weekly = deployments["weekly-score"].parameters
     assert weekly["parameters"]["capacity"] == 12
     assert weekly["parameters"] == asdict(ScoreParameters(capacity=12))  # every option of `tidlig score`
-    for deployment in deployments.values():  # only the home and the demo flag, never the key
-        assert deployment.parameters["settings"] == {"home": str(tmp_path), "demo": True}
+    for deployment in deployments.values():  # the home, the demo flag and the cluster, never the key
+        assert deployment.parameters["settings"] == {"home": str(tmp_path), "demo": True, "cluster": None}
     assert deployments["weekly-score"].entrypoint.endswith("scheduled_flows.py:weekly_score")
 
 

@@ -125,8 +125,8 @@ def test_a_nurse_works_a_list_end_to_end(page):
     page.get_by_label("Nyt problem fundet").check()
     page.get_by_label("Henvist til egen læge").check()
     page.get_by_role("button", name="Gem").click()
-    page.wait_for_url("**saved=1")
-    assert page.get_by_role("status").inner_text() == "Gemt."
+    page.wait_for_url("**saved=1#decision")
+    assert page.get_by_role("status").inner_text().startswith("Gemt.")
     assert "Besøg gennemført" in page.locator("section", has_text="Historik").inner_text()
 
     page.get_by_role("link", name="Tilbage til listen").click()
@@ -136,8 +136,8 @@ def test_a_nurse_works_a_list_end_to_end(page):
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Eksportér CSV").click()
-    exported = Path(download_info.value.path()).read_text(encoding="utf-8")
-    assert exported.startswith("rank,cpr,name,")
+    exported = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
+    assert exported.startswith("Rang;Delt plads;CPR-nummer;Navn;")
     assert "Borger 0000" in exported
 
     page.get_by_role("link", name="Udskriftsvenlig").click()
@@ -193,3 +193,35 @@ def test_a_cross_district_probe_shows_on_the_security_page(page):
     assert "/lists/{list_id}" in table
     assert LIST_A not in table
     _screenshot(page, "security-events")
+
+
+def test_a_gp_sets_up_two_step_sign_in_and_then_signs_in_with_a_code(page):
+    import datetime as dt
+
+    import pyotp
+
+    _log_in(page, "gp_a")
+    page.get_by_role("link", name="Totrins-login").click()
+    page.wait_for_url("**/account/totp")
+    key = page.locator("#manual-key").inner_text().replace(" ", "")
+    assert page.locator("#otpauth-link").get_attribute("href").startswith("otpauth://totp/Tidlig:gp_a?")
+    _screenshot(page, "totp-enrol")
+    now = FakeClock()()  # the server's clock stands still
+    page.get_by_label("Engangskode (6 cifre)").fill(pyotp.TOTP(key).at(now))
+    page.get_by_role("button", name="Bekræft og slå til").click()
+    page.wait_for_url("**/account/totp?state=enrolled")
+    assert page.get_by_text("Totrins-login er slået til.").is_visible()
+    assert page.locator("#manual-key").count() == 0
+    _screenshot(page, "totp-enrolled")
+    page.get_by_role("button", name="Log ud").click()
+
+    page.goto("/login")
+    page.get_by_label("Brugernavn").fill("gp_a")
+    page.get_by_label("Adgangskode").fill(PASSWORD)
+    page.get_by_role("button", name="Log ind").click()
+    assert page.url.endswith("/login")  # the password alone is refused now
+    page.get_by_label("Brugernavn").fill("gp_a")
+    page.get_by_label("Adgangskode").fill(PASSWORD)
+    page.get_by_label("Engangskode (6 cifre)").fill(pyotp.TOTP(key).at(now + dt.timedelta(seconds=30)))
+    page.get_by_role("button", name="Log ind").click()
+    page.wait_for_url("**/lists")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from review.casework import Decision, DecisionError, parse_decision
@@ -33,6 +35,31 @@ def test_an_unknown_action_is_refused():
 
 def test_fields_of_other_actions_are_ignored():
     decision = parse_decision(
-        {"action": "visit_booked", "new_problem_found": "yes", "not_relevant_reason": "other"}
+        {"action": "contacted", "new_problem_found": "yes", "not_relevant_reason": "other", "visit_date": "x"}
     )
-    assert decision == Decision("visit_booked")
+    assert decision == Decision("contacted")
+
+
+def test_a_booked_visit_carries_its_date():
+    decision = parse_decision(
+        {"action": "visit_booked", "visit_date": "2024-02-03", "new_problem_found": "yes"}
+    )
+    assert decision == Decision("visit_booked", visit_date=dt.date(2024, 2, 3))
+
+
+@pytest.mark.parametrize("visit_date", ["", "03-02-2024", "2024-02-30"])
+def test_a_booked_visit_without_a_readable_date_is_refused_beside_the_date_field(visit_date):
+    with pytest.raises(DecisionError, match="error_visit_date_required") as refused:
+        parse_decision({"action": "visit_booked", "visit_date": visit_date})
+    assert refused.value.field == "visit_date"
+
+
+def test_each_refusal_names_the_field_it_belongs_beside():
+    for form, field in (
+        ({"action": ""}, "action"),
+        ({"action": "visit_done"}, "new_problem_found"),
+        ({"action": "not_relevant"}, "not_relevant_reason"),
+    ):
+        with pytest.raises(DecisionError) as refused:
+            parse_decision(form)
+        assert refused.value.field == field

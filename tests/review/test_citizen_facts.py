@@ -75,3 +75,23 @@ def test_a_list_published_before_the_type_still_shows_its_home_care():
         }
     )
     assert facts.home_care == [("2023-07-01", 160.0)]
+
+
+def test_the_medicines_and_summary_scores_of_the_writer_reach_the_page():
+    document = build_facts(
+        {"age_years": 84.0, "hfrs_2y": 7.25, "charlson_index": 3.0},
+        {
+            "prescriptions": pd.DataFrame(
+                {
+                    "dispensing_date": pd.to_datetime(["2024-02-01", "2024-02-10", "2023-01-01"]),
+                    "atc": ["N05CF01", "C03CA01", "A10BA02"],
+                }
+            )
+        },
+        dt.date(2024, 3, 4),
+        {"admission": 0.3},
+    )
+    facts = normalise_facts(document)
+    assert facts.medicines_atc == ["C03CA01", "N05CF01"]  # the one dispensed 14 months ago is not listed
+    assert facts.hfrs_score == 7.2
+    assert facts.charlson_index == 3.0

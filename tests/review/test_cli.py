@@ -115,3 +115,12 @@ def test_every_command_has_help():
         ["users", "purge-login-records"],
     ):
         assert CliRunner().invoke(cli, [*arguments, "--help"]).exit_code == 0
+
+
+def test_an_unreadable_triage_mapping_stops_the_app_with_what_to_write(tmp_path, monkeypatch):
+    monkeypatch.setenv("TIDLIG_REVIEW_TRIAGE", "red=high")
+    result = run(tmp_path, "review", "--port", "8799")
+    assert result.exit_code == 1
+    assert "TIDLIG_REVIEW_TRIAGE" in result.output
+    assert "write for example red=0.40" in result.output
+    assert "Traceback" not in result.output

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from features.labels import OUTCOMES
 from review.administration import ACCOUNT_ACTIONS, ACCOUNT_PURPOSE
 from review.casework import NOT_RELEVANT_REASONS, STATUSES
 from review.i18n import TEXTS, translator
+from review.triage import COLOURS
 from review.web_auth import AUTH_ACTIONS, AUTH_PURPOSE, UNKNOWN_ROLE
 
 TEMPLATES = Path(__file__).parents[2] / "review" / "templates"
@@ -26,6 +28,9 @@ def test_composed_keys_are_translated():
     composed += [f"action_{a}" for a in AUTH_ACTIONS] + [f"purpose_{AUTH_PURPOSE}"]
     composed += [f"action_{a}" for a in ACCOUNT_ACTIONS] + [f"purpose_{ACCOUNT_PURPOSE}"]
     composed += ["action_access_denied", "purpose_security", "role_operator", "role_identity_provider"]
+    composed += [f"triage_{colour}" for colour in COLOURS]
+    composed += [f"risk_event_{outcome}" for outcome in OUTCOMES]
+    composed += [f"outcome_{outcome}" for outcome in OUTCOMES]
     assert [key for key in composed if key not in TEXTS] == []
 
 

@@ -6,9 +6,11 @@ import datetime as dt
 
 import pyotp
 import pytest
+import sqlalchemy as sa
 
-from review.accounts import find_account, update_account
+from review.accounts import find_account, set_totp_secret
 from review.passwords import WeakPasswordError, check_password_strength
+from review.tables import users
 from tests.review.world import PASSWORD, csrf_from, login
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -25,7 +27,7 @@ def login_with_code(client, username: str, code: str, password: str = PASSWORD):
 
 @pytest.fixture
 def enrolled(world):
-    update_account(world.engine, "nurse_a", end_sessions=True, totp_secret=SECRET)
+    set_totp_secret(world.engine, "nurse_a", world.config.totp_key, SECRET)
     return world
 
 
@@ -85,8 +87,14 @@ def test_tidlig_users_totp_enrols_and_prints_an_otpauth_uri(tmp_path):
     enrolled = tidlig("users", "totp", "first_admin")
     assert enrolled.exit_code == 0, enrolled.output
     assert enrolled.output.startswith("otpauth://totp/Tidlig:first_admin?secret=")
+    secret = enrolled.output.split("secret=")[1].split("&")[0]
     engine = create_operational_engine(f"sqlite:///{tmp_path / 'operational.sqlite'}")
     assert find_account(engine, username="first_admin").has_totp
+    with engine.connect() as connection:
+        stored = connection.execute(sa.select(users.c.totp_secret)).scalar()
+    assert stored.startswith("v1:")
+    assert secret not in stored
+    assert (tmp_path / "secrets" / "totp.key").stat().st_mode & 0o777 == 0o600
     engine.dispose()
 
 

@@ -96,4 +96,4 @@ def test_an_identified_export_asks_for_the_password_again_after_five_minutes(wor
     assert right.headers["location"] == f"/lists/{LIST_A}/export.csv"
     exported = world.client.get(f"/lists/{LIST_A}/export.csv")
     assert exported.status_code == 200
-    assert exported.text.startswith("rank,cpr,name,")
+    assert exported.text.startswith("\ufeffRang;Delt plads;CPR-nummer;Navn;")

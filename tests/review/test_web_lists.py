@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
 import json
 
 import pytest
 import sqlalchemy as sa
 
 from review.tables import audit_log, decisions
+from screening.eligibility import TARGET_GROUPS
 from screening.store import screening_list_entries
 from tests.review.world import (
     DISTRICT_A,
@@ -91,7 +95,7 @@ def test_risk_history_shows_only_lists_of_the_viewers_districts(world):
 def test_risk_history_includes_own_earlier_lists(world):
     login(world.client, "nurse_a")
     page = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}")
-    assert "2023-10-01" in page.text
+    assert "1. okt. 2023" in page.text  # the earlier list's date, written the Danish way
     assert "<svg" in page.text
 
 
@@ -166,7 +170,7 @@ def test_citizen_view_export_and_decision_are_each_audited(world):
     page = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}")
     world.client.post(
         f"/lists/{LIST_A}/citizens/{CITIZEN_A}/decisions",
-        data={"csrf_token": csrf_from(page.text), "action": "visit_booked"},
+        data={"csrf_token": csrf_from(page.text), "action": "visit_booked", "visit_date": "2024-01-20"},
     )
     world.client.get(f"/lists/{LIST_A}/export.csv")
     actions = [row["action"] for row in audit_rows(world)]
@@ -220,6 +224,8 @@ def test_an_incomplete_visit_finding_is_refused_with_a_message(world):
         f"/lists/{LIST_A}/citizens/{CITIZEN_A}/decisions",
         data={"csrf_token": csrf_from(page.text), "action": "visit_done"},
     )
+    assert response.status_code == 422
+    assert 'id="error-new_problem_found"' in response.text
     assert "nyt problem" in response.text
     with world.engine.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(decisions)).scalar_one() == 0
@@ -321,7 +327,7 @@ def test_the_analyst_sees_small_status_counts_suppressed(world):
     assert ">10<" in row  # 10 still new
 
 
-def test_the_csv_download_is_written_by_the_one_list_csv_writer(world):
+def test_the_csv_download_opens_in_danish_excel_with_labels_not_codes(world):
     with world.engine.begin() as connection:
         connection.execute(
             sa.update(screening_list_entries)
@@ -329,11 +335,111 @@ def test_the_csv_download_is_written_by_the_one_list_csv_writer(world):
             .values(reasons_da=["=HYPERLINK(1)"])
         )
     login(world.client, "nurse_a")
+    page = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}")
+    world.client.post(
+        f"/lists/{LIST_A}/citizens/{CITIZEN_A}/decisions",
+        data={"csrf_token": csrf_from(page.text), "action": "visit_booked", "visit_date": "2024-02-03"},
+    )
     export = world.client.get(f"/lists/{LIST_A}/export.csv")
-    lines = export.text.split("\n")
-    assert lines[0].split(",") == [
-        "rank", "cpr", "name", "risk", "risk_change", "new_on_list", "flags", "reasons", "suggested_action",
-        "status", "assignee",
+    assert export.headers["content-type"] == "text/csv; charset=utf-8"
+    assert export.content.startswith(codecs.BOM_UTF8)  # Excel reads UTF-8 only with the BOM
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == [
+        "Rang", "Delt plads", "CPR-nummer", "Navn", "Risiko (%)", "Ændring (%-point)", "Triage", "Ny",
+        "§79a-gruppe", "Begrundelser", "Forslag", "Status", "Besøgsdato", "Ansvarlig",
     ]  # fmt: skip
-    assert "'=HYPERLINK(1)" in lines[1]
-    assert "\r" not in export.text
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert first["Risiko (%)"] == "50,0"  # decimal comma, no point
+    assert first["Ændring (%-point)"] == "5,0"
+    assert first["Triage"] == "Rød"
+    assert first["Status"] == "Besøg aftalt"
+    assert first["Besøgsdato"] == "2024-02-03"
+    assert first["Begrundelser"].startswith("'=HYPERLINK(1)")  # no formula runs in Excel
+    third = dict(zip(rows[0], rows[3], strict=True))
+    assert third["§79a-gruppe"] == TARGET_GROUPS["age_75"][0]  # the label, not the code age_75
+    assert third["Ny"] == "nej"
+    assert third["Status"] == "Ikke behandlet"
+    assert "visit_booked" not in export.text
+    assert "age_75" not in export.text
+    assert export.content.decode("utf-8-sig").count("\r\n") == len(rows)
+
+
+def test_a_failed_save_shows_the_page_again_with_the_error_beside_the_field_and_choices_kept(world):
+    login(world.client, "nurse_a")
+    page = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}")
+    response = world.client.post(
+        f"/lists/{LIST_A}/citizens/{CITIZEN_A}/decisions",
+        data={"csrf_token": csrf_from(page.text), "action": "not_relevant", "note": "ringet to gange"},
+    )
+    assert response.status_code == 422
+    html = response.text
+    fieldset = html[html.index('aria-describedby="error-not_relevant_reason"') :]
+    assert fieldset.index('id="error-not_relevant_reason"') < fieldset.index("</fieldset>")
+    assert 'value="not_relevant" required\n        checked' in html  # the chosen action stays chosen
+    assert "ringet to gange</textarea>" in html
+    with world.engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(decisions)).scalar_one() == 0
+
+
+def test_a_booked_visit_needs_its_date_and_shows_it_on_the_list(world):
+    login(world.client, "nurse_a")
+    page = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}")
+    token = csrf_from(page.text)
+    url = f"/lists/{LIST_A}/citizens/{CITIZEN_A}/decisions"
+    refused = world.client.post(url, data={"csrf_token": token, "action": "visit_booked"})
+    assert refused.status_code == 422
+    assert 'id="error-visit_date"' in refused.text
+    world.client.post(url, data={"csrf_token": token, "action": "visit_booked", "visit_date": "2024-02-03"})
+    listed = world.client.get(f"/lists/{LIST_A}")
+    assert "besøg 3. feb. 2024" in listed.text
+    assert "0 af 12 færdige · 1 i gang · 11 ikke behandlet" in listed.text
+
+
+def test_the_citizen_page_names_codes_and_medicines_in_danish_with_danish_numbers(world):
+    login(world.client, "nurse_a")
+    html = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}").text
+    assert "Hjertesvigt med væskeophobning (kongestivt)" in html
+    assert "DI500" in html
+    assert "Urinvejsinfektion" in html
+    assert "Vaske sig" in html
+    assert "J1.1" in html
+    assert "Furosemid" in html
+    assert "Vanddrivende midler, loop-diuretika" in html
+    assert "øger faldrisiko" in html
+    assert "ukendt kode" in html  # X99XX99 in the test facts has no name
+    assert "50,0\u00a0%" in html
+    assert "50.0 %" not in html
+    assert "2. nov. 2023" in html
+    assert "2023-11-02</time>" not in html
+    assert "Hvad betyder risikoen?" in html
+    assert "ca. 50 ud af 100" in html
+
+
+def test_english_pages_show_english_code_names(world):
+    login(world.client, "nurse_a")
+    world.client.get("/lang/en?next=/lists")
+    html = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}").text
+    assert "Congestive heart failure" in html
+    assert "Washing oneself" in html
+    assert "unknown code" in html
+
+
+def test_the_citizen_page_leads_to_the_next_citizen_not_yet_handled(world):
+    login(world.client, "nurse_a")
+    second = person_key(DISTRICT_A, 1)
+    page = world.client.get(f"/lists/{LIST_A}/citizens/{second}")
+    world.client.post(
+        f"/lists/{LIST_A}/citizens/{second}/decisions",
+        data={"csrf_token": csrf_from(page.text), "action": "contacted"},
+    )
+    html = world.client.get(f"/lists/{LIST_A}/citizens/{CITIZEN_A}").text
+    assert f'/citizens/{second}" rel="next"' in html  # next by rank
+    assert f'href="/lists/{LIST_A}/citizens/{person_key(DISTRICT_A, 2)}">Næste ikke behandlede' in html
+    assert "Borger 1 af 12 på listen" in html
+
+
+def test_the_glossary_explains_the_words_on_the_list(world):
+    login(world.client, "gp_a")
+    html = world.client.get("/glossary").text
+    for term in ("Risiko", "HFRS", "Charlson", "FSIII", "§79a", "delt 3.–6. plads"):
+        assert term in html

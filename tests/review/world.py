@@ -103,6 +103,7 @@ def facts(key: str) -> dict:
                 {"code": "J3.2", "score": 3, "assessed_date": "2023-09-01"},
             ],
             "medicines_count": 9,
+            "medicines_atc_90d": ["C03CA01", "N02BE01", "X99XX99"],
             "falls": [{"date": "2023-12-01", "injury": True}],
             "weights": [{"date": "2023-08-01", "kg": 64.0}, {"date": "2023-12-01", "kg": 59.5}],
         },

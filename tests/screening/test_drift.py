@@ -157,3 +157,38 @@ def test_a_continuous_source_going_missing_is_seen_by_ks():
     assert distribution_test(reference, half_missing, "continuous").p_value < 1e-6
     all_missing = pd.Series([np.nan] * 500)
     assert distribution_test(reference, all_missing, "continuous").p_value < 1e-6
+
+
+def test_the_psi_noise_bound_matches_what_sampling_alone_gives():
+    """Drawn twice from one distribution, the PSI exceeds the bound at alpha about alpha of the time."""
+    from screening.drift import psi_bins, psi_noise_bound
+
+    rng = np.random.default_rng(3)
+    alpha, over = 0.05, 0
+    draws = 400
+    for _ in range(draws):
+        reference = pd.Series(rng.poisson(3.0, 2000).astype(float))
+        current = pd.Series(rng.poisson(3.0, 200).astype(float))
+        bound = psi_noise_bound(psi_bins(reference, current), 2000, 200, alpha)
+        over += population_stability_index(reference, current) > bound
+    assert 0.01 < over / draws < 0.12
+    assert psi_noise_bound(10, 350, 90, 1e-6) > 0.5 > psi_noise_bound(10, 2600, 870, 1e-6)
+    assert psi_noise_bound(1, 100, 100, 0.01) == 0.0
+
+
+def test_a_reference_read_one_column_at_a_time_gives_the_same_report(tmp_path):
+    """The scoring run hands the drift check a view of the feature file (features.store.FeatureColumns)
+    instead of a 2 GB frame: same PSI for every feature, same features not compared."""
+    from features.store import FeatureColumns
+
+    reference, current = growing_history_world()
+    folder = tmp_path / "v1"
+    folder.mkdir()
+    reference.to_parquet(folder / "features.parquet", index=False)
+    reference[["prediction_date"]].to_parquet(folder / "labels.parquet", index=False)
+    features = ["gp_contacts_count_0_to_1825d", "gp_contacts_count_0_to_365d"]
+    options = {"current_date": dt.date(2024, 1, 1), "history_start": HISTORY_START}
+    framed = comparable_drift_report(reference, current, features, 0.25, **options)
+    viewed = comparable_drift_report(FeatureColumns(tmp_path, "v1"), current, features, 0.25, **options)
+    pd.testing.assert_series_equal(framed.psi, viewed.psi)
+    assert framed.not_comparable == viewed.not_comparable

@@ -114,12 +114,14 @@ def test_text_that_a_spreadsheet_would_run_as_a_formula_is_defused():
 
 
 def test_plain_numbers_keep_their_sign():
-    assert [spreadsheet_safe(value) for value in ("+5.0", "-0.0123", "12", None)] == [
+    assert [spreadsheet_safe(value) for value in ("+5.0", "-0.0123", "12", "-5,0", None)] == [
         "+5.0",
         "-0.0123",
         "12",
+        "-5,0",
         "",
     ]
+    assert spreadsheet_safe("-5,0,=cmd") == "'-5,0,=cmd"
 
 
 def test_the_list_csv_writer_defuses_formulas_in_every_cell_and_keeps_plain_numbers():
@@ -138,3 +140,18 @@ def test_written_files_are_0600_in_0700_folders_whatever_the_umask(tmp_path):
     assert stat.S_IMODE((tmp_path / "lists").stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "lists" / "2024-03-04").stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "lists" / "2024-03-04" / "index.html").stat().st_mode) == 0o600
+
+
+def test_a_single_objection_is_never_visible_in_the_exported_exclusions():
+    from screening.exports import exclusions_for_export
+
+    attrition = pd.DataFrame(
+        [
+            ("objection_registered", True, 1, 480),
+            ("scored", True, 0, 480),
+            ("nursing_home_resident", True, 30, 450),
+        ],
+        columns=["rule", "applied", "removed", "remaining"],
+    )
+    exported = exclusions_for_export(attrition).set_index("rule")
+    assert pd.isna(exported.loc["objection_registered", "removed"])

@@ -278,3 +278,24 @@ def test_a_five_year_window_longer_than_the_training_history_is_not_a_drift_alar
     naive = plan_run(AS_OF, CONFIG, models, inputs, drift_psi_threshold=THRESHOLD)
     assert isinstance(naive, Refused)
     assert "gp_contacts_count_0_to_1825d" in naive.reason
+
+
+def test_objectors_are_neither_scored_nor_listed_and_only_counted_among_the_exclusions():
+    inputs = FakeInputs()
+    everyone = plan(inputs)
+    top = [item.entries[0]["person_key"] for item in everyone.lists]
+    result = plan_run(AS_OF, CONFIG, MODELS, FakeInputs(), drift_psi_threshold=THRESHOLD, objections=top)
+    listed = {entry["person_key"] for item in result.lists for entry in item.entries}
+    scored = {row["person_key"] for item in result.lists for row in item.scores}
+    facts = {row["person_key"] for item in result.lists for row in item.facts}
+    assert not set(top) & (listed | scored | facts)
+    rules = result.exclusions.set_index("rule")
+    assert rules.loc["objection_registered", "removed"] == len(top)
+    assert result.exclusions["rule"].iloc[:2].tolist() == ["objection_registered", "scored"]
+    assert rules.loc["scored", "remaining"] == len(population()) - len(top)
+    assert not any(key in str(result.exclusions.to_dict()) for key in top)  # counted, never named
+
+
+def test_with_an_empty_register_the_objection_rule_is_reported_with_nobody_removed():
+    result = plan_run(AS_OF, CONFIG, MODELS, FakeInputs(), drift_psi_threshold=THRESHOLD, objections=())
+    assert result.exclusions.set_index("rule").loc["objection_registered", "removed"] == 0

@@ -1,20 +1,25 @@
 """The operational DB: one current list per district, idempotent publishing, all-or-nothing transactions."""
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from screening import store as store_module
 from screening.store import (
     ListToPublish,
     SimulatedCrashError,
+    current_list_runs,
     newer_current_lists,
     operational_engine,
     publish_lists,
+    publishing_record,
     read_current_lists,
     read_list_entries,
     read_previous_list,
     read_review_decisions,
+    read_runs,
     read_scores,
     record_run,
     screening_runs,
@@ -111,23 +116,99 @@ def test_previous_list_is_the_latest_strictly_before_the_date(engine):
     assert sorted(read_scores(engine, ["w1"])["person_key"]) == ["p1", "p2", "p9"]
 
 
-def test_record_run_keeps_one_row_per_run_and_rejects_unknown_statuses(engine):
-    arguments = {
-        "run_id": "r",
-        "as_of_date": dt.date(2024, 3, 4),
-        "finished_at": CREATED,
-        "reason": "drift",
-        "list_ids": [],
-        "model_versions": {},
-        "feature_set_version": None,
-        "data_batches": [],
-    }
-    record_run(engine, status="refused", **arguments)
-    record_run(engine, status="refused", **arguments)
+RUN = {
+    "run_id": "run-1",
+    "as_of_date": dt.date(2024, 3, 4),
+    "reason": None,
+    "list_ids": ["l1"],
+    "model_versions": {},
+    "feature_set_version": None,
+    "data_batches": [],
+}
+
+
+def count_runs(engine) -> int:
     with engine.connect() as connection:
-        assert connection.execute(sa.select(sa.func.count()).select_from(screening_runs)).scalar() == 1
+        return connection.execute(sa.select(sa.func.count()).select_from(screening_runs)).scalar()
+
+
+def test_every_run_is_its_own_record_and_unknown_statuses_are_rejected(engine):
+    first = record_run(engine, status="published", finished_at=CREATED, **RUN)
+    second = record_run(engine, status="unchanged", finished_at=CREATED + dt.timedelta(hours=1), **RUN)
+    third = record_run(
+        engine, status="refused", finished_at=CREATED + dt.timedelta(hours=2), **{**RUN, "reason": "hold"}
+    )
+    assert first < second < third
+    assert list(read_runs(engine)["status"]) == ["refused", "unchanged", "published"]
     with pytest.raises(ValueError, match="Unknown run status"):
-        record_run(engine, status="maybe", **arguments)
+        record_run(engine, status="maybe", finished_at=CREATED, **RUN)
+
+
+def test_a_later_refused_or_unchanged_run_never_describes_the_lists_it_did_not_publish(engine):
+    publish_lists(engine, [a_list("l1")], created_at=CREATED)
+    published = record_run(engine, status="published", finished_at=CREATED, **RUN)
+    record_run(engine, status="unchanged", finished_at=CREATED + dt.timedelta(hours=1), **RUN)
+    record_run(
+        engine, status="refused", finished_at=CREATED + dt.timedelta(hours=2), **{**RUN, "reason": "hold"}
+    )
+    publisher = publishing_record(engine, "run-1")
+    assert publisher["record_id"] == published
+    assert publisher["status"] == "published"
+    assert current_list_runs(engine).loc[0, "record_id"] == published
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE screening_runs SET status = 'published'",
+        "DELETE FROM screening_runs",
+    ],
+)
+def test_run_records_cannot_be_changed_or_removed_by_a_stray_statement(engine, statement):
+    record_run(engine, status="refused", finished_at=CREATED, **{**RUN, "reason": "drift"})
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as connection:
+        connection.execute(sa.text(statement))
+    assert count_runs(engine) == 1
+    assert read_runs(engine).loc[0, "status"] == "refused"
+
+
+def test_no_code_path_updates_or_deletes_run_records():
+    source = Path(store_module.__file__).read_text(encoding="utf-8")
+    assert "sa.update(screening_runs" not in source
+    assert "sa.delete(screening_runs" not in source
+
+
+def test_a_database_of_the_first_schema_keeps_its_run_rows_and_becomes_append_only(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    old = sa.create_engine(url)
+    with old.begin() as connection:
+        connection.execute(
+            sa.text(
+                "CREATE TABLE screening_runs (run_id VARCHAR(64) PRIMARY KEY, as_of_date DATE NOT NULL, "
+                "finished_at DATETIME NOT NULL, status VARCHAR(16) NOT NULL, reason TEXT, list_ids JSON "
+                "NOT NULL, model_versions JSON NOT NULL, feature_set_version VARCHAR(64), data_batches JSON "
+                "NOT NULL)"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO screening_runs VALUES ('run-a', '2024-03-04', '2024-03-04 05:00:00.000000', "
+                "'published', NULL, '[\"l1\"]', '{\"admission\": \"7\"}', 'fs', '[\"b1\"]')"
+            )
+        )
+    old.dispose()
+    engine = operational_engine(url)
+    runs = read_runs(engine)
+    assert list(runs["run_id"]) == ["run-a"]
+    assert runs.loc[0, "list_ids"] == ["l1"]
+    assert runs.loc[0, "model_versions"] == {"admission": "7"}
+    record_run(engine, status="refused", finished_at=CREATED, **{**RUN, "run_id": "run-a", "reason": "x"})
+    assert count_runs(engine) == 2
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM screening_runs"))
+    operational_engine(url).dispose()  # idempotent once upgraded
+    assert count_runs(engine) == 2
+    engine.dispose()
 
 
 def test_review_decisions_map_not_relevant_to_dismissed(engine):
