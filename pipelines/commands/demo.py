@@ -201,6 +201,7 @@ def command(
     click.secho("\nLook further:", bold=True)
     click.echo(f"  Review app:   tidlig --home {settings.home} review   then http://127.0.0.1:8000")
     click.echo(f"                {nurse_note}")
+    click.echo("                a list's page has its CSV and printable list (the only copies with names)")
     click.echo(f"                {analyst_note}; the Monitoring page shows every list over time")
     click.echo(
         f"  MLflow UI:    mlflow ui --backend-store-uri {settings.mlflow_tracking_uri}"
