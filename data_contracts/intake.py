@@ -89,6 +89,9 @@ class IngestContext:
     write_keystore: bool
     keystore_url: str
     echo: Callable[[str], None] = print
+    # CPR -> pseudonym under ``pseudonym_key`` for this run: the same persons recur in every source and
+    # group, and hashing each again was a few seconds of a 60k ingest. In memory only, never written.
+    pseudonym_cache: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -609,6 +612,7 @@ def _process_group(
         delivered_at=delivered,
         key=context.pseudonym_key,
         reference=reference,
+        pseudonym_cache=context.pseudonym_cache,
     )
     del typed
     breaches = context.validator.validate(framed, contract) + _cpr_breaches(framed, contract)
