@@ -349,4 +349,5 @@ class FeatureColumns:
         frame = pa.table({name: column}).to_pandas()
         if name == "prediction_date":
             frame = _with_timestamp(frame)
-        return frame[name]
+        values: pd.Series = frame[name]
+        return values
