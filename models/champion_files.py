@@ -98,7 +98,7 @@ def approved_champion_files(registered_name: str, tracking_uri: str) -> Champion
                 return None
             version, run_id, storage_location, status = champion[0]
             version_tags: dict[str, str] = dict(
-                connection.execute(  # type: ignore[arg-type]
+                connection.execute(
                     sa.text("SELECT key, value FROM model_version_tags WHERE name = :name AND version = :v"),
                     {"name": registered_name, "v": version},
                 ).fetchall()
