@@ -140,6 +140,7 @@ def add_context_columns(
     delivered_at: pd.Series,
     key: str,
     reference: ReferenceData,
+    pseudonym_cache: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """A copy with ``_delivery``, ``_row_number`` (1-based data row within its delivery),
     ``_delivered_at`` and, where the source has a person, ``person_key``, ``_person_known``,
@@ -149,7 +150,8 @@ def add_context_columns(
 
     ``typed`` may hold several deliveries of one source, consecutive; ``delivery_labels`` and
     ``delivered_at`` (extract date) are aligned with it. For care tables ``_delivered_at`` is the row's
-    own ``registered_at``.
+    own ``registered_at``. ``pseudonym_cache``: CPR -> pseudonym under ``key``, shared over one run's
+    groups and sources (``data_contracts.pseudonym.pseudonymise_cpr``).
     """
     frame = typed.copy()
     frame["_delivery"] = delivery_labels.to_numpy()
@@ -167,7 +169,7 @@ def add_context_columns(
         person_codes, distinct = pd.factorize(frame[person], use_na_sentinel=True)
         distinct_cpr = pd.Series(distinct, dtype="str")
         well_formed = cpr_is_well_formed(distinct_cpr)
-        distinct_keys = pseudonymise_cpr(distinct_cpr.where(well_formed), key)
+        distinct_keys = pseudonymise_cpr(distinct_cpr.where(well_formed), key, pseudonym_cache)
         real_date, mod11_ok = cpr_date_and_mod11(distinct_cpr)
         formed = well_formed.to_numpy(dtype=bool)
         date_valid = ~formed | real_date

@@ -91,6 +91,9 @@ class IngestContext:
     keystore_url: str
     echo: Callable[[str], None] = print
     data_docs: DataDocs | None = None  # value-free GX Data Docs of every validation (None: not built)
+    # CPR -> pseudonym under ``pseudonym_key`` for this run: the same persons recur in every source and
+    # group, and hashing each again was a few seconds of a 60k ingest. In memory only, never written.
+    pseudonym_cache: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -611,6 +614,7 @@ def _process_group(
         delivered_at=delivered,
         key=context.pseudonym_key,
         reference=reference,
+        pseudonym_cache=context.pseudonym_cache,
     )
     del typed
     labels_seen = [delivery.label for delivery, _ in group]

@@ -58,16 +58,27 @@ def pseudonymise_one(cpr: str, key: str) -> str:
     return hmac.new(key.encode(), normalised.encode(), hashlib.sha256).hexdigest()[:PSEUDONYM_LENGTH]
 
 
-def pseudonymise_cpr(cpr: pd.Series, key: str) -> pd.Series:
+def pseudonymise_cpr(cpr: pd.Series, key: str, cache: dict[str, str] | None = None) -> pd.Series:
     """Pseudonymise a Series of CPR numbers with ``key``; missing values stay missing.
 
     Each distinct CPR is hashed once, so a column of millions of rows over a few thousand people is fast.
-    The input is not modified; the result has the same index and a string dtype.
+    ``cache`` (CPR -> pseudonym under this same ``key``, filled here) carries the hashes from one call to
+    the next, e.g. over the sources and groups of one ingest run, where the same persons recur. The input
+    is not modified; the result has the same index and a string dtype.
     """
     if not key:
         raise ValueError("An empty pseudonymisation key is not allowed; configure TIDLIG_PSEUDONYM_KEY.")
     codes, uniques = pd.factorize(cpr, use_na_sentinel=True)
-    hashed = [pseudonymise_one(str(value), key) for value in uniques]
+    if cache is None:
+        hashed = [pseudonymise_one(str(value), key) for value in uniques]
+    else:
+        hashed = []
+        for value in uniques:
+            text = str(value)
+            known = cache.get(text)
+            if known is None:
+                known = cache[text] = pseudonymise_one(text, key)
+            hashed.append(known)
     lookup = pd.array([*hashed, pd.NA], dtype="string")
     return pd.Series(lookup[codes], index=cpr.index, dtype="string", name=cpr.name)
 

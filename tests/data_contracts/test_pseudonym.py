@@ -42,6 +42,23 @@ def test_missing_cpr_stays_missing_and_input_is_untouched() -> None:
     pd.testing.assert_series_equal(values, before)
 
 
+def test_a_cache_shared_over_calls_gives_the_same_pseudonyms_and_hashes_each_person_once(monkeypatch) -> None:
+    from data_contracts import pseudonym
+
+    hashed = []
+    original = pseudonym.pseudonymise_one
+    monkeypatch.setattr(
+        pseudonym, "pseudonymise_one", lambda cpr, key: hashed.append(cpr) or original(cpr, key)
+    )
+    cache: dict[str, str] = {}
+    first = pd.Series(["0101401234", "0202402345", None, "0101401234"])
+    second = pd.Series(["0202402345", "0303403456"])
+    for values in (first, second):
+        assert pseudonymise_cpr(values, "k1", cache).tolist() == pseudonymise_cpr(values, "k1").tolist()
+    assert hashed.count("0101401234") == 2  # once with the cache, once without
+    assert hashed.count("0202402345") == 3  # once with the cache (first call), twice without
+
+
 def test_empty_key_is_refused() -> None:
     with pytest.raises(ValueError, match="key"):
         pseudonymise_cpr(CPRS, "")
