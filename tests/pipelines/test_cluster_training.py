@@ -67,6 +67,11 @@ def test_a_cluster_trained_model_ranks_within_half_a_point_of_auroc_of_the_in_pr
     assert abs(difference) <= 0.005
 
 
+def test_the_cluster_model_was_grown_by_both_workers_together(in_process, on_cluster):
+    assert "[num_machines: 2]" in on_cluster.trained.model.booster.model_to_string()
+    assert "[num_machines: 2]" not in in_process.trained.model.booster.model_to_string()
+
+
 def test_the_cluster_runs_the_same_search_on_the_same_folds(in_process, on_cluster):
     assert on_cluster.trained.fold_rows == in_process.trained.fold_rows
     assert [t.hyperparameters for t in on_cluster.trained.trials] == [
@@ -139,6 +144,7 @@ def test_with_a_cluster_the_train_step_uses_the_configured_minimum(tmp_path, clu
 def test_tidlig_train_with_cluster_fits_on_the_workers_and_registers_the_model(
     tmp_path, monkeypatch, cluster
 ):
+    from models.registry import load_model_version
     from pipelines.cli import cli
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
@@ -150,3 +156,5 @@ def test_tidlig_train_with_cluster_fits_on_the_workers_and_registers_the_model(
     result = CliRunner().invoke(cli, arguments)
     assert result.exit_code == 0, result.output
     assert "Registered 1 model(s)" in result.output
+    registered = load_model_version("tidlig-admission-12m", "1", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert "[num_machines: 2]" in registered.booster.model_to_string()
