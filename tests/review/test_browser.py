@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from review.app import create_app
 from review.config import ReviewConfig
 from review.database import create_operational_engine
+from tests.review.live_app import served_on_loopback
 from tests.review.world import (
     DISTRICT_A,
     FAST_HASHING,
@@ -38,12 +35,6 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
     """The review app on a free local port, over a published world."""
@@ -57,18 +48,8 @@ def server(tmp_path_factory) -> Iterator[str]:
     engine = create_operational_engine(operational)
     publish_world(engine)
     add_role_users(engine, FakeClock()())
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served_on_loopback(app) as base_url:
+        yield base_url
     engine.dispose()
 
 

@@ -3,21 +3,18 @@ report and a validation's Data Docs page from the monitoring page; nothing on th
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from review.app import create_app
 from review.config import ReviewConfig
 from review.database import create_operational_engine
 from tests.data_contracts import tiny_world
+from tests.review.live_app import served_on_loopback
 from tests.review.quality_rows import BAD_CPR, BAD_SEX, ingested_home, person_keys_of, record_data_quality
 from tests.review.test_browser import (  # noqa: F401 (pytest fixtures)
     CHROMIUM,
-    _free_port,
     _screenshot,
     browser,
 )
@@ -53,18 +50,8 @@ def served(tmp_path_factory) -> Iterator[tuple[str, object]]:
     publish_world(engine)
     add_role_users(engine, FakeClock()())
     record_data_quality(engine, home)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", home
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served_on_loopback(app) as base_url:
+        yield base_url, home
     engine.dispose()
 
 

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from monitoring.store import publication_holds
 from review.app import create_app
 from review.config import ReviewConfig
 from review.database import create_operational_engine
+from tests.review.live_app import served_on_loopback
 from tests.review.monitoring_rows import ITEM_ID, record_monitoring
 from tests.review.test_browser import (  # noqa: F401 (pytest fixtures)
     CHROMIUM,
-    _free_port,
     _screenshot,
     browser,
 )
@@ -48,18 +45,8 @@ def served(tmp_path_factory) -> Iterator[tuple[str, object]]:
     publish_world(engine)
     add_role_users(engine, FakeClock()())
     record_monitoring(engine, lists_by_district(engine))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", engine
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served_on_loopback(app) as base_url:
+        yield base_url, engine
     engine.dispose()
 
 

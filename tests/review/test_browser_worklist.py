@@ -12,21 +12,18 @@ import datetime as dt
 import io
 import os
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
 from review.app import create_app
 from review.config import ReviewConfig
 from review.database import create_operational_engine
 from screening.store import ListToPublish, create_schema, publish_lists
+from tests.review.live_app import served_on_loopback
 from tests.review.test_browser import (  # noqa: F401 (pytest fixtures)
-    _free_port,
     browser,
 )
 from tests.review.world import (
@@ -103,18 +100,8 @@ def server(tmp_path_factory) -> Iterator[str]:
     engine = create_operational_engine(operational)
     _publish(engine)
     add_role_users(engine, FakeClock()())
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served_on_loopback(app) as base_url:
+        yield base_url
     engine.dispose()
 
 

@@ -10,16 +10,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
 from review.accounts import find_account
 from review.app import create_app
@@ -27,6 +24,7 @@ from review.config import OidcSettings
 from review.database import create_operational_engine
 from review.tables import audit_log
 from tests.review.conftest import world_config
+from tests.review.live_app import free_port, served_on_loopback
 from tests.review.world import (
     DISTRICT_A,
     DISTRICT_B,
@@ -50,12 +48,6 @@ ACCOUNTS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _installed_provider() -> Path:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
@@ -77,7 +69,7 @@ def _installed_provider() -> Path:
 def provider_and_app(tmp_path_factory) -> Iterator[dict]:
     node = _installed_provider()
     home = tmp_path_factory.mktemp("oidc")
-    provider_port, app_port = _free_port(), _free_port()
+    provider_port, app_port = free_port(), free_port()
     issuer, app_url = f"http://127.0.0.1:{provider_port}", f"http://127.0.0.1:{app_port}"
     provider = subprocess.Popen(
         [str(node), str(PROVIDER_DIR / "provider.mjs")],
@@ -120,23 +112,14 @@ def provider_and_app(tmp_path_factory) -> Iterator[dict]:
     engine = create_operational_engine(operational)
     publish_world(engine)
     add_role_users(engine, FakeClock()())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=app_port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    yield {
-        "app_url": app_url,
-        "issuer": issuer,
-        "engine": engine,
-        "services": app.state.services,
-        "clock": clock,
-    }
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served_on_loopback(app, port=app_port):
+        yield {
+            "app_url": app_url,
+            "issuer": issuer,
+            "engine": engine,
+            "services": app.state.services,
+            "clock": clock,
+        }
     provider.terminate()
     provider.wait(timeout=10)
     engine.dispose()
