@@ -62,6 +62,10 @@ def test_the_summary_artifact_holds_counts_only(flow_run) -> None:
 
 
 def test_progress_is_logged_to_the_prefect_run_so_the_ui_shows_it(flow_run) -> None:
+    from prefect.logging.handlers import APILogHandler
+
+    # Prefect ships log lines in the background: the flow returns before the last batch is written
+    APILogHandler().flush()
     database = Path(os.environ["PREFECT_HOME"]) / "prefect.db"
     with sqlite3.connect(database) as connection:
         messages = [row[0] for row in connection.execute("SELECT message FROM log")]
