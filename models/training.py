@@ -23,7 +23,7 @@ import pandas as pd
 from models.calibration import Calibrator
 from models.config import CalibrationRows, SearchSpace, TrainingConfig
 from models.dataset import OutcomeFrame, as_model_matrix
-from models.fitting import DATASET_PARAMETERS, BoosterFitter, InProcessFitter
+from models.fitting import BoosterFitter, InProcessFitter
 from models.metrics import auroc
 from models.risk_model import RiskModel, gain_importance
 from models.split import TemporalSplit
@@ -268,11 +268,12 @@ def out_of_fold_raw(
     raw = np.empty(len(train))
     for group in range(folds):
         held = groups == group
-        dataset = lgb.Dataset(
-            matrix[~held], label=labels[~held], feature_name=list(names), params=dict(DATASET_PARAMETERS)
+        fitted = (
+            InProcessFitter()
+            .prepare(matrix[~held], labels[~held], feature_names=names)
+            .fit(parameters, rounds=trial.best_iteration, early_stopping_rounds=None)
         )
-        booster = lgb.train(parameters, dataset, num_boost_round=trial.best_iteration)
-        raw[held] = booster.predict(matrix[held])
+        raw[held] = fitted.booster.predict(matrix[held])
     return raw
 
 
