@@ -2,11 +2,19 @@
 Dask cluster (1 and 2 workers); time and peak memory per worker, and a per-shard cost model for k workers.
 
 Run: ``python -m benchmarks.bench_cluster [--citizens 60000] [--years 6] [--seed 7] [--home DIR]
-[--workers 0,1,2] [--shards N] [--no-write]``.
+[--workers 0,1,2] [--steps ingest,features,score,monitor] [--shards N] [--train-start 2019-07-01]
+[--train-end D] [--horizon 12] [--no-write]``.
 
 A home is prepared once (kept in ``--home``, default ``/tmp/tidlig-bench-cluster/<citizens>``): ``synth``,
-``ingest``, ``features --start 2019-07-01 --every quarter`` and ``train --outcome admission`` (a champion to
-score with). Then for each entry of ``--workers`` (0: in process, k: a ``distributed.LocalCluster`` of k
+``ingest``, ``features --start <train-start> [--end <train-end>] --every quarter`` and ``train --outcome
+admission --horizon <horizon>`` (a champion to score with). At national scale the training features of
+every quarter do not fit this machine's memory, so ``--train-start``/``--train-end``/``--horizon 6`` pick
+the fewest quarters that still fill train, validation and test folds (the champion is then trained on
+fewer dates; scoring and the monitor cost the same per citizen). The prepared ingest is measured like
+the steps below (its row is the in-process ingest row when ``--steps`` leaves ingest out: ingest does
+not use the cluster, D81, so a national ingest is run once, not once per worker count).
+
+Then for each entry of ``--workers`` (0: in process, k: a ``distributed.LocalCluster`` of k
 worker processes with one thread each, its address given to the steps as ``--cluster``) the four steps run
 as the commands an analyst types, each in its own process under ``/usr/bin/time``:
 
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import shutil
@@ -34,7 +43,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -57,27 +66,43 @@ def tidlig(home: Path, *arguments: str) -> list[str]:
     return [sys.executable, "-m", "pipelines.cli", "--home", str(home), "--demo", *arguments]
 
 
-def prepare(home: Path, citizens: int, years: int, seed: int) -> None:
-    """A synthetic world, ingested, with a training feature set and a champion for admission_12m."""
+PREPARED_INGEST = "bench-cluster-prepared-ingest.json"
+
+
+def prepare(home: Path, arguments: argparse.Namespace) -> None:
+    """A synthetic world, ingested, with a training feature set and a champion for admission."""
     if (home / PREPARED_MARKER).exists():
         print(f"Using the prepared home {home}", flush=True)
         return
     home.mkdir(parents=True, exist_ok=True)
+    window = ["--start", arguments.train_start]
+    if arguments.train_end:
+        window += ["--end", arguments.train_end]
     chain = [
-        ("synth", "--citizens", str(citizens), "--years", str(years), "--seed", str(seed)),
+        ("synth", "--citizens", str(arguments.citizens), "--years", str(arguments.years),
+         "--seed", str(arguments.seed)),
         ("ingest",),
-        ("features", "--start", "2019-07-01", "--every", "quarter"),
-        ("train", "--outcome", "admission", "--trials", "2", "--max-rounds", "200", "--bootstrap", "20",
-         "--calibration", "isotonic", "--no-oracle"),
+        ("features", *window, "--every", "quarter"),
+        ("train", "--outcome", "admission", "--horizon", str(arguments.horizon), "--trials", "2",
+         "--max-rounds", "200", "--bootstrap", "20", "--calibration", "isotonic", "--no-oracle"),
     ]  # fmt: skip
-    for arguments in chain:
-        done = home / f"{PREPARED_MARKER}-{arguments[0]}"  # a step that finished is not run again
+    for step in chain:
+        done = home / f"{PREPARED_MARKER}-{step[0]}"  # a step that finished is not run again
         if done.exists():
             continue
-        print(f"prepare: tidlig --demo {' '.join(arguments)}", flush=True)
-        subprocess.run(tidlig(home, *arguments), check=True)
+        print(f"prepare: tidlig --demo {' '.join(step)}", flush=True)
+        measured = run_step(step[0], tidlig(home, *step), os.environ.copy(), None)
+        print(f"  {measured.wall_s:.1f} s, peak {measured.command_peak_mib:,.0f} MiB", flush=True)
+        if step[0] == "ingest":
+            (home / PREPARED_INGEST).write_text(json.dumps(asdict(measured)))
         done.touch()
     (home / PREPARED_MARKER).touch()
+
+
+def prepared_ingest(home: Path) -> Measurement | None:
+    """The prepare step's ingest, measured as the in-process ingest step (None when not recorded)."""
+    path = home / PREPARED_INGEST
+    return Measurement(**json.loads(path.read_text())) if path.exists() else None
 
 
 def scoring_date(home: Path) -> dt.date:
@@ -169,8 +194,10 @@ def run_step(
     )
 
 
-def measure(home: Path, workers: int, shards: int | None, as_of: dt.date) -> list[Measurement]:
-    """The four steps with ``workers`` (0: in process) into scratch folders of ``home``."""
+def measure(
+    home: Path, workers: int, shards: int | None, as_of: dt.date, steps: tuple[str, ...] = STEPS
+) -> list[Measurement]:
+    """The ``steps`` with ``workers`` (0: in process) into scratch folders of ``home``."""
     scratch = home / "bench-cluster" / f"workers-{workers}"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
@@ -189,7 +216,7 @@ def measure(home: Path, workers: int, shards: int | None, as_of: dt.date) -> lis
     }
     results = []
     with cluster(workers) as (address, memory):
-        for step in STEPS:
+        for step in steps:
             environment = os.environ.copy()
             environment |= {name: str(scratch / folder) for name, folder in scratch_paths[step].items()}
             environment["TIDLIG_OPERATIONAL_DB_URL"] = f"sqlite:///{scratch / 'operational.sqlite'}"
@@ -275,6 +302,10 @@ def section_lines(arguments: argparse.Namespace, rows: list[str], as_of: dt.date
         f"`python -m benchmarks.bench_cluster --citizens {arguments.citizens} --years {arguments.years} "
         f"--seed {arguments.seed} --workers {arguments.workers}"
         + (f" --shards {arguments.shards}" if arguments.shards is not None else "")
+        + (f" --steps {arguments.steps}" if arguments.steps != ",".join(STEPS) else "")
+        + (f" --train-start {arguments.train_start}" if arguments.train_start != "2019-07-01" else "")
+        + (f" --train-end {arguments.train_end}" if arguments.train_end else "")
+        + (f" --horizon {arguments.horizon}" if arguments.horizon != 12 else "")
         + f"` (last run {dt.date.today()}, scoring date {as_of}, {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}). Each step is the command an analyst "
         "types, in its own process (Python, Prefect and MLflow start-up included); `workers` is a "
@@ -303,18 +334,23 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--home", type=Path, default=None, help="Prepared home (made when absent).")
     parser.add_argument("--workers", default="0,1,2", help="Comma-separated; 0 runs in process.")
+    parser.add_argument("--steps", default=",".join(STEPS), help="Comma-separated steps to measure.")
     parser.add_argument("--shards", type=int, default=None, help="TIDLIG_SHARDS for the steps.")
+    parser.add_argument("--train-start", default="2019-07-01", help="First training prediction date.")
+    parser.add_argument("--train-end", default=None, help="Last training prediction date.")
+    parser.add_argument("--horizon", type=int, default=12, choices=(6, 12), help="Champion's horizon.")
     parser.add_argument("--no-write", action="store_true", help="Print only; leave docs/benchmarks.md alone.")
     arguments = parser.parse_args()
     home = arguments.home or Path(tempfile.gettempdir()) / "tidlig-bench-cluster" / str(arguments.citizens)
     print(f"load average: {os.getloadavg()}", flush=True)
-    prepare(home, arguments.citizens, arguments.years, arguments.seed)
+    prepare(home, arguments)
     as_of = scoring_date(home)
+    steps = tuple(step for step in STEPS if step in arguments.steps.split(","))
     for workers in (int(value) for value in arguments.workers.split(",")):
-        new_rows = [
-            table_row(arguments.citizens, workers, arguments.shards, measured)
-            for measured in measure(home, workers, arguments.shards, as_of)
-        ]
+        measured = measure(home, workers, arguments.shards, as_of, steps)
+        if workers == 0 and "ingest" not in steps and (ingest := prepared_ingest(home)) is not None:
+            measured.insert(0, ingest)
+        new_rows = [table_row(arguments.citizens, workers, arguments.shards, m) for m in measured]
         lines = section_lines(arguments, merged_rows(HEADING, new_rows, key_columns=4), as_of)
         print("\n".join(lines), flush=True)
         if not arguments.no_write:  # after each worker count, so a long run keeps what it measured
