@@ -38,7 +38,7 @@ from screening.analytics import capacity_analytics
 from screening.config import ScreeningConfig
 from screening.drift import FeatureRows, comparable_drift_report
 from screening.eligibility import apply_exclusions
-from screening.facts import build_facts
+from screening.facts import build_facts_table
 from screening.lists import assemble_list, build_entries, run_id_for, select_for_lists
 from screening.quarantine import blocking_quarantines, landed_batch_ids, missing_deliveries
 
@@ -49,10 +49,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class CitizenHistory:
-    """The listed citizens' history as known at the date: warehouse rows per person and table, and birth
-    years (``screening.history_reader``)."""
+    """The listed citizens' history as known at the date: warehouse rows per table, all of them in one
+    frame with a ``person_key`` column, and birth years (``screening.history_reader``)."""
 
-    rows: Mapping[str, Mapping[str, pd.DataFrame]] = field(default_factory=dict)
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     birth_years: Mapping[str, int] = field(default_factory=dict)
 
 
@@ -309,12 +309,13 @@ def _assemble(
 def _facts_by_person(
     listed: pd.DataFrame, history: CitizenHistory, models: Mapping[str, RiskModelLike], as_of: dt.date
 ) -> dict[str, dict[str, Any]]:
-    facts = {}
-    for _, row in listed.iterrows():
-        person = str(row["person_key"])
-        risks = {outcome: float(row[f"risk_{outcome}"]) for outcome in models}
-        facts[person] = build_facts(row.to_dict(), history.rows.get(person, {}), as_of, risks)
-    return facts
+    people = listed["person_key"].astype(str).tolist()
+    risk_columns = {outcome: listed[f"risk_{outcome}"].astype(float).tolist() for outcome in models}
+    risks = {
+        person: {outcome: values[position] for outcome, values in risk_columns.items()}
+        for position, person in enumerate(people)
+    }
+    return build_facts_table(listed, history.tables, as_of, risks)
 
 
 def _district_list(
