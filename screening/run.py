@@ -248,18 +248,23 @@ def _delivery_refusal(batches: pd.DataFrame, as_of: dt.date) -> str | None:
     )
 
 
-def score_frame(
-    features: pd.DataFrame, models: Mapping[str, RiskModelLike], primary: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``features`` plus ``risk`` (primary outcome) and ``risk_<outcome>`` columns; and the primary model's
-    SHAP contributions indexed by ``person_key``."""
+def score_frame(features: pd.DataFrame, models: Mapping[str, RiskModelLike], primary: str) -> pd.DataFrame:
+    """``features`` plus ``risk`` (primary outcome) and ``risk_<outcome>`` columns."""
     scored = features.copy()
     for outcome, model in sorted(models.items()):
         scored[f"risk_{outcome}"] = np.asarray(model.predict_risk(features), dtype=float)
     scored["risk"] = scored[f"risk_{primary}"]
-    contributions = models[primary].contributions(features)
-    contributions.index = features["person_key"].astype(str).to_numpy()
-    return scored, contributions
+    return scored
+
+
+def listed_contributions(listed: pd.DataFrame, model: RiskModelLike) -> pd.DataFrame:
+    """The ranking model's SHAP contributions of the listed citizens only, indexed by ``person_key``.
+
+    Only listed citizens get reasons, and a row's SHAP values do not depend on the other rows, so the
+    (costly) TreeSHAP pass runs over the few hundred listed rows, not the whole cohort (D132)."""
+    contributions = model.contributions(listed)
+    contributions.index = listed["person_key"].astype(str).to_numpy()
+    return contributions
 
 
 def _assemble(
@@ -273,11 +278,12 @@ def _assemble(
 ) -> Published:
     """Score, exclude, select per district and build each district's list with its reasons."""
     as_of = identity.as_of
-    scored, contributions = score_frame(features, models, config.outcome)
+    scored = score_frame(features, models, config.outcome)
     exclusion = apply_exclusions(
         scored, as_of, config, inputs.review_decisions(), objections_removed=objected
     )
     listed = select_for_lists(exclusion.eligible, config)
+    contributions = listed_contributions(listed, models[config.outcome])
     listed_keys = sorted(listed["person_key"].astype(str))
     history = inputs.history_for(listed_keys, as_of)
     if history.birth_years:
