@@ -53,8 +53,22 @@ def plain(function: Callable[..., Any], **_: Any) -> Callable[..., Any]:
 
 def as_prefect_task(function: Callable[..., Any], *, retried: bool = False) -> Callable[..., Any]:
     """Run a step as a Prefect task: frames pass through, so no caching; ``retried`` reads and writes
-    retry on transient I/O only (``pipelines.retry``), never a missing champion or a failed check."""
-    return task(function, cache_policy=NO_CACHE, **(IO_RETRIES if retried else {}))
+    retry on transient I/O only (``pipelines.retry``), never a missing champion or a failed check.
+
+    Every argument is handed over in ``prefect.utilities.annotations.quote``: these tasks are called with
+    values, never futures, so there is no upstream task to find, and without it Prefect walks every
+    nested object of every argument looking for one (the 23 district lists with each citizen's entry,
+    facts and scores: a third of a 60k run's CPU, docs/decisions.md D130). The function gets the values
+    themselves."""
+    from prefect.utilities.annotations import quote
+
+    prefect_task = task(function, cache_policy=NO_CACHE, **(IO_RETRIES if retried else {}))
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        quoted = {name: quote(value) for name, value in kwargs.items()}
+        return prefect_task(*(quote(value) for value in args), **quoted)
+
+    return call
 
 
 @dataclass(frozen=True)
@@ -241,7 +255,7 @@ def read_history_for(settings: Settings, person_keys: Sequence[str], as_of: dt.d
     connection = Warehouse(settings.warehouse_dir).connect(read_only=True)
     try:
         return CitizenHistory(
-            rows=read_history(connection, list(person_keys), as_of),
+            tables=read_history(connection, list(person_keys), as_of),
             birth_years=read_birth_years(connection, list(person_keys), as_of),
         )
     finally:

@@ -27,14 +27,16 @@ def read_history(
     person_keys: Iterable[str],
     as_of: dt.date,
     tables: Iterable[str] = HISTORY_TABLES,
-) -> dict[str, dict[str, pd.DataFrame]]:
-    """``person_key -> {table: rows}`` for the given citizens, as known at midnight starting ``as_of``.
+) -> dict[str, pd.DataFrame]:
+    """``table -> rows`` of the given citizens (a ``person_key`` column; ordered by person, valid time
+    and record key), as known at midnight starting ``as_of``: one frame per table for all of them, as
+    ``screening.facts.build_facts_table`` reads it.
 
     Tables absent from the warehouse are skipped (their facts read as "no rows"). Only rows whose valid
     time lies within :data:`LOOKBACK_DAYS` before ``as_of`` are read.
     """
     keys = sorted(set(person_keys))
-    history: dict[str, dict[str, pd.DataFrame]] = {key: {} for key in keys}
+    history: dict[str, pd.DataFrame] = {}
     if not keys:
         return history
     t = dt.datetime.combine(as_of, dt.time())
@@ -54,8 +56,7 @@ def read_history(
                 "ORDER BY person_key, _valid_time, _record_key",
                 [t, t, start],
             ).df()
-            for key, group in rows.groupby("person_key", sort=True):
-                history[str(key)][table] = group.reset_index(drop=True)
+            history[table] = rows
     finally:
         connection.unregister("_screening_keys")
     return history

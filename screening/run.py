@@ -38,7 +38,7 @@ from screening.analytics import capacity_analytics
 from screening.config import ScreeningConfig
 from screening.drift import FeatureRows, comparable_drift_report
 from screening.eligibility import apply_exclusions
-from screening.facts import build_facts
+from screening.facts import build_facts_table
 from screening.lists import assemble_list, build_entries, run_id_for, select_for_lists
 from screening.quarantine import blocking_quarantines, landed_batch_ids, missing_deliveries
 
@@ -49,10 +49,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class CitizenHistory:
-    """The listed citizens' history as known at the date: warehouse rows per person and table, and birth
-    years (``screening.history_reader``)."""
+    """The listed citizens' history as known at the date: warehouse rows per table, all of them in one
+    frame with a ``person_key`` column, and birth years (``screening.history_reader``)."""
 
-    rows: Mapping[str, Mapping[str, pd.DataFrame]] = field(default_factory=dict)
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     birth_years: Mapping[str, int] = field(default_factory=dict)
 
 
@@ -248,18 +248,23 @@ def _delivery_refusal(batches: pd.DataFrame, as_of: dt.date) -> str | None:
     )
 
 
-def score_frame(
-    features: pd.DataFrame, models: Mapping[str, RiskModelLike], primary: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``features`` plus ``risk`` (primary outcome) and ``risk_<outcome>`` columns; and the primary model's
-    SHAP contributions indexed by ``person_key``."""
+def score_frame(features: pd.DataFrame, models: Mapping[str, RiskModelLike], primary: str) -> pd.DataFrame:
+    """``features`` plus ``risk`` (primary outcome) and ``risk_<outcome>`` columns."""
     scored = features.copy()
     for outcome, model in sorted(models.items()):
         scored[f"risk_{outcome}"] = np.asarray(model.predict_risk(features), dtype=float)
     scored["risk"] = scored[f"risk_{primary}"]
-    contributions = models[primary].contributions(features)
-    contributions.index = features["person_key"].astype(str).to_numpy()
-    return scored, contributions
+    return scored
+
+
+def listed_contributions(listed: pd.DataFrame, model: RiskModelLike) -> pd.DataFrame:
+    """The ranking model's SHAP contributions of the listed citizens only, indexed by ``person_key``.
+
+    Only listed citizens get reasons, and a row's SHAP values do not depend on the other rows, so the
+    (costly) TreeSHAP pass runs over the few hundred listed rows, not the whole cohort (D132)."""
+    contributions = model.contributions(listed)
+    contributions.index = listed["person_key"].astype(str).to_numpy()
+    return contributions
 
 
 def _assemble(
@@ -273,11 +278,12 @@ def _assemble(
 ) -> Published:
     """Score, exclude, select per district and build each district's list with its reasons."""
     as_of = identity.as_of
-    scored, contributions = score_frame(features, models, config.outcome)
+    scored = score_frame(features, models, config.outcome)
     exclusion = apply_exclusions(
         scored, as_of, config, inputs.review_decisions(), objections_removed=objected
     )
     listed = select_for_lists(exclusion.eligible, config)
+    contributions = listed_contributions(listed, models[config.outcome])
     listed_keys = sorted(listed["person_key"].astype(str))
     history = inputs.history_for(listed_keys, as_of)
     if history.birth_years:
@@ -309,12 +315,13 @@ def _assemble(
 def _facts_by_person(
     listed: pd.DataFrame, history: CitizenHistory, models: Mapping[str, RiskModelLike], as_of: dt.date
 ) -> dict[str, dict[str, Any]]:
-    facts = {}
-    for _, row in listed.iterrows():
-        person = str(row["person_key"])
-        risks = {outcome: float(row[f"risk_{outcome}"]) for outcome in models}
-        facts[person] = build_facts(row.to_dict(), history.rows.get(person, {}), as_of, risks)
-    return facts
+    people = listed["person_key"].astype(str).tolist()
+    risk_columns = {outcome: listed[f"risk_{outcome}"].astype(float).tolist() for outcome in models}
+    risks = {
+        person: {outcome: values[position] for outcome, values in risk_columns.items()}
+        for position, person in enumerate(people)
+    }
+    return build_facts_table(listed, history.tables, as_of, risks)
 
 
 def _district_list(

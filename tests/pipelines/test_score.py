@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from prefect import flow
 
 from features.store import FeatureSetManifest, write_feature_set
 from pipelines import score_flow as score
@@ -79,23 +80,26 @@ def population(seed: int = 0, extra_admissions: int = 0, n: int = 300) -> pd.Dat
 def history_from(features: pd.DataFrame, person_keys, as_of) -> CitizenHistory:
     """Warehouse rows that agree with the feature columns (one acute admission per counted admission)."""
     rows = features.set_index("person_key")
-    history = {}
+    contacts = []
     for person in person_keys:
         count = int(rows.loc[person, "acute_admissions_count_0_to_365d"])
         starts = [pd.Timestamp(as_of) - pd.Timedelta(days=20 * (k + 1)) for k in range(count)]
-        history[person] = {
-            "hospital_contacts": pd.DataFrame(
+        contacts.append(
+            pd.DataFrame(
                 {
+                    "person_key": person,
                     "contact_id": [f"{person}-{k}" for k in range(count)],
-                    "contact_start": starts,
-                    "contact_end": [s + pd.Timedelta(days=2) for s in starts],
+                    "contact_start": pd.to_datetime(starts),
+                    "contact_end": pd.to_datetime([s + pd.Timedelta(days=2) for s in starts]),
                     "priority": "acute",
                     "contact_type": "physical",
                     "action_diagnosis": "DI500",
                 }
             )
-        }
-    return CitizenHistory(rows=history, birth_years={})
+        )
+    return CitizenHistory(
+        tables={"hospital_contacts": pd.concat(contacts, ignore_index=True)}, birth_years={}
+    )
 
 
 class FakeInputs(score.WarehouseRunInputs):
@@ -605,3 +609,35 @@ def test_after_an_objection_the_next_run_neither_scores_nor_lists_the_citizen(wo
     assert exclusions["rule"].iloc[0] == "objection_registered"
     assert pd.isna(exclusions["removed"].iloc[0])  # one person: withheld, never named
     assert objector not in (again.output_dir / "exclusions.csv").read_text()
+
+
+class WalkCountingList(list):
+    """A list that counts how often something iterates over it (Prefect's argument walk does)."""
+
+    def __init__(self, items):
+        super().__init__(items)
+        self.walks = 0
+
+    def __iter__(self):
+        self.walks += 1
+        return super().__iter__()
+
+
+def test_a_step_run_as_a_prefect_task_gets_its_arguments_as_given_without_prefect_walking_them():
+    received = {}
+
+    def publish(lists, *, scores):
+        received.update(lists=lists, scores=scores)
+        return len(lists)
+
+    lists = WalkCountingList([{"entries": [{"rank": 1}]}, {"entries": []}])
+    scores = WalkCountingList([{"person_key": "pk001", "risk": 0.2}])
+
+    @flow
+    def publishing():
+        return score.as_prefect_task(publish, retried=True)(lists, scores=scores)
+
+    assert publishing() == 2
+    assert received["lists"] is lists
+    assert received["scores"] is scores
+    assert (lists.walks, scores.walks) == (0, 0)

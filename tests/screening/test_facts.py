@@ -5,7 +5,14 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from screening.facts import CitizenFacts, FactsDocumentError, WeightFact, build_facts, is_acute_admission
+from screening.facts import (
+    CitizenFacts,
+    FactsDocumentError,
+    WeightFact,
+    build_facts,
+    build_facts_table,
+    is_acute_admission,
+)
 
 AS_OF = dt.date(2024, 3, 4)
 
@@ -191,3 +198,101 @@ def test_a_value_of_the_wrong_kind_is_refused_by_the_reader():
         CitizenFacts.from_json({**facts_for({}), "falls_count_12m": "3"})
     with pytest.raises(FactsDocumentError, match="living_alone"):
         CitizenFacts.from_json({**facts_for({}), "living_alone": 1})
+
+
+def several_citizens_history() -> dict[str, pd.DataFrame]:
+    """History rows of three citizens, interleaved, in every table (p3 has none; p2 only some)."""
+    admissions = contacts(
+        [
+            ("2023-06-01 10:00", "2023-06-03 10:00", "acute", "physical"),
+            ("2023-09-01 10:00", "2023-09-01 11:00", "acute", "physical"),  # short: not an admission
+            ("2023-11-01 10:00", "2023-11-04 10:00", "acute", "physical"),
+            ("2022-01-05 10:00", "2022-01-09 10:00", "acute", "physical"),  # older than 24 months
+            ("2024-01-10 10:00", None, "acute", "physical"),  # still admitted
+        ]
+    ).assign(person_key=["p1", "p2", "p1", "p2", "p2"])
+    return {
+        "hospital_contacts": admissions,
+        "home_care": pd.DataFrame(
+            {
+                "person_key": ["p1", "p2", "p1", "p1", "p2"],
+                "month": pd.to_datetime(
+                    ["2023-12-01", "2023-11-01", "2023-10-01", "2024-02-01", "2024-01-01"]
+                ),
+                "personal_care_granted": [60, 30, 30, 120, None],
+                "practical_help_granted": [30, 0, 0, 30, 60],
+            }
+        ),
+        "fsiii_functional_ability": pd.DataFrame(
+            {
+                "person_key": ["p1", "p1", "p2", "p1", "p1", "p2"],
+                "code": ["J3", "J1", "J1", "J1", "J2", "J2"],
+                "score": [3, 2, 9, 1, 1, 4],
+                "assessed_date": pd.to_datetime(
+                    ["2024-01-05", "2024-01-05", "2023-12-01", "2023-08-01", "2023-08-01", "2023-12-01"]
+                ),
+            }
+        ),
+        "prescriptions": pd.DataFrame(
+            {
+                "person_key": ["p2", "p1", "p2", "p1", "p1"],
+                "dispensing_date": pd.to_datetime(
+                    ["2024-02-01", "2024-02-10", "2024-02-01", "2023-01-01", "2024-03-01"]
+                ),
+                "atc": ["N05CF01", "C03CA01", "A10BA02", "B01AC06", None],
+            }
+        ),
+        "falls": pd.DataFrame(
+            {
+                "person_key": ["p1", "p2", "p1"],
+                "fall_date": pd.to_datetime(["2024-02-01", "2023-12-24", "2023-11-11"]),
+                "injury": [True, None, False],
+            }
+        ),
+        "weights": pd.DataFrame(
+            {
+                "person_key": ["p2", "p1", "p1", "p2", "p1"],
+                "measured_date": pd.to_datetime(
+                    ["2023-10-01", "2023-10-15", "2024-02-15", "2024-02-01", "2023-01-01"]
+                ),
+                "weight_kg": [80.0, 64.25, 60.1, 76.0, 70.0],
+            }
+        ),
+        "gp_services": pd.DataFrame(
+            {
+                "person_key": ["p1", "p2", "p1", "p1"],
+                "service_date": pd.to_datetime(["2024-02-01", "2024-01-01", "2023-10-01", "2024-03-01"]),
+                "services": [2, 1, None, 3],
+            }
+        ),
+        "home_nursing_visits": pd.DataFrame(
+            {"person_key": ["p2", "p2"], "visit_date": pd.to_datetime(["2024-02-01", "2023-01-01"])}
+        ),
+    }
+
+
+def test_facts_built_for_several_citizens_at_once_are_each_ones_own_facts_built_alone():
+    rows = pd.DataFrame(
+        {
+            "person_key": ["p1", "p2", "p3"],
+            "age_years": [84.6, 71.0, None],
+            "sex_female": [1.0, 0.0, 1.0],
+            "living_alone": [1.0, 0.0, None],
+            "heart_failure_diagnoses_count_0_to_1825d": [1.0, 0.0, 2.0],
+            "hfrs_score_0_to_730d": [7.25, None, 3.0],
+        }
+    )
+    history = several_citizens_history()
+    risks = {"p1": {"admission": 0.31}, "p2": {"admission": 0.2}, "p3": {"admission": 0.05}}
+    together = build_facts_table(rows, history, AS_OF, risks)
+    for person in ("p1", "p2", "p3"):
+        own = {
+            table: frame.loc[frame["person_key"] == person].drop(columns="person_key").reset_index(drop=True)
+            for table, frame in history.items()
+        }
+        own = {table: frame for table, frame in own.items() if not frame.empty}
+        row = rows.loc[rows["person_key"] == person].iloc[0].to_dict()
+        assert together[person] == build_facts(row, own, AS_OF, risks[person])
+    assert together["p1"]["admissions_count_12m"] == 2
+    assert together["p2"]["fsiii_mean_score"] == 4.0  # score 9 (not assessed) is left out
+    assert together["p3"] == build_facts(rows.iloc[2].to_dict(), {}, AS_OF, risks["p3"])
