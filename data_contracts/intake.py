@@ -116,6 +116,29 @@ def _care_db_available(url: str) -> bool:
     return True
 
 
+def reference_tables(contract: Contract) -> tuple[str, ...]:
+    """The landed tables whose rows ``load_reference`` reads for ``contract`` (birth dates from the
+    population for every other table, LPR3 contacts for diagnoses, products for prescriptions)."""
+    tables = [] if contract.table == "population" else ["population"]
+    if contract.table == "hospital_diagnoses":
+        tables.append("hospital_contacts")
+    if contract.table == "prescriptions":
+        tables.append("drug_products")
+    return tuple(tables)
+
+
+def upstream_sources(contracts: list[Contract]) -> dict[str, list[str]]:
+    """For sources taken in the given order: the earlier ones each must wait for, because they land a
+    table its reference data (and so its cross-table rules and held deliveries) depend on."""
+    upstream: dict[str, list[str]] = {}
+    for position, contract in enumerate(contracts):
+        needed = set(reference_tables(contract))
+        upstream[contract.source] = [
+            earlier.source for earlier in contracts[:position] if earlier.table in needed
+        ]
+    return upstream
+
+
 def load_reference(warehouse: Warehouse, contract: Contract) -> ReferenceData:
     """Reference data from committed batches: birth dates, LPR3 contacts and DDD per product (latest).
 
@@ -137,20 +160,21 @@ def load_reference(warehouse: Warehouse, contract: Contract) -> ReferenceData:
     ddd = pd.Series(dtype="float64")
     connection = duckdb.connect()
     try:
-        if contract.table != "population" and "population" in files:
+        needed = reference_tables(contract)
+        if "population" in needed and "population" in files:
             frame = connection.execute(
                 "SELECT person_key, arg_max(birth_date, _delivered_at) AS birth_date "
                 f"FROM {source('population')} GROUP BY person_key"
             ).df()
             birth_dates = frame.set_index("person_key")["birth_date"].astype("datetime64[us]")
-        if contract.table == "hospital_diagnoses" and "hospital_contacts" in files:
+        if "hospital_contacts" in needed and "hospital_contacts" in files:
             frame = connection.execute(
                 "SELECT contact_id, arg_max(person_key, _delivered_at) AS person_key, "
                 f"arg_max(contact_start, _delivered_at) AS contact_start FROM {source('hospital_contacts')} "
                 "WHERE lpr_version = 'LPR3' GROUP BY contact_id"
             ).df()
             contacts = frame.set_index("contact_id")[["person_key", "contact_start"]]
-        if contract.table == "prescriptions" and "drug_products" in files:
+        if "drug_products" in needed and "drug_products" in files:
             frame = connection.execute(
                 "SELECT product_number, arg_max(ddd_per_pack, _delivered_at) AS ddd_per_pack "
                 f"FROM {source('drug_products')} GROUP BY product_number"
