@@ -22,6 +22,51 @@ from data_contracts.contract import Contract
 from data_contracts.pseudonym import cpr_date_and_mod11, cpr_is_well_formed, pseudonymise_cpr
 
 TIMESTAMP_DTYPE = "datetime64[us]"
+# pandas' default string dtype (Arrow-backed, missing as NaN): the dtype of every text column here.
+TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def _text_from_arrow(values: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    """A text Series over Arrow strings without a round trip through Python objects (nulls -> NaN).
+
+    Building a text column from a NumPy object array converts every value to Arrow again (seconds per
+    ten million rows); ``take`` on the few distinct values, then this, does not.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    as_text = values.cast(pa.large_string()).to_pandas(types_mapper=lambda _: TEXT_DTYPE)
+    return pd.Series(as_text, dtype=TEXT_DTYPE).set_axis(index)
+
+
+def spread_text(distinct: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """``distinct[codes]`` as a text Series on ``index``; a code of -1 (or a missing value) gives NaN."""
+    values = pa.array(distinct.to_numpy(dtype=object, na_value=None), pa.large_string())
+    positions = pa.array(np.asarray(codes, dtype=np.int64), mask=np.asarray(codes) < 0)
+    return _text_from_arrow(values.take(positions), index)
+
+
+def _arrow_numbers(values: pd.Series, number_type: str) -> pd.Series | None:
+    """``values`` (text) parsed by Arrow as int64 (``Int64``) or float64, or None when Arrow refuses any
+    value (then ``pd.to_numeric`` decides, value by value). Arrow's cast accepts only plain numerals
+    (``12``, ``-3``, ``4.5``, ``1e3``, ``inf``; integers only as ``-?[0-9]+``), which ``pd.to_numeric``
+    reads the same; it skips pandas' object path, a Python-level parse of every value that was most of
+    ``coerce_types``."""
+    if not isinstance(values.dtype, pd.StringDtype) or values.dtype.storage != "pyarrow":
+        return None
+    arrow = pa.array(values.array)
+    # Arrow also reads hexadecimal integers (``0x10``), which pandas refuses: plain numerals only.
+    if number_type == "int" and not pc.all(pc.match_substring_regex(arrow, r"^-?[0-9]+$")).as_py():
+        return None
+    try:
+        if number_type == "int":
+            parsed = pc.cast(arrow, pa.int64())
+            return pd.Series(
+                parsed.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get), dtype="Int64"
+            ).set_axis(values.index)
+        parsed = pc.cast(arrow, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return pd.Series(parsed.to_numpy(zero_copy_only=False), dtype="float64").set_axis(values.index)
 
 
 @dataclass(frozen=True)
@@ -111,6 +156,8 @@ def coerce_types(raw: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, l
             continue
         if spec.type in ("date", "datetime"):
             converted = _as_timestamps(values)
+        elif (fast := _arrow_numbers(values, spec.type)) is not None:
+            converted = fast
         else:
             numbers = pd.to_numeric(values, errors="coerce")
             if spec.type == "int":
@@ -154,7 +201,11 @@ def add_context_columns(
     groups and sources (``data_contracts.pseudonym.pseudonymise_cpr``).
     """
     frame = typed.copy()
-    frame["_delivery"] = delivery_labels.to_numpy()
+    frame["_delivery"] = (
+        delivery_labels.array
+        if isinstance(delivery_labels.dtype, pd.StringDtype)
+        else delivery_labels.to_numpy()
+    )
     codes = pd.factorize(delivery_labels)[0]
     first_position = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else codes
     run_lengths = np.diff(np.r_[first_position, len(codes)])
@@ -184,8 +235,7 @@ def add_context_columns(
             out = values[safe_codes]
             return np.where(missing, fill, out) if missing.any() else out
 
-        keys = spread(distinct_keys.to_numpy(dtype=object, na_value=None), None)
-        frame["person_key"] = pd.Series(keys, index=frame.index, dtype="str")
+        frame["person_key"] = spread_text(distinct_keys, person_codes, frame.index)
         frame["_cpr_date_valid"] = spread(date_valid, True).astype(bool)
         frame["_cpr_nine_digits"] = spread(nine_digits, False).astype(bool)
         frame["_cpr_mod11_fails"] = spread(mod11_fails, False).astype(bool)
@@ -251,6 +301,13 @@ _CONTACT_COLUMNS = (
 )
 
 
+def _before_first_dot(codes: pd.Series) -> pd.Series:
+    """The part of each code before its first ``.`` (all of it where there is none; missing stays
+    missing), by Arrow kernels: ``str.split`` on Arrow text falls back to one Python call per value."""
+    arrow = pa.array(codes.astype(TEXT_DTYPE).array)
+    return _text_from_arrow(pc.list_element(pc.split_pattern(arrow, ".", max_splits=1), 0), codes.index)
+
+
 def _derive_table_columns(out: pd.DataFrame, contract: Contract, reference: ReferenceData) -> pd.DataFrame:
     table = contract.table
     if table == "hospital_contacts":
@@ -269,9 +326,9 @@ def _derive_table_columns(out: pd.DataFrame, contract: Contract, reference: Refe
     elif table == "gp_services":
         out["service_date"] = out["service_date"].fillna(_monday_of_fee_week(out["fee_week"]))
     elif table == "fsiii_functional_ability":
-        out.insert(2, "domain", out["code"].str.split(".").str[0])
+        out.insert(2, "domain", _before_first_dot(out["code"]))
     elif table == "fsiii_health_conditions":
-        out.insert(2, "area", out["code"].str.split(".").str[0])
+        out.insert(2, "area", _before_first_dot(out["code"]))
     return out
 
 
@@ -305,7 +362,9 @@ def to_warehouse_rows(
     out["_valid_time"] = valid.astype(TIMESTAMP_DTYPE)
     out["_delivered_at"] = frame["_delivered_at"].astype(TIMESTAMP_DTYPE)
     out["_ingested_at"] = pd.Timestamp(ingested_at).as_unit("us")
-    out["_batch_id"] = batch_ids.to_numpy()
+    out["_batch_id"] = (
+        batch_ids.array if isinstance(batch_ids.dtype, pd.StringDtype) else batch_ids.to_numpy()
+    )
     # A later row with the same record key in the same delivery supersedes the earlier one (both would
     # be known from the same moment, so only the later one can ever be read as known).
     batch_codes = pd.factorize(out["_batch_id"])[0].astype(np.int64)

@@ -19,14 +19,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from data_contracts.conform import (
+    TEXT_DTYPE,
     ReferenceData,
     TypeProblem,
     add_context_columns,
     coerce_types,
     keystore_rows,
     schema_problems,
+    spread_text,
     to_warehouse_rows,
 )
 from data_contracts.contract import Contract
@@ -620,8 +624,11 @@ def _process_group(
 ) -> None:
     sizes = [len(result.frame) for _, result in group]
     raw = pd.concat([result.frame for _, result in group], ignore_index=True)
-    labels = pd.Series(np.repeat([delivery.label for delivery, _ in group], sizes))
-    delivered = pd.Series(np.repeat([delivery.delivered_at for delivery, _ in group], sizes))
+    # one value per delivery, repeated per row: built small and repeated, not per row from Python objects
+    labels = pd.Series([delivery.label for delivery, _ in group]).repeat(sizes).reset_index(drop=True)
+    delivered = (
+        pd.Series([delivery.delivered_at for delivery, _ in group]).repeat(sizes).reset_index(drop=True)
+    )
     typed, type_problems = coerce_types(raw, contract)
     del raw
     offset = 0
@@ -715,6 +722,15 @@ def _process_group(
         _land(context, contract, framed=framed[keep], landing=landing, reference=reference, outcome=outcome)
 
 
+def _batch_ids(labels: pd.Series, batch_of: dict[str, str]) -> pd.Series:
+    """Each row's batch id from its delivery label (NaN for a label not in ``batch_of``), by an Arrow
+    look-up: ``Series.map`` on Arrow text goes through one Python object per row."""
+    arrow = pa.array(labels.astype(TEXT_DTYPE).array)
+    positions = pc.fill_null(pc.index_in(arrow, value_set=pa.array(list(batch_of), arrow.type)), -1)
+    ids = pd.Series(list(batch_of.values()), dtype=TEXT_DTYPE)
+    return spread_text(ids, positions.to_numpy(zero_copy_only=False), labels.index)
+
+
 def _land(
     context: IngestContext,
     contract: Contract,
@@ -731,7 +747,7 @@ def _land(
     """
     batch_of = {delivery.label: _batch_id(delivery) for delivery, _, _ in landing}
     rows = to_warehouse_rows(
-        framed, contract, reference, framed["_delivery"].map(batch_of), context.ingested_at
+        framed, contract, reference, _batch_ids(framed["_delivery"], batch_of), context.ingested_at
     )
     if context.write_keystore:
         write_identities(context.keystore_url, keystore_rows(framed, contract, context.key_version))
