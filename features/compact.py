@@ -76,21 +76,39 @@ def _flag_words_sql(source: Source, row_filters: Sequence[RowFilter]) -> list[st
     return words
 
 
+def repeated_key_hashes(connection: duckdb.DuckDBPyConnection, table: str) -> np.ndarray:
+    """The 64-bit hashes of ``_record_key`` that occur more than once in ``table``, sorted, each once.
+
+    One scan that hashes every record key and hands the hashes over as integers; the duplicates are found
+    by sorting them in NumPy. (A DuckDB ``GROUP BY hash(_record_key) HAVING count(*) > 1`` builds a hash
+    table with one entry per record and cost about four times as much CPU on 7 M prescriptions.)
+    """
+    hashes = connection.execute(f"SELECT hash(_record_key) AS _key_hash FROM {table}").fetchnumpy()
+    ordered = np.sort(np.asarray(hashes["_key_hash"], dtype=np.uint64))
+    return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+
+
 def versions_by_candidates_sql(connection: duckdb.DuckDBPyConnection, table: str, repeated: str) -> str:
     """The relation of ``versions_sql(table)`` (every version with ``_superseded_at``), evaluated cheaply.
 
     A version can only be superseded when its record key occurs more than once. Record keys are long
     strings, and ordering every row by them (the window of ``versions_sql``) is most of the cost of
-    reading a large source. So: find the 64-bit hashes of record keys that occur more than once (an
-    aggregate over integers, into the temporary table ``repeated``), give the rows whose key hash is
+    reading a large source. So: find the 64-bit hashes of record keys that occur more than once
+    (:func:`repeated_key_hashes`, into the temporary table ``repeated``), give the rows whose key hash is
     unique ``_superseded_at = NULL``, and apply ``versions_sql`` itself, partitioned by the real keys, to the
     rows whose hash repeats. A hash collision only sends a few more rows through the exact path, so the
-    relation is the same.
+    relation is the same. When no hash repeats (a table without corrections) the relation is the table
+    itself with ``_superseded_at = NULL``, read without hashing again.
     """
-    connection.execute(
-        f"CREATE TEMP TABLE {repeated} AS "
-        f"SELECT hash(_record_key) AS _key_hash FROM {table} GROUP BY 1 HAVING count(*) > 1"
-    )
+    hashes = repeated_key_hashes(connection, table)
+    if hashes.size == 0:
+        return f"SELECT *, CAST(NULL AS TIMESTAMP) AS _superseded_at FROM {table}"
+    frame = pa.table({"_key_hash": pa.array(hashes, type=pa.uint64())})
+    connection.register(f"{repeated}_frame", frame)
+    try:
+        connection.execute(f"CREATE TEMP TABLE {repeated} AS SELECT _key_hash FROM {repeated}_frame")
+    finally:
+        connection.unregister(f"{repeated}_frame")
     exact = versions_sql(
         f"(SELECT * FROM {table} WHERE hash(_record_key) IN (SELECT _key_hash FROM {repeated}))"
     )
@@ -251,9 +269,9 @@ def _compact(
     dictionaries: list[np.ndarray] = []
     for index in range(categorical):
         column = table.column(f"_code_{index}")
-        dictionary = pc.unique(column).drop_null()
-        codes[index] = pc.fill_null(pc.index_in(column, value_set=dictionary), -1).to_numpy()
-        dictionaries.append(np.asarray(dictionary.to_pylist(), dtype=object))
+        encoded = pc.dictionary_encode(column.combine_chunks())  # one hash pass; nulls stay null
+        codes[index] = pc.fill_null(encoded.indices, -1).to_numpy()
+        dictionaries.append(np.asarray(encoded.dictionary.to_pylist(), dtype=object))
     return CompactSource(
         person=_column(table, "_person", np.int64),
         time=time,
