@@ -69,6 +69,22 @@ def _gap_month(gap: DeliveryGap) -> str | None:
         return None
 
 
+def ledger_seen(batches: pd.DataFrame, as_of: dt.date) -> list[str]:
+    """What a monitor run at ``as_of`` saw of the ledger: ``batch_id:status`` of every delivery dated up to
+    ``as_of`` (the deliveries :func:`data_quality_rows` counts and today's features are built from),
+    sorted. A delivery landed, quarantined or released since then changes it; an identical ledger gives
+    the same list. Batch IDs and statuses only: no row values."""
+    if batches.empty:
+        return []
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    delivered = pd.to_datetime(batches["delivered_at"])
+    known = batches.loc[delivered.notna() & (delivered < end)]
+    return sorted(
+        f"{batch_id}:{status}"
+        for batch_id, status in zip(known["batch_id"].astype(str), known["status"].astype(str), strict=True)
+    )
+
+
 def data_quality_rows(
     batches: pd.DataFrame,
     as_of: dt.date,

@@ -19,7 +19,7 @@ import pandas as pd
 
 from monitoring.alerts import ReviewItem, drift_items, expected_items, realised_items, visit_items
 from monitoring.config import MonitorConfig
-from monitoring.data_quality import QUALITY_COLUMNS, data_quality_rows
+from monitoring.data_quality import QUALITY_COLUMNS, data_quality_rows, ledger_seen
 from monitoring.drift import drift_rows
 from monitoring.estimation import METHOD, expected_performance
 from monitoring.outcomes import OUTCOME_COLUMNS, Maturity, realised_rows
@@ -162,11 +162,24 @@ def maturity_of(list_date: dt.date, as_of: dt.date, horizon_months: int) -> tupl
     return None
 
 
-def run_id_for(as_of: dt.date, config: MonitorConfig, list_ids: Sequence[str]) -> str:
-    """The run's ID: a hash of its date, config and the lists it saw (a rerun gets the same ID)."""
-    text = json.dumps(
-        {"as_of": as_of.isoformat(), "config": config.as_dict(), "lists": sorted(list_ids)}, sort_keys=True
-    )
+def run_id_for(
+    as_of: dt.date,
+    config: MonitorConfig,
+    list_ids: Sequence[str],
+    *,
+    ledger: Sequence[str] | None = None,
+    model_version: str | None = None,
+) -> str:
+    """The run's ID: a hash of its date, config, the lists it saw and, when given, the delivery ledger it
+    saw (``monitoring.data_quality.ledger_seen``) and the champion version it judged against. An
+    identical rerun gets the same ID (and records nothing); a rerun after new deliveries or a new
+    champion is a new run (decision D127)."""
+    seen: dict[str, object] = {"as_of": as_of.isoformat(), "config": config.as_dict(), "lists": sorted(list_ids)}
+    if ledger is not None:
+        seen["ledger"] = sorted(ledger)
+    if model_version is not None:
+        seen["model_version"] = model_version
+    text = json.dumps(seen, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -178,6 +191,7 @@ def run_monitor(
     evaluated: frozenset[tuple[str, str]] = frozenset(),
     batches: pd.DataFrame | None = None,
     quarantine_dir: Path | None = None,
+    model_version: str | None = None,
 ) -> MonitorReport:
     """Drift at ``as_of``, expected performance of lists not yet estimated, realised performance of lists
     whose horizon (or half of it) has passed and that were not yet evaluated at that maturity, visit
@@ -186,6 +200,8 @@ def run_monitor(
     ``evaluated``: ``(list_id, stage)`` pairs already stored (``monitoring.store.evaluated_stages``).
     ``batches``: the warehouse ledger, for the data quality per source and month
     (``monitoring.data_quality``; report folders relative to ``quarantine_dir``); None: not judged.
+    The run's ID hashes what it saw: the date, config, lists, the ledger (when given) and
+    ``model_version`` (the champion judged against, when given; :func:`run_id_for`).
     """
     lists = inputs.published_lists()
     lists = lists.loc[[_day(day) <= as_of for day in lists["as_of_date"]]]
@@ -261,7 +277,13 @@ def run_monitor(
         + visit_items(visits, config, as_of)
     )
     return MonitorReport(
-        run_id=run_id_for(as_of, config, list_ids),
+        run_id=run_id_for(
+            as_of,
+            config,
+            list_ids,
+            ledger=None if batches is None else ledger_seen(batches, as_of),
+            model_version=model_version,
+        ),
         as_of=as_of,
         config=config,
         drift=drift.reset_index(drop=True),

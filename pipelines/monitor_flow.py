@@ -6,8 +6,8 @@ in ``monitoring/``. This module implements its inputs (:class:`WarehouseMonitorI
 database through ``monitoring.sources.OperationalLists``, the warehouse for outcomes and the history
 start, the feature sets and the champion from MLflow for the reference and today's population), records
 the report (``monitoring.store.record_report``) and the matured metrics
-(``monitoring.tracking.log_matured_metrics``). A rerun at the same date with the same lists records
-nothing new (the run ID is a hash of both).
+(``monitoring.tracking.log_matured_metrics``). A rerun at the same date that sees the same lists, the
+same delivery ledger and the same champion records nothing new (the run ID is a hash of what it saw).
 Import only after ``pipelines.runtime.prepare_environment`` (it imports Prefect).
 """
 
@@ -240,6 +240,7 @@ def run_monitoring(
             evaluated=evaluated_stages(engine),
             batches=as_task(read_batches, retried=True)(settings),
             quarantine_dir=settings.quarantine_dir,
+            model_version=f"{champion.registered_name}:{champion.version}",
         )
         recorded = record_report(engine, report, finished_at=dt.datetime.now(dt.UTC))
         logged = 0

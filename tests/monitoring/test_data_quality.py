@@ -110,3 +110,38 @@ def test_a_table_from_before_a_new_column_gets_it_added(tmp_path):
     create_schema(engine)
     assert "bins" in {column["name"] for column in sa.inspect(engine).get_columns("monitor_drift")}
     engine.dispose()
+
+
+def test_a_rerun_after_new_deliveries_records_their_data_quality_and_an_identical_rerun_nothing(
+    tmp_path, ledger
+):
+    batches, quarantine = ledger
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'operational.sqlite'}")
+    create_schema(engine)
+    config = MonitorConfig(simulations=10)
+    world = World(persons=600, districts=("d1",), seed=3)
+    day, finished = dt.date(2024, 3, 15), dt.datetime(2024, 3, 15, 6, tzinfo=dt.UTC)
+    first = run_monitor(world, config, day, batches=batches, quarantine_dir=quarantine)
+    assert record_report(engine, first, finished_at=finished)
+    same = run_monitor(world, config, day, batches=batches.copy(), quarantine_dir=quarantine)
+    assert same.run_id == first.run_id
+    assert not record_report(engine, same, finished_at=finished)
+    # the home-care delivery held by the population register lands on its retry, after the first run
+    retried = pd.concat([batches, pd.DataFrame([batch("home_care", "2024-02-10", rows=40)])])
+    later = run_monitor(world, config, day, batches=retried, quarantine_dir=quarantine)
+    assert later.run_id != first.run_id
+    assert record_report(engine, later, finished_at=finished + dt.timedelta(hours=1))
+    latest = read_data_quality(engine).set_index(["source", "month"])
+    assert latest.loc[("home_care", "2024-02"), "landed"] == 2
+    engine.dispose()
+
+
+def test_a_delivery_dated_after_the_monitor_date_does_not_change_the_run():
+    early = pd.DataFrame([batch("gp_contacts", "2024-02-01")])
+    later = pd.concat([early, pd.DataFrame([batch("gp_contacts", "2024-05-01")])])
+    world = World(persons=600, districts=("d1",), seed=3)
+    config = MonitorConfig(simulations=10)
+    day = dt.date(2024, 3, 15)
+    assert run_monitor(world, config, day, batches=early).run_id == (
+        run_monitor(world, config, day, batches=later).run_id
+    )
