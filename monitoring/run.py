@@ -174,7 +174,11 @@ def run_id_for(
     saw (``monitoring.data_quality.ledger_seen``) and the champion version it judged against. An
     identical rerun gets the same ID (and records nothing); a rerun after new deliveries or a new
     champion is a new run (decision D127)."""
-    seen: dict[str, object] = {"as_of": as_of.isoformat(), "config": config.as_dict(), "lists": sorted(list_ids)}
+    seen: dict[str, object] = {
+        "as_of": as_of.isoformat(),
+        "config": config.as_dict(),
+        "lists": sorted(list_ids),
+    }
     if ledger is not None:
         seen["ledger"] = sorted(ledger)
     if model_version is not None:
