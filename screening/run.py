@@ -200,22 +200,45 @@ def plan_run(
     if report.tripped:
         return Refused(
             identity,
-            "Not published: input drift — "
-            + report.summary()
-            + ". The previous lists stay current. Check the latest deliveries for a fault; if the change "
-            "is real, retrain (`tidlig train`) so the champion matches today's population.",
+            f"Not published: input drift in {len(report.drifted)} model input(s) "
+            f"(PSI over {drift_psi_threshold} against the champion's comparable reference):\n"
+            + bulleted(report.drifted_lines())
+            + (f"\n{report.not_comparable_line()}" if report.not_comparable else "")
+            + "\nThe previous lists stay current. Next: check the latest deliveries for a fault; if the "
+            "change is real, retrain (`tidlig train`) so the champion matches today's population.",
         )
     return _assemble(
         identity, config, models, features, inputs, objected=objected if objections is not None else None
     )
 
 
+SHOWN_REASONS = 5
+ACKNOWLEDGE_STEP = (
+    "Next: an analyst reviews each item's evidence on the review app's Monitoring page and acknowledges it "
+    "there or with `tidlig monitor acknowledge ITEM_ID --by NAME --note TEXT`; the next `tidlig score` "
+    "publishes once nothing holds."
+)
+
+
+def bulleted(lines: Sequence[str], shown: int = SHOWN_REASONS, more: str = "more") -> str:
+    """At most ``shown`` lines as ``- line``, then ``- ... and N more`` for the rest (one per line)."""
+    text = [f"- {line}" for line in lines[:shown]]
+    if len(lines) > shown:
+        text.append(f"- ... and {len(lines) - shown} {more}")
+    return "\n".join(text)
+
+
 def _hold_refusal(holds: Sequence[str]) -> str | None:
+    """The refusal of held publication: a headline with the count, one line per item (a few), the next
+    step. ``holds`` are one line each (``monitoring.store.publication_holds``)."""
     if not holds:
         return None
     return (
         f"Not published: {len(holds)} open review item(s) hold publication until an analyst acknowledges "
-        "them: " + " | ".join(holds) + " The previous lists stay current."
+        "them:\n"
+        + bulleted(list(holds), more="more (all on the Monitoring page)")
+        + "\nThe previous lists stay current. "
+        + ACKNOWLEDGE_STEP
     )
 
 
