@@ -214,8 +214,8 @@ def plan_run(
 
 SHOWN_REASONS = 5
 ACKNOWLEDGE_STEP = (
-    "Next: an analyst reviews each item's evidence on the review app's Monitoring page and acknowledges it "
-    "there or with `tidlig monitor acknowledge ITEM_ID --by NAME --note TEXT`; the next `tidlig score` "
+    "Next: an analyst reviews {which} evidence on the review app's Monitoring page and acknowledges it "
+    "there or with `tidlig monitor acknowledge {item_id} --by NAME --note TEXT`; the next `tidlig score` "
     "publishes once nothing holds."
 )
 
@@ -238,8 +238,16 @@ def _hold_refusal(holds: Sequence[str]) -> str | None:
         "them:\n"
         + bulleted(list(holds), more="more (all on the Monitoring page)")
         + "\nThe previous lists stay current. "
-        + ACKNOWLEDGE_STEP
+        + _acknowledge_step(holds)
     )
+
+
+def _acknowledge_step(holds: Sequence[str]) -> str:
+    """The next step, with the item's own ID when one item holds (its line starts ``item ID:``)."""
+    if len(holds) == 1 and holds[0].startswith("item ") and ":" in holds[0]:
+        item_id = holds[0].removeprefix("item ").split(":", 1)[0]
+        return ACKNOWLEDGE_STEP.format(which="its", item_id=item_id)
+    return ACKNOWLEDGE_STEP.format(which="each item's", item_id="ITEM_ID")
 
 
 def _delivery_refusal(batches: pd.DataFrame, as_of: dt.date) -> str | None:
