@@ -20,6 +20,8 @@ from monitoring.config import MetricBand, MonitorConfig
 from monitoring.drift import ALL_DISTRICTS, SCORE_FEATURE
 from screening.drift import psi_noise_bound
 
+HELD_SENTENCE = "Publication is held until an analyst acknowledges this item."
+
 
 @dataclass(frozen=True)
 class ReviewItem:
@@ -45,7 +47,7 @@ def _item(
     band: MetricBand, value: float, scope: dict[str, Any], evidence: dict[str, Any], what: str
 ) -> ReviewItem:
     message = f"{band.metric} {value:.3f} is outside its band {band.describe()} for {what}." + (
-        " Publication is held until an analyst acknowledges this item." if band.holds_publication else ""
+        f" {HELD_SENTENCE}" if band.holds_publication else ""
     )
     return ReviewItem(
         item_id=item_id_for(band.metric, scope),

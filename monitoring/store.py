@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import sqlalchemy as sa
 
+from monitoring.alerts import HELD_SENTENCE
 from monitoring.drift import DRIFT_COLUMNS
 from monitoring.outcomes import OUTCOME_COLUMNS
 from monitoring.visits import YIELD_COLUMNS
@@ -404,19 +405,20 @@ def read_review_items(engine: sa.Engine, *, open_only: bool = False) -> pd.DataF
 
 
 def publication_holds(engine: sa.Engine) -> list[str]:
-    """Why the next scoring run must not publish: one reason per open item that holds publication.
+    """Why the next scoring run must not publish: one line per open item that holds publication,
+    ``item ID: what is outside its band``, newest first (then by item ID).
 
-    Empty when nothing holds (or the monitor has never run). The scoring run records the reasons on the
-    refused run. Each reason names the item and how to release it.
+    Empty when nothing holds (or the monitor has never run). The scoring run records them on the refused
+    run, a few per line, with the next step once (``screening.run``: review on the Monitoring page and
+    :data:`ACKNOWLEDGE_HINT`).
     """
     if not sa.inspect(engine).has_table(monitor_review_items.name):
         return []
     held = read_review_items(engine, open_only=True)
     held = held.loc[held["holds_publication"].astype(bool)]
     return [
-        f"Held by monitoring item {row['item_id']}: {row['message']} Review its evidence on the analyst "
-        f"page, then acknowledge it: {ACKNOWLEDGE_HINT.format(item_id=row['item_id'])}."
-        for row in held.sort_values("item_id").to_dict("records")
+        f"item {row['item_id']}: {str(row['message']).replace(HELD_SENTENCE, '').strip()}"
+        for row in held.to_dict("records")
     ]
 
 

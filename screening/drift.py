@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, cast
@@ -123,15 +124,30 @@ class DriftReport:
     def tripped(self) -> bool:
         return bool((self.psi > self.threshold).any())
 
+    @property
+    def drifted(self) -> pd.Series:
+        """The PSI of the features over the threshold, highest first."""
+        return self.psi.loc[self.psi > self.threshold]
+
+    def drifted_lines(self) -> list[str]:
+        """One line per feature over the threshold, highest PSI first: ``name: PSI 0.412``."""
+        return [f"{name}: PSI {value:.3f}" for name, value in self.drifted.items()]
+
+    def not_comparable_line(self) -> str:
+        """How many features were not compared, and why (empty when every feature was)."""
+        if not self.not_comparable:
+            return ""
+        return (
+            f"{len(self.not_comparable)} feature(s) not compared (their window is longer than the history "
+            "the reference dates had)."
+        )
+
     def summary(self, top: int = 5) -> str:
         """One line naming the most drifted features and their PSI."""
         worst = ", ".join(f"{name} {value:.3f}" for name, value in self.psi.head(top).items())
         text = f"max PSI {self.psi.max():.3f} (threshold {self.threshold}); highest: {worst}"
         if self.not_comparable:
-            text += (
-                f"; {len(self.not_comparable)} feature(s) not compared (their window is longer than the "
-                "history the reference dates had)"
-            )
+            text += "; " + self.not_comparable_line().rstrip(".")
         return text
 
 
@@ -186,16 +202,39 @@ def comparable_dates(
     (:func:`effective_lookback_days`) is within ``tolerance_days`` of its effective lookback at
     ``current_date`` (one monthly delivery by default). Features without a window in their name (age,
     living alone) and all features when ``history_start`` is unknown are comparable at every date.
+    Of those, only the dates in the same calendar position are kept (:func:`same_calendar_dates`; all
+    of them when none is), so month lengths do not pass for drift (decision D125).
     """
     dates = sorted(set(reference_dates))
     now = effective_lookback_days(feature, current_date, history_start)
-    if now is None:
-        return dates
-    return [
-        day
-        for day in dates
-        if abs((effective_lookback_days(feature, day, history_start) or 0) - now) <= tolerance_days
-    ]
+    if now is not None:
+        dates = [
+            day
+            for day in dates
+            if abs((effective_lookback_days(feature, day, history_start) or 0) - now) <= tolerance_days
+        ]
+    return same_calendar_dates(dates, current_date)
+
+
+def calendar_span_days(day: dt.date) -> int:
+    """Days from the first of the month two months before ``day``'s month to ``day`` (61 at 1 November).
+
+    Care records are kept per month and registered a few days into the next month, so at a month start
+    the latest known record is of the month before last: its recency (``..._days_since_last_...``) is
+    this span, and which months fall inside a 90-day window (so whether a slope has two points) hangs
+    on the same month lengths. Two dates with different spans (1 April: 59; 1 July: 61) give such
+    features different values for the same citizens.
+    """
+    year, month = divmod(day.year * 12 + day.month - 1 - 2, 12)
+    return (day - dt.date(year, month + 1, 1)).days
+
+
+def same_calendar_dates(dates: Sequence[dt.date], current_date: dt.date) -> list[dt.date]:
+    """The ``dates`` whose :func:`calendar_span_days` equals ``current_date``'s; all of them when none does
+    (a reference is never emptied by this rule, decision D125)."""
+    span = calendar_span_days(current_date)
+    same = [day for day in dates if calendar_span_days(day) == span]
+    return same or list(dates)
 
 
 def feature_kind(values: pd.Series) -> FeatureKind:
@@ -234,7 +273,11 @@ def distribution_test(reference: pd.Series, current: pd.Series, kind: FeatureKin
             return DistributionTest("ks", float("nan"), float("nan"))
         # Missing counts as a value below every other, so a source that goes missing moves the distribution.
         below = present.min() - 1.0
-        result = stats.ks_2samp(np.nan_to_num(ref, nan=below), np.nan_to_num(cur, nan=below))
+        with warnings.catch_warnings():
+            # With many ties (counts) SciPy's exact p-value can fail; it then uses the asymptotic one, which
+            # is what a sample of this size should get. The warning says nothing the result does not.
+            warnings.filterwarnings("ignore", "ks_2samp: Exact calculation unsuccessful", RuntimeWarning)
+            result = stats.ks_2samp(np.nan_to_num(ref, nan=below), np.nan_to_num(cur, nan=below))
         return DistributionTest("ks", float(result.statistic), float(result.pvalue))
     ref_counts = reference.astype("object").where(reference.notna(), "<missing>").astype(str).value_counts()
     cur_counts = current.astype("object").where(current.notna(), "<missing>").astype(str).value_counts()

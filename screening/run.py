@@ -200,23 +200,54 @@ def plan_run(
     if report.tripped:
         return Refused(
             identity,
-            "Not published: input drift — "
-            + report.summary()
-            + ". The previous lists stay current. Check the latest deliveries for a fault; if the change "
-            "is real, retrain (`tidlig train`) so the champion matches today's population.",
+            f"Not published: input drift in {len(report.drifted)} model input(s) "
+            f"(PSI over {drift_psi_threshold} against the champion's comparable reference):\n"
+            + bulleted(report.drifted_lines())
+            + (f"\n{report.not_comparable_line()}" if report.not_comparable else "")
+            + "\nThe previous lists stay current. Next: check the latest deliveries for a fault; if the "
+            "change is real, retrain (`tidlig train`) so the champion matches today's population.",
         )
     return _assemble(
         identity, config, models, features, inputs, objected=objected if objections is not None else None
     )
 
 
+SHOWN_REASONS = 5
+ACKNOWLEDGE_STEP = (
+    "Next: an analyst reviews {which} evidence on the review app's Monitoring page and acknowledges it "
+    "there or with `tidlig monitor acknowledge {item_id} --by NAME --note TEXT`; the next `tidlig score` "
+    "publishes once nothing holds."
+)
+
+
+def bulleted(lines: Sequence[str], shown: int = SHOWN_REASONS, more: str = "more") -> str:
+    """At most ``shown`` lines as ``- line``, then ``- ... and N more`` for the rest (one per line)."""
+    text = [f"- {line}" for line in lines[:shown]]
+    if len(lines) > shown:
+        text.append(f"- ... and {len(lines) - shown} {more}")
+    return "\n".join(text)
+
+
 def _hold_refusal(holds: Sequence[str]) -> str | None:
+    """The refusal of held publication: a headline with the count, one line per item (a few), the next
+    step. ``holds`` are one line each (``monitoring.store.publication_holds``)."""
     if not holds:
         return None
     return (
         f"Not published: {len(holds)} open review item(s) hold publication until an analyst acknowledges "
-        "them: " + " | ".join(holds) + " The previous lists stay current."
+        "them:\n"
+        + bulleted(list(holds), more="more (all on the Monitoring page)")
+        + "\nThe previous lists stay current. "
+        + _acknowledge_step(holds)
     )
+
+
+def _acknowledge_step(holds: Sequence[str]) -> str:
+    """The next step, with the item's own ID when one item holds (its line starts ``item ID:``)."""
+    if len(holds) == 1 and holds[0].startswith("item ") and ":" in holds[0]:
+        item_id = holds[0].removeprefix("item ").split(":", 1)[0]
+        return ACKNOWLEDGE_STEP.format(which="its", item_id=item_id)
+    return ACKNOWLEDGE_STEP.format(which="each item's", item_id="ITEM_ID")
 
 
 def _delivery_refusal(batches: pd.DataFrame, as_of: dt.date) -> str | None:

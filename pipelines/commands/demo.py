@@ -283,9 +283,11 @@ def timeline_summary(settings: Settings, refused: list[str]) -> list[str]:
 
 
 def _first_sentence(text: str, limit: int = 240) -> str:
-    """The reason up to its first full stop that ends a sentence (a refusal's reasons can be long)."""
-    cut = text.find(". ")
-    sentence = text if cut < 0 else text[: cut + 1]
+    """The reason's headline: its first line, up to its first full stop that ends a sentence (a refusal
+    lists what held it on the lines below; ``screening.run``)."""
+    first = text.splitlines()[0] if text else ""
+    cut = first.find(". ")
+    sentence = first if cut < 0 else first[: cut + 1]
     return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
 
 

@@ -192,3 +192,16 @@ def test_a_reference_read_one_column_at_a_time_gives_the_same_report(tmp_path):
     viewed = comparable_drift_report(FeatureColumns(tmp_path, "v1"), current, features, 0.25, **options)
     pd.testing.assert_series_equal(framed.psi, viewed.psi)
     assert framed.not_comparable == viewed.not_comparable
+
+
+def test_a_reference_date_at_another_calendar_position_is_not_compared_when_one_at_the_same_is_there():
+    """1 April follows 59 days of February and March, 1 July and 1 November follow 61: a monthly care
+    record's recency differs by those two days for the same citizens, so November is judged on July."""
+    from screening.drift import calendar_span_days, comparable_dates
+
+    assert [calendar_span_days(dt.date(2022, m, 1)) for m in (4, 7, 11)] == [59, 61, 61]
+    reference = [dt.date(2021, 4, 1), dt.date(2021, 7, 1)]
+    assert comparable_dates("age_years", reference, dt.date(2022, 11, 1), None) == [dt.date(2021, 7, 1)]
+    assert comparable_dates("age_years", reference, dt.date(2022, 4, 1), None) == [dt.date(2021, 4, 1)]
+    # no reference date in the same position: every comparable date is kept (the rule never empties it)
+    assert comparable_dates("age_years", reference, dt.date(2022, 11, 14), None) == reference

@@ -247,6 +247,37 @@ def test_an_open_review_item_that_holds_publication_refuses_with_its_reason_befo
     assert inputs.reads == ["batches"]  # the identity only: no features read
 
 
+def test_many_holds_refuse_with_a_few_lines_a_count_and_the_next_step_once():
+    from monitoring.store import ACKNOWLEDGE_HINT
+
+    holds = [
+        f"item {n:02d}: input_psi 0.3{n:02d} is outside its band for feature_{n} in all districts"
+        for n in range(12)
+    ]
+    result = plan_run(AS_OF, CONFIG, MODELS, FakeInputs(), drift_psi_threshold=THRESHOLD, holds=holds)
+    assert isinstance(result, Refused)
+    lines = result.reason.splitlines()
+    assert lines[0] == (
+        "Not published: 12 open review item(s) hold publication until an analyst acknowledges them:"
+    )
+    assert lines[1:6] == [f"- {hold}" for hold in holds[:5]]
+    assert lines[6] == "- ... and 7 more (all on the Monitoring page)"
+    assert len(lines) == 8
+    assert lines[7].startswith("The previous lists stay current. Next: ")
+    assert ACKNOWLEDGE_HINT.format(item_id="ITEM_ID") in lines[7]
+
+
+def test_input_drift_refuses_with_one_line_per_drifted_input_and_the_next_step():
+    result = plan(FakeInputs(today=population(extra_admissions=3)))
+    assert isinstance(result, Refused)
+    lines = result.reason.splitlines()
+    assert lines[0].startswith("Not published: input drift in ")
+    drifted = [line for line in lines if line.startswith("- ")]
+    assert drifted
+    assert all(": PSI " in line for line in drifted)
+    assert lines[-1].startswith("The previous lists stay current. Next: check the latest deliveries")
+
+
 def test_without_holds_the_same_inputs_publish():
     assert isinstance(
         plan_run(AS_OF, CONFIG, MODELS, FakeInputs(), drift_psi_threshold=THRESHOLD, holds=[]), Published
