@@ -213,7 +213,36 @@ def comparable_dates(
             for day in dates
             if abs((effective_lookback_days(feature, day, history_start) or 0) - now) <= tolerance_days
         ]
+    window = lookback_days(feature)
+    if window is not None and window < SHORT_WINDOW_DAYS:
+        dates = same_month_count_dates(dates, current_date, window)
     return same_calendar_dates(dates, current_date)
+
+
+# Windows shorter than this hold few monthly records, so one month more or less inside them changes the
+# feature (a slope needs two points); longer ones hold twelve or more and one month is noise.
+SHORT_WINDOW_DAYS = 365
+
+
+def month_starts_in_window(day: dt.date, window_days: int) -> int:
+    """How many first-of-month days fall in the half-open window [``day`` - ``window_days``, ``day``).
+
+    Monthly care records are dated on the month's first day, so this is how many of them a window of
+    that length can hold: a 90-day window holds three at 1 May (1 February, 1 March, 1 April) and two at
+    1 July (1 May, 1 June), and a ``..._slope_0_to_90d`` has its second point at one and not the other.
+    """
+    start = day - dt.timedelta(days=window_days)
+    first = start.year * 12 + start.month - 1 + (0 if start.day == 1 else 1)  # first month start >= start
+    last = day.year * 12 + day.month - 1 - (1 if day.day == 1 else 0)  # last month start < day
+    return max(0, last - first + 1)
+
+
+def same_month_count_dates(dates: Sequence[dt.date], current_date: dt.date, window_days: int) -> list[dt.date]:
+    """The ``dates`` whose window of ``window_days`` holds as many month starts as ``current_date``'s;
+    all of them when none does (decision D147)."""
+    count = month_starts_in_window(current_date, window_days)
+    same = [day for day in dates if month_starts_in_window(day, window_days) == count]
+    return same or list(dates)
 
 
 def calendar_span_days(day: dt.date) -> int:
@@ -221,8 +250,8 @@ def calendar_span_days(day: dt.date) -> int:
 
     Care records are kept per month and registered a few days into the next month, so at a month start
     the latest known record is of the month before last: its recency (``..._days_since_last_...``) is
-    this span, and which months fall inside a 90-day window (so whether a slope has two points) hangs
-    on the same month lengths. Two dates with different spans (1 April: 59; 1 July: 61) give such
+    this span (how many records a short window holds is a second rule, :func:`month_starts_in_window`).
+    Two dates with different spans (1 April: 59; 1 July: 61) give such
     features different values for the same citizens.
     """
     year, month = divmod(day.year * 12 + day.month - 1 - 2, 12)

@@ -205,3 +205,21 @@ def test_a_reference_date_at_another_calendar_position_is_not_compared_when_one_
     assert comparable_dates("age_years", reference, dt.date(2022, 4, 1), None) == [dt.date(2021, 4, 1)]
     # no reference date in the same position: every comparable date is kept (the rule never empties it)
     assert comparable_dates("age_years", reference, dt.date(2022, 11, 14), None) == reference
+
+
+def test_a_short_window_is_judged_on_reference_dates_whose_window_holds_as_many_month_starts():
+    """A 90-day window holds three monthly records at 1 May and at 1 April (February to April, January to
+    March) but two at 1 July: a slope over it has a second point at the first two and is missing at the
+    third, so 1 May is judged on 1 April although 1 May and 1 July follow equally long months."""
+    from screening.drift import comparable_dates, month_starts_in_window
+
+    assert [month_starts_in_window(dt.date(2021, m, 1), 90) for m in (4, 5, 7)] == [3, 3, 2]
+    assert month_starts_in_window(dt.date(2023, 5, 15), 30) == 1  # 1 May, in [15 April, 15 May)
+    assert month_starts_in_window(dt.date(2023, 3, 1), 30) == 1  # 1 February, in [30 January, 1 March)
+    reference = [dt.date(2021, 4, 1), dt.date(2021, 7, 1)]
+    slope = "home_care_minutes_slope_0_to_90d"
+    assert comparable_dates(slope, reference, dt.date(2023, 5, 1), None) == [dt.date(2021, 4, 1)]
+    assert comparable_dates(slope, reference, dt.date(2023, 8, 1), None) == [dt.date(2021, 7, 1)]
+    # a long window is left to the calendar-span rule: 1 May follows 61 days, as 1 July does
+    recency = "home_care_months_days_since_last_0_to_1825d"
+    assert comparable_dates(recency, reference, dt.date(2023, 5, 1), None) == [dt.date(2021, 7, 1)]
