@@ -165,7 +165,7 @@ def test_the_kept_files_hold_bins_and_counts_only(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "reference, current",
+    ("reference", "current"),
     [
         (pd.Series([1.0, 2.0, np.nan, 2.0]), pd.Series([2.0, 3.0, np.nan])),
         (pd.Series(np.arange(100.0)), pd.Series(np.arange(50.0, 150.0))),
