@@ -33,7 +33,6 @@ from models.gate import GateDecision
 from models.harness import HarnessResult
 from models.model_card import CardContext, render_model_card, render_model_card_html
 from models.performance_page import render_performance_page, summarise_performance
-from models.plots import calibration_plot, decision_curve_plot, importance_plot, roc_plot, subgroup_plot
 from models.risk_model import RiskModel
 
 EXPERIMENT_NAME = "tidlig-training"
@@ -202,6 +201,9 @@ def _log_params_and_metrics(result: HarnessResult, config: TrainingConfig) -> No
 
 
 def _log_plots_and_tables(result: HarnessResult, provenance: Provenance, min_cell_persons: int) -> None:
+    # matplotlib only when a model is registered: a scoring run imports this module for the client alone
+    from models.plots import calibration_plot, decision_curve_plot, importance_plot, roc_plot, subgroup_plot
+
     evaluation = result.evaluation
     y = result.test_rows["label"].to_numpy(dtype=float)
     title = f"{result.target} (temporal test)"

@@ -26,6 +26,7 @@ from prefect.cache_policies import NO_CACHE
 from features.catalogue import feature_set_named
 from features.labels import OUTCOMES
 from features.store import (
+    FEATURES_FILE,
     FeatureColumns,
     feature_set_folder,
     latest_version,
@@ -40,6 +41,7 @@ from pipelines.retry import IO_RETRIES
 from pipelines.settings import Settings, SettingsReference
 from screening.analytics import listed_by_district_text
 from screening.config import ScreeningConfig
+from screening.drift import BinnedReference
 from screening.run import CitizenHistory, PreviousList, Published, Refused, RunInputs, plan_run
 from screening.store import ListToPublish
 
@@ -240,11 +242,19 @@ def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.dat
     return rows.reset_index(drop=True)
 
 
-def reference_features(settings: Settings, feature_set_version: str, as_of: dt.date) -> FeatureColumns:
+def reference_features(settings: Settings, feature_set_version: str, as_of: dt.date) -> BinnedReference:
     """The champion's training distribution: its feature table's rows dated before ``as_of`` (all rows
     when none is), read one column at a time by the drift check (a million rows of 240 features are
-    about 2 GB as one frame)."""
-    return FeatureColumns(Path(settings.features_dir), feature_set_version, before=pd.Timestamp(as_of))
+    about 2 GB as one frame), with the bins earlier runs made of them kept in the home
+    (``screening.kept_bins``, docs/decisions.md D143): a feature's rows are read and binned only once
+    per feature set version and set of reference dates."""
+    from screening.kept_bins import FOLDER, KeptReferenceBins
+
+    features_dir = Path(settings.features_dir)
+    rows = FeatureColumns(features_dir, feature_set_version, before=pd.Timestamp(as_of))
+    features_file = feature_set_folder(features_dir, feature_set_version) / FEATURES_FILE
+    folder = Path(settings.home) / FOLDER / feature_set_version
+    return BinnedReference(rows, KeptReferenceBins(folder, feature_set_version, features_file))
 
 
 def read_history_for(settings: Settings, person_keys: Sequence[str], as_of: dt.date) -> CitizenHistory:
@@ -292,7 +302,7 @@ class WarehouseRunInputs:
         # not one task: the build's shards are the tasks (on the cluster when there is one)
         return scoring_features(self.settings, feature_set_version, as_of)
 
-    def reference_features(self, feature_set_version: str, as_of: dt.date) -> FeatureColumns:
+    def reference_features(self, feature_set_version: str, as_of: dt.date) -> BinnedReference:
         return self.as_task(reference_features, retried=True)(self.settings, feature_set_version, as_of)
 
     def history_for(self, person_keys: Sequence[str], as_of: dt.date) -> CitizenHistory:

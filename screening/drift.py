@@ -32,13 +32,7 @@ QUANTILE_BINS = 10
 
 def population_stability_index(reference: pd.Series, current: pd.Series) -> float:
     """PSI of one feature (see module docstring); 0.0 when both are empty or identical in distribution."""
-    counts = _psi_counts(reference, current)
-    if counts is None:
-        return 0.0
-    ref_counts, cur_counts = counts[0] + SMOOTHING, counts[1] + SMOOTHING
-    p_ref = ref_counts / ref_counts.sum()
-    p_cur = cur_counts / cur_counts.sum()
-    return float(np.sum((p_cur - p_ref) * np.log(p_cur / p_ref)))
+    return psi_against(reference_bins(reference), current)
 
 
 def psi_bins(reference: pd.Series, current: pd.Series) -> int:
@@ -61,20 +55,65 @@ def psi_noise_bound(bins: int, n_reference: int, n_current: int, alpha: float) -
     return float(stats.chi2.isf(alpha, bins - 1) * (1.0 / n_reference + 1.0 / n_current))
 
 
-def _psi_counts(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """Counts per occupied PSI bin of each side (deciles or distinct values of the reference, plus
-    "other" and missing); None when a side has no value at all."""
-    ref = pd.to_numeric(reference.astype("float64", errors="ignore"), errors="coerce")
-    cur = pd.to_numeric(current.astype("float64", errors="ignore"), errors="coerce")
+@dataclass(frozen=True)
+class ReferenceBins:
+    """The reference side of one feature's PSI: its bins and the reference's count in each, no rows.
+
+    ``distinct``: the reference's distinct values (few values, booleans; bins: each value, "other",
+    missing), else ``edges``: its inner decile edges (bins: between the edges, missing). Worth keeping
+    between runs (:func:`comparable_drift_report`'s ``kept``): binning a million reference rows costs far
+    more than binning today's rows against the edges."""
+
+    counts: np.ndarray
+    distinct: np.ndarray | None = None
+    edges: np.ndarray | None = None
+
+    @property
+    def rows(self) -> int:
+        return int(self.counts.sum())
+
+    def current_counts(self, current: pd.Series) -> np.ndarray:
+        """Counts of ``current`` in these bins (same order as ``counts``)."""
+        values = _as_float(current)
+        if self.distinct is not None:
+            return _discrete_counts(values, self.distinct)
+        return _binned_counts(values, cast("np.ndarray", self.edges))
+
+
+def reference_bins(reference: pd.Series) -> ReferenceBins:
+    """Bin one feature's reference rows (deciles, or distinct values when there are few)."""
+    ref = _as_float(reference)
     ref_values = ref.dropna().to_numpy(dtype=float)
     distinct = _distinct_if_few(ref_values)
     if distinct is not None:
-        ref_counts = _discrete_counts(ref, distinct)
-        cur_counts = _discrete_counts(cur, distinct)
-    else:
-        edges = np.unique(np.quantile(ref_values, np.linspace(0, 1, QUANTILE_BINS + 1)[1:-1]))
-        ref_counts = _binned_counts(ref, edges)
-        cur_counts = _binned_counts(cur, edges)
+        return ReferenceBins(counts=_discrete_counts(ref, distinct), distinct=distinct)
+    edges = np.unique(np.quantile(ref_values, np.linspace(0, 1, QUANTILE_BINS + 1)[1:-1]))
+    return ReferenceBins(counts=_binned_counts(ref, edges), edges=edges)
+
+
+def psi_against(bins: ReferenceBins, current: pd.Series) -> float:
+    """:func:`population_stability_index` of ``current`` against a binned reference (the same value)."""
+    counts = _occupied_counts(bins.counts, bins.current_counts(current))
+    if counts is None:
+        return 0.0
+    ref_counts, cur_counts = counts[0] + SMOOTHING, counts[1] + SMOOTHING
+    p_ref = ref_counts / ref_counts.sum()
+    p_cur = cur_counts / cur_counts.sum()
+    return float(np.sum((p_cur - p_ref) * np.log(p_cur / p_ref)))
+
+
+def _as_float(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values.astype("float64", errors="ignore"), errors="coerce")
+
+
+def _psi_counts(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """Counts per occupied PSI bin of each side (deciles or distinct values of the reference, plus
+    "other" and missing); None when a side has no value at all."""
+    bins = reference_bins(reference)
+    return _occupied_counts(bins.counts, bins.current_counts(current))
+
+
+def _occupied_counts(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     if ref_counts.sum() == 0 or cur_counts.sum() == 0:
         return None
     occupied = (ref_counts + cur_counts) > 0
@@ -318,6 +357,32 @@ def distribution_test(reference: pd.Series, current: pd.Series, kind: FeatureKin
     return DistributionTest("chi_square", float(result.statistic), float(result.pvalue))
 
 
+class KeptBins(Protocol):
+    """Reference bins kept between runs, each for one feature and the reference dates it was compared with
+    (``screening.kept_bins.KeptReferenceBins``: files in the home, one set per feature set version)."""
+
+    def get(self, feature: str, dates: tuple[dt.date, ...]) -> ReferenceBins | None: ...
+
+    def put(self, feature: str, dates: tuple[dt.date, ...], bins: ReferenceBins) -> None: ...
+
+    def save(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class BinnedReference:
+    """Reference rows with the bins already made from them (``kept``): :func:`comparable_drift_report`
+    bins a feature's rows only when ``kept`` lacks them for the dates compared, and keeps what it made."""
+
+    rows: FeatureRows
+    kept: KeptBins
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.rows
+
+    def __getitem__(self, name: str) -> pd.Series:
+        return self.rows[name]
+
+
 def comparable_drift_report(
     reference: pd.DataFrame | FeatureRows,
     current: pd.DataFrame,
@@ -331,7 +396,10 @@ def comparable_drift_report(
     """Like :func:`drift_report`, but each feature is compared only with the reference rows dated where it
     covered as much history as at ``current_date`` (:func:`comparable_dates`); a feature with no such
     reference row is left out of the PSI and named in ``not_comparable`` (it cannot raise an alarm).
-    ``reference`` is read one column at a time, so it may be a :class:`FeatureRows` view of a file."""
+    ``reference`` is read one column at a time, so it may be a :class:`FeatureRows` view of a file; a
+    :class:`BinnedReference` reads a feature's column only when its bins for those dates are not kept yet
+    (same report: the kept bins are what :func:`reference_bins` makes of the same rows)."""
+    kept = reference.kept if isinstance(reference, BinnedReference) else None
     stamps = pd.to_datetime(cast("pd.Series", reference[date_column]))
     codes, distinct_stamps = pd.factorize(stamps, sort=True)
     distinct_days = [pd.Timestamp(stamp).date() for stamp in distinct_stamps]
@@ -341,16 +409,22 @@ def comparable_drift_report(
     for name in features:
         if name not in reference or name not in current:
             continue
-        kept = tuple(comparable_dates(name, distinct_days, current_date, history_start))
-        if kept not in masks:
-            chosen = np.array([day in set(kept) for day in distinct_days], dtype=bool)
-            masks[kept] = None if chosen.all() and (codes >= 0).all() else chosen[codes] & (codes >= 0)
-        mask = masks[kept]
-        column = cast("pd.Series", reference[name])
-        rows = column if mask is None else column[mask]
-        if rows.empty:
+        dates = tuple(comparable_dates(name, distinct_days, current_date, history_start))
+        bins = kept.get(name, dates) if kept is not None else None
+        if bins is None:
+            if dates not in masks:
+                chosen = np.array([day in set(dates) for day in distinct_days], dtype=bool)
+                masks[dates] = None if chosen.all() and (codes >= 0).all() else chosen[codes] & (codes >= 0)
+            mask = masks[dates]
+            column = cast("pd.Series", reference[name])
+            bins = reference_bins(column if mask is None else column[mask])
+            if kept is not None:
+                kept.put(name, dates, bins)
+        if bins.rows == 0:
             not_comparable.append(name)
             continue
-        values[name] = population_stability_index(rows, current[name])
+        values[name] = psi_against(bins, current[name])
+    if kept is not None:
+        kept.save()
     psi = pd.Series(values, dtype=float).sort_values(ascending=False, kind="stable")
     return DriftReport(psi=psi, threshold=threshold, not_comparable=tuple(not_comparable))

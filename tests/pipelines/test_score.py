@@ -623,6 +623,57 @@ class WalkCountingList(list):
         return super().__iter__()
 
 
+def test_the_drift_reference_keeps_its_bins_in_the_home_for_the_next_run(tmp_path):
+    """D143: the flow's reference is the feature set's rows with bins kept under the home's
+    drift_reference/<version>/; the second run's report is the first's, from the kept bins."""
+    from features.store import FeatureColumns
+    from screening.drift import comparable_drift_report
+
+    settings = Settings(home=tmp_path)
+    reference = pd.concat(
+        [
+            population(seed=1).assign(prediction_date=pd.Timestamp(day))
+            for day in ("2023-12-01", "2024-01-01")
+        ],
+        ignore_index=True,
+    )
+    manifest = FeatureSetManifest(
+        version="fs-test",
+        spec_hash="0" * 64,
+        spec={"name": "test", "features": list(FEATURES)},
+        mode="as_known",
+        area_municipalities=None,
+        horizons=(6, 12),
+        prediction_dates=(dt.date(2023, 12, 1), dt.date(2024, 1, 1)),
+        every="month",
+        end_of_data=pd.Timestamp("2024-02-01"),
+        data_batches=(),
+        columns=tuple(reference.columns),
+        rows=len(reference),
+    )
+    write_feature_set(
+        settings.features_dir, manifest, features=reference, labels=reference, attrition=reference
+    )
+    options = {"current_date": AS_OF, "history_start": dt.date(2019, 1, 1)}
+    current = population(seed=2)
+    plain = comparable_drift_report(
+        FeatureColumns(settings.features_dir, "fs-test", before=pd.Timestamp(AS_OF)),
+        current,
+        FEATURES,
+        0.25,
+        **options,
+    )
+    runs = [
+        comparable_drift_report(
+            score.reference_features(settings, "fs-test", AS_OF), current, FEATURES, 0.25, **options
+        )
+        for _ in range(2)
+    ]
+    for report in runs:
+        pd.testing.assert_series_equal(report.psi, plain.psi, check_exact=True)
+    assert list((tmp_path / "drift_reference" / "fs-test").glob("*.json"))
+
+
 def test_a_step_run_as_a_prefect_task_gets_its_arguments_as_given_without_prefect_walking_them():
     received = {}
 
