@@ -43,26 +43,13 @@ LABELS = {
 
 
 def _work_tidlig(persons: int, result: Path, engine: str) -> dict[str, float]:
-    from benchmarks.feature_workload import (
-        PREDICTION_DATES,
-        cohort,
-        connect,
-        table_files,
-        workload_spec,
-        world_folder,
-    )
+    from benchmarks.feature_workload import PREDICTION_DATES, cohort, connect, workload_spec, world_folder
     from features import build_feature_table
 
     started = time.perf_counter()
-    folder = world_folder(persons)
-    connection = connect(folder)
+    connection = connect(world_folder(persons))
     table = build_feature_table(
-        connection,
-        workload_spec(),
-        PREDICTION_DATES,
-        cohort=cohort(connection),
-        engine=engine,
-        table_files=table_files(folder) if engine == "numba" else None,
+        connection, workload_spec(), PREDICTION_DATES, cohort=cohort(connection), engine=engine
     )
     seconds = time.perf_counter() - started
     table[["person_key", "prediction_date", *workload_spec().column_names()]].to_parquet(result)

@@ -192,11 +192,6 @@ def connect(folder: Path) -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def table_files(folder: Path) -> dict[str, list[Path]]:
-    """Each workload table's Parquet files (one each), as ``Warehouse.landed_files()`` lists a warehouse's."""
-    return {path.stem: [path] for path in sorted(folder.glob("*.parquet"))}
-
-
 def cohort(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every person at every prediction date (the workload has no cohort rules)."""
     people = connection.execute(

@@ -16,29 +16,19 @@ as the reference engine (``features.sources``, ``features.known_rows.versions_sq
 
 Sources with columns that depend on the prediction date itself (``Source.t_columns``, e.g. a hospital
 contact cut at t) are read once per (row version, date) it can reach, each such row known at that one date.
-
-Tables are read either through the connection's relations (the person found by joining ``person_key`` to
-the cohort's persons in DuckDB) or, when the engine is given each table's Parquet files
-(:class:`TableFiles`, the warehouse's landed files), from those files: DuckDB then reads every column but
-``person_key``, which carries the row's number across the table's files instead, and the person of each
-row number comes from ``person_key`` read once with Arrow as dictionary codes (one look-up per distinct
-key of a row group instead of decoding and joining a 32-character string per row; docs/decisions.md
-D145). The source SQL, the version rule and the row filters are the same text in both reads.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from features.aggregates import sql_row_filter
 from features.known_rows import Mode, versions_sql
@@ -65,66 +55,6 @@ class CompactSource:
     @property
     def rows(self) -> int:
         return int(self.person.shape[0])
-
-
-@dataclass
-class TableFiles:
-    """Each table's Parquet files (table -> files, in landing order) and the cohort's persons (sorted
-    pseudonyms, person index = position); the person of every row of a table is found once and kept."""
-
-    files: Mapping[str, Sequence[Path]]
-    person_keys: pa.Array
-    _persons: dict[str, np.ndarray] = field(default_factory=dict)
-
-    @property
-    def tables(self) -> set[str]:
-        """The tables with at least one file (a table with none is missing, as a missing view is)."""
-        return {table for table, paths in self.files.items() if paths}
-
-    def persons_of_rows(self, table: str) -> np.ndarray:
-        """The cohort person index of each row of ``table`` (its files in order), -1 for rows of persons
-        outside the cohort and rows without a person."""
-        if table not in self._persons:
-            parts = [self._file_persons(Path(path)) for path in self.files[table]]
-            self._persons[table] = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
-        return self._persons[table]
-
-    def _file_persons(self, path: Path) -> np.ndarray:
-        keys = pq.read_table(
-            path, columns=["person_key"], read_dictionary=["person_key"], use_threads=False
-        ).column(0)
-        chunks = [
-            chunk
-            if isinstance(chunk, pa.DictionaryArray)
-            else pc.dictionary_encode(pc.cast(chunk, pa.string()))
-            for chunk in keys.chunks  # a chunk is not dictionary-encoded where person_key is not text
-        ]
-        if not chunks:
-            return np.empty(0, dtype=np.int64)
-        # every row group has its own dictionary: all of them are looked up in the cohort at once
-        dictionaries = pa.concat_arrays([pc.cast(chunk.dictionary, pa.string()) for chunk in chunks])
-        found = pc.index_in(dictionaries, value_set=self.person_keys)
-        person_of_code = pc.fill_null(found, -1).to_numpy().astype(np.int64)
-        parts, first = [], 0
-        for chunk in chunks:
-            size = len(chunk.dictionary)
-            of_chunk = np.append(person_of_code[first : first + size], -1)  # a null key -> -1
-            parts.append(of_chunk[pc.fill_null(chunk.indices, size).to_numpy()])
-            first += size
-        return np.concatenate(parts)
-
-    def rows_sql(self, table: str, first_row: int) -> str:
-        """The rows of ``table``'s files with ``person_key`` replaced by the row's number, counted from
-        ``first_row`` across the files in order (Parquet's ``file_row_number`` plus the rows before)."""
-        selects = []
-        for path in self.files[table]:
-            quoted = str(path).replace("'", "''")
-            selects.append(
-                f"SELECT * EXCLUDE (file_row_number) REPLACE (file_row_number + {first_row} AS person_key) "
-                f"FROM read_parquet('{quoted}', file_row_number = true, hive_partitioning = false)"
-            )
-            first_row += pq.ParquetFile(path).metadata.num_rows
-        return "(" + "\nUNION ALL BY NAME\n".join(selects) + ")"
 
 
 def dates_in_microseconds(dates: Sequence[pd.Timestamp]) -> np.ndarray:
@@ -202,38 +132,25 @@ def read_source(
     numeric_columns: Sequence[str],
     categorical_columns: Sequence[str],
     dates_relation: str,
-    table_files: TableFiles | None = None,
 ) -> CompactSource | None:
     """The compact form of ``source`` for the cohort persons of relation ``persons`` (person_key,
     _person), restricted to the valid times the dates can reach; None when none of its tables exist.
 
     ``dates_relation`` names a relation of (_date_index, prediction_date) for sources with t-columns.
-    With ``table_files`` the source's tables are read from those files (the module docstring), not from
-    the connection's relations, and ``persons`` is not used.
     """
     present = [table for table in source.tables if table in available]
     if not present:
         return None
-    tables = {table: table for table in present}
-    person_of_row = None
-    if table_files is not None:
-        first_row = 0
-        for table in present:
-            tables[table] = table_files.rows_sql(table, first_row)
-            first_row += table_files.persons_of_rows(table).size
-        person_of_row = np.concatenate([table_files.persons_of_rows(table) for table in present])
     repeated = {table: f"_tidlig_repeated_keys_{uuid.uuid4().hex[:12]}" for table in present}
     try:
         versions = {
-            table: f"({versions_by_candidates_sql(connection, tables[table], repeated[table])})"
-            for table in present
+            table: f"({versions_by_candidates_sql(connection, table, repeated[table])})" for table in present
         }
         return _read(
             connection,
             source,
             relation=str(source.relation_sql(versions)),
             persons=persons,
-            person_of_row=person_of_row,
             dates=dates,
             mode=mode,
             lookback_days=lookback_days,
@@ -253,7 +170,6 @@ def _read(
     *,
     relation: str,
     persons: str,
-    person_of_row: np.ndarray | None,
     dates: Sequence[pd.Timestamp],
     mode: Mode,
     lookback_days: int,
@@ -275,10 +191,6 @@ def _read(
         *(f"CAST({column} AS VARCHAR) AS _code_{i}" for i, column in enumerate(categorical_columns)),
     ]
     selected = "".join(f", {output}" for output in outputs)
-    if person_of_row is None:  # the person index from the cohort's persons, joined on the pseudonym
-        person, join = "p._person", f"JOIN {persons} AS p ON p.person_key = s.person_key"
-    else:  # person_key holds the row number; its person is looked up below
-        person, join = "s.person_key", ""
     if source.t_columns:
         at_date = (
             "s._delivered_at <= d.prediction_date "
@@ -293,9 +205,9 @@ SELECT _person, epoch_us(event_time) AS _time, _date_index AS _known_from, _date
        {selected}
 FROM (
     SELECT *{t_columns} FROM (
-        SELECT {person} AS _person, d._date_index, d.prediction_date, s.*
+        SELECT p._person, d._date_index, d.prediction_date, s.*
         FROM {relation} AS s
-        {join}
+        JOIN {persons} AS p ON p.person_key = s.person_key
         JOIN {dates_relation} AS d
           ON s.event_time < d.prediction_date
          AND s.event_time >= d.prediction_date - to_days({int(lookback_days)}) AND {at_date}
@@ -304,19 +216,12 @@ FROM (
 )"""
     else:
         sql = f"""
-SELECT {person} AS _person, epoch_us(s.event_time) AS _time, epoch_us(s._delivered_at) AS _delivered,
+SELECT p._person, epoch_us(s.event_time) AS _time, epoch_us(s._delivered_at) AS _delivered,
        coalesce(epoch_us(s._superseded_at), {FOREVER_US}) AS _superseded{selected}
 FROM {relation} AS s
-{join}
+JOIN {persons} AS p ON p.person_key = s.person_key
 WHERE s.event_time >= $first AND s.event_time < $last {known}"""
     table = connection.sql(sql, params={"first": first, "last": last}).to_arrow_table()
-    if person_of_row is not None:
-        person = person_of_row[_column(table, "_person", np.int64)]
-        inside = person >= 0  # rows of persons outside the cohort are dropped, as the join drops them
-        if not inside.all():
-            table = table.filter(pa.array(inside))
-            person = person[inside]
-        table = table.set_column(table.schema.get_field_index("_person"), "_person", pa.array(person))
     return _compact(
         table,
         source,

@@ -21,7 +21,6 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal, cast, get_args
 
 import duckdb
@@ -320,7 +319,6 @@ def build_feature_table(
     area_municipalities: Sequence[str] | None = None,
     dates_per_chunk: int = DEFAULT_DATES_PER_CHUNK,
     engine: Engine = "numba",
-    table_files: Mapping[str, Sequence[Path]] | None = None,
 ) -> pd.DataFrame:
     """Features for every cohort member at every prediction date, as known at that date (or as occurred).
 
@@ -334,30 +332,15 @@ def build_feature_table(
     ``engine`` chooses the implementation: ``"numba"`` (default, ``features.numba_engine``: compiled
     kernels over each person's events, no date x event pairs) or ``"duckdb"`` (the SQL reference below;
     ``dates_per_chunk`` bounds its memory). Both give the same values (tests/features/test_numba_engine.py).
-
-    ``table_files`` (numba engine only): each warehouse table's Parquet files, the list the connection's
-    views read (``Warehouse.landed_files()``); the sources' tables are then read from those files, which
-    is faster (docs/decisions.md D145). A table without files counts as missing.
     """
     if engine == "numba":
         from features.numba_engine import build_feature_table_numba
 
         return build_feature_table_numba(
-            connection,
-            spec,
-            prediction_dates,
-            mode,
-            cohort=cohort,
-            area_municipalities=area_municipalities,
-            table_files=table_files,
+            connection, spec, prediction_dates, mode, cohort=cohort, area_municipalities=area_municipalities
         )
     if engine != "duckdb":
         raise ValueError(f"Feature engine {engine!r} is not one of {', '.join(ENGINES)}.")
-    if table_files is not None:
-        raise ValueError(
-            "table_files is read by the numba engine only; the DuckDB engine reads the connection's views "
-            "(leave table_files out with engine='duckdb')."
-        )
     check_mode(mode)
     if dates_per_chunk < 1:
         raise ValueError("dates_per_chunk must be at least 1.")

@@ -16,7 +16,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +25,6 @@ from types import ModuleType
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from features.aggregates import SLOPE_PER_DAYS
 from features.charlson import CHARLSON_HIERARCHY, CHARLSON_MAPPINGS, charlson_scheme
@@ -35,13 +34,7 @@ from features.cohort import (
     COHORT_KEY_COLUMNS,
     build_cohort,
 )
-from features.compact import (
-    BITS_PER_WORD,
-    CompactSource,
-    TableFiles,
-    dates_in_microseconds,
-    read_source,
-)
+from features.compact import BITS_PER_WORD, CompactSource, dates_in_microseconds, read_source
 from features.hfrs import HFRS_WEIGHTS
 from features.known_rows import Mode, check_mode, existing_relations
 from features.prediction_dates import normalise_prediction_dates, register_frame
@@ -407,14 +400,8 @@ def build_feature_table_numba(
     *,
     cohort: pd.DataFrame | None = None,
     area_municipalities: Sequence[str] | None = None,
-    table_files: Mapping[str, Sequence[Path]] | None = None,
 ) -> pd.DataFrame:
-    """``features.build_feature_table`` computed by the numba engine (same contract, same values).
-
-    ``table_files`` (table -> its Parquet files, e.g. ``Warehouse.landed_files()``): the feature sources'
-    tables are read from these files instead of the connection's relations (``features.compact``); a
-    table without files counts as missing. The cohort is still read through the connection.
-    """
+    """``features.build_feature_table`` computed by the numba engine (same contract, same values)."""
     from features.engine import feature_frame, plan_sources
 
     check_mode(mode)
@@ -423,21 +410,17 @@ def build_feature_table_numba(
         cohort = build_cohort(connection, dates, mode, area_municipalities).members
     available = existing_relations(connection)
     plans = plan_sources(spec)
+    missing = sorted({t for plan in plans.values() for t in plan.source.tables} - available)
+    if missing:
+        logger.warning(
+            "Warehouse tables missing, their features take their fallbacks: %s", ", ".join(missing)
+        )
     members = _member_frame(cohort, dates)
     keys = members["person_key"].astype(str).to_numpy()
     new_person = np.ones(len(keys), dtype=bool)
     new_person[1:] = keys[1:] != keys[:-1]
     person_of_row = np.cumsum(new_person) - 1
     persons = int(new_person.sum())
-    files = None
-    if table_files is not None:
-        files = TableFiles(table_files, pa.array(keys[new_person], type=pa.string()))
-        available = files.tables
-    missing = sorted({t for plan in plans.values() for t in plan.source.tables} - available)
-    if missing:
-        logger.warning(
-            "Warehouse tables missing, their features take their fallbacks: %s", ", ".join(missing)
-        )
     dates_us = dates_in_microseconds(dates)
     row_dates = members["prediction_date"].to_numpy().astype("datetime64[us]").astype(np.int64)
     row_of = np.full((persons, len(dates)), -1, dtype=np.int64)
@@ -475,7 +458,6 @@ def build_feature_table_numba(
                     f"(SELECT _date_index, CAST(prediction_date AS TIMESTAMP) AS prediction_date "
                     f"FROM {dates_name})"
                 ),
-                table_files=files,
             )
             read_seconds = time.perf_counter() - started
             if compact is None or compact.rows == 0 or persons == 0:

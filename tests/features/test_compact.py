@@ -2,10 +2,8 @@
 
 import duckdb
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from features.compact import TableFiles, repeated_key_hashes, versions_by_candidates_sql
+from features.compact import repeated_key_hashes, versions_by_candidates_sql
 
 
 def _table(connection: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
@@ -46,25 +44,3 @@ def test_versions_of_repeated_keys_are_superseded_by_the_next_delivery() -> None
         ("b", True),
     ]
     assert rows[0][2] == rows[1][1]
-
-
-def test_the_person_of_each_landed_row_is_its_cohort_index_and_minus_one_outside(tmp_path) -> None:
-    paths = []
-    for number, keys in enumerate((["b", "x", "a", "b", None], ["c", "a"])):
-        path = tmp_path / f"part-{number}.parquet"
-        pq.write_table(pa.table({"person_key": pa.array(keys, pa.string())}), path, row_group_size=2)
-        paths.append(path)
-    files = TableFiles({"t": paths, "empty": []}, pa.array(["a", "b", "c"]))
-    assert files.persons_of_rows("t").tolist() == [1, -1, 0, 1, -1, 2, 0]
-    assert files.tables == {"t"}
-
-
-def test_landed_rows_carry_their_row_number_across_the_files_in_person_key(tmp_path) -> None:
-    paths = []
-    for number, values in enumerate(([10, 11, 12], [13, 14])):
-        path = tmp_path / f"part-{number}.parquet"
-        pq.write_table(pa.table({"person_key": ["a"] * len(values), "v": values}), path, row_group_size=2)
-        paths.append(path)
-    files = TableFiles({"t": paths}, pa.array(["a"]))
-    rows = duckdb.connect().execute(f"SELECT person_key, v FROM {files.rows_sql('t', 100)}").fetchall()
-    assert sorted(rows) == [(100, 10), (101, 11), (102, 12), (103, 13), (104, 14)]

@@ -15,14 +15,11 @@ import os
 import stat
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -38,7 +35,7 @@ from features import (
     default_feature_set,
 )
 from features.numba_engine import numba_cache_folder
-from tests.features.conftest import bitemporal_frame, frame_from_csv, register_tables
+from tests.features.conftest import frame_from_csv, register_tables
 
 DATES = [pd.Timestamp("2023-01-01"), pd.Timestamp("2023-04-01"), pd.Timestamp("2023-07-01")]
 PERSONS = ("a", "b", "c", "d")  # d has no population row: its events must never show up
@@ -372,7 +369,7 @@ def test_a_fresh_process_without_bytecode_runs_the_engine(tmp_path):
     script = (
         "import duckdb, pandas as pd\n"
         "from features import FeatureSetSpec, FeatureSpec, Window, build_feature_table\n"
-        "from tests.features.conftest import bitemporal_frame, frame_from_csv, register_tables\n"
+        "from tests.features.conftest import frame_from_csv, register_tables\n"
         "from tests.features.test_numba_engine import POPULATION, DATES\n"
         "c = duckdb.connect()\n"
         "falls = frame_from_csv('person_key,fall_date,injury\\na,2022-12-01,false\\n')\n"
@@ -397,85 +394,27 @@ def test_a_fresh_process_without_bytecode_runs_the_engine(tmp_path):
     assert any(cache.rglob("*.nbi")), "compiled kernels were not cached"
 
 
-def write_landed_files(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str, list[Path]]:
-    """Each table as warehouse partitions: two Parquet files (its first and second half), row groups of
-    two rows, so that the person look-up meets several files and several dictionaries per file."""
-    files: dict[str, list[Path]] = {}
-    for name, frame in tables.items():
-        rows = bitemporal_frame(name, frame)
-        half = (len(rows) + 1) // 2
-        for number, part in enumerate((rows.iloc[:half], rows.iloc[half:])):
-            if len(part):
-                path = folder / name / f"batch={number}" / "part-0.parquet"
-                path.parent.mkdir(parents=True)
-                pq.write_table(pa.Table.from_pandas(part, preserve_index=False), path, row_group_size=2)
-                files.setdefault(name, []).append(path)
-    return files
+def test_cohort_rows_are_ordered_by_person_then_date_keeping_only_the_dates_asked_for():
+    from features.numba_engine import _member_frame
 
-
-def views_over(files: dict[str, list[Path]]) -> duckdb.DuckDBPyConnection:
-    """A connection with one view per table over its files, as ``Warehouse.connect`` makes them."""
-    connection = duckdb.connect()
-    for name, paths in files.items():
-        listing = ", ".join(f"'{path}'" for path in paths)
-        connection.execute(
-            f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listing}], union_by_name = true, "
-            "hive_partitioning = false)"
-        )
-    return connection
-
-
-@settings(SETTINGS, max_examples=max(3, SETTINGS.max_examples // 2))
-@given(tables=warehouses(), mode=st.sampled_from(["as_known", "as_occurred"]))
-def test_features_read_from_the_landed_files_equal_those_read_through_the_views(tables, mode):
-    spec = every_aggregation_spec()
-    with tempfile.TemporaryDirectory() as folder:
-        files = write_landed_files(as_tables(tables), Path(folder))
-        connection = views_over(files)
-        try:
-            through_views = build_feature_table(connection, spec, DATES, mode)
-            from_files = build_feature_table(connection, spec, DATES, mode, table_files=files)
-        finally:
-            connection.close()
-    pd.testing.assert_frame_equal(from_files, through_views)
-
-
-def test_a_table_without_files_takes_its_fallbacks_as_a_missing_table_does(tmp_path, caplog):
-    rows = frame_from_csv(
+    cohort = frame_from_csv(
         """
-        person_key,dispensing_date,atc,ddd,packages,_record_key,_valid_time,_delivered_at
-        a,2022-12-01,N05BA01,1.0,1.0,rx-1,2022-12-01,2022-12-01
+        person_key,prediction_date,municipality,district,age_years,sex_female,living_alone
+        b,2023-04-01,101,101-02,77.0,0.0,0.0
+        a,2023-07-01,101,101-01,83.0,1.0,1.0
+        b,2023-01-01,101,101-02,77.0,0.0,0.0
+        c,2022-01-01,751,751-01,72.0,1.0,1.0
+        a,2023-01-01,101,101-01,83.0,1.0,1.0
         """
     )
-    files = write_landed_files({"population": POPULATION, "prescriptions": rows}, tmp_path)
-    spec = FeatureSetSpec(
-        "x",
-        (
-            FeatureSpec("rx", "prescriptions", "count", (Window(0, 90),)),
-            FeatureSpec("rx", "prescriptions", "days_since_last", (Window(0, 90),), fallback=-1.0),
-        ),
-    )
-    connection = views_over(files)
-    try:
-        with caplog.at_level("WARNING", logger="features.numba_engine"):
-            empty = build_feature_table(connection, spec, DATES, table_files={**files, "prescriptions": []})
-        absent = build_feature_table(connection, spec, DATES, table_files={"population": files["population"]})
-        read = build_feature_table(connection, spec, DATES, table_files=files)
-    finally:
-        connection.close()
-    assert "prescriptions" in caplog.text
-    pd.testing.assert_frame_equal(empty, absent)
-    assert set(empty["rx_count_0_to_90d"]) == {0.0}
-    assert set(empty["rx_days_since_last_0_to_90d"]) == {-1.0}
-    assert read["rx_count_0_to_90d"].sum() == 1.0  # the same table with its file is read
-
-
-def test_table_files_are_refused_by_the_duckdb_engine():
-    connection = duckdb.connect()
-    try:
-        register_tables(connection, {"population": POPULATION})
-        spec = FeatureSetSpec("x", (FeatureSpec("falls", "falls", "count", (Window(0, 30),)),))
-        with pytest.raises(ValueError, match="numba engine only"):
-            build_feature_table(connection, spec, DATES, engine="duckdb", table_files={"falls": []})
-    finally:
-        connection.close()
+    cohort["prediction_date"] = pd.to_datetime(cohort["prediction_date"])
+    members = _member_frame(cohort, DATES)
+    assert list(zip(members["person_key"], members["prediction_date"].dt.strftime("%Y-%m"), strict=True)) == [
+        ("a", "2023-01"),
+        ("a", "2023-07"),
+        ("b", "2023-01"),
+        ("b", "2023-04"),
+    ]
+    expected = cohort[cohort["prediction_date"].isin(DATES)].sort_values(["person_key", "prediction_date"])
+    expected = expected.reset_index(drop=True).astype({"prediction_date": "datetime64[us]"})
+    pd.testing.assert_frame_equal(members, expected)
