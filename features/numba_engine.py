@@ -379,17 +379,10 @@ def _plain_pages() -> Iterator[None]:
 
 
 def _member_frame(cohort: pd.DataFrame, dates: list[pd.Timestamp]) -> pd.DataFrame:
-    """The cohort rows at ``dates``, sorted by (person_key, prediction_date) as a stable sort would: the
-    keys as sorted integer codes and one ``np.lexsort`` (a two-key ``sort_values`` on the pseudonyms
-    compared strings at every step and cost several times as much)."""
-    columns = [*COHORT_KEY_COLUMNS, *COHORT_DESCRIPTIVE_COLUMNS, *COHORT_FEATURE_COLUMNS]
-    at = pd.to_datetime(cohort["prediction_date"]).astype("datetime64[us]")
-    chosen = np.flatnonzero(at.isin(dates).to_numpy())
-    codes, _ = pd.factorize(cohort["person_key"].to_numpy()[chosen], sort=True, use_na_sentinel=False)
-    order = chosen[np.lexsort((at.to_numpy()[chosen], codes))]
-    members = cohort[columns].take(order).reset_index(drop=True)
-    members["prediction_date"] = at.to_numpy()[order]
-    return members
+    members = cohort[[*COHORT_KEY_COLUMNS, *COHORT_DESCRIPTIVE_COLUMNS, *COHORT_FEATURE_COLUMNS]].copy()
+    members["prediction_date"] = pd.to_datetime(members["prediction_date"]).astype("datetime64[us]")
+    members = members[members["prediction_date"].isin(dates)]
+    return members.sort_values(list(COHORT_KEY_COLUMNS), kind="stable").reset_index(drop=True)
 
 
 def build_feature_table_numba(
