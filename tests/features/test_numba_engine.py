@@ -392,3 +392,29 @@ def test_a_fresh_process_without_bytecode_runs_the_engine(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "1.0"
     assert any(cache.rglob("*.nbi")), "compiled kernels were not cached"
+
+
+def test_cohort_rows_are_ordered_by_person_then_date_keeping_only_the_dates_asked_for():
+    from features.numba_engine import _member_frame
+
+    cohort = frame_from_csv(
+        """
+        person_key,prediction_date,municipality,district,age_years,sex_female,living_alone
+        b,2023-04-01,101,101-02,77.0,0.0,0.0
+        a,2023-07-01,101,101-01,83.0,1.0,1.0
+        b,2023-01-01,101,101-02,77.0,0.0,0.0
+        c,2022-01-01,751,751-01,72.0,1.0,1.0
+        a,2023-01-01,101,101-01,83.0,1.0,1.0
+        """
+    )
+    cohort["prediction_date"] = pd.to_datetime(cohort["prediction_date"])
+    members = _member_frame(cohort, DATES)
+    assert list(zip(members["person_key"], members["prediction_date"].dt.strftime("%Y-%m"), strict=True)) == [
+        ("a", "2023-01"),
+        ("a", "2023-07"),
+        ("b", "2023-01"),
+        ("b", "2023-04"),
+    ]
+    expected = cohort[cohort["prediction_date"].isin(DATES)].sort_values(["person_key", "prediction_date"])
+    expected = expected.reset_index(drop=True).astype({"prediction_date": "datetime64[us]"})
+    pd.testing.assert_frame_equal(members, expected)
