@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from markupsafe import Markup, escape
 
@@ -54,11 +54,16 @@ def line_chart_svg(
 
 
 def interval_chart_svg(
-    points: Sequence[tuple[str, float, float, float, float | None]], *, title: str
+    points: Sequence[tuple[str, float, float, float, float | None]],
+    *,
+    title: str,
+    partial: Mapping[str, float] | None = None,
 ) -> Markup:
     """Per label: an expected value (hollow dot) with its interval (vertical bar) and, where known, the
-    realised value (filled square), as safe inline SVG on a fixed 0.5-1.0 scale (AUROC). Empty without
+    realised value (filled square) or, for a list only halfway to its horizon, the value so far from
+    ``partial`` (hollow square), as safe inline SVG on a fixed 0.5-1.0 scale (AUROC). Empty without
     points. Only numbers reach the coordinates; the title and labels are escaped."""
+    partial = partial or {}
     if not points:
         return Markup("")
     width, low, high = max(WIDTH, 40 * len(points) + 2 * PAD), 0.5, 1.0
@@ -69,7 +74,7 @@ def interval_chart_svg(
         return HEIGHT - PAD - (clipped - low) / (high - low) * (HEIGHT - 2 * PAD)
 
     marks = []
-    for index, (_, expected, lower, upper, realised) in enumerate(points):
+    for index, (label, expected, lower, upper, realised) in enumerate(points):
         x = PAD + (index + 0.5) * step
         marks.append(
             f'<line class="interval" x1="{x:.1f}" y1="{y(lower):.1f}" x2="{x:.1f}" y2="{y(upper):.1f}"/>'
@@ -79,8 +84,16 @@ def interval_chart_svg(
             marks.append(
                 f'<rect class="realised" x="{x + 3:.1f}" y="{y(realised) - 3:.1f}" width="6" height="6"/>'
             )
+        elif label in partial:
+            so_far = float(partial[label])
+            marks.append(
+                f'<rect class="realised partial" x="{x + 3:.1f}" y="{y(so_far) - 3:.1f}" width="6" height="6"/>'
+            )
     realised_count = sum(point[4] is not None for point in points)
-    summary = escape(f"{title}: {len(points)} lists, {realised_count} with realised values")
+    partial_count = sum(point[4] is None and point[0] in partial for point in points)
+    summary = escape(
+        f"{title}: {len(points)} lists, {realised_count} with realised values, {partial_count} halfway"
+    )
     first_label, last_label = escape(points[0][0]), escape(points[-1][0])
     return Markup(  # noqa: S704 (numbers and escaped text only, see docstring)
         f'<svg class="chart" viewBox="0 0 {width} {HEIGHT}" role="img" aria-label="{summary}">'

@@ -385,7 +385,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "run_reason": ("Begrundelse", "Reason"),
     "run_finished": ("Afsluttet (UTC)", "Finished (UTC)"),
     "run_publishes_current": ("offentliggjorde de gældende lister", "published the current lists"),
-    "chart_legend": ("○ forventet med interval, ■ realiseret", "○ expected with interval, ■ realised"),
+    "chart_legend": (
+        "○ forventet med interval, ■ realiseret (hele horisonten), □ foreløbig (halvvejs)",
+        "○ expected with interval, ■ realised (whole horizon), □ so far (halfway)",
+    ),
     "data_quality": ("Datakvalitet pr. kilde og måned", "Data quality per source and month"),
     "data_quality_intro": (
         "Leverancer pr. kilde og måned ved seneste overvågning: modtaget, sat i karantæne, holdt tilbage "

@@ -86,19 +86,24 @@ def _performance(engine: sa.Engine, principal: Principal) -> list[dict[str, Any]
 
 def _performance_charts(rows: list[dict[str, Any]]) -> list[Any]:
     """One chart per district: the expected AUROC with its interval per list date, and the realised AUROC
-    of matured lists beside it."""
+    of matured lists beside it (the value so far, marked apart, for lists halfway to their horizon)."""
     charts = []
     by_district: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_district.setdefault(str(row["district"]), []).append(row)
     for district, items in sorted(by_district.items()):
         seen: dict[str, tuple[float, float, float, float | None]] = {}
+        halfway: dict[str, float] = {}
         for item in items:
             raw = item["_row"]
             label = str(raw["as_of_date"])
             realised = None
             if raw.get("maturity") == "mature" and not item["_suppressed"]:
                 realised = raw.get("realised_auroc")
+            if raw.get("maturity") == "partial" and not item["_suppressed"]:
+                so_far = raw.get("realised_auroc")
+                if so_far is not None and not pd.isna(so_far):
+                    halfway[label] = float(so_far)
             previous = seen.get(label)
             if previous is not None and realised is None:
                 realised = previous[3]
@@ -115,6 +120,7 @@ def _performance_charts(rows: list[dict[str, Any]]) -> list[Any]:
                 interval_chart_svg(
                     [(label, *values) for label, values in seen.items()],
                     title=f"AUROC {district}",
+                    partial=halfway,
                 )
             )
     return charts
