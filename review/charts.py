@@ -48,6 +48,7 @@ def line_chart_svg(
         f'<text x="{PAD}" y="{HEIGHT - 3}">{first_label}</text>'
         f'<text x="{WIDTH - PAD}" y="{HEIGHT - 3}" text-anchor="end">{last_label}</text>'
         f'<text x="{PAD}" y="13">{escape(value_text(high))} {escape(unit)}</text>'
+        f'<text x="{WIDTH - PAD}" y="13" text-anchor="end">{escape(title)}</text>'
         f'<text x="{PAD}" y="{HEIGHT - PAD - 3}" class="low">{escape(value_text(low))}</text>'
         "</svg>"
     )

@@ -367,6 +367,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "realised_ppv": ("Realiseret PPV", "Realised PPV"),
     "interval": ("interval", "interval"),
     "maturity": ("Modenhed", "Maturity"),
+    "maturity_mature": ("hele horisonten", "whole horizon"),
+    "maturity_partial": ("halvvejs", "halfway"),
     "model_version": ("Model", "Model"),
     "calibration_matured": ("Kalibrering af modne lister", "Calibration of matured lists"),
     "observed_expected": ("Observeret/forventet", "Observed/expected"),

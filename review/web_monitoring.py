@@ -58,7 +58,9 @@ def _performance(engine: sa.Engine, principal: Principal) -> list[dict[str, Any]
     table = _in_scope(read_expected_vs_realised(engine), principal)
     rows = []
     for row in table.to_dict("records"):
-        suppressed = bool(row.get("realised_suppressed")) if row.get("maturity") else False
+        # A list with no realised evaluation yet has no maturity: missing (NaN) after the join, not "nan".
+        row["maturity"] = row.get("maturity") if isinstance(row.get("maturity"), str) else ""
+        suppressed = bool(row.get("realised_suppressed")) if row["maturity"] else False
         rows.append(
             {
                 "district": row["district"],
@@ -70,7 +72,7 @@ def _performance(engine: sa.Engine, principal: Principal) -> list[dict[str, Any]
                 "expected_ppv": _number(row["expected_ppv"]),
                 "expected_ppv_interval": f"{_number(row['expected_ppv_low'])}–"
                 f"{_number(row['expected_ppv_high'])}",
-                "maturity": row.get("maturity") or "",
+                "maturity": row["maturity"],
                 "realised_auroc": "<5" if suppressed else _number(row.get("realised_auroc")),
                 "realised_ppv": "<5" if suppressed else _number(row.get("realised_ppv")),
                 "observed_expected": "<5" if suppressed else _number(row.get("observed_expected")),

@@ -36,6 +36,8 @@ def test_the_page_shows_expected_and_realised_performance_drift_and_the_open_ite
     assert "0.73" in page.text  # realised AUROC of the matured list
     assert "0.96" in page.text  # observed/expected of the matured list
     assert page.text.count("<svg") >= 2  # expected vs realised and the score's drift over time
+    assert "<td>hele horisonten</td>" in page.text  # the matured list's maturity, in the page's language
+    assert ">nan<" not in page.text
     assert "pk-" not in page.text
     assert all(key not in page.text for key in all_person_keys())
 
