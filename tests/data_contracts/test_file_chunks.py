@@ -95,7 +95,8 @@ def test_a_duplicate_record_split_across_two_chunks_is_caught(tmp_path: Path) ->
     duplicates = [
         f for f in first[0]["findings"] if f["expectation"] == "expect_compound_columns_to_be_unique"
     ]
-    assert duplicates and all(f["row_numbers"] == [1, 11] for f in duplicates)  # chunks one and four
+    assert duplicates
+    assert all(f["row_numbers"] == [1, 11] for f in duplicates)  # chunks one and four
     read_whole = [r for r in reports(whole, "cpr_population") if r["delivery"] == tiny_world.FIRST_EXTRACT]
     assert first[0]["findings"] == read_whole[0]["findings"], "the same report as the file read whole"
     _nothing_of_the_population_landed(chunked)
