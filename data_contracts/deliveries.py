@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -448,3 +450,238 @@ def read_care_increments(
         )
         increments.append((delivery, frame.iloc[positions].reset_index(drop=True)))
     return increments
+
+
+# ----- one file in chunks -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FileChunking:
+    """When and how an extract file is read in chunks instead of whole (``docs/decisions.md`` D141).
+
+    A CSV file of more than ``above_bytes`` bytes is streamed ``rows`` rows at a time; each chunk is
+    converted, pseudonymised and validated on its own and the file still lands as one batch. Smaller
+    files (and Parquet files) are read whole, as before.
+    """
+
+    rows: int = 500_000
+    above_bytes: int = 64 << 20
+    block_bytes: int = 16 << 20  # Arrow's read block: bounds the parser's own buffers
+
+    def __post_init__(self) -> None:
+        if self.rows < 1 or self.above_bytes < 0 or self.block_bytes < 1:
+            raise ValueError("FileChunking needs rows >= 1, above_bytes >= 0 and block_bytes >= 1")
+
+    def applies_to(self, delivery: Delivery, contract: Contract) -> bool:
+        return (
+            contract.format == "csv"
+            and delivery.path is not None
+            and delivery.path.stat().st_size > self.above_bytes
+        )
+
+
+@dataclass
+class ChunkedRead:
+    """A CSV delivery opened for reading in chunks: its whole-file facts are known before any chunk.
+
+    ``rows`` (checked against the control totals), the dialect and the date order are decided over the
+    whole file by a first streamed pass; ``chunks()`` then yields ``(first row offset, frame)`` in file
+    order. ``normalised`` is complete once every chunk has been read.
+    """
+
+    path: Path
+    contract: Contract
+    dialect: FileDialect
+    date_order: str | None
+    rows: int
+    chunking: FileChunking
+    dropped_columns: tuple[str, ...]
+    _normalised: Normalised = field(default_factory=Normalised)
+
+    @property
+    def normalised(self) -> dict[str, int]:
+        return self._normalised.as_dict()
+
+    def chunks(self) -> Iterator[tuple[int, pd.DataFrame]]:
+        wanted = [column for column in self.contract.source_columns if column in self.dialect.header]
+        offset = 0
+        batches = _stream_csv(self.path, self.dialect, wanted, self.chunking)
+        for table in _row_chunks(batches, self.chunking):
+            frame = _normalise_chunk(table, self.contract, self.date_order, self._normalised).to_pandas()
+            for column in self.contract.source_columns:
+                if column not in frame.columns:
+                    frame[column] = pd.Series(pd.NA, index=frame.index, dtype="object")
+            yield offset, frame[self.contract.source_columns]
+            offset += len(frame)
+
+
+def open_file_delivery_in_chunks(
+    delivery: Delivery, contract: Contract, chunking: FileChunking
+) -> ChunkedRead:
+    """Open a CSV delivery for reading in chunks, after the checks ``read_file_delivery_with_notes``
+    makes on the whole file: complete last line, checksum, dialect and columns, every line parseable in
+    the detected encoding, the date order over all rows, and the row count against the control totals.
+
+    The first pass keeps only the date columns' maxima and a row count in memory. Raises
+    UnreadableDeliveryError.
+    """
+    assert delivery.path is not None
+    path = delivery.path
+    if path.stat().st_size == 0:
+        raise UnreadableDeliveryError(f"{path} is empty (0 bytes). Ask the supplier to deliver it again.")
+    _check_complete(path)
+    _check_checksum(delivery)
+    try:
+        dialect = sniff_file(path, contract.required_columns, contract.dialect)
+    except AmbiguousDeliveryError as error:
+        raise UnreadableDeliveryError(str(error)) from None
+    except LookupError as error:
+        raise UnreadableDeliveryError(f"{path}: {error}. Check the contract's dialect.encoding.") from None
+    if not dialect.header or not any(dialect.header):
+        raise UnreadableDeliveryError(f"{path} has no header line. Ask the supplier to deliver it again.")
+    _check_columns(dialect.header, contract, str(path), dialect)
+    try:
+        rows, dates = _first_pass(path, dialect, contract, chunking)
+    except (UnicodeDecodeError, pa.ArrowInvalid) as error:
+        text_problem = isinstance(error, UnicodeDecodeError) or "utf8" in str(error).lower()
+        if not text_problem or contract.dialect.encoding or dialect.encoding != "utf8":
+            _raise_unparseable(path, dialect, error)
+        try:
+            encoding = detect_encoding_whole(path)
+        except AmbiguousDeliveryError as ambiguous:
+            raise UnreadableDeliveryError(str(ambiguous)) from None
+        if encoding == "utf8":
+            raise UnreadableDeliveryError(
+                f"{path} is not valid UTF-8 (invalid bytes after the first 64 KiB). Ask for a UTF-8 extract."
+            ) from None
+        dialect = FileDialect(encoding, dialect.delimiter, dialect.header, dialect.crlf, dialect.bom)
+        try:
+            rows, dates = _first_pass(path, dialect, contract, chunking)
+        except (UnicodeDecodeError, pa.ArrowInvalid) as again:
+            _raise_unparseable(path, dialect, again)
+    _check_row_count(delivery, rows)
+    if rows == 0:
+        raise UnreadableDeliveryError(
+            f"{path} has a header but no data rows. Check the extract with the supplier."
+        )
+    order = None
+    if dates:
+        try:
+            order = decide_date_order(path, dates, contract.dialect.date_order)
+        except AmbiguousDeliveryError as error:
+            raise UnreadableDeliveryError(str(error)) from None
+    opened = ChunkedRead(
+        path, contract, dialect, order, rows, chunking, dropped_columns(dialect.header, contract)
+    )
+    describe_file_conventions(dialect, opened._normalised)
+    return opened
+
+
+def _raise_unparseable(path: Path, dialect: FileDialect, error: Exception) -> NoReturn:
+    if isinstance(error, pa.ArrowInvalid) and "columns" in str(error):
+        line = first_bad_line(path, dialect.encoding, dialect.delimiter, len(dialect.header))
+        where = f" at line {line}" if line else ""
+        raise UnreadableDeliveryError(
+            f"{path} cannot be parsed as CSV{where}: {_arrow_reason(error)} (the header has "
+            f"{len(dialect.header)} columns, delimiter {dialect.delimiter!r}). A row is broken or "
+            "the file is cut off; ask the supplier to deliver it again."
+        ) from None
+    if isinstance(error, UnicodeDecodeError):
+        raise UnreadableDeliveryError(
+            f"{path} is not valid {dialect.encoding} ({error.reason}). Check the contract's "
+            "dialect.encoding or ask for a UTF-8 extract."
+        ) from None
+    raise UnreadableDeliveryError(
+        f"{path} cannot be parsed as CSV ({_arrow_reason(error)}); it may be truncated or corrupt. Ask the "
+        "supplier to deliver it again."
+    ) from None
+
+
+def _stream_csv(
+    path: Path, dialect: FileDialect, columns: list[str], chunking: FileChunking
+) -> Iterator[pa.RecordBatch]:
+    """The file's record batches, every column text, with the same options as ``_parse_csv``."""
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(encoding=dialect.encoding, block_size=chunking.block_bytes),
+        parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(dialect.header, pa.string()),
+            include_columns=columns,
+            strings_can_be_null=True,
+            null_values=[""],
+        ),
+    )
+    try:
+        yield from reader
+    finally:
+        reader.close()
+
+
+def _row_chunks(batches: Iterator[pa.RecordBatch], chunking: FileChunking) -> Iterator[pa.Table]:
+    """Tables of exactly ``chunking.rows`` rows (the last one shorter), whatever Arrow's block sizes."""
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    for batch in batches:
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= chunking.rows:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, chunking.rows)
+            rest = table.slice(chunking.rows)
+            pending, held = rest.to_batches(), rest.num_rows
+    if held:
+        yield pa.Table.from_batches(pending)
+
+
+def _first_pass(
+    path: Path, dialect: FileDialect, contract: Contract, chunking: FileChunking
+) -> tuple[int, list[DayMonthDates]]:
+    """Rows, and per date column the day/month maxima over the whole file (what the date order needs)."""
+    date_columns = [
+        spec.source
+        for spec in contract.columns
+        if spec.type in ("date", "datetime") and spec.source in dialect.header
+    ]
+    wanted = date_columns or [next(column for column in contract.source_columns if column in dialect.header)]
+    rows = 0
+    found: dict[str, DayMonthDates] = {}
+    for batch in _stream_csv(path, dialect, wanted, chunking):
+        rows += batch.num_rows
+        for column in date_columns:
+            dates = find_day_month_dates(column, pa.chunked_array([batch.column(column)]))
+            if dates is None:
+                continue
+            before = found.get(column)
+            found[column] = DayMonthDates(
+                column,
+                dates.mask,  # the mask is per chunk; only the maxima are kept from this pass
+                max(dates.first_max, before.first_max if before else 0),
+                max(dates.second_max, before.second_max if before else 0),
+            )
+    return rows, list(found.values())
+
+
+def _normalise_chunk(
+    table: pa.Table, contract: Contract, order: str | None, normalised: Normalised
+) -> pa.Table:
+    """One chunk normalised as ``_normalise_values`` does a whole file, under the file's date order."""
+    for spec in contract.columns:
+        if spec.source not in table.column_names:
+            continue
+        index = table.schema.get_field_index(spec.source)
+        values = table.column(index)
+        if spec.type == "cpr":
+            changed = normalise_cpr(values, normalised)
+        elif spec.type in ("float", "int"):
+            changed = normalise_decimal(values, contract.dialect.decimal, normalised)
+        elif spec.type in ("date", "datetime") and order is not None:
+            found = find_day_month_dates(spec.source, values)
+            if found is None:
+                continue
+            changed = to_iso_dates(values, found, order)  # type: ignore[arg-type]
+            kind = "day-first dates (DD-MM-YYYY)" if order == "DMY" else "month-first dates (MM-DD-YYYY)"
+            normalised.add(kind, pc.sum(found.mask).as_py() or 0)
+        else:
+            continue
+        if changed is not values:
+            table = table.set_column(index, spec.source, changed)
+    return table

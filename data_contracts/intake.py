@@ -37,9 +37,11 @@ from data_contracts.contract import Contract
 from data_contracts.data_docs import DataDocs
 from data_contracts.deliveries import (
     Delivery,
+    FileChunking,
     ReadResult,
     UnreadableDeliveryError,
     discover_file_deliveries,
+    open_file_delivery_in_chunks,
     read_care_increments,
     read_file_delivery_with_notes,
 )
@@ -95,6 +97,8 @@ class IngestContext:
     keystore_url: str
     echo: Callable[[str], None] = print
     data_docs: DataDocs | None = None  # value-free GX Data Docs of every validation (None: not built)
+    # when an extract file is read in chunks rather than whole (a file larger than memory, D141)
+    chunking: FileChunking = field(default_factory=FileChunking)
     # CPR -> pseudonym under ``pseudonym_key`` for this run: the same persons recur in every source and
     # group, and hashing each again was a few seconds of a 60k ingest. In memory only, never written.
     pseudonym_cache: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -189,7 +193,7 @@ def load_reference(warehouse: Warehouse, contract: Contract) -> ReferenceData:
     return ReferenceData(birth_dates=birth_dates, contacts=contacts, ddd_per_pack=ddd)
 
 
-def _batch_id(delivery: Delivery) -> str:
+def batch_id_of(delivery: Delivery) -> str:
     suffix = "-retry" if delivery.attempt else ""
     return f"{delivery.source}-{delivery.label}-{delivery.content_sha256[:12]}{suffix}"
 
@@ -254,7 +258,7 @@ def held_by(findings: list[Finding]) -> str | None:
     return ",".join(sorted({UPSTREAM_OF_RULE[str(finding.column)] for finding in blocking}))
 
 
-def _findings_for_delivery(
+def findings_for_delivery(
     start: int,
     stop: int,
     *,
@@ -367,7 +371,7 @@ def _quarantine(
     normalised: dict[str, int] | None = None,
     counted: dict[str, int] | None = None,
 ) -> None:
-    batch_id = _batch_id(delivery)
+    batch_id = batch_id_of(delivery)
     upstream = None if unreadable else held_by(findings)
     next_step = _next_step(contract, unreadable)
     if upstream and delivery.attempt:
@@ -499,6 +503,7 @@ def ingest_source(contract: Contract, context: IngestContext) -> SourceOutcome:
     Deliveries are processed in groups of up to ``GROUP_ROWS`` rows: one type conversion, one
     pseudonymisation, one Great Expectations validation and one catalog transaction per group, then
     a decision per delivery. This keeps hundreds of small monthly deliveries fast and memory bounded.
+    A file larger than ``context.chunking.above_bytes`` is taken alone, in chunks (D141).
     """
     outcome = SourceOutcome(contract.source)
     try:
@@ -523,6 +528,16 @@ def ingest_source(contract: Contract, context: IngestContext) -> SourceOutcome:
     group: list[tuple[Delivery, ReadResult]] = []
     rows_in_group = 0
     for delivery, read in pending:
+        if contract.origin != "care_db" and context.chunking.applies_to(delivery, contract):
+            if group:  # the groups before it land first, so deliveries keep their order
+                _process_group(
+                    context, contract, group=group, reference=reference, history=history, outcome=outcome
+                )
+                group, rows_in_group = [], 0
+            _ingest_large_file(
+                context, contract, delivery, reference=reference, history=history, outcome=outcome
+            )
+            continue
         try:
             raw = read()
         except UnreadableDeliveryError as error:
@@ -553,7 +568,64 @@ def ingest_source(contract: Contract, context: IngestContext) -> SourceOutcome:
     return outcome
 
 
-def _cpr_breaches(framed: pd.DataFrame, contract: Contract) -> list[RuleBreach]:
+def _ingest_large_file(
+    context: IngestContext,
+    contract: Contract,
+    delivery: Delivery,
+    *,
+    reference: ReferenceData,
+    history: list[int],
+    outcome: SourceOutcome,
+) -> None:
+    """One extract file above ``context.chunking.above_bytes``: read, judged and staged chunk by chunk
+    (``data_contracts.file_chunks``), landed or quarantined as one delivery."""
+    from data_contracts.file_chunks import ingest_file_in_chunks
+
+    try:
+        opened = open_file_delivery_in_chunks(delivery, contract, context.chunking)
+    except UnreadableDeliveryError as error:
+        _quarantine(
+            context,
+            contract,
+            delivery=delivery,
+            rows=0,
+            reason=str(error),
+            findings=[],
+            outcome=outcome,
+            unreadable=True,
+        )
+        return
+    ingest_file_in_chunks(
+        context,
+        contract,
+        delivery=delivery,
+        opened=opened,
+        reference=reference,
+        history=history,
+        outcome=outcome,
+    )
+
+
+def landing_stub(context: IngestContext, contract: Contract, delivery: Delivery) -> BatchRecord:
+    """The ledger row a delivery will land under, before its row count is known (for staging its rows)."""
+    return BatchRecord(
+        batch_id_of(delivery),
+        contract.source,
+        delivery.label,
+        delivery.content_sha256,
+        0,
+        contract.version,
+        delivery.delivered_at,
+        context.ingested_at,
+        "staged",
+        contract.table,
+        context.key_version,
+        None,
+        None,
+    )
+
+
+def cpr_breaches(framed: pd.DataFrame, contract: Contract) -> list[RuleBreach]:
     """A 9-digit CPR number is refused with its likely cause (a leading zero lost in a spreadsheet)."""
     if contract.person_column is None or "_cpr_nine_digits" not in framed.columns:
         return []
@@ -575,7 +647,7 @@ def _cpr_breaches(framed: pd.DataFrame, contract: Contract) -> list[RuleBreach]:
     ]
 
 
-def _without_rows_quarantined(
+def without_rows_quarantined(
     breaches: list[RuleBreach], type_problems: list[TypeProblem], row_rules: list[RuleBreach], rows: int
 ) -> tuple[list[RuleBreach], list[TypeProblem]]:
     """Rows quarantined by a row-level rule are not judged by the other rules too (an impossible CPR is
@@ -601,16 +673,59 @@ def _without_rows_quarantined(
     return kept_breaches, [problem for problem in kept_problems if len(problem.positions)]
 
 
-def _delivery_level_findings(
-    contract: Contract, result: ReadResult, rows: int, history: list[int]
+def delivery_level_findings(
+    contract: Contract, dropped: tuple[str, ...], rows: int, history: list[int]
 ) -> list[Finding]:
     """Warnings about a delivery as a whole: dropped columns, volume against the previous and the recent
     deliveries."""
-    findings = dropped_column_findings(result.dropped_columns)
+    findings = dropped_column_findings(dropped)
     previous = history[-1] if len(history) >= 2 else None
     volume = _volume_finding(rows, previous, contract.volume_tolerance)
     size = _size_finding(rows, history[-RECENT_DELIVERIES:], contract.min_volume_share)
     return findings + [finding for finding in (volume, size) if finding is not None]
+
+
+MOD11_COUNTED = "CPR numbers failing the modulus-11 check (accepted: not a validity test)"
+
+
+def decide_delivery(
+    context: IngestContext,
+    contract: Contract,
+    *,
+    delivery: Delivery,
+    findings: list[Finding],
+    rows: int,
+    kept_rows: int,
+    normalised: dict[str, int],
+    dropped_columns: tuple[str, ...],
+    counted: dict[str, int],
+    outcome: SourceOutcome,
+) -> dict[str, object] | None:
+    """Quarantine a delivery with any blocking finding or with no row left after the row-level rules
+    (returns None); otherwise return the notes it lands with."""
+    if any(finding.severity == "blocking" for finding in findings):
+        reason = _reason(findings)
+    elif kept_rows == 0:
+        reason = f"every row ({rows}) broke a row-level rule"
+    else:
+        return {
+            "normalised": normalised,
+            "counted": counted,
+            "rows_quarantined": rows - kept_rows,
+            "dropped_columns": list(dropped_columns),
+        }
+    _quarantine(
+        context,
+        contract,
+        delivery=delivery,
+        rows=rows,
+        reason=reason,
+        findings=findings,
+        outcome=outcome,
+        normalised=normalised,
+        counted=counted,
+    )
+    return None
 
 
 def _process_group(
@@ -654,20 +769,20 @@ def _process_group(
         contract,
         docs=context.data_docs,
         deliveries=labels_seen[0] if len(labels_seen) == 1 else f"{labels_seen[0]}..{labels_seen[-1]}",
-    ) + _cpr_breaches(framed, contract)
+    ) + cpr_breaches(framed, contract)
     if contract.origin == "care_db":
         row_ids, reference_kind = framed["id"].fillna(-1).astype("int64").to_numpy(), "record_id"
     else:
         row_ids, reference_kind = framed["_row_number"].to_numpy(), "row_number"
     mod11_fails = framed["_cpr_mod11_fails"].to_numpy() if "_cpr_mod11_fails" in framed.columns else None
     row_rules = [breach for breach in breaches if breach.severity == "rows"]
-    breaches, type_problems = _without_rows_quarantined(breaches, type_problems, row_rules, len(framed))
+    breaches, type_problems = without_rows_quarantined(breaches, type_problems, row_rules, len(framed))
     bounds = np.cumsum([0, *sizes])
     landing: list[tuple[Delivery, list[Finding], dict[str, object]]] = []
     keep = np.zeros(len(framed), dtype=bool)
     for index, (delivery, result) in enumerate(group):
         start, stop = int(bounds[index]), int(bounds[index + 1])
-        findings = _findings_for_delivery(
+        findings = findings_for_delivery(
             start,
             stop,
             breaches=breaches,
@@ -675,54 +790,37 @@ def _process_group(
             row_ids=row_ids,
             row_reference=reference_kind,
         )
-        findings += _delivery_level_findings(contract, result, stop - start, history)
+        findings += delivery_level_findings(contract, result.dropped_columns, stop - start, history)
         counted: dict[str, int] = {}
         if mod11_fails is not None and (failing := int(mod11_fails[start:stop].sum())):
-            counted["CPR numbers failing the modulus-11 check (accepted: not a validity test)"] = failing
-        if any(finding.severity == "blocking" for finding in findings):
-            _quarantine(
-                context,
-                contract,
-                delivery=delivery,
-                rows=stop - start,
-                reason=_reason(findings),
-                findings=findings,
-                outcome=outcome,
-                normalised=result.normalised,
-                counted=counted,
-            )
-            continue
-        keep[start:stop] = True
+            counted[MOD11_COUNTED] = failing
+        in_delivery = keep[start:stop]
+        in_delivery[:] = True
         for breach in row_rules:
             inside = breach.positions[(breach.positions >= start) & (breach.positions < stop)]
             keep[inside] = False
-        dropped_rows = (stop - start) - int(keep[start:stop].sum())
-        if dropped_rows == stop - start:
-            _quarantine(
-                context,
-                contract,
-                delivery=delivery,
-                rows=stop - start,
-                reason=f"every row ({dropped_rows}) broke a row-level rule",
-                findings=findings,
-                outcome=outcome,
-                normalised=result.normalised,
-                counted=counted,
-            )
+        notes = decide_delivery(
+            context,
+            contract,
+            delivery=delivery,
+            findings=findings,
+            rows=stop - start,
+            kept_rows=int(in_delivery.sum()),
+            normalised=result.normalised,
+            dropped_columns=result.dropped_columns,
+            counted=counted,
+            outcome=outcome,
+        )
+        if notes is None:
+            in_delivery[:] = False
             continue
-        notes: dict[str, object] = {
-            "normalised": result.normalised,
-            "counted": counted,
-            "rows_quarantined": dropped_rows,
-            "dropped_columns": list(result.dropped_columns),
-        }
         landing.append((delivery, findings, notes))
-        history.append(stop - start - dropped_rows)
+        history.append(stop - start - int(notes["rows_quarantined"]))  # type: ignore[call-overload]
     if landing:
         _land(context, contract, framed=framed[keep], landing=landing, reference=reference, outcome=outcome)
 
 
-def _batch_ids(labels: pd.Series, batch_of: dict[str, str]) -> pd.Series:
+def batch_ids(labels: pd.Series, batch_of: dict[str, str]) -> pd.Series:
     """Each row's batch id from its delivery label (NaN for a label not in ``batch_of``), by an Arrow
     look-up: ``Series.map`` on Arrow text goes through one Python object per row."""
     arrow = pa.array(labels.astype(TEXT_DTYPE).array)
@@ -745,60 +843,17 @@ def _land(
     A landed batch with rows left out by a row-level rule, or with columns dropped, also gets a report
     under the quarantine folder (status ``landed``) saying which rows and columns, so a person can act.
     """
-    batch_of = {delivery.label: _batch_id(delivery) for delivery, _, _ in landing}
+    batch_of = {delivery.label: batch_id_of(delivery) for delivery, _, _ in landing}
     rows = to_warehouse_rows(
-        framed, contract, reference, _batch_ids(framed["_delivery"], batch_of), context.ingested_at
+        framed, contract, reference, batch_ids(framed["_delivery"], batch_of), context.ingested_at
     )
     if context.write_keystore:
         write_identities(context.keystore_url, keystore_rows(framed, contract, context.key_version))
     parts = dict(tuple(rows.groupby("_batch_id", sort=False)))
     batches: list[tuple[pd.DataFrame, BatchRecord]] = []
     for delivery, findings, notes in landing:
-        batch_id = batch_of[delivery.label]
-        part = parts[batch_id].reset_index(drop=True)
-        warnings = [finding.to_dict() for finding in findings]
-        report: dict[str, object] = {key: value for key, value in notes.items() if value}
-        if warnings:
-            report["warnings"] = warnings
-        if notes["rows_quarantined"] or notes["dropped_columns"]:
-            folder = write_report(
-                BatchReport(
-                    batch_id,
-                    contract.source,
-                    delivery.label,
-                    delivery.where,
-                    contract.version,
-                    "landed",
-                    len(part),
-                    f"landed; {notes['rows_quarantined']} row(s) quarantined by row-level rules, "
-                    f"{len(notes['dropped_columns'])} column(s) outside the contract dropped",  # type: ignore[arg-type]
-                    tuple(sorted(findings, key=lambda finding: finding.severity != "rows")),
-                    "Rows listed under severity `rows` were left out; correct them at the source and they "
-                    "arrive with a later delivery. Dropped columns were never stored.",
-                    normalised=dict(notes["normalised"]),  # type: ignore[call-overload]
-                    counted=dict(notes["counted"]),  # type: ignore[call-overload]
-                ),
-                context.quarantine_dir / contract.source / delivery.label / batch_id,
-            )
-            report["report"] = str(folder / "report.md")
-        record = BatchRecord(
-            batch_id,
-            contract.source,
-            delivery.label,
-            delivery.content_sha256,
-            len(part),
-            contract.version,
-            delivery.delivered_at,
-            context.ingested_at,
-            "landed",
-            contract.table,
-            context.key_version,
-            None,
-            json.dumps(report) if report else None,
-            sequence=delivery.control.sequence if delivery.control else None,
-            previous_delivery=delivery.control.previous_extract if delivery.control else None,
-            attempt=delivery.attempt,
-        )
+        part = parts[batch_of[delivery.label]].reset_index(drop=True)
+        record = landed_record(context, contract, delivery, findings=findings, notes=notes, rows=len(part))
         batches.append((part, record))
     try:
         context.warehouse.land_batches(batches)
@@ -806,16 +861,80 @@ def _land(
         context.echo(f"  {contract.source}: not landed again ({error})")
         return
     for (delivery, findings, notes), (part, _) in zip(landing, batches, strict=True):
-        outcome.landed.append(
-            {
-                "delivery": delivery.label,
-                "rows": len(part),
-                "warnings": [f"{finding.rule} ({finding.failing_rows} rows)" for finding in findings],
-                "normalised": notes["normalised"],
-                "rows_quarantined": notes["rows_quarantined"],
-                "retry": bool(delivery.attempt),
-            }
+        record_landed(outcome, delivery, findings, notes, len(part))
+
+
+def record_landed(
+    outcome: SourceOutcome, delivery: Delivery, findings: list[Finding], notes: dict[str, object], rows: int
+) -> None:
+    """Count a landed delivery in the source's outcome."""
+    outcome.landed.append(
+        {
+            "delivery": delivery.label,
+            "rows": rows,
+            "warnings": [f"{finding.rule} ({finding.failing_rows} rows)" for finding in findings],
+            "normalised": notes["normalised"],
+            "rows_quarantined": notes["rows_quarantined"],
+            "retry": bool(delivery.attempt),
+        }
+    )
+
+
+def landed_record(
+    context: IngestContext,
+    contract: Contract,
+    delivery: Delivery,
+    *,
+    findings: list[Finding],
+    notes: dict[str, object],
+    rows: int,
+) -> BatchRecord:
+    """The ledger row of a delivery about to land, writing its "landed with notes" report where rows
+    were left out by row-level rules or columns were dropped."""
+    batch_id = batch_id_of(delivery)
+    warnings = [finding.to_dict() for finding in findings]
+    report: dict[str, object] = {key: value for key, value in notes.items() if value}
+    if warnings:
+        report["warnings"] = warnings
+    if notes["rows_quarantined"] or notes["dropped_columns"]:
+        folder = write_report(
+            BatchReport(
+                batch_id,
+                contract.source,
+                delivery.label,
+                delivery.where,
+                contract.version,
+                "landed",
+                rows,
+                f"landed; {notes['rows_quarantined']} row(s) quarantined by row-level rules, "
+                f"{len(notes['dropped_columns'])} column(s) outside the contract dropped",  # type: ignore[arg-type]
+                tuple(sorted(findings, key=lambda finding: finding.severity != "rows")),
+                "Rows listed under severity `rows` were left out; correct them at the source and they "
+                "arrive with a later delivery. Dropped columns were never stored.",
+                normalised=dict(notes["normalised"]),  # type: ignore[call-overload]
+                counted=dict(notes["counted"]),  # type: ignore[call-overload]
+            ),
+            context.quarantine_dir / contract.source / delivery.label / batch_id,
         )
+        report["report"] = str(folder / "report.md")
+    return BatchRecord(
+        batch_id,
+        contract.source,
+        delivery.label,
+        delivery.content_sha256,
+        rows,
+        contract.version,
+        delivery.delivered_at,
+        context.ingested_at,
+        "landed",
+        contract.table,
+        context.key_version,
+        None,
+        json.dumps(report) if report else None,
+        sequence=delivery.control.sequence if delivery.control else None,
+        previous_delivery=delivery.control.previous_extract if delivery.control else None,
+        attempt=delivery.attempt,
+    )
 
 
 def retry_held(context: IngestContext, sources: list[str]) -> list[SourceOutcome]:

@@ -23,6 +23,7 @@ from prefect.cache_policies import NO_CACHE
 
 from data_contracts.contract import available_sources, load_contract
 from data_contracts.data_docs import DataDocs
+from data_contracts.deliveries import FileChunking
 from data_contracts.intake import IngestContext, SourceOutcome, ingest_source, verify_key
 from data_contracts.validation import ContractValidator
 from pipelines.errors import InvalidParameterError
@@ -60,6 +61,7 @@ def build_context(settings: Settings, echo: Callable[[str], None] = say) -> Inge
         keystore_url=str(settings.keystore_url),
         echo=echo,
         data_docs=DataDocs(settings.data_docs_dir),
+        chunking=FileChunking(rows=settings.ingest_chunk_rows, above_bytes=settings.ingest_chunk_above_bytes),
     )
 
 

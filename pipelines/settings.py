@@ -53,6 +53,10 @@ class Settings:
     # on a cluster, the train step fits with lightgbm.dask from this many training rows up, below it in
     # process (pipelines/cluster_training.py, docs/decisions.md D86)
     cluster_training_min_rows: int
+    # an extract file above this many bytes is read and validated in chunks of ``ingest_chunk_rows`` rows
+    # and still landed as one batch (data_contracts/file_chunks.py, docs/decisions.md D141)
+    ingest_chunk_above_bytes: int
+    ingest_chunk_rows: int
 
     def __init__(
         self,
@@ -76,6 +80,8 @@ class Settings:
         cluster: str | None = None,
         shards: int | None = None,
         cluster_training_min_rows: int = CLUSTER_TRAINING_MIN_ROWS,
+        ingest_chunk_above_bytes: int = 64 << 20,
+        ingest_chunk_rows: int = 500_000,
     ) -> None:
         root = Path(home).absolute()
         world = _absolute(world_dir, root / "world")
@@ -101,6 +107,8 @@ class Settings:
             "cluster": cluster,
             "shards": shards,
             "cluster_training_min_rows": cluster_training_min_rows,
+            "ingest_chunk_above_bytes": ingest_chunk_above_bytes,
+            "ingest_chunk_rows": ingest_chunk_rows,
         }
         for name, value in resolved.items():
             object.__setattr__(self, name, value)

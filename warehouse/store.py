@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -411,11 +412,15 @@ class Warehouse:
             temporary_dir.mkdir(parents=True)
             pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), temporary_dir / PARTITION_FILE)
             placed.append((temporary_dir, final_dir))
+        return self._publish(placed, [batch for _, batch in batches])
+
+    def _publish(self, placed: list[tuple[Path, Path]], batches: list[BatchRecord]) -> list[Path]:
+        """Make the written temporary folders durable, rename them to their partitions and commit."""
         _make_durable([temporary / PARTITION_FILE for temporary, _ in placed])
         for temporary_dir, final_dir in placed:
             temporary_dir.rename(final_dir)
         _make_durable([final for _, final in placed] + sorted({final.parent for _, final in placed}))
-        sources = {batch.source for _, batch in batches}
+        sources = {batch.source for batch in batches}
         if os.environ.get(CRASH_HOOK_VARIABLE) in sources:
             os.kill(os.getpid(), signal.SIGKILL)
         records = [
@@ -426,7 +431,7 @@ class Warehouse:
                     "partition_path": str(final.relative_to(self.root)),
                 }
             )
-            for (_, batch), (_, final) in zip(batches, placed, strict=True)
+            for batch, (_, final) in zip(batches, placed, strict=True)
         ]
         try:
             self._commit(records)
@@ -435,6 +440,46 @@ class Warehouse:
                 shutil.rmtree(final, ignore_errors=True)
             raise
         return [final / PARTITION_FILE for _, final in placed]
+
+    def stage_part(self, batch: BatchRecord, number: int, frame: pd.DataFrame) -> Path:
+        """Write one part of a batch that is landed in parts (a delivery file read in chunks) to the
+        batch's temporary folder, where no reader looks; ``land_staged`` or ``discard_staged`` ends it."""
+        assert batch.table_name is not None
+        temporary_dir = self.root / batch.table_name / f".tmp-{batch.batch_id}"
+        if number == 0:
+            for leftover in (temporary_dir, temporary_dir.parent / f"batch={batch.batch_id}"):
+                if leftover.exists():
+                    shutil.rmtree(leftover)
+            temporary_dir.mkdir(parents=True)
+        path = temporary_dir / f"part-{number:05d}.parquet"
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+        return path
+
+    def discard_staged(self, batch: BatchRecord) -> None:
+        """Delete the staged parts of a batch that will not land."""
+        assert batch.table_name is not None
+        shutil.rmtree(self.root / batch.table_name / f".tmp-{batch.batch_id}", ignore_errors=True)
+
+    def land_staged(self, batch: BatchRecord, parts: list[Path], keep: list[np.ndarray]) -> Path:
+        """Land the staged ``parts`` (rows where ``keep`` is True, in order) as one batch, atomically.
+
+        The parts are streamed, one at a time, into the batch's single partition file under one schema
+        (a column that is empty in some part takes the type it has elsewhere), then published and
+        committed exactly as ``land_batches`` does. Raises AlreadyIngestedError, landing nothing, when the
+        content hash already landed.
+        """
+        assert batch.table_name is not None
+        assert parts
+        temporary_dir = parts[0].parent
+        schemas = [pq.read_schema(part) for part in parts]
+        schema = pa.unify_schemas(schemas, promote_options="permissive").with_metadata(schemas[0].metadata)
+        with pq.ParquetWriter(temporary_dir / PARTITION_FILE, schema) as writer:
+            for part, mask in zip(parts, keep, strict=True):
+                table = pq.read_table(part).filter(pa.array(mask))
+                writer.write_table(table.select(schema.names).cast(schema))
+                part.unlink()
+        final_dir = temporary_dir.parent / f"batch={batch.batch_id}"
+        return self._publish([(temporary_dir, final_dir)], [batch])[0]
 
     def record_quarantined(self, batch: BatchRecord) -> None:
         """Add a quarantined batch to the ledger so the same content is not taken again."""

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from data_contracts.conform import _arrow_numbers, _before_first_dot, spread_text
-from data_contracts.intake import _batch_ids
+from data_contracts.intake import batch_ids
 
 
 def _pandas_numbers(values: pd.Series, number_type: str) -> pd.Series:
@@ -50,7 +50,7 @@ def test_spread_text_repeats_distinct_values_and_leaves_missing_codes_missing():
 
 def test_batch_ids_follow_the_delivery_labels_and_unknown_labels_get_none():
     labels = pd.Series(["2020-01-01", "2020-02-01", "2020-03-01", "2020-01-01"], dtype="str")
-    ids = _batch_ids(labels, {"2020-01-01": "b1", "2020-02-01": "b2"})
+    ids = batch_ids(labels, {"2020-01-01": "b1", "2020-02-01": "b2"})
     expected = labels.map({"2020-01-01": "b1", "2020-02-01": "b2"})
     assert ids.isna().tolist() == expected.isna().tolist()
     assert ids.dropna().tolist() == expected.dropna().tolist()
