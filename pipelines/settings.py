@@ -80,7 +80,7 @@ class Settings:
         cluster: str | None = None,
         shards: int | None = None,
         cluster_training_min_rows: int = CLUSTER_TRAINING_MIN_ROWS,
-        ingest_chunk_above_bytes: int = 64 << 20,
+        ingest_chunk_above_bytes: int = 256 << 20,
         ingest_chunk_rows: int = 500_000,
     ) -> None:
         root = Path(home).absolute()
