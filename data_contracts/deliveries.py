@@ -463,7 +463,7 @@ class FileChunking:
     """
 
     rows: int = 500_000
-    above_bytes: int = 64 << 20
+    above_bytes: int = 256 << 20
     block_bytes: int = 16 << 20  # Arrow's read block: bounds the parser's own buffers
 
     def __post_init__(self) -> None:
