@@ -236,19 +236,7 @@ def _read_csv(path: Path, contract: Contract, normalised: Normalised) -> tuple[p
     except (UnicodeDecodeError, pa.ArrowInvalid) as error:
         text_problem = isinstance(error, UnicodeDecodeError) or "utf8" in str(error).lower()
         if not text_problem or contract.dialect.encoding or dialect.encoding != "utf8":
-            if isinstance(error, pa.ArrowInvalid) and "columns" in str(error):
-                line = first_bad_line(path, dialect.encoding, dialect.delimiter, len(dialect.header))
-                where = f" at line {line}" if line else ""
-                raise UnreadableDeliveryError(
-                    f"{path} cannot be parsed as CSV{where}: {_arrow_reason(error)} (the header has "
-                    f"{len(dialect.header)} columns, delimiter {dialect.delimiter!r}). A row is broken or "
-                    "the file is cut off; ask the supplier to deliver it again."
-                ) from None
-            if isinstance(error, UnicodeDecodeError):
-                raise UnreadableDeliveryError(
-                    f"{path} is not valid {dialect.encoding} ({error.reason}). Check the contract's "
-                    "dialect.encoding or ask for a UTF-8 extract."
-                ) from None
+            _raise_if_broken_row_or_encoding(path, dialect, error)
             raise
         # The sample was UTF-8 but later bytes are not: tell the encoding from the whole file.
         try:
@@ -575,7 +563,9 @@ def open_file_delivery_in_chunks(
     return opened
 
 
-def _raise_unparseable(path: Path, dialect: FileDialect, error: Exception) -> NoReturn:
+def _raise_if_broken_row_or_encoding(path: Path, dialect: FileDialect, error: Exception) -> None:
+    """Raise UnreadableDeliveryError naming the line of a row with the wrong number of fields, or the
+    encoding a file is not valid in; return for any other parse error."""
     if isinstance(error, pa.ArrowInvalid) and "columns" in str(error):
         line = first_bad_line(path, dialect.encoding, dialect.delimiter, len(dialect.header))
         where = f" at line {line}" if line else ""
@@ -589,6 +579,10 @@ def _raise_unparseable(path: Path, dialect: FileDialect, error: Exception) -> No
             f"{path} is not valid {dialect.encoding} ({error.reason}). Check the contract's "
             "dialect.encoding or ask for a UTF-8 extract."
         ) from None
+
+
+def _raise_unparseable(path: Path, dialect: FileDialect, error: Exception) -> NoReturn:
+    _raise_if_broken_row_or_encoding(path, dialect, error)
     raise UnreadableDeliveryError(
         f"{path} cannot be parsed as CSV ({_arrow_reason(error)}); it may be truncated or corrupt. Ask the "
         "supplier to deliver it again."

@@ -541,16 +541,7 @@ def ingest_source(contract: Contract, context: IngestContext) -> SourceOutcome:
         try:
             raw = read()
         except UnreadableDeliveryError as error:
-            _quarantine(
-                context,
-                contract,
-                delivery=delivery,
-                rows=0,
-                reason=str(error),
-                findings=[],
-                outcome=outcome,
-                unreadable=True,
-            )
+            _quarantine_unreadable(context, contract, delivery, error, outcome)
             continue
         group.append((delivery, raw))
         rows_in_group += len(raw.frame)
@@ -566,6 +557,26 @@ def ingest_source(contract: Contract, context: IngestContext) -> SourceOutcome:
         f"{len(outcome.quarantined)} quarantined"
     )
     return outcome
+
+
+def _quarantine_unreadable(
+    context: IngestContext,
+    contract: Contract,
+    delivery: Delivery,
+    error: UnreadableDeliveryError,
+    outcome: SourceOutcome,
+) -> None:
+    """Quarantine a delivery that could not be read at all, with the reader's reason."""
+    _quarantine(
+        context,
+        contract,
+        delivery=delivery,
+        rows=0,
+        reason=str(error),
+        findings=[],
+        outcome=outcome,
+        unreadable=True,
+    )
 
 
 def _ingest_large_file(
@@ -584,16 +595,7 @@ def _ingest_large_file(
     try:
         opened = open_file_delivery_in_chunks(delivery, contract, context.chunking)
     except UnreadableDeliveryError as error:
-        _quarantine(
-            context,
-            contract,
-            delivery=delivery,
-            rows=0,
-            reason=str(error),
-            findings=[],
-            outcome=outcome,
-            unreadable=True,
-        )
+        _quarantine_unreadable(context, contract, delivery, error, outcome)
         return
     ingest_file_in_chunks(
         context,

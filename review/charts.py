@@ -88,7 +88,8 @@ def interval_chart_svg(
         elif label in partial:
             so_far = float(partial[label])
             marks.append(
-                f'<rect class="realised partial" x="{x + 3:.1f}" y="{y(so_far) - 3:.1f}" width="6" height="6"/>'
+                f'<rect class="realised partial" x="{x + 3:.1f}" y="{y(so_far) - 3:.1f}" '
+                'width="6" height="6"/>'
             )
     realised_count = sum(point[4] is not None for point in points)
     partial_count = sum(point[4] is None and point[0] in partial for point in points)

@@ -276,7 +276,9 @@ def month_starts_in_window(day: dt.date, window_days: int) -> int:
     return max(0, last - first + 1)
 
 
-def same_month_count_dates(dates: Sequence[dt.date], current_date: dt.date, window_days: int) -> list[dt.date]:
+def same_month_count_dates(
+    dates: Sequence[dt.date], current_date: dt.date, window_days: int
+) -> list[dt.date]:
     """The ``dates`` whose window of ``window_days`` holds as many month starts as ``current_date``'s;
     all of them when none does (decision D147)."""
     count = month_starts_in_window(current_date, window_days)

@@ -312,7 +312,9 @@ def test_refuses_to_publish_when_inputs_drift(world):
     settings, state = world
     run(settings, state)
     state["features"] = population(extra_admissions=3)
-    with pytest.raises(PublishRefusedError, match=r"(?s)input drift.*- acute_admissions_count_0_to_365d: PSI"):
+    with pytest.raises(
+        PublishRefusedError, match=r"(?s)input drift.*- acute_admissions_count_0_to_365d: PSI"
+    ):
         run(settings, state, NEXT_WEEK)
     lists = table(settings, "screening_lists")
     assert set(lists["as_of_date"]) == {pd.Timestamp(AS_OF)}
