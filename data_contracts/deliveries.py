@@ -221,7 +221,9 @@ def read_file_delivery_with_notes(delivery: Delivery, contract: Contract) -> Rea
     return ReadResult(frame[contract.source_columns], normalised.as_dict(), dropped_columns(header, contract))
 
 
-def _read_csv(path: Path, contract: Contract, normalised: Normalised) -> tuple[pa.Table, list[str]]:
+def _sniffed_dialect(path: Path, contract: Contract) -> FileDialect:
+    """The file's dialect (``sniff_file``), with a header that holds the contract's columns; raises
+    UnreadableDeliveryError saying what is ambiguous, missing or wrong."""
     try:
         dialect = sniff_file(path, contract.required_columns, contract.dialect)
     except AmbiguousDeliveryError as error:
@@ -231,6 +233,11 @@ def _read_csv(path: Path, contract: Contract, normalised: Normalised) -> tuple[p
     if not dialect.header or not any(dialect.header):
         raise UnreadableDeliveryError(f"{path} has no header line. Ask the supplier to deliver it again.")
     _check_columns(dialect.header, contract, str(path), dialect)
+    return dialect
+
+
+def _read_csv(path: Path, contract: Contract, normalised: Normalised) -> tuple[pa.Table, list[str]]:
+    dialect = _sniffed_dialect(path, contract)
     try:
         table = _parse_csv(path, dialect, contract)
     except (UnicodeDecodeError, pa.ArrowInvalid) as error:
@@ -517,15 +524,7 @@ def open_file_delivery_in_chunks(
         raise UnreadableDeliveryError(f"{path} is empty (0 bytes). Ask the supplier to deliver it again.")
     _check_complete(path)
     _check_checksum(delivery)
-    try:
-        dialect = sniff_file(path, contract.required_columns, contract.dialect)
-    except AmbiguousDeliveryError as error:
-        raise UnreadableDeliveryError(str(error)) from None
-    except LookupError as error:
-        raise UnreadableDeliveryError(f"{path}: {error}. Check the contract's dialect.encoding.") from None
-    if not dialect.header or not any(dialect.header):
-        raise UnreadableDeliveryError(f"{path} has no header line. Ask the supplier to deliver it again.")
-    _check_columns(dialect.header, contract, str(path), dialect)
+    dialect = _sniffed_dialect(path, contract)
     try:
         rows, dates = _first_pass(path, dialect, contract, chunking)
     except (UnicodeDecodeError, pa.ArrowInvalid) as error:
