@@ -215,10 +215,17 @@ def read_file_delivery_with_notes(delivery: Delivery, contract: Contract) -> Rea
         raise UnreadableDeliveryError(
             f"{path} has a header but no data rows. Check the extract with the supplier."
         )
+    return ReadResult(
+        _in_contract_columns(frame, contract), normalised.as_dict(), dropped_columns(header, contract)
+    )
+
+
+def _in_contract_columns(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """``frame``'s contract columns in the contract's order; optional ones it lacks come back empty."""
     for column in contract.source_columns:
         if column not in frame.columns:
             frame[column] = pd.Series(pd.NA, index=frame.index, dtype="object")
-    return ReadResult(frame[contract.source_columns], normalised.as_dict(), dropped_columns(header, contract))
+    return frame[contract.source_columns]
 
 
 def _sniffed_dialect(path: Path, contract: Contract) -> FileDialect:
@@ -245,19 +252,24 @@ def _read_csv(path: Path, contract: Contract, normalised: Normalised) -> tuple[p
         if not text_problem or contract.dialect.encoding or dialect.encoding != "utf8":
             _raise_if_broken_row_or_encoding(path, dialect, error)
             raise
-        # The sample was UTF-8 but later bytes are not: tell the encoding from the whole file.
-        try:
-            encoding = detect_encoding_whole(path)
-        except AmbiguousDeliveryError as ambiguous:
-            raise UnreadableDeliveryError(str(ambiguous)) from None
-        if encoding == "utf8":
-            raise UnreadableDeliveryError(
-                f"{path} is not valid UTF-8 (invalid bytes after the first 64 KiB). Ask for a UTF-8 extract."
-            ) from None
-        dialect = FileDialect(encoding, dialect.delimiter, dialect.header, dialect.crlf, dialect.bom)
+        dialect = _with_whole_file_encoding(path, dialect)
         table = _parse_csv(path, dialect, contract)
     describe_file_conventions(dialect, normalised)
     return _normalise_values(path, table, contract, normalised), dialect.header
+
+
+def _with_whole_file_encoding(path: Path, dialect: FileDialect) -> FileDialect:
+    """The dialect with the encoding told from the whole file, for a file whose sample read as UTF-8 but
+    whose later bytes are not; raises UnreadableDeliveryError when it is ambiguous or really broken UTF-8."""
+    try:
+        encoding = detect_encoding_whole(path)
+    except AmbiguousDeliveryError as ambiguous:
+        raise UnreadableDeliveryError(str(ambiguous)) from None
+    if encoding == "utf8":
+        raise UnreadableDeliveryError(
+            f"{path} is not valid UTF-8 (invalid bytes after the first 64 KiB). Ask for a UTF-8 extract."
+        ) from None
+    return FileDialect(encoding, dialect.delimiter, dialect.header, dialect.crlf, dialect.bom)
 
 
 def _parse_csv(path: Path, dialect: FileDialect, contract: Contract) -> pa.Table:
@@ -276,36 +288,55 @@ def _parse_csv(path: Path, dialect: FileDialect, contract: Contract) -> pa.Table
 
 
 def _normalise_values(path: Path, table: pa.Table, contract: Contract, normalised: Normalised) -> pa.Table:
-    """Dash-free CPR numbers, dot decimals and ISO dates, per the contract's column types."""
-    dates: list[DayMonthDates] = []
+    """Dash-free CPR numbers, dot decimals and ISO dates, per the contract's column types; the date order
+    is decided over the whole file."""
+    table = _normalise_numbers(table, contract, normalised)
+    dates = _day_month_dates(table, contract)
+    if not dates:
+        return table
+    try:
+        order = decide_date_order(path, dates, contract.dialect.date_order)
+    except AmbiguousDeliveryError as error:
+        raise UnreadableDeliveryError(str(error)) from None
+    return _to_iso_dates(table, dates, order, normalised)
+
+
+def _normalise_numbers(table: pa.Table, contract: Contract, normalised: Normalised) -> pa.Table:
+    """Dash-free CPR numbers and dot decimals, per the contract's column types."""
     for spec in contract.columns:
-        if spec.source not in table.column_names:
+        if spec.source not in table.column_names or spec.type not in ("cpr", "float", "int"):
             continue
         index = table.schema.get_field_index(spec.source)
         values = table.column(index)
         if spec.type == "cpr":
             changed = normalise_cpr(values, normalised)
-        elif spec.type in ("float", "int"):
-            changed = normalise_decimal(values, contract.dialect.decimal, normalised)
-        elif spec.type in ("date", "datetime"):
-            found = find_day_month_dates(spec.source, values)
-            if found is not None:
-                dates.append(found)
-            continue
         else:
-            continue
+            changed = normalise_decimal(values, contract.dialect.decimal, normalised)
         if changed is not values:
             table = table.set_column(index, spec.source, changed)
-    if dates:
-        try:
-            order = decide_date_order(path, dates, contract.dialect.date_order)
-        except AmbiguousDeliveryError as error:
-            raise UnreadableDeliveryError(str(error)) from None
-        for found in dates:
-            index = table.schema.get_field_index(found.column)
-            table = table.set_column(index, found.column, to_iso_dates(table.column(index), found, order))
-            kind = "day-first dates (DD-MM-YYYY)" if order == "DMY" else "month-first dates (MM-DD-YYYY)"
-            normalised.add(kind, pc.sum(found.mask).as_py() or 0)
+    return table
+
+
+def _day_month_dates(table: pa.Table, contract: Contract) -> list[DayMonthDates]:
+    """The contract's date columns in ``table`` that hold day/month dates (``find_day_month_dates``)."""
+    dates = []
+    for spec in contract.columns:
+        if spec.type in ("date", "datetime") and spec.source in table.column_names:
+            found = find_day_month_dates(spec.source, table.column(spec.source))
+            if found is not None:
+                dates.append(found)
+    return dates
+
+
+def _to_iso_dates(
+    table: pa.Table, dates: list[DayMonthDates], order: str, normalised: Normalised
+) -> pa.Table:
+    """The ``dates`` columns rewritten as ISO dates under ``order``, counted in ``normalised``."""
+    kind = "day-first dates (DD-MM-YYYY)" if order == "DMY" else "month-first dates (MM-DD-YYYY)"
+    for found in dates:
+        index = table.schema.get_field_index(found.column)
+        table = table.set_column(index, found.column, to_iso_dates(table.column(index), found, order))
+        normalised.add(kind, pc.sum(found.mask).as_py() or 0)
     return table
 
 
@@ -501,10 +532,7 @@ class ChunkedRead:
         batches = _stream_csv(self.path, self.dialect, wanted, self.chunking)
         for table in _row_chunks(batches, self.chunking):
             frame = _normalise_chunk(table, self.contract, self.date_order, self._normalised).to_pandas()
-            for column in self.contract.source_columns:
-                if column not in frame.columns:
-                    frame[column] = pd.Series(pd.NA, index=frame.index, dtype="object")
-            yield offset, frame[self.contract.source_columns]
+            yield offset, _in_contract_columns(frame, self.contract)
             offset += len(frame)
 
 
@@ -531,15 +559,7 @@ def open_file_delivery_in_chunks(
         text_problem = isinstance(error, UnicodeDecodeError) or "utf8" in str(error).lower()
         if not text_problem or contract.dialect.encoding or dialect.encoding != "utf8":
             _raise_unparseable(path, dialect, error)
-        try:
-            encoding = detect_encoding_whole(path)
-        except AmbiguousDeliveryError as ambiguous:
-            raise UnreadableDeliveryError(str(ambiguous)) from None
-        if encoding == "utf8":
-            raise UnreadableDeliveryError(
-                f"{path} is not valid UTF-8 (invalid bytes after the first 64 KiB). Ask for a UTF-8 extract."
-            ) from None
-        dialect = FileDialect(encoding, dialect.delimiter, dialect.header, dialect.crlf, dialect.bom)
+        dialect = _with_whole_file_encoding(path, dialect)
         try:
             rows, dates = _first_pass(path, dialect, contract, chunking)
         except (UnicodeDecodeError, pa.ArrowInvalid) as again:
@@ -657,24 +677,7 @@ def _normalise_chunk(
     table: pa.Table, contract: Contract, order: str | None, normalised: Normalised
 ) -> pa.Table:
     """One chunk normalised as ``_normalise_values`` does a whole file, under the file's date order."""
-    for spec in contract.columns:
-        if spec.source not in table.column_names:
-            continue
-        index = table.schema.get_field_index(spec.source)
-        values = table.column(index)
-        if spec.type == "cpr":
-            changed = normalise_cpr(values, normalised)
-        elif spec.type in ("float", "int"):
-            changed = normalise_decimal(values, contract.dialect.decimal, normalised)
-        elif spec.type in ("date", "datetime") and order is not None:
-            found = find_day_month_dates(spec.source, values)
-            if found is None:
-                continue
-            changed = to_iso_dates(values, found, order)  # type: ignore[arg-type]
-            kind = "day-first dates (DD-MM-YYYY)" if order == "DMY" else "month-first dates (MM-DD-YYYY)"
-            normalised.add(kind, pc.sum(found.mask).as_py() or 0)
-        else:
-            continue
-        if changed is not values:
-            table = table.set_column(index, spec.source, changed)
-    return table
+    table = _normalise_numbers(table, contract, normalised)
+    if order is None:
+        return table
+    return _to_iso_dates(table, _day_month_dates(table, contract), order, normalised)
