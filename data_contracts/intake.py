@@ -403,20 +403,13 @@ def _quarantine(
     folder = write_report(report, context.quarantine_dir / contract.source / delivery.label / batch_id)
     try:
         context.warehouse.record_quarantined(
-            BatchRecord(
-                batch_id,
-                contract.source,
-                delivery.label,
-                delivery.content_sha256,
-                rows,
-                contract.version,
-                delivery.delivered_at,
-                context.ingested_at,
-                "quarantined",
-                contract.table,
-                context.key_version,
-                None,
-                json.dumps(
+            ledger_row(
+                context,
+                contract,
+                delivery,
+                rows=rows,
+                status="quarantined",
+                notes=json.dumps(
                     {
                         "reason": reason,
                         "report": str(folder / "report.md"),
@@ -424,10 +417,7 @@ def _quarantine(
                         "normalised": normalised or {},
                     }
                 ),
-                sequence=delivery.control.sequence if delivery.control else None,
-                previous_delivery=delivery.control.previous_extract if delivery.control else None,
                 held_by=upstream,
-                attempt=delivery.attempt,
             )
         )
     except AlreadyIngestedError:
@@ -610,20 +600,38 @@ def _ingest_large_file(
 
 def landing_stub(context: IngestContext, contract: Contract, delivery: Delivery) -> BatchRecord:
     """The ledger row a delivery will land under, before its row count is known (for staging its rows)."""
+    return ledger_row(context, contract, delivery, rows=0, status="staged", notes=None)
+
+
+def ledger_row(
+    context: IngestContext,
+    contract: Contract,
+    delivery: Delivery,
+    *,
+    rows: int,
+    status: str,
+    notes: str | None,
+    held_by: str | None = None,
+) -> BatchRecord:
+    """The delivery's row in the warehouse ledger (``BatchRecord``) with ``status`` and its JSON ``notes``."""
     return BatchRecord(
         batch_id_of(delivery),
         contract.source,
         delivery.label,
         delivery.content_sha256,
-        0,
+        rows,
         contract.version,
         delivery.delivered_at,
         context.ingested_at,
-        "staged",
+        status,
         contract.table,
         context.key_version,
         None,
-        None,
+        notes,
+        sequence=delivery.control.sequence if delivery.control else None,
+        previous_delivery=delivery.control.previous_extract if delivery.control else None,
+        held_by=held_by,
+        attempt=delivery.attempt,
     )
 
 
@@ -919,23 +927,8 @@ def landed_record(
             context.quarantine_dir / contract.source / delivery.label / batch_id,
         )
         report["report"] = str(folder / "report.md")
-    return BatchRecord(
-        batch_id,
-        contract.source,
-        delivery.label,
-        delivery.content_sha256,
-        rows,
-        contract.version,
-        delivery.delivered_at,
-        context.ingested_at,
-        "landed",
-        contract.table,
-        context.key_version,
-        None,
-        json.dumps(report) if report else None,
-        sequence=delivery.control.sequence if delivery.control else None,
-        previous_delivery=delivery.control.previous_extract if delivery.control else None,
-        attempt=delivery.attempt,
+    return ledger_row(
+        context, contract, delivery, rows=rows, status="landed", notes=json.dumps(report) if report else None
     )
 
 
