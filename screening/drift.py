@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, cast
 
@@ -281,9 +281,7 @@ def same_month_count_dates(
 ) -> list[dt.date]:
     """The ``dates`` whose window of ``window_days`` holds as many month starts as ``current_date``'s;
     all of them when none does (decision D147)."""
-    count = month_starts_in_window(current_date, window_days)
-    same = [day for day in dates if month_starts_in_window(day, window_days) == count]
-    return same or list(dates)
+    return _dates_alike(dates, current_date, lambda day: month_starts_in_window(day, window_days))
 
 
 def calendar_span_days(day: dt.date) -> int:
@@ -302,8 +300,14 @@ def calendar_span_days(day: dt.date) -> int:
 def same_calendar_dates(dates: Sequence[dt.date], current_date: dt.date) -> list[dt.date]:
     """The ``dates`` whose :func:`calendar_span_days` equals ``current_date``'s; all of them when none does
     (a reference is never emptied by this rule, decision D125)."""
-    span = calendar_span_days(current_date)
-    same = [day for day in dates if calendar_span_days(day) == span]
+    return _dates_alike(dates, current_date, calendar_span_days)
+
+
+def _dates_alike(
+    dates: Sequence[dt.date], current_date: dt.date, position: Callable[[dt.date], int]
+) -> list[dt.date]:
+    """The ``dates`` whose ``position`` equals ``current_date``'s; all of them when none does."""
+    same = [day for day in dates if position(day) == position(current_date)]
     return same or list(dates)
 
 
