@@ -153,6 +153,14 @@ def _no_sideways_scrolling(page) -> None:
     assert all(extra <= 0 for extra in facts["inner"]), facts
 
 
+def _error_in_view(page, field_id: str, error_selector: str) -> bool:
+    """After a refused save the browser focuses the field in error (``autofocus``), which scrolls it
+    into view; that happens after the page has loaded, so wait for the focus before looking."""
+    page.wait_for_load_state()
+    page.wait_for_function("id => document.activeElement && document.activeElement.id === id", arg=field_id)
+    return _in_view(page, error_selector)
+
+
 def _in_view(page, selector: str) -> bool:
     return page.evaluate(
         """(selector) => { const box = document.querySelector(selector).getBoundingClientRect();
@@ -212,7 +220,7 @@ def test_a_failed_save_shows_the_error_in_view_beside_the_field_and_keeps_the_ch
     page.wait_for_load_state()
     error = page.locator("#error-not_relevant_reason")
     assert "Angiv hvorfor borgeren ikke er relevant." in error.inner_text()
-    assert _in_view(page, "#error-not_relevant_reason")
+    assert _error_in_view(page, "reason", "#error-not_relevant_reason")
     fieldset = page.locator("fieldset.invalid")
     assert "Begrundelse for ikke relevant" in fieldset.inner_text()
     assert page.get_by_role("radio", name="Ikke relevant").is_checked()  # the choice is kept
@@ -234,7 +242,7 @@ def test_a_booked_visit_keeps_its_date_and_the_list_shows_progress(chromium, ser
     page.goto(f"/lists/{LIST_ID}/citizens/{KEYS[0]}")
     page.get_by_label("Besøg aftalt").check()
     page.get_by_role("button", name="Gem").click()
-    assert _in_view(page, "#error-visit_date")
+    assert _error_in_view(page, "visit-date", "#error-visit_date")
     page.get_by_label("Besøgsdato").fill("2024-02-03")
     page.get_by_role("button", name="Gem").click()
     page.wait_for_url("**saved=1**")
