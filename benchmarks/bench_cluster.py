@@ -107,10 +107,10 @@ def prepared_ingest(home: Path) -> Measurement | None:
 
 def scoring_date(home: Path) -> dt.date:
     """The last month start the landed deliveries support."""
-    from pipelines.commands.demo import latest_supported_date, timeline_dates
+    from pipelines.commands.demo import latest_supported_date
     from pipelines.settings import load_settings
 
-    return timeline_dates(latest_supported_date(load_settings(home=str(home), demo=True)))[-1]
+    return latest_supported_date(load_settings(home=str(home), demo=True)).replace(day=1)
 
 
 class WorkerMemory:

@@ -124,6 +124,31 @@ def read_reference(settings: Settings, champion: Champion) -> pd.DataFrame:
     return with_risk(rows.reset_index(drop=True).copy(), champion.model)  # copy: one block, no warning
 
 
+def moved_reference(settings: Settings, champion: Champion, as_of: dt.date) -> pd.DataFrame | None:
+    """The reference built fresh at ``as_of``'s day of the month of the reference period's months, with
+    the champion's ``risk``, when no reference date is in ``as_of``'s calendar position (D148, as the
+    scoring run's drift check does); None when one is."""
+    from features.store import read_manifest
+    from monitoring.chain import with_risk
+    from pipelines.score_flow import features_at_dates, rebuildable_spec
+    from screening.drift import reference_dates_moved_to
+
+    version = champion.model.feature_set_version
+    if rebuildable_spec(settings, version) is None:
+        return None
+    dates = read_manifest(Path(settings.features_dir), version).prediction_dates
+    moved = []
+    if champion.reference_dates:
+        first, last = (stamp.date() for stamp in champion.reference_dates)
+        moved = reference_dates_moved_to([day for day in dates if first <= day <= last], as_of)
+    # no month of the reference period is in as_of's position: the feature table's months are
+    moved = moved or reference_dates_moved_to(dates, as_of)
+    if not moved:
+        return None
+    say(f"Drift reference built at {', '.join(day.isoformat() for day in moved)} (day {as_of.day}, D148)")
+    return with_risk(features_at_dates(settings, version, moved), champion.model)
+
+
 def read_current(settings: Settings, champion: Champion, as_of: dt.date) -> pd.DataFrame:
     """The scoring population at ``as_of`` (built as the scoring run builds it), with the champion's risk."""
     from monitoring.chain import with_risk
@@ -170,13 +195,16 @@ class WarehouseMonitorInputs(OperationalLists):
         engine: sa.Engine,
         champion: Champion,
         config: MonitorConfig,
+        *,
         as_task: AsTask = plain,
+        as_of: dt.date | None = None,
     ) -> None:
         super().__init__(engine)
         self.settings = settings
         self.champion = champion
         self.config = config
         self.as_task = as_task
+        self.as_of = as_of  # the run's date: the reference is built at its day of the month when needed
         self._list_dates: dict[str, dt.date] | None = None
 
     def _list_date(self, list_id: str) -> dt.date:
@@ -193,6 +221,10 @@ class WarehouseMonitorInputs(OperationalLists):
         )
 
     def reference_features(self) -> pd.DataFrame:
+        if self.as_of is not None:  # not one task: each date's build has its shards as tasks
+            moved = moved_reference(self.settings, self.champion, self.as_of)
+            if moved is not None:
+                return moved
         return self.as_task(read_reference, retried=True)(self.settings, self.champion)
 
     def current_features(self, as_of: dt.date) -> pd.DataFrame:
@@ -232,7 +264,9 @@ def run_monitoring(
             champion = as_task(load_champion_for_monitor, retried=True)(
                 settings, config.outcome, config.horizon_months
             )
-        inputs = inputs or WarehouseMonitorInputs(settings, engine, champion, config, as_task)
+        inputs = inputs or WarehouseMonitorInputs(
+            settings, engine, champion, config, as_task=as_task, as_of=as_of
+        )
         report = run_monitor(
             inputs,
             config,

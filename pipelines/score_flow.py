@@ -195,6 +195,17 @@ def read_batches(settings: Settings) -> pd.DataFrame:
     return Warehouse(settings.warehouse_dir).batches()
 
 
+def rebuildable_spec(settings: Settings, feature_set_version: str) -> Any:
+    """The named spec the feature set's manifest records, when the catalogue still builds it (same spec
+    hash); None otherwise (the feature table's own rows are all there is)."""
+    manifest = read_manifest(Path(settings.features_dir), feature_set_version)
+    try:
+        spec = feature_set_named(manifest.feature_set_name)
+    except KeyError:
+        return None
+    return spec if spec.spec_hash(**manifest.spec_context) == manifest.spec_hash else None
+
+
 def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.date) -> pd.DataFrame:
     """Feature rows of every cohort member at ``as_of`` with the champion's feature set.
 
@@ -207,11 +218,8 @@ def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.dat
     features_dir = Path(settings.features_dir)
     feature_set_folder(features_dir, feature_set_version)
     manifest = read_manifest(features_dir, feature_set_version)
-    try:
-        spec = feature_set_named(manifest.feature_set_name)
-    except KeyError:
-        spec = None
-    if spec is not None and spec.spec_hash(**manifest.spec_context) == manifest.spec_hash:
+    spec = rebuildable_spec(settings, feature_set_version)
+    if spec is not None:
         from features.cohort import build_cohort
         from pipelines.cluster import shard_count
         from pipelines.features_flow import sharded_features
@@ -255,6 +263,28 @@ def reference_features(settings: Settings, feature_set_version: str, as_of: dt.d
     features_file = feature_set_folder(features_dir, feature_set_version) / FEATURES_FILE
     folder = Path(settings.home) / FOLDER / feature_set_version
     return BinnedReference(rows, KeptReferenceBins(folder, feature_set_version, features_file))
+
+
+def moved_reference_dates(settings: Settings, feature_set_version: str, as_of: dt.date) -> list[dt.date]:
+    """The days at which the drift reference is built fresh because the feature table has no date in
+    ``as_of``'s calendar position (``screening.drift.reference_dates_moved_to``, D148); an empty list
+    when it has one, or when the spec cannot be rebuilt."""
+    from screening.drift import reference_dates_moved_to
+
+    if rebuildable_spec(settings, feature_set_version) is None:
+        return []
+    manifest = read_manifest(Path(settings.features_dir), feature_set_version)
+    return reference_dates_moved_to(manifest.prediction_dates, as_of)
+
+
+def features_at_dates(settings: Settings, feature_set_version: str, dates: Sequence[dt.date]) -> pd.DataFrame:
+    """Feature rows built fresh at each of ``dates``, as known at that date, with its ``prediction_date``
+    (the moved drift reference of D148)."""
+    frames = [
+        scoring_features(settings, feature_set_version, day).assign(prediction_date=pd.Timestamp(day))
+        for day in dates
+    ]
+    return pd.concat(frames, ignore_index=True)
 
 
 def read_history_for(settings: Settings, person_keys: Sequence[str], as_of: dt.date) -> CitizenHistory:
@@ -302,7 +332,14 @@ class WarehouseRunInputs:
         # not one task: the build's shards are the tasks (on the cluster when there is one)
         return scoring_features(self.settings, feature_set_version, as_of)
 
-    def reference_features(self, feature_set_version: str, as_of: dt.date) -> BinnedReference:
+    def reference_features(self, feature_set_version: str, as_of: dt.date) -> BinnedReference | pd.DataFrame:
+        moved = moved_reference_dates(self.settings, feature_set_version, as_of)
+        if moved:  # not one task: each date's build has its shards as tasks
+            say(
+                f"No reference date is on day {as_of.day} of its month: building the drift reference "
+                f"at {', '.join(day.isoformat() for day in moved)} (D148)"
+            )
+            return features_at_dates(self.settings, feature_set_version, moved)
         return self.as_task(reference_features, retried=True)(self.settings, feature_set_version, as_of)
 
     def history_for(self, person_keys: Sequence[str], as_of: dt.date) -> CitizenHistory:

@@ -14,6 +14,7 @@ to each feature's type (:func:`distribution_test`: Kolmogorov–Smirnov or chi-s
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 import warnings
@@ -301,6 +302,56 @@ def same_calendar_dates(dates: Sequence[dt.date], current_date: dt.date) -> list
     """The ``dates`` whose :func:`calendar_span_days` equals ``current_date``'s; all of them when none does
     (a reference is never emptied by this rule, decision D125)."""
     return _dates_alike(dates, current_date, calendar_span_days)
+
+
+# How many reference dates :func:`reference_dates_moved_to` builds: each costs one feature build at
+# scoring time.
+MOVED_REFERENCE_DATES = 4
+
+
+def _months_before(day: dt.date) -> tuple[int, int]:
+    """The lengths in days of the month before ``day``'s month and of the one before that."""
+    index = day.year * 12 + day.month - 1
+    lengths = []
+    for back in (1, 2):
+        year, month = divmod(index - back, 12)
+        lengths.append(calendar.monthrange(year, month + 1)[1])
+    return lengths[0], lengths[1]
+
+
+def reference_dates_moved_to(
+    dates: Sequence[dt.date], current_date: dt.date, count: int = MOVED_REFERENCE_DATES
+) -> list[dt.date]:
+    """Days at which to build the drift reference because none of the reference ``dates`` is in
+    ``current_date``'s calendar position; an empty list when one is, and at a month start (its rule is
+    :func:`same_calendar_dates`; decision D148).
+
+    A weekly list falls on any day of the month, while features are mostly built for month starts. At the
+    24th the month before's care records are registered and at the 1st they are not, so recency and
+    short-window features differ for everyone, and comparing them reports the calendar as drift. The same
+    day of another month is comparable when the two months before it are as long as the two before
+    ``current_date`` (the 24th follows 23 days of its month and a whole month before it: a record of
+    the month before is 54 days old on 24 November and 53 on 24 July). So this returns that day in the
+    latest ``count`` such months before ``current_date``, back to the month of the earliest reference
+    date (fewer when there are fewer: a 30 March follows a 28-day February only once a year).
+    """
+    before = sorted(day for day in set(dates) if day < current_date)
+    if current_date.day == 1 or not before:
+        return []
+    position = (current_date.day, _months_before(current_date))
+    if any((day.day, _months_before(day)) == position for day in before):
+        return []
+    earliest = before[0].year * 12 + before[0].month - 1
+    moved: list[dt.date] = []
+    index = current_date.year * 12 + current_date.month - 1 - 1
+    while index >= earliest and len(moved) < count:
+        year, month = divmod(index, 12)
+        if current_date.day <= calendar.monthrange(year, month + 1)[1]:
+            candidate = dt.date(year, month + 1, current_date.day)
+            if _months_before(candidate) == position[1]:
+                moved.append(candidate)
+        index -= 1
+    return sorted(moved)
 
 
 def _dates_alike(

@@ -2,10 +2,11 @@
 
 Each step runs as `tidlig --home H --demo <step> ...` so what the demo shows is exactly what an analyst
 would type, and a failing step names itself and stops the demo. After training, time passes: lists are
-scored at a series of month starts over the last year of deliveries, oldest first, and the monitor runs after
-each scoring (:func:`timeline_dates`), so the first lists' outcomes mature and every over-time view of the
-analyst pages has content. A scoring the platform refuses (a monitoring hold, drift) does not stop the
-demo: it is counted and named in the summary, as it happened.
+scored at two month starts over the last year of deliveries and then weekly over the last two months,
+oldest first, with the monitor after each single date and after the weekly series (:func:`timeline_dates`),
+so the first lists' outcomes mature and every over-time view of the analyst pages has content. A scoring
+the platform refuses (a monitoring hold, drift) does not stop the demo: it is counted and named in the
+summary, as it happened.
 """
 
 from __future__ import annotations
@@ -74,28 +75,59 @@ def demo_steps(citizens: int, years: int, seed: int, start_date: str) -> list[De
     ]
 
 
-# Months before the latest supported date at which lists are made, on the 1st of the month: the first
+# Months before the latest supported date at which single lists are made, on the 1st of the month: the first
 # more than 12 months back, so its outcomes have matured by the last monitor run; the one 6 months back is
-# half-matured. Four dates bound the demo's added time. Month starts, because the registry extracts are
-# monthly and the models were trained at month starts: a list on the 28th sees a month of missing GP and
-# prescription deliveries (as known at that date) and its drift check rightly refuses it.
-TIMELINE_MONTHS_BACK = (13, 7, 1, 0)
+# half-matured. Month starts, like the training dates.
+TIMELINE_MONTHS_BACK = (13, 7)
+# Then lists are made weekly, as in production, from the month start this many months back to the latest
+# supported date, in one process (`tidlig score --weekly-until`), and the monitor runs once after them. A
+# weekly date falls on any day of the month; its drift is judged against a reference built at the same
+# day of earlier months (D148). The weekly series and the single monitor after it bound the demo's time.
+WEEKLY_MONTHS_BACK = 2
 
 
-def timeline_dates(latest: dt.date, months_back: tuple[int, ...] = TIMELINE_MONTHS_BACK) -> list[dt.date]:
-    """The scoring dates of the demo, oldest first: month starts ending at the last one by ``latest``."""
-    last = latest.replace(day=1)
-    dates = set()
-    for months in months_back:
-        year, month = divmod(last.year * 12 + last.month - 1 - months, 12)
-        dates.add(dt.date(year, month + 1, 1))
-    return sorted(dates)
+@dataclass(frozen=True)
+class Timeline:
+    """When the demo makes lists: single dates (each scored, then monitored) and a weekly series."""
+
+    single: tuple[dt.date, ...]
+    weekly_from: dt.date
+    weekly_until: dt.date
+
+    @property
+    def weekly(self) -> list[dt.date]:
+        span = (self.weekly_until - self.weekly_from).days
+        return [self.weekly_from + dt.timedelta(days=7 * week) for week in range(span // 7 + 1)]
+
+    @property
+    def last(self) -> dt.date:
+        return self.weekly[-1]
 
 
-def timeline_steps(dates: list[dt.date], capacity: int = 25, simulations: int = 50) -> list[DemoStep]:
-    """At each date: publish the lists, then monitor everything published so far."""
+def _month_start_back(day: dt.date, months: int) -> dt.date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return dt.date(year, month + 1, 1)
+
+
+def timeline_dates(
+    latest: dt.date,
+    months_back: tuple[int, ...] = TIMELINE_MONTHS_BACK,
+    weekly_months: int = WEEKLY_MONTHS_BACK,
+) -> Timeline:
+    """The demo's scoring dates, oldest first, ending at ``latest``: month starts ``months_back``, then
+    every 7 days from the month start ``weekly_months`` back."""
+    return Timeline(
+        single=tuple(sorted({_month_start_back(latest, months) for months in months_back})),
+        weekly_from=_month_start_back(latest, weekly_months),
+        weekly_until=latest,
+    )
+
+
+def timeline_steps(timeline: Timeline, capacity: int = 25, simulations: int = 50) -> list[DemoStep]:
+    """At each single date: publish the lists, then monitor everything published so far; then the weekly
+    lists in one step, and the monitor at the last of them."""
     steps = []
-    for day in dates:
+    for day in timeline.single:
         iso = day.isoformat()
         steps.append(
             DemoStep(
@@ -104,13 +136,24 @@ def timeline_steps(dates: list[dt.date], capacity: int = 25, simulations: int = 
                 may_refuse=True,
             )
         )
-        steps.append(
-            DemoStep(
-                f"Monitor the lists published by {iso} (drift, expected and realised performance)",
-                ("monitor", "--as-of", iso, "--simulations", str(simulations)),
-            )
+        steps.append(_monitor_step(day, simulations))
+    first, last = timeline.weekly_from.isoformat(), timeline.last.isoformat()
+    steps.append(
+        DemoStep(
+            f"Score weekly from {first} to {last} ({len(timeline.weekly)} dates), one list per district each",
+            ("score", "--as-of", first, "--weekly-until", last, "--capacity", str(capacity)),
+            may_refuse=True,
         )
+    )
+    steps.append(_monitor_step(timeline.last, simulations))
     return steps
+
+
+def _monitor_step(day: dt.date, simulations: int) -> DemoStep:
+    return DemoStep(
+        f"Monitor the lists published by {day.isoformat()} (drift, expected and realised performance)",
+        ("monitor", "--as-of", day.isoformat(), "--simulations", str(simulations)),
+    )
 
 
 def latest_supported_date(settings: Settings) -> dt.date:
@@ -174,7 +217,7 @@ def command(
         f"Tidlig demo in {settings.home} — synthetic data only, public demo pseudonym key.", bold=True
     )
     total_started = time.monotonic()
-    total = len(steps) + 2 * len(TIMELINE_MONTHS_BACK)
+    total = len(steps) + 2 * len(TIMELINE_MONTHS_BACK) + 2
     for number, step in enumerate(steps, start=1):
         run_step(step, settings, number, total)
     timeline = timeline_steps(timeline_dates(latest_supported_date(settings)))

@@ -5,6 +5,7 @@ The refusal rules and the list assembly are in screening/run.py.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,6 +35,13 @@ DEFAULTS = ScoreParameters()
     default=None,
     help="Scoring date YYYY-MM-DD, or 'latest' for the last prediction date of the latest feature set "
     "[default: the latest date the deliveries support; a date past the end of the data is refused].",
+)
+@click.option(
+    "--weekly-until",
+    "weekly_until",
+    default=None,
+    help="Also score every 7 days after --as-of up to this date YYYY-MM-DD, oldest first, in one process "
+    "(a backfill, or the demo's weekly lists); a refused date is reported and the next one scored.",
 )
 @click.option("--capacity", default=DEFAULTS.capacity, show_default=True, help="Visits per district.")
 @click.option(
@@ -75,6 +83,7 @@ def command(
     *,
     run_file: str | None,
     as_of: str | None,
+    weekly_until: str | None,
     capacity: int,
     capacity_file: str | None,
     exclude_full_home_care: bool,
@@ -107,15 +116,47 @@ def command(
         base = RunFile.read(run_file).score if run_file else ScoreParameters()
         parameters = replace(base, **dict(value for name, value in options.items() if name in given))
         require_iso_date(parameters.as_of, "--as-of", also=("latest",))
+        require_iso_date(weekly_until, "--weekly-until")
         parameters.screening_config()  # a bad option is a usage error before Prefect starts
         prepare(settings)
         from pipelines.score_flow import resolve_as_of, score_flow
 
-        day = resolve_as_of(parameters.as_of, settings).isoformat()
+        first = resolve_as_of(parameters.as_of, settings)
+        dates = weekly_dates(first, dt.date.fromisoformat(weekly_until) if weekly_until else first)
         from pipelines.cluster import on_cluster
 
         flow = on_cluster(score_flow, settings.cluster)
-        state = flow(settings.reference(), replace(parameters, as_of=day))
+        if len(dates) == 1:
+            report(flow(settings.reference(), replace(parameters, as_of=first.isoformat())), settings)
+            return
+    refused = []
+    for number, day in enumerate(dates, start=1):
+        click.secho(f"\n[{number}/{len(dates)}] Scoring as of {day.isoformat()}", bold=True)
+        try:
+            with reported_errors():
+                report(flow(settings.reference(), replace(parameters, as_of=day.isoformat())), settings)
+        except click.ClickException as error:
+            click.echo(f"  Not published as of {day.isoformat()}: {error.format_message()}")
+            refused.append(day.isoformat())
+    if refused:
+        raise click.ClickException(
+            f"{len(refused)} of {len(dates)} dates were not published ({', '.join(refused)}); the reasons "
+            "are above. The lists of the other dates are published."
+        )
+
+
+def weekly_dates(first: dt.date, last: dt.date) -> list[dt.date]:
+    """``first`` and every 7 days after it up to ``last``; a usage error when ``last`` is before ``first``."""
+    if last < first:
+        raise click.BadParameter(
+            f"{last.isoformat()} is before the first scoring date {first.isoformat()}.",
+            param_hint="--weekly-until",
+        )
+    return [first + dt.timedelta(days=7 * week) for week in range((last - first).days // 7 + 1)]
+
+
+def report(state: dict, settings: Settings) -> None:
+    """What a scoring run published (or kept) and where to look next."""
     folder = Path(state["output_dir"])
     for newer in state.get("kept_current", []):
         click.echo(f"  Stored as history: the list of {newer} stays current (it has a newer as-of date).")

@@ -1,4 +1,5 @@
 import datetime as dt
+import itertools
 import os
 
 import click
@@ -6,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import cli
-from pipelines.commands.demo import demo_steps, timeline_dates, timeline_steps
+from pipelines.commands.demo import Timeline, demo_steps, timeline_dates, timeline_steps
 from tests.pipelines.commands import run_step
 from tests.pipelines.home_scan import identified_files, key_store_identities, open_to_others
 
@@ -17,21 +18,37 @@ def test_demo_chain_runs_every_layer_in_data_flow_order():
     assert [step.arguments[0] for step in STEPS] == ["synth", "ingest", "features", "train"]
 
 
-def test_time_passes_after_training_scoring_then_monitoring_at_each_date_oldest_first():
-    dates = timeline_dates(dt.date(2023, 12, 10))
-    assert dates == sorted(dates)
-    assert dates[-1] == dt.date(2023, 12, 1)
-    assert dates[0] == dt.date(2022, 11, 1)  # its 12-month outcomes mature by the last run
-    assert len(dates) == 4
-    assert all(day.day == 1 for day in dates)  # month starts, like the monthly extracts and training dates
-    steps = timeline_steps(dates)
-    assert [step.arguments[0] for step in steps] == ["score", "monitor"] * len(dates)
-    assert all(step.arguments[2] == day.isoformat() for step, day in zip(steps[::2], dates, strict=True))
+def test_time_passes_after_training_single_month_starts_then_weekly_lists_then_the_monitor():
+    timeline = timeline_dates(dt.date(2023, 12, 10))
+    assert timeline.single == (dt.date(2022, 11, 1), dt.date(2023, 5, 1))  # the first matures by the end
+    assert all(day.day == 1 for day in timeline.single)  # month starts, like the training dates
+    assert timeline.weekly[0] == dt.date(2023, 10, 1)
+    assert timeline.weekly[-1] == dt.date(2023, 12, 10)
+    assert {later - earlier for earlier, later in itertools.pairwise(timeline.weekly)} == {
+        dt.timedelta(days=7)
+    }
+    steps = timeline_steps(timeline)
+    assert [step.arguments[0] for step in steps] == ["score", "monitor"] * 3
+    assert [step.arguments[2] for step in steps[:4:2]] == ["2022-11-01", "2023-05-01"]
+    assert [step.arguments[2] for step in steps[1:4:2]] == ["2022-11-01", "2023-05-01"]
+    weekly = steps[4].arguments
+    assert weekly[weekly.index("--as-of") + 1] == "2023-10-01"
+    assert weekly[weekly.index("--weekly-until") + 1] == "2023-12-10"
+    assert steps[5].arguments[2] == "2023-12-10"  # the monitor after the weekly lists, at the last of them
     assert all(step.may_refuse for step in steps[::2])  # a refused list is reported, not a crash
     assert not any(step.may_refuse for step in steps[1::2])
 
 
-@pytest.mark.parametrize("step", timeline_steps([dt.date(2023, 12, 25)]), ids=lambda step: step.arguments[0])
+def test_the_weekly_series_ends_at_the_last_week_the_data_support():
+    timeline = timeline_dates(dt.date(2023, 12, 6))
+    assert timeline.weekly[-1] == dt.date(2023, 12, 3)  # 2023-12-10 is past the data
+    assert timeline.last == dt.date(2023, 12, 3)
+
+
+TIMELINE = timeline_steps(timeline_dates(dt.date(2023, 12, 25)))
+
+
+@pytest.mark.parametrize("step", TIMELINE, ids=lambda step: " ".join(step.arguments[:3]))
 def test_every_timeline_step_is_a_valid_command_line(step):
     context = click.Context(cli)
     command = cli.get_command(context, step.arguments[0])
@@ -71,8 +88,12 @@ def demo_home(tmp_path_factory):
         from pipelines.commands.demo import latest_supported_date
         from pipelines.settings import Settings
 
-        last = timeline_dates(latest_supported_date(Settings(home=home, demo=True)))[-1]
-        for step in timeline_steps([last]):
+        latest = latest_supported_date(Settings(home=home, demo=True))
+        # a short weekly series: a day that is not a month start (its drift reference is built at that
+        # day of earlier months, D148), then the month start; the monitor after the last of them
+        before = latest.replace(day=1) - dt.timedelta(days=7)
+        weekly = Timeline(single=(), weekly_from=before, weekly_until=latest)
+        for step in timeline_steps(weekly):
             outputs[step.arguments[0]] = run_step(home, *step.arguments)
         account = ["users", "add", "--username", "nurse", "--role", "nurse", "--district", "101-01"]
         added = CliRunner().invoke(

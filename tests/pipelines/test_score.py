@@ -413,6 +413,44 @@ def test_score_command_runs_the_prefect_flow_and_exits_non_zero_on_refusal(world
     assert not [name for name in os.environ if name.startswith("TIDLIG_")]  # nothing exported
 
 
+def test_weekly_until_scores_each_week_in_one_process_and_reports_a_refused_week_after_the_rest(
+    world, monkeypatch
+):
+    """A backfill (and the demo's weekly lists): every 7 days from --as-of, oldest first; a week that is
+    refused (here: its inputs drift) is named and the next week still scored, and the command then exits
+    non-zero saying which dates were not published."""
+    settings, state = world
+    drifting = dt.date(2024, 3, 11)
+
+    class WeekInputs(FakeInputs):
+        def features_at(self, feature_set_version, as_of):
+            rows = population(extra_admissions=3) if as_of == drifting else self.state["features"]
+            return rows.assign(prediction_date=pd.Timestamp(as_of))
+
+    monkeypatch.setattr(score, "load_models", lambda s, outcome, horizon: MODELS)
+    monkeypatch.setattr(score, "WarehouseRunInputs", lambda s, engine, as_task: WeekInputs(s, engine, state))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", str(settings.mlflow_tracking_uri))
+    arguments = ["--as-of", "2024-03-04", "--weekly-until", "2024-03-20", "--capacity", "5"]
+    result = CliRunner().invoke(cli, ["--home", str(settings.home), "score", *arguments])
+    assert result.exit_code == 1, result.output
+    assert "[1/3] Scoring as of 2024-03-04" in result.output
+    assert "[3/3] Scoring as of 2024-03-18" in result.output
+    assert "Not published as of 2024-03-11: Not published: input drift" in result.output
+    assert "1 of 3 dates were not published (2024-03-11)" in result.output
+    lists = table(settings, "screening_lists")
+    assert sorted(set(lists["as_of_date"])) == [pd.Timestamp("2024-03-04"), pd.Timestamp("2024-03-18")]
+    assert set(lists.loc[lists["status"] == "current", "as_of_date"]) == {pd.Timestamp("2024-03-18")}
+
+
+def test_weekly_until_before_the_first_date_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(
+        cli,
+        ["--home", str(tmp_path), "--demo", "score", "--as-of", "2024-03-04", "--weekly-until", "2024-03-01"],
+    )
+    assert result.exit_code == 2
+    assert "2024-03-01 is before the first scoring date 2024-03-04" in result.output
+
+
 class _FailedState:
     def __init__(self, error):
         self.error = error

@@ -223,3 +223,49 @@ def test_a_short_window_is_judged_on_reference_dates_whose_window_holds_as_many_
     # a long window is left to the calendar-span rule: 1 May follows 61 days, as 1 July does
     recency = "home_care_months_days_since_last_0_to_1825d"
     assert comparable_dates(recency, reference, dt.date(2023, 5, 1), None) == [dt.date(2021, 7, 1)]
+
+
+def test_a_weekly_date_off_the_reference_days_is_judged_on_the_same_day_of_months_as_long_before_it():
+    """D148: features are built for month starts, lists weekly. On 24 November a record of October is 54
+    days old (October has 31 days) and at 1 November not registered yet; so the reference is built on the
+    24th of the latest months that follow a 31-day month after a 30-day one, as November does."""
+    from screening.drift import reference_dates_moved_to
+
+    quarters = [dt.date(2022, m, 1) for m in (1, 4, 7, 10)] + [dt.date(2023, m, 1) for m in (1, 4, 7, 10)]
+    assert reference_dates_moved_to(quarters, dt.date(2023, 11, 24)) == [
+        dt.date(2022, 11, 24),  # after September (30) and October (31)
+        dt.date(2023, 1, 24),  # after November (30) and December (31)
+        dt.date(2023, 6, 24),  # after April (30) and May (31)
+        dt.date(2023, 8, 24),  # after June (30) and July (31)
+    ]
+    assert reference_dates_moved_to(quarters, dt.date(2023, 11, 24), count=2) == [
+        dt.date(2023, 6, 24),
+        dt.date(2023, 8, 24),
+    ]
+
+
+def test_a_date_in_the_position_of_a_reference_date_or_at_a_month_start_needs_no_moved_reference():
+    from screening.drift import reference_dates_moved_to
+
+    quarters = [dt.date(2023, m, 1) for m in (1, 4, 7, 10)]
+    assert reference_dates_moved_to(quarters, dt.date(2023, 11, 1)) == []  # month starts: D125's rule
+    assert reference_dates_moved_to([dt.date(2023, 8, 15)], dt.date(2023, 11, 15)) == []
+    assert reference_dates_moved_to([], dt.date(2023, 11, 15)) == []
+
+
+def test_moved_reference_dates_stay_before_the_scoring_date_and_after_the_earliest_reference_month():
+    """A 30 March follows a 28-day February once a year (not in leap years), so there are fewer such
+    dates; none is before the month of the earliest reference date, and the feature table's dates after
+    the scoring date are never a reference."""
+    from screening.drift import reference_dates_moved_to
+
+    assert reference_dates_moved_to([dt.date(2019, 1, 1)], dt.date(2023, 3, 30)) == [
+        dt.date(2019, 3, 30),
+        dt.date(2021, 3, 30),
+        dt.date(2022, 3, 30),
+    ]
+    # 8 December follows November (30) after October (31), as 8 October does; not 8 November
+    assert reference_dates_moved_to([dt.date(2023, 10, 1), dt.date(2023, 11, 1)], dt.date(2023, 12, 8)) == [
+        dt.date(2023, 10, 8)
+    ]
+    assert reference_dates_moved_to([dt.date(2024, 1, 1)], dt.date(2023, 12, 8)) == []
