@@ -216,31 +216,10 @@ def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.dat
     there) and gives the same rows whatever the shards.
     """
     features_dir = Path(settings.features_dir)
-    feature_set_folder(features_dir, feature_set_version)
-    manifest = read_manifest(features_dir, feature_set_version)
+    feature_set_folder(features_dir, feature_set_version)  # a clear error when the version is not there
     spec = rebuildable_spec(settings, feature_set_version)
     if spec is not None:
-        from features.cohort import build_cohort
-        from pipelines.cluster import shard_count
-        from pipelines.features_flow import sharded_features
-        from warehouse.store import Warehouse
-
-        dates = [pd.Timestamp(as_of)]
-        warehouse_dir = Path(settings.warehouse_dir)
-        connection = Warehouse(warehouse_dir).connect(read_only=True)
-        try:
-            area = manifest.spec_context["area_municipalities"]
-            members = build_cohort(connection, dates, manifest.mode, area).members  # type: ignore[arg-type]
-        finally:
-            connection.close()
-        return sharded_features(
-            members,
-            shard_count(settings.shards, settings.cluster),
-            warehouse_dir=warehouse_dir,
-            spec=spec,
-            dates=dates,
-            mode=manifest.mode,
-        )
+        return fresh_features(settings, feature_set_version, spec, [as_of])
     rows = read_features(features_dir, feature_set_version, prediction_dates=[pd.Timestamp(as_of)])
     if rows.empty:
         raise MissingInputError(
@@ -248,6 +227,35 @@ def scoring_features(settings: Settings, feature_set_version: str, as_of: dt.dat
             f"Run `tidlig features` with prediction date {as_of}."
         )
     return rows.reset_index(drop=True)
+
+
+def fresh_features(
+    settings: Settings, feature_set_version: str, spec: Any, days: Sequence[dt.date]
+) -> pd.DataFrame:
+    """Feature rows of every cohort member at each of ``days``, as known at that day, built from the
+    warehouse with ``spec`` in one pass (one cohort, one engine run), sharded by person."""
+    from features.cohort import build_cohort
+    from pipelines.cluster import shard_count
+    from pipelines.features_flow import sharded_features
+    from warehouse.store import Warehouse
+
+    manifest = read_manifest(Path(settings.features_dir), feature_set_version)
+    dates = [pd.Timestamp(day) for day in days]
+    warehouse_dir = Path(settings.warehouse_dir)
+    connection = Warehouse(warehouse_dir).connect(read_only=True)
+    try:
+        area = manifest.spec_context["area_municipalities"]
+        members = build_cohort(connection, dates, manifest.mode, area).members  # type: ignore[arg-type]
+    finally:
+        connection.close()
+    return sharded_features(
+        members,
+        shard_count(settings.shards, settings.cluster),
+        warehouse_dir=warehouse_dir,
+        spec=spec,
+        dates=dates,
+        mode=manifest.mode,
+    )
 
 
 def reference_features(settings: Settings, feature_set_version: str, as_of: dt.date) -> BinnedReference:
@@ -278,13 +286,13 @@ def moved_reference_dates(settings: Settings, feature_set_version: str, as_of: d
 
 
 def features_at_dates(settings: Settings, feature_set_version: str, dates: Sequence[dt.date]) -> pd.DataFrame:
-    """Feature rows built fresh at each of ``dates``, as known at that date, with its ``prediction_date``
-    (the moved drift reference of D148)."""
-    frames = [
-        scoring_features(settings, feature_set_version, day).assign(prediction_date=pd.Timestamp(day))
-        for day in dates
-    ]
-    return pd.concat(frames, ignore_index=True)
+    """Feature rows built fresh at each of ``dates``, as known at that date, in one pass, with their
+    ``prediction_date`` (the moved drift reference of D148); the spec must be rebuildable
+    (:func:`rebuildable_spec`)."""
+    spec = rebuildable_spec(settings, feature_set_version)
+    if spec is None:
+        raise MissingInputError(f"The spec of feature set {feature_set_version} can no longer be rebuilt.")
+    return fresh_features(settings, feature_set_version, spec, dates)
 
 
 def read_history_for(settings: Settings, person_keys: Sequence[str], as_of: dt.date) -> CitizenHistory:

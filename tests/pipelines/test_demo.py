@@ -22,8 +22,8 @@ def test_time_passes_after_training_single_month_starts_then_weekly_lists_then_t
     timeline = timeline_dates(dt.date(2023, 12, 10))
     assert timeline.single == (dt.date(2022, 11, 1), dt.date(2023, 5, 1))  # the first matures by the end
     assert all(day.day == 1 for day in timeline.single)  # month starts, like the training dates
-    assert timeline.weekly[0] == dt.date(2023, 10, 1)
-    assert timeline.weekly[-1] == dt.date(2023, 12, 10)
+    assert timeline.weekly[0] == dt.date(2023, 11, 1)
+    assert timeline.weekly[-1] == dt.date(2023, 12, 6)  # the last week the data support
     assert {later - earlier for earlier, later in itertools.pairwise(timeline.weekly)} == {
         dt.timedelta(days=7)
     }
@@ -32,17 +32,17 @@ def test_time_passes_after_training_single_month_starts_then_weekly_lists_then_t
     assert [step.arguments[2] for step in steps[:4:2]] == ["2022-11-01", "2023-05-01"]
     assert [step.arguments[2] for step in steps[1:4:2]] == ["2022-11-01", "2023-05-01"]
     weekly = steps[4].arguments
-    assert weekly[weekly.index("--as-of") + 1] == "2023-10-01"
-    assert weekly[weekly.index("--weekly-until") + 1] == "2023-12-10"
-    assert steps[5].arguments[2] == "2023-12-10"  # the monitor after the weekly lists, at the last of them
+    assert weekly[weekly.index("--as-of") + 1] == "2023-11-01"
+    assert weekly[weekly.index("--weekly-until") + 1] == "2023-12-06"
+    assert steps[5].arguments[2] == "2023-12-06"  # the monitor after the weekly lists, at the last of them
     assert all(step.may_refuse for step in steps[::2])  # a refused list is reported, not a crash
     assert not any(step.may_refuse for step in steps[1::2])
 
 
 def test_the_weekly_series_ends_at_the_last_week_the_data_support():
-    timeline = timeline_dates(dt.date(2023, 12, 6))
-    assert timeline.weekly[-1] == dt.date(2023, 12, 3)  # 2023-12-10 is past the data
-    assert timeline.last == dt.date(2023, 12, 3)
+    timeline = timeline_dates(dt.date(2023, 12, 5))
+    assert timeline.weekly[-1] == dt.date(2023, 11, 29)  # 6 December is past the data
+    assert timeline.last == dt.date(2023, 11, 29)
 
 
 TIMELINE = timeline_steps(timeline_dates(dt.date(2023, 12, 25)))

@@ -133,3 +133,23 @@ def test_drift_over_the_threshold_refuses_and_keeps_the_published_lists_current(
     pd.testing.assert_frame_equal(before, after)
     runs = read(world["home"], "screening_runs")
     assert "refused" in set(runs["status"])
+
+
+def test_the_moved_drift_reference_is_the_scoring_build_at_each_of_its_days_in_one_pass(world):
+    """D148: the reference a weekly date is judged on is built at several days at once; its rows are the
+    rows a scoring run at each of those days would build, as known at that day."""
+    import datetime as dt
+
+    from pipelines.score_flow import features_at_dates, scoring_features
+    from pipelines.settings import Settings
+
+    settings = Settings(home=world["home"], demo=True)
+    days = [dt.date(2022, 6, 15), dt.date(2022, 8, 15)]
+    together = features_at_dates(settings, world["version"], days)
+    one_by_one = pd.concat([scoring_features(settings, world["version"], day) for day in days])
+    order = ["person_key", "prediction_date"]
+    assert set(together["prediction_date"]) == {pd.Timestamp(day) for day in days}
+    pd.testing.assert_frame_equal(
+        together.sort_values(order).reset_index(drop=True),
+        one_by_one.sort_values(order).reset_index(drop=True),
+    )
