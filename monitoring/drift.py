@@ -24,8 +24,7 @@ from screening.drift import (
     comparable_dates,
     distribution_test,
     feature_kind,
-    population_stability_index,
-    psi_bins,
+    psi_with_bins,
 )
 
 SCORE_FEATURE = "risk"
@@ -134,9 +133,10 @@ def _one_row(
     if not comparable or reference.empty:
         return row
     test = distribution_test(reference, current, "continuous" if kind == "score" else kind)  # type: ignore[arg-type]
+    psi, bins = psi_with_bins(reference, current)
     return row | {
-        "psi": round(population_stability_index(reference, current), 6),
-        "bins": psi_bins(reference, current),
+        "psi": round(psi, 6),
+        "bins": bins,
         "statistic": test.statistic,
         "p_value": test.p_value,
     }

@@ -38,8 +38,15 @@ def population_stability_index(reference: pd.Series, current: pd.Series) -> floa
 
 def psi_bins(reference: pd.Series, current: pd.Series) -> int:
     """How many bins the PSI of these two samples sums over (the occupied ones; 0 when a side is empty)."""
-    counts = _psi_counts(reference, current)
-    return 0 if counts is None else len(counts[0])
+    return psi_with_bins(reference, current)[1]
+
+
+def psi_with_bins(reference: pd.Series, current: pd.Series) -> tuple[float, int]:
+    """:func:`population_stability_index` and :func:`psi_bins` of two samples, binned once."""
+    bins = reference_bins(reference)
+    current_counts = bins.current_counts(current)
+    counts = _occupied_counts(bins.counts, current_counts)
+    return _psi_of_counts(counts), 0 if counts is None else len(counts[0])
 
 
 def psi_noise_bound(bins: int, n_reference: int, n_current: int, alpha: float) -> float:
@@ -94,7 +101,10 @@ def reference_bins(reference: pd.Series) -> ReferenceBins:
 
 def psi_against(bins: ReferenceBins, current: pd.Series) -> float:
     """:func:`population_stability_index` of ``current`` against a binned reference (the same value)."""
-    counts = _occupied_counts(bins.counts, bins.current_counts(current))
+    return _psi_of_counts(_occupied_counts(bins.counts, bins.current_counts(current)))
+
+
+def _psi_of_counts(counts: tuple[np.ndarray, np.ndarray] | None) -> float:
     if counts is None:
         return 0.0
     ref_counts, cur_counts = counts[0] + SMOOTHING, counts[1] + SMOOTHING
@@ -105,13 +115,6 @@ def psi_against(bins: ReferenceBins, current: pd.Series) -> float:
 
 def _as_float(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values.astype("float64", errors="ignore"), errors="coerce")
-
-
-def _psi_counts(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """Counts per occupied PSI bin of each side (deciles or distinct values of the reference, plus
-    "other" and missing); None when a side has no value at all."""
-    bins = reference_bins(reference)
-    return _occupied_counts(bins.counts, bins.current_counts(current))
 
 
 def _occupied_counts(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -404,14 +407,22 @@ def distribution_test(reference: pd.Series, current: pd.Series, kind: FeatureKin
             warnings.filterwarnings("ignore", "ks_2samp: Exact calculation unsuccessful", RuntimeWarning)
             result = stats.ks_2samp(np.nan_to_num(ref, nan=below), np.nan_to_num(cur, nan=below))
         return DistributionTest("ks", float(result.statistic), float(result.pvalue))
-    ref_counts = reference.astype("object").where(reference.notna(), "<missing>").astype(str).value_counts()
-    cur_counts = current.astype("object").where(current.notna(), "<missing>").astype(str).value_counts()
+    ref_counts, cur_counts = _category_counts(reference), _category_counts(current)
     table = pd.concat([ref_counts, cur_counts], axis=1).fillna(0.0).to_numpy(dtype=float).T
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
         return DistributionTest("chi_square", 0.0 if table.shape[1] == 1 else float("nan"), 1.0)
     result = stats.chi2_contingency(table, correction=False)
     return DistributionTest("chi_square", float(result.statistic), float(result.pvalue))
+
+
+def _category_counts(values: pd.Series) -> pd.Series:
+    """Rows per category, missing as a category of its own. Numbers are counted as numbers (each distinct
+    value one category, as its text would be, without writing a text per row)."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        counts = values.astype("float64").value_counts(dropna=False)
+        return counts.set_axis(["<missing>" if np.isnan(key) else repr(float(key)) for key in counts.index])
+    return values.astype("object").where(values.notna(), "<missing>").astype(str).value_counts()
 
 
 class KeptBins(Protocol):
