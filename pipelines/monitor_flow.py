@@ -206,6 +206,7 @@ class WarehouseMonitorInputs(OperationalLists):
         self.as_task = as_task
         self.as_of = as_of  # the run's date: the reference is built at its day of the month when needed
         self._list_dates: dict[str, dt.date] | None = None
+        self._outcomes: dict[tuple[dt.date, dt.date], pd.DataFrame] = {}
 
     def _list_date(self, list_id: str) -> dt.date:
         if self._list_dates is None:
@@ -216,9 +217,14 @@ class WarehouseMonitorInputs(OperationalLists):
         return self._list_dates[list_id]
 
     def outcomes(self, list_id: str, observed_until: dt.date) -> pd.DataFrame:
-        return self.as_task(read_outcomes, retried=True)(
-            self.settings, self._list_date(list_id), observed_until, self.config
-        )
+        # the outcomes are the whole cohort's at the list's date: every district's list of that date
+        # shares them, so they are built once per date and observation end, not once per list
+        key = (self._list_date(list_id), observed_until)
+        if key not in self._outcomes:
+            self._outcomes[key] = self.as_task(read_outcomes, retried=True)(
+                self.settings, key[0], observed_until, self.config
+            )
+        return self._outcomes[key]
 
     def reference_features(self) -> pd.DataFrame:
         if self.as_of is not None:  # not one task: each date's build has its shards as tasks

@@ -135,3 +135,34 @@ def test_a_stopped_home_care_source_is_flagged_within_two_monitor_runs(tmp_path)
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def test_the_outcomes_of_a_date_are_built_once_for_all_its_district_lists(tmp_path, monkeypatch):
+    """Every district's list of one date is judged on the same cohort's outcomes; building them per list
+    made the demo's last monitor read the warehouse 46 times for two dates."""
+    from monitoring.config import MonitorConfig
+
+    built = []
+
+    def fake_read_outcomes(settings, list_date, observed_until, config):
+        built.append((list_date, observed_until))
+        return pd.DataFrame({"person_key": ["a"], "event": [True], "event_date": [pd.Timestamp(list_date)]})
+
+    class Lists(monitor_flow.WarehouseMonitorInputs):
+        def published_lists(self):
+            return pd.DataFrame(
+                {
+                    "list_id": ["l1", "l2", "l3"],
+                    "as_of_date": [dt.date(2023, 1, 2), dt.date(2023, 1, 2), dt.date(2023, 1, 9)],
+                }
+            )
+
+    monkeypatch.setattr(monitor_flow, "read_outcomes", fake_read_outcomes)
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'operational.sqlite'}")
+    inputs = Lists(Settings(home=tmp_path), engine, champion=None, config=MonitorConfig())
+    end = dt.date(2024, 1, 9)
+    frames = [inputs.outcomes(list_id, end) for list_id in ("l1", "l2", "l3", "l1")]
+    assert built == [(dt.date(2023, 1, 2), end), (dt.date(2023, 1, 9), end)]
+    assert frames[0] is frames[1]
+    pd.testing.assert_frame_equal(frames[2], fake_read_outcomes(None, dt.date(2023, 1, 9), end, None))
+    engine.dispose()
