@@ -31,6 +31,7 @@ from pipelines.progress import say
 from pipelines.score_flow import (
     AsTask,
     as_prefect_task,
+    moved_reference,
     plain,
     read_batches,
     read_history_start,
@@ -124,31 +125,6 @@ def read_reference(settings: Settings, champion: Champion) -> pd.DataFrame:
     return with_risk(rows.reset_index(drop=True).copy(), champion.model)  # copy: one block, no warning
 
 
-def moved_reference(settings: Settings, champion: Champion, as_of: dt.date) -> pd.DataFrame | None:
-    """The reference built fresh at ``as_of``'s day of the month of the reference period's months, with
-    the champion's ``risk``, when no reference date is in ``as_of``'s calendar position (D148, as the
-    scoring run's drift check does); None when one is."""
-    from features.store import read_manifest
-    from monitoring.chain import with_risk
-    from pipelines.score_flow import features_at_dates, rebuildable_spec
-    from screening.drift import reference_dates_moved_to
-
-    version = champion.model.feature_set_version
-    if rebuildable_spec(settings, version) is None:
-        return None
-    dates = read_manifest(Path(settings.features_dir), version).prediction_dates
-    moved = []
-    if champion.reference_dates:
-        first, last = (stamp.date() for stamp in champion.reference_dates)
-        moved = reference_dates_moved_to([day for day in dates if first <= day <= last], as_of)
-    # no month of the reference period is in as_of's position: the feature table's months are
-    moved = moved or reference_dates_moved_to(dates, as_of)
-    if not moved:
-        return None
-    say(f"Drift reference built at {', '.join(day.isoformat() for day in moved)} (day {as_of.day}, D148)")
-    return with_risk(features_at_dates(settings, version, moved), champion.model)
-
-
 def read_current(settings: Settings, champion: Champion, as_of: dt.date) -> pd.DataFrame:
     """The scoring population at ``as_of`` (built as the scoring run builds it), with the champion's risk."""
     from monitoring.chain import with_risk
@@ -228,9 +204,16 @@ class WarehouseMonitorInputs(OperationalLists):
 
     def reference_features(self) -> pd.DataFrame:
         if self.as_of is not None:  # not one task: each date's build has its shards as tasks
-            moved = moved_reference(self.settings, self.champion, self.as_of)
+            from monitoring.chain import with_risk
+
+            period = None
+            if self.champion.reference_dates:
+                first, last = self.champion.reference_dates
+                period = (first.date(), last.date())
+            version = self.champion.model.feature_set_version
+            moved = moved_reference(self.settings, version, self.as_of, period)
             if moved is not None:
-                return moved
+                return with_risk(moved, self.champion.model)
         return self.as_task(read_reference, retried=True)(self.settings, self.champion)
 
     def current_features(self, as_of: dt.date) -> pd.DataFrame:

@@ -273,26 +273,35 @@ def reference_features(settings: Settings, feature_set_version: str, as_of: dt.d
     return BinnedReference(rows, KeptReferenceBins(folder, feature_set_version, features_file))
 
 
-def moved_reference_dates(settings: Settings, feature_set_version: str, as_of: dt.date) -> list[dt.date]:
-    """The days at which the drift reference is built fresh because the feature table has no date in
-    ``as_of``'s calendar position (``screening.drift.reference_dates_moved_to``, D148); an empty list
-    when it has one, or when the spec cannot be rebuilt."""
+def moved_reference(
+    settings: Settings,
+    feature_set_version: str,
+    as_of: dt.date,
+    period: tuple[dt.date, dt.date] | None = None,
+) -> pd.DataFrame | None:
+    """The drift reference built fresh, as known at each day, at the days
+    ``screening.drift.reference_dates_moved_to`` names because no prediction date of the feature set is
+    in ``as_of``'s calendar position (D148); None when one is, or when the spec cannot be rebuilt.
+
+    With ``period`` (the champion's validation span, for the monitor) the days are taken from the
+    prediction dates inside it first, and from all of them when the period has no month in position."""
     from screening.drift import reference_dates_moved_to
 
-    if rebuildable_spec(settings, feature_set_version) is None:
-        return []
-    manifest = read_manifest(Path(settings.features_dir), feature_set_version)
-    return reference_dates_moved_to(manifest.prediction_dates, as_of)
-
-
-def features_at_dates(settings: Settings, feature_set_version: str, dates: Sequence[dt.date]) -> pd.DataFrame:
-    """Feature rows built fresh at each of ``dates``, as known at that date, in one pass, with their
-    ``prediction_date`` (the moved drift reference of D148); the spec must be rebuildable
-    (:func:`rebuildable_spec`)."""
     spec = rebuildable_spec(settings, feature_set_version)
     if spec is None:
-        raise MissingInputError(f"The spec of feature set {feature_set_version} can no longer be rebuilt.")
-    return fresh_features(settings, feature_set_version, spec, dates)
+        return None
+    dates = read_manifest(Path(settings.features_dir), feature_set_version).prediction_dates
+    moved = []
+    if period is not None:
+        moved = reference_dates_moved_to([day for day in dates if period[0] <= day <= period[1]], as_of)
+    moved = moved or reference_dates_moved_to(dates, as_of)
+    if not moved:
+        return None
+    say(
+        f"No reference date is on day {as_of.day} of its month: building the drift reference "
+        f"at {', '.join(day.isoformat() for day in moved)} (D148)"
+    )
+    return fresh_features(settings, feature_set_version, spec, moved)
 
 
 def read_history_for(settings: Settings, person_keys: Sequence[str], as_of: dt.date) -> CitizenHistory:
@@ -341,13 +350,9 @@ class WarehouseRunInputs:
         return scoring_features(self.settings, feature_set_version, as_of)
 
     def reference_features(self, feature_set_version: str, as_of: dt.date) -> BinnedReference | pd.DataFrame:
-        moved = moved_reference_dates(self.settings, feature_set_version, as_of)
-        if moved:  # not one task: each date's build has its shards as tasks
-            say(
-                f"No reference date is on day {as_of.day} of its month: building the drift reference "
-                f"at {', '.join(day.isoformat() for day in moved)} (D148)"
-            )
-            return features_at_dates(self.settings, feature_set_version, moved)
+        moved = moved_reference(self.settings, feature_set_version, as_of)  # not one task: its shards are
+        if moved is not None:
+            return moved
         return self.as_task(reference_features, retried=True)(self.settings, feature_set_version, as_of)
 
     def history_for(self, person_keys: Sequence[str], as_of: dt.date) -> CitizenHistory:

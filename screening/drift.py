@@ -44,8 +44,7 @@ def psi_bins(reference: pd.Series, current: pd.Series) -> int:
 def psi_with_bins(reference: pd.Series, current: pd.Series) -> tuple[float, int]:
     """:func:`population_stability_index` and :func:`psi_bins` of two samples, binned once."""
     bins = reference_bins(reference)
-    current_counts = bins.current_counts(current)
-    counts = _occupied_counts(bins.counts, current_counts)
+    counts = _occupied_counts(bins.counts, bins.current_counts(current))
     return _psi_of_counts(counts), 0 if counts is None else len(counts[0])
 
 

@@ -6,8 +6,7 @@ scored at two month starts over the last year of deliveries, then weekly from th
 last one, oldest first, with the monitor after each single date and after the weekly series
 (:func:`timeline_dates`), so the first lists' outcomes mature and every over-time view of the analyst
 pages has content. A scoring the platform refuses (a monitoring hold, drift) does not stop the demo: it is
-counted and named in the
-summary, as it happened.
+counted and named in the summary, as it happened.
 """
 
 from __future__ import annotations
@@ -98,8 +97,9 @@ class Timeline:
 
     @property
     def weekly(self) -> list[dt.date]:
-        span = (self.weekly_until - self.weekly_from).days
-        return [self.weekly_from + dt.timedelta(days=7 * week) for week in range(span // 7 + 1)]
+        from pipelines.commands.score import weekly_dates
+
+        return weekly_dates(self.weekly_from, self.weekly_until)  # as `tidlig score --weekly-until` scores
 
     @property
     def last(self) -> dt.date:

@@ -140,12 +140,12 @@ def test_the_moved_drift_reference_is_the_scoring_build_at_each_of_its_days_in_o
     rows a scoring run at each of those days would build, as known at that day."""
     import datetime as dt
 
-    from pipelines.score_flow import features_at_dates, scoring_features
+    from pipelines.score_flow import fresh_features, rebuildable_spec, scoring_features
     from pipelines.settings import Settings
 
     settings = Settings(home=world["home"], demo=True)
     days = [dt.date(2022, 6, 15), dt.date(2022, 8, 15)]
-    together = features_at_dates(settings, world["version"], days)
+    together = fresh_features(settings, world["version"], rebuildable_spec(settings, world["version"]), days)
     one_by_one = pd.concat([scoring_features(settings, world["version"], day) for day in days])
     order = ["person_key", "prediction_date"]
     assert set(together["prediction_date"]) == {pd.Timestamp(day) for day in days}
