@@ -15,15 +15,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from monitoring.disclosure import cell_is_disclosable
 from screening.drift import (
+    DistributionTest,
+    chi_square_test_of_values,
     comparable_dates,
     distribution_test,
     feature_kind,
+    float_values,
+    ks_test_of_values,
+    psi_of_values,
     psi_with_bins,
 )
 
@@ -75,6 +81,7 @@ def drift_rows(
         name: "score" if name == SCORE_FEATURE else feature_kind(pd.concat([reference[name], current[name]]))
         for name in names
     }
+    columns = {name: _FeatureColumns.of(reference[name], current[name]) for name in names}
     rows = []
     ref_district = reference["district"].astype(str).to_numpy()
     cur_district = current["district"].astype(str).to_numpy()
@@ -89,30 +96,71 @@ def drift_rows(
         if district != ALL_DISTRICTS and not own_reference.any():
             in_reference, scope = np.ones(len(reference), bool), "all districts"
         for name in names:
+            kept = in_reference & kept_rows[name]
             rows.append(
                 _one_row(
-                    reference.loc[in_reference & kept_rows[name], name],
-                    current.loc[in_current, name],
+                    columns[name],
+                    kept,
+                    in_current,
                     district=district,
                     feature=name,
                     kind=kinds[name],
-                    comparable=bool((in_reference & kept_rows[name]).any()),
                     reference_scope=scope,
                 )
             )
     return pd.DataFrame(rows, columns=list(DRIFT_COLUMNS))
 
 
+@dataclass(frozen=True)
+class _FeatureColumns:
+    """One feature's reference and current values, read out of the frames once for all districts: as
+    float arrays when both are numbers or booleans (binned and tested as arrays), else as the Series."""
+
+    reference: pd.Series
+    current: pd.Series
+    reference_values: np.ndarray | None
+    current_values: np.ndarray | None
+
+    @classmethod
+    def of(cls, reference: pd.Series, current: pd.Series) -> _FeatureColumns:
+        numeric = all(
+            pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
+            for column in (reference, current)
+        )
+        if not numeric:
+            return cls(reference, current, None, None)
+        return cls(reference, current, float_values(reference), float_values(current))
+
+    def test(self, in_reference: np.ndarray, in_current: np.ndarray, kind: str) -> DistributionTest:
+        """The test suited to ``kind`` (``score``: as continuous) on the rows selected on each side."""
+        if self.reference_values is None or self.current_values is None:
+            return distribution_test(
+                self.reference[in_reference],
+                self.current[in_current],
+                "continuous" if kind == "score" else kind,  # type: ignore[arg-type]
+            )
+        reference, current = self.reference_values[in_reference], self.current_values[in_current]
+        if kind in ("continuous", "score"):
+            return ks_test_of_values(reference, current)
+        return chi_square_test_of_values(reference, current)
+
+    def psi(self, in_reference: np.ndarray, in_current: np.ndarray) -> tuple[float, int]:
+        if self.reference_values is None or self.current_values is None:
+            return psi_with_bins(self.reference[in_reference], self.current[in_current])
+        return psi_of_values(self.reference_values[in_reference], self.current_values[in_current])
+
+
 def _one_row(
-    reference: pd.Series,
-    current: pd.Series,
+    columns: _FeatureColumns,
+    in_reference: np.ndarray,
+    in_current: np.ndarray,
     *,
     district: str,
     feature: str,
     kind: str,
-    comparable: bool,
     reference_scope: str,
 ) -> dict[str, object]:
+    n_reference, n_current = int(in_reference.sum()), int(in_current.sum())
     row: dict[str, object] = {
         "district": district,
         "feature": feature,
@@ -121,19 +169,19 @@ def _one_row(
         "test": "ks" if kind in ("continuous", "score") else "chi_square",
         "statistic": None,
         "p_value": None,
-        "n_reference": len(reference),
-        "n_current": len(current),
-        "comparable": comparable,
+        "n_reference": n_reference,
+        "n_current": n_current,
+        "comparable": n_reference > 0,
         "reference_scope": reference_scope,
         "suppressed": False,
         "bins": None,
     }
-    if not cell_is_disclosable(len(current)):
+    if not cell_is_disclosable(n_current):
         return row | {"n_current": None, "suppressed": True}
-    if not comparable or reference.empty:
+    if n_reference == 0:
         return row
-    test = distribution_test(reference, current, "continuous" if kind == "score" else kind)  # type: ignore[arg-type]
-    psi, bins = psi_with_bins(reference, current)
+    test = columns.test(in_reference, in_current, kind)
+    psi, bins = columns.psi(in_reference, in_current)
     return row | {
         "psi": round(psi, 6),
         "bins": bins,

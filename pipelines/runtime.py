@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from typing import Any
 
 from pipelines.settings import Settings
 
@@ -42,3 +44,57 @@ def prepare_environment(settings: Settings) -> None:
         level = os.environ[f"PREFECT_LOGGING_LOGGERS_PREFECT_{logger.upper()}_LEVEL"]
         logging.getLogger(f"prefect.{logger}").setLevel(level)
     os.environ.setdefault("MLFLOW_TRACKING_URI", str(settings.mlflow_tracking_uri))
+
+
+class SharedPrefectServer:
+    """One temporary Prefect API server for a chain of step processes (``tidlig demo``), started in the
+    background while the first step runs.
+
+    Without it every step process starts Prefect's ephemeral server of its own, about 10-15 s each on this
+    2-core machine (decision D149). The server is Prefect's own (``SubprocessASGIServer``, what ephemeral
+    mode runs), on the home's Prefect database, so the runs land where the steps' own servers would put
+    them. A user's ``PREFECT_API_URL`` wins: then nothing is started and that server is used.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._given = os.environ.get("PREFECT_API_URL")
+        self._server: Any = None
+        self._failure: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if self._given is None:
+            prepare_environment(settings)  # PREFECT_HOME is the home's before Prefect reads its settings
+            self._thread = threading.Thread(target=self._start, name="prefect-server", daemon=True)
+            self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            from prefect.server.api.server import SubprocessASGIServer
+
+            server = SubprocessASGIServer()
+            self._server = server
+            server.start(timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+        except Exception as error:  # the steps then start their own, as without this
+            self._failure = error
+
+    def api_url(self) -> str | None:
+        """The server's API address once it answers (waits for it), or None when it could not start (each
+        step then starts its own ephemeral server); the reason is in :attr:`failure`."""
+        if self._given is not None:
+            return self._given
+        if self._thread is not None:
+            self._thread.join()
+        if self._failure is not None or self._server is None:
+            return None
+        return str(self._server.api_url)
+
+    @property
+    def failure(self) -> BaseException | None:
+        return self._failure
+
+    def stop(self) -> None:
+        """Stop the server this object started (a user's server is left alone)."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None

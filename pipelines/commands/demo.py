@@ -166,9 +166,12 @@ def latest_supported_date(settings: Settings) -> dt.date:
     return supported(Warehouse(settings.warehouse_dir).batches())
 
 
-def run_step(step: DemoStep, settings: Settings, number: int, total: int) -> float | None:
+def run_step(
+    step: DemoStep, settings: Settings, number: int, total: int, prefect_api_url: str | None = None
+) -> float | None:
     """Run one step as a subprocess, streaming its output; raise ClickException if it fails (a step that
-    ``may_refuse`` returns None instead)."""
+    ``may_refuse`` returns None instead). With ``prefect_api_url`` the step's flows report to that Prefect
+    server instead of starting one of their own (``pipelines.runtime.SharedPrefectServer``)."""
     click.secho(f"\n[{number}/{total}] {step.title}", bold=True)
     command = [sys.executable, "-m", "pipelines.cli", "--home", str(settings.home), "--demo", *step.arguments]
     click.echo("  $ tidlig --demo " + " ".join(step.arguments))
@@ -176,6 +179,8 @@ def run_step(step: DemoStep, settings: Settings, number: int, total: int) -> flo
     environment = os.environ.copy()
     if settings.cluster is not None:  # every step on the cluster (`tidlig --cluster ... demo`)
         environment["TIDLIG_CLUSTER"] = settings.cluster
+    if prefect_api_url is not None:
+        environment["PREFECT_API_URL"] = prefect_api_url
     completed = subprocess.run(command, check=False, env=environment)  # noqa: S603 (our own CLI)
     elapsed = time.monotonic() - started
     if completed.returncode != 0 and step.may_refuse:
@@ -220,13 +225,26 @@ def command(
     )
     total_started = time.monotonic()
     total = len(steps) + 2 * len(TIMELINE_MONTHS_BACK) + 2
-    for number, step in enumerate(steps, start=1):
-        run_step(step, settings, number, total)
-    timeline = timeline_steps(timeline_dates(latest_supported_date(settings)))
-    refused = []
-    for number, step in enumerate(timeline, start=len(steps) + 1):
-        if run_step(step, settings, number, len(steps) + len(timeline)) is None:
-            refused.append(step.arguments[2])
+    from pipelines.runtime import SharedPrefectServer
+
+    prefect_server = SharedPrefectServer(settings)  # starts while the world is generated (D149)
+    try:
+        run_step(steps[0], settings, 1, total)  # synth: no Prefect flow
+        prefect_api_url = prefect_server.api_url()
+        if prefect_api_url is None:
+            click.echo(
+                f"  (one Prefect server for all steps did not start: {prefect_server.failure}; "
+                "each step starts its own)"
+            )
+        for number, step in enumerate(steps[1:], start=2):
+            run_step(step, settings, number, total, prefect_api_url)
+        timeline = timeline_steps(timeline_dates(latest_supported_date(settings)))
+        refused = []
+        for number, step in enumerate(timeline, start=len(steps) + 1):
+            if run_step(step, settings, number, len(steps) + len(timeline), prefect_api_url) is None:
+                refused.append(step.arguments[2])
+    finally:
+        prefect_server.stop()
     district = first_published_district(settings)
     nurse_note = ensure_demo_nurse(settings, district)
     analyst_note = ensure_demo_analyst(settings)

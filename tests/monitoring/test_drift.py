@@ -4,6 +4,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from monitoring.drift import drift_rows
 
@@ -71,3 +72,29 @@ def test_the_input_frames_are_not_changed():
     drift_rows(reference, current, ["living_alone"], current_date=dt.date(2024, 1, 1), history_start=None)
     pd.testing.assert_frame_equal(reference, before[0])
     pd.testing.assert_frame_equal(current, before[1])
+
+
+def test_each_districts_row_is_the_test_and_psi_of_its_own_rows_whatever_the_columns_type():
+    """Numbers are binned and tested as arrays, text as a Series: either way a district's row is what the
+    scoring gate's functions give on that district's rows."""
+    from screening.drift import distribution_test, psi_with_bins
+
+    reference, current = frames()
+    for frame in (reference, current):
+        frame["housing"] = np.where(frame["living_alone"] > 0, "alone", "together")
+        frame.loc[frame.index % 7 == 0, "minutes_mean_0_to_90d"] = np.nan
+    rows = drift_rows(
+        reference,
+        current,
+        ["minutes_mean_0_to_90d", "housing"],
+        current_date=dt.date(2024, 1, 1),
+        history_start=None,
+    ).set_index(["district", "feature"])
+    for feature, kind in (("minutes_mean_0_to_90d", "continuous"), ("housing", "categorical")):
+        own_reference = reference.loc[reference["district"] == "d2", feature]
+        own_current = current.loc[current["district"] == "d2", feature]
+        test = distribution_test(own_reference, own_current, kind)
+        row = rows.loc[("d2", feature)]
+        assert row["statistic"] == pytest.approx(test.statistic, rel=1e-12)
+        assert row["p_value"] == pytest.approx(test.p_value, rel=1e-9)
+        assert row["psi"] == round(psi_with_bins(own_reference, own_current)[0], 6)

@@ -5,16 +5,23 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pytest
+from scipy import stats
 
 from screening.drift import (
+    chi_square_test_of_values,
     comparable_dates,
     comparable_drift_report,
     distribution_test,
     drift_report,
     effective_lookback_days,
     feature_kind,
+    float_values,
+    ks_test_of_values,
     lookback_days,
     population_stability_index,
+    psi_of_values,
+    psi_with_bins,
 )
 
 
@@ -269,3 +276,32 @@ def test_moved_reference_dates_stay_before_the_scoring_date_and_after_the_earlie
         dt.date(2023, 10, 8)
     ]
     assert reference_dates_moved_to([dt.date(2024, 1, 1)], dt.date(2023, 12, 8)) == []
+
+
+def test_the_chi_square_test_is_pearsons_as_scipy_computes_it():
+    rng = np.random.default_rng(8)
+    reference = pd.Series(rng.choice([0.0, 1.0, 2.0, np.nan], 3000, p=[0.5, 0.3, 0.1, 0.1]))
+    current = pd.Series(rng.choice([0.0, 1.0, 2.0, 3.0], 700, p=[0.4, 0.3, 0.2, 0.1]))
+    result = distribution_test(reference, current, "categorical")
+    table = pd.concat([reference.value_counts(dropna=False), current.value_counts(dropna=False)], axis=1)
+    expected = stats.chi2_contingency(table.fillna(0).to_numpy().T, correction=False)
+    assert result.statistic == pytest.approx(expected.statistic, rel=1e-12)
+    assert result.p_value == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
+
+
+def test_the_array_forms_give_what_the_series_forms_give():
+    """The monitor bins and tests numeric features as arrays (once per feature, then per district); the
+    values are those of the Series functions the scoring gate uses."""
+    rng = np.random.default_rng(9)
+    reference = pd.Series(np.where(rng.random(4000) < 0.2, np.nan, rng.gamma(2, 50, 4000)))
+    current = pd.Series(np.where(rng.random(900) < 0.3, np.nan, rng.gamma(2, 60, 900)))
+    assert psi_of_values(float_values(reference), float_values(current)) == psi_with_bins(reference, current)
+    assert ks_test_of_values(float_values(reference), float_values(current)) == distribution_test(
+        reference, current, "continuous"
+    )
+    few = pd.Series(rng.choice([0.0, 1.0, np.nan], 4000)), pd.Series(rng.choice([0.0, 1.0, 2.0], 900))
+    by_arrays = chi_square_test_of_values(float_values(few[0]), float_values(few[1]))
+    by_series = distribution_test(*few, "categorical")
+    assert by_arrays.statistic == pytest.approx(by_series.statistic, rel=1e-12)
+    assert by_arrays.p_value == pytest.approx(by_series.p_value, rel=1e-9)
+    assert psi_of_values(float_values(few[0]), float_values(few[1])) == psi_with_bins(*few)
