@@ -387,6 +387,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "run_reason": ("Begrundelse", "Reason"),
     "run_finished": ("Afsluttet (UTC)", "Finished (UTC)"),
     "run_publishes_current": ("offentliggjorde de gældende lister", "published the current lists"),
+    "newest_list_per_district": ("Nyeste liste pr. distrikt", "Newest list per district"),
+    "every_list_newest_first": (
+        "Alle {count} lister, nyeste først",
+        "All {count} lists, newest first",
+    ),
     "chart_legend": (
         "○ forventet med interval, ■ realiseret (hele horisonten), □ foreløbig (halvvejs)",
         "○ expected with interval, ■ realised (whole horizon), □ so far (halfway)",

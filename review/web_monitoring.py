@@ -86,6 +86,17 @@ def _performance(engine: sa.Engine, principal: Principal) -> list[dict[str, Any]
     return rows
 
 
+def _newest_per_district(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each district's list with the newest as-of date (the table a reader starts from; the charts and the
+    folded table beside it hold every list)."""
+    newest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        district = str(row["district"])
+        if district not in newest or str(row["as_of_date"]) >= str(newest[district]["as_of_date"]):
+            newest[district] = row
+    return [newest[district] for district in sorted(newest)]
+
+
 def _performance_charts(rows: list[dict[str, Any]]) -> list[Any]:
     """One chart per district: the expected AUROC with its interval per list date, and the realised AUROC
     of matured lists beside it (the value so far, marked apart, for lists halfway to their horizon)."""
@@ -313,6 +324,10 @@ def monitoring_page(
         items=items,
         open_items=[item for item in items if item["open"]],
         performance=performance,
+        performance_newest=_newest_per_district(performance),
+        performance_history=sorted(
+            performance, key=lambda row: (str(row["as_of_date"]), str(row["district"])), reverse=True
+        ),
         matured=[row for row in performance if row["maturity"] == "mature"],
         performance_charts=_performance_charts(performance),
         drift_charts=drift_charts,

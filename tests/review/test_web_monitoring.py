@@ -106,3 +106,33 @@ def test_the_runs_table_marks_the_record_that_published_the_current_lists_not_a_
     assert marked == {published}
     assert refused in {int(number) for _mark, number in rows}
     assert "Not published: hold" in page
+
+
+def test_the_performance_table_starts_from_each_districts_newest_list_and_folds_the_rest(world):
+    import datetime as dt
+
+    from monitoring.store import monitor_expected
+
+    lists = lists_by_district(world.engine)
+    record_monitoring(world.engine, lists)
+    district = sorted(lists)[0]
+    with world.engine.begin() as connection:  # a newer list in one district, expected lower
+        connection.execute(
+            sa.insert(monitor_expected).values(
+                list_id="a-newer-list", run_id="monitor-run-1", district=district,
+                as_of_date=dt.date(2024, 2, 1), model_version="3", persons=400, listed=12,
+                expected_events=60.0, expected_auroc=0.66, expected_auroc_low=0.61, expected_auroc_high=0.71,
+                expected_ppv=0.41, expected_ppv_low=0.25, expected_ppv_high=0.58,
+                expected_events_captured=4.9, expected_share_captured=0.08,
+                observed_expected_low=0.8, observed_expected_high=1.2, method="CBPE",
+            )
+        )  # fmt: skip
+    login(world.client, "analyst")
+    page = world.client.get("/monitoring").text
+    newest, _, folded = page.partition('<details class="explain" id="all-lists-performance">')
+    newest = newest[newest.index("Nyeste liste pr. distrikt") :]
+    assert "0.61–0.71" in newest  # the district's newest list...
+    assert newest.count(f"<tr><td>{district}</td>") == 1  # ...and only that one
+    assert f"Alle {len(lists) + 1} lister, nyeste først" in folded
+    assert "0.61–0.71" in folded
+    assert folded.index("2024-02-01") < folded.index("2024-01-01")  # newest first
