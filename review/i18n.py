@@ -389,8 +389,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "run_publishes_current": ("offentliggjorde de gældende lister", "published the current lists"),
     "newest_list_per_district": ("Nyeste liste pr. distrikt", "Newest list per district"),
     "every_list_newest_first": (
-        "Alle {count} lister, nyeste først",
-        "All {count} lists, newest first",
+        "Alle {count} lister, nyeste først (en liste evalueret både halvvejs og ved hele horisonten "
+        "har en række for hver)",
+        "All {count} lists, newest first (a list evaluated both halfway and at the whole horizon has a row "
+        "for each)",
     ),
     "chart_legend": (
         "○ forventet med interval, ■ realiseret (hele horisonten), □ foreløbig (halvvejs)",

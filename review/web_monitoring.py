@@ -325,9 +325,13 @@ def monitoring_page(
         open_items=[item for item in items if item["open"]],
         performance=performance,
         performance_newest=_newest_per_district(performance),
-        performance_history=sorted(
-            performance, key=lambda row: (str(row["as_of_date"]), str(row["district"])), reverse=True
+        performance_history=sorted(  # newest date first, districts in order within a date
+            sorted(performance, key=lambda row: str(row["district"])),
+            key=lambda row: str(row["as_of_date"]),
+            reverse=True,
         ),
+        # a list evaluated halfway and again at the whole horizon has a row for each
+        performance_list_count=len({row["_row"].get("list_id") for row in performance}),
         matured=[row for row in performance if row["maturity"] == "mature"],
         performance_charts=_performance_charts(performance),
         drift_charts=drift_charts,
