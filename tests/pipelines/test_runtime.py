@@ -34,6 +34,9 @@ def environment_kept():
 @pytest.mark.slow
 @pytest.mark.usefixtures("environment_kept")
 def test_a_step_process_reports_its_flow_run_to_the_shared_server(tmp_path):
+    import prefect.settings
+
+    prefect.settings.get_current_settings()  # Prefect already loaded, with another home, as in a test session
     for name in ("PREFECT_API_URL", "PREFECT_HOME"):
         os.environ.pop(name, None)
     settings = Settings(home=tmp_path / "home", demo=True)
