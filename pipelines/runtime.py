@@ -69,14 +69,12 @@ class SharedPrefectServer:
     def _start(self) -> None:
         try:
             from prefect.server.api.server import SubprocessASGIServer
-            from prefect.settings import PREFECT_HOME, temporary_settings
 
             server = SubprocessASGIServer()
             self._server = server
-            # The server process takes Prefect's settings as this process loaded them; in a process that
-            # imported Prefect before (a notebook, a test session) the home may be another one.
-            with temporary_settings(updates={PREFECT_HOME: os.environ["PREFECT_HOME"]}):
-                server.start(timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+            # The server process takes Prefect's settings as this process loaded them: in a process that
+            # loaded them before prepare_environment (a test session), its home may be another one.
+            server.start(timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
         except Exception as error:  # the steps then start their own, as without this
             self._failure = error
 
