@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 from typing import Any
 
@@ -69,12 +70,17 @@ class SharedPrefectServer:
     def _start(self) -> None:
         try:
             from prefect.server.api.server import SubprocessASGIServer
+            from prefect.settings import PREFECT_HOME, temporary_settings
 
-            server = SubprocessASGIServer()
+            # Prefect keeps one server object per port; without a port of its own this would be the
+            # ephemeral server a process that ran a flow in-process already has (a test session), with
+            # that process's database, and stop() would stop it.
+            server = SubprocessASGIServer(port=_free_port())
             self._server = server
-            # The server process takes Prefect's settings as this process loaded them: in a process that
-            # loaded them before prepare_environment (a test session), its home may be another one.
-            server.start(timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+            # The server process takes Prefect's settings as this thread sees them: in a process that
+            # loaded them before prepare_environment (a notebook, a test session) the home is set here.
+            with temporary_settings(updates={PREFECT_HOME: os.environ["PREFECT_HOME"]}):
+                server.start(timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
         except Exception as error:  # the steps then start their own, as without this
             self._failure = error
 
@@ -100,3 +106,10 @@ class SharedPrefectServer:
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+
+def _free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the operating system's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
