@@ -32,6 +32,8 @@ WINDOW_DAYS = (30, 90, 365, 730)
 DIAGNOSIS_GROUPS = ("I50", "J44", "F03", "S72", "E11", "N39", "I63")
 DRUG_GROUPS = ("N05", "N06A", "C03", "N02A", "B01", "A10", "C07", "R03")
 DATA_FOLDER = Path(__file__).resolve().parent / ".data"
+# 2: every row carries the landed record-key hash, as ingest writes it (D150).
+WORLD_FORM = 2
 
 ICD10_CODES = (
     "I500", "I509", "J441", "J449", "F039", "S720", "S721", "E119", "E112", "N390", "I639", "I634", "C509",
@@ -137,7 +139,9 @@ def generate(persons: int, folder: Path, seed: int = SEED) -> None:
                  '101-0' || (person % 8) AS district, 'G' AS civil_status, 1 + person % 2 AS household_size,
                  TIMESTAMP '1990-01-01' AS spell_start, CAST(NULL AS TIMESTAMP) AS spell_end,
                  TIMESTAMP '1990-01-01' AS _valid_time, TIMESTAMP '1990-01-01' AS _delivered_at,
-                 md5('pop' || person) AS _record_key, TIMESTAMP '1990-01-01' AS _ingested_at,
+                 md5('pop' || person) AS _record_key,
+                 md5_number_upper(md5('pop' || person)) AS _record_key_hash,
+                 TIMESTAMP '1990-01-01' AS _ingested_at,
                  'b0' AS _batch_id
              FROM people) TO '{folder / "population.parquet"}' (FORMAT parquet)"""
     )
@@ -167,8 +171,9 @@ def generate(persons: int, folder: Path, seed: int = SEED) -> None:
             "'dag' AS time_of_day",
         }[table]
         connection.execute(
-            f"""COPY (SELECT {bitemporal.format(table=table)}, {columns}
-                 FROM (SELECT *, make_timestamp(time_us) AS _valid_time FROM events))
+            f"""COPY (SELECT *, md5_number_upper(_record_key) AS _record_key_hash
+                 FROM (SELECT {bitemporal.format(table=table)}, {columns}
+                       FROM (SELECT *, make_timestamp(time_us) AS _valid_time FROM events)))
                  TO '{folder / f"{table}.parquet"}' (FORMAT parquet)"""
         )
         connection.unregister("events")
@@ -177,7 +182,7 @@ def generate(persons: int, folder: Path, seed: int = SEED) -> None:
 
 def world_folder(persons: int, seed: int = SEED) -> Path:
     """The folder of the workload world of this size, generated on first use."""
-    folder = DATA_FOLDER / f"workload-{persons}-seed{seed}"
+    folder = DATA_FOLDER / f"workload-{persons}-seed{seed}-form{WORLD_FORM}"
     if not (folder / "gp_services.parquet").exists():
         generate(persons, folder.with_name(folder.name + ".partial"), seed)
         folder.with_name(folder.name + ".partial").rename(folder)

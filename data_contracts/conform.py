@@ -5,14 +5,16 @@ Three steps, each returning a new frame (inputs are never modified):
 2. ``add_context_columns``: the pseudonym and the columns the contract's expectations need (delivery,
    delivered-at, birth date, cross-table look-ups). The CPR column stays only in memory until step 3.
 3. ``to_warehouse_rows``: keep the contract's columns under their warehouse names, map coded values, derive
-   table-specific columns, add ``person_key``, ``_record_key``, ``_valid_time``, ``_delivered_at``,
-   ``_ingested_at`` and ``_batch_id``. The CPR column and the name never reach the warehouse.
+   table-specific columns, add ``person_key``, ``_record_key`` (and its 64-bit hash ``_record_key_hash``),
+   ``_valid_time``, ``_delivered_at``, ``_ingested_at`` and ``_batch_id``. The CPR column and the name
+   never reach the warehouse.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -24,6 +26,9 @@ from data_contracts.pseudonym import cpr_date_and_mod11, cpr_is_well_formed, pse
 TIMESTAMP_DTYPE = "datetime64[us]"
 # pandas' default string dtype (Arrow-backed, missing as NaN): the dtype of every text column here.
 TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+# Landed beside ``_record_key``: the feature engine finds the keys that occur more than once (the only ones
+# a correction can have superseded) from 8 bytes a row instead of decoding every key (decision D150).
+RECORD_KEY_HASH = "_record_key_hash"
 
 
 def _text_from_arrow(values: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
@@ -358,6 +363,7 @@ def to_warehouse_rows(
     if contract.person_column is not None:
         out.insert(0, "person_key", frame["person_key"].astype("str"))
     out["_record_key"] = _record_key(frame.assign(person_key=out.get("person_key")), contract)
+    out[RECORD_KEY_HASH] = record_key_hashes(out["_record_key"])
     valid = out[contract.valid_time] if contract.valid_time else frame["_delivered_at"]
     out["_valid_time"] = valid.astype(TIMESTAMP_DTYPE)
     out["_delivered_at"] = frame["_delivered_at"].astype(TIMESTAMP_DTYPE)
@@ -372,6 +378,23 @@ def to_warehouse_rows(
     combined = pd.Series(batch_codes * (int(key_codes.max(initial=0)) + 1) + key_codes)
     out = out[~combined.duplicated(keep="last").to_numpy()]
     return out.reset_index(drop=True)
+
+
+def record_key_hashes(keys: pd.Series) -> np.ndarray:
+    """The first 8 bytes of the MD5 digest of each key's UTF-8 text, read little-endian, as uint64.
+
+    A fixed definition, because batches landed years apart must agree (a table whose batches hashed the
+    same key differently would hide a correction; the engine then reads DuckDB's ``hash`` of the keys
+    instead only for tables where some batch has no hash at all). DuckDB's ``md5_number_upper`` computes
+    it (about 0.5 us a key); ``tests/data_contracts/test_conform.py`` pins it to ``hashlib``'s MD5.
+    """
+    if keys.isna().any():
+        raise ValueError("A record key is missing; every landed row needs one.")
+    table = pa.table({"key": pa.array(keys.astype(TEXT_DTYPE).array)})
+    with duckdb.connect() as connection:
+        connection.register("keys", table)
+        hashes = connection.execute("SELECT md5_number_upper(key) AS hash FROM keys").fetchnumpy()["hash"]
+    return np.asarray(hashes, dtype=np.uint64)
 
 
 def keystore_rows(frame: pd.DataFrame, contract: Contract, key_version: str) -> pd.DataFrame:

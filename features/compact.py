@@ -76,15 +76,41 @@ def _flag_words_sql(source: Source, row_filters: Sequence[RowFilter]) -> list[st
     return words
 
 
-def repeated_key_hashes(connection: duckdb.DuckDBPyConnection, table: str) -> np.ndarray:
-    """The 64-bit hashes of ``_record_key`` that occur more than once in ``table``, sorted, each once.
+# The 64-bit hash of ``_record_key`` that ingest lands with every row (``data_contracts.conform``, D150).
+LANDED_KEY_HASH = "_record_key_hash"
 
-    One scan that hashes every record key and hands the hashes over as integers; the duplicates are found
-    by sorting them in NumPy. (A DuckDB ``GROUP BY hash(_record_key) HAVING count(*) > 1`` builds a hash
-    table with one entry per record and cost about four times as much CPU on 7 M prescriptions.)
+
+@dataclass(frozen=True)
+class RepeatedKeys:
+    """The key hashes that occur more than once in a table, sorted, each once, and the SQL expression
+    that gave them (the landed hash, or DuckDB's ``hash(_record_key)`` where some rows have none)."""
+
+    hashes: np.ndarray
+    expression: str
+
+
+def repeated_key_hashes(connection: duckdb.DuckDBPyConnection, table: str) -> RepeatedKeys:
+    """The 64-bit hashes of ``_record_key`` that occur more than once in ``table``.
+
+    One scan hands the hashes over as integers; the duplicates are found by sorting them in NumPy. (A
+    DuckDB ``GROUP BY hash(_record_key) HAVING count(*) > 1`` builds a hash table with one entry per record
+    and cost about four times as much CPU on 7 M prescriptions.) Where every row carries the landed hash
+    (``_record_key_hash``) that column is read, 8 bytes a row; otherwise (a table with a batch landed
+    before the column existed, or written by other means) every key is decoded and hashed by DuckDB. The
+    two are never mixed within a table, so equal keys always have equal hashes.
     """
-    hashes = connection.execute(f"SELECT hash(_record_key) AS _key_hash FROM {table}").fetchnumpy()
-    ordered = np.sort(np.asarray(hashes["_key_hash"], dtype=np.uint64))
+    columns = {row[0] for row in connection.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()}
+    if LANDED_KEY_HASH in columns:
+        landed = connection.execute(f"SELECT {LANDED_KEY_HASH} FROM {table}").fetchnumpy()[LANDED_KEY_HASH]
+        if not np.ma.is_masked(landed):
+            return RepeatedKeys(_repeated(np.asarray(landed, dtype=np.uint64)), LANDED_KEY_HASH)
+    expression = "hash(_record_key)"
+    hashes = connection.execute(f"SELECT {expression} AS _key_hash FROM {table}").fetchnumpy()["_key_hash"]
+    return RepeatedKeys(_repeated(np.asarray(hashes, dtype=np.uint64)), expression)
+
+
+def _repeated(hashes: np.ndarray) -> np.ndarray:
+    ordered = np.sort(hashes)
     return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
 
 
@@ -100,21 +126,20 @@ def versions_by_candidates_sql(connection: duckdb.DuckDBPyConnection, table: str
     relation is the same. When no hash repeats (a table without corrections) the relation is the table
     itself with ``_superseded_at = NULL``, read without hashing again.
     """
-    hashes = repeated_key_hashes(connection, table)
-    if hashes.size == 0:
+    repeated_keys = repeated_key_hashes(connection, table)
+    if repeated_keys.hashes.size == 0:
         return f"SELECT *, CAST(NULL AS TIMESTAMP) AS _superseded_at FROM {table}"
-    frame = pa.table({"_key_hash": pa.array(hashes, type=pa.uint64())})
+    frame = pa.table({"_key_hash": pa.array(repeated_keys.hashes, type=pa.uint64())})
     connection.register(f"{repeated}_frame", frame)
     try:
         connection.execute(f"CREATE TEMP TABLE {repeated} AS SELECT _key_hash FROM {repeated}_frame")
     finally:
         connection.unregister(f"{repeated}_frame")
-    exact = versions_sql(
-        f"(SELECT * FROM {table} WHERE hash(_record_key) IN (SELECT _key_hash FROM {repeated}))"
-    )
+    key_hash = repeated_keys.expression
+    exact = versions_sql(f"(SELECT * FROM {table} WHERE {key_hash} IN (SELECT _key_hash FROM {repeated}))")
     return f"""
 SELECT *, CAST(NULL AS TIMESTAMP) AS _superseded_at FROM {table}
-WHERE hash(_record_key) NOT IN (SELECT _key_hash FROM {repeated})
+WHERE {key_hash} NOT IN (SELECT _key_hash FROM {repeated})
 UNION ALL BY NAME
 SELECT * FROM ({exact})"""
 

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from data_contracts.conform import _arrow_numbers, _before_first_dot, spread_text
+from data_contracts.conform import (
+    RECORD_KEY_HASH,
+    TEXT_DTYPE,
+    _arrow_numbers,
+    _before_first_dot,
+    record_key_hashes,
+    spread_text,
+)
 from data_contracts.intake import batch_ids
+from features.compact import LANDED_KEY_HASH
 
 
 def _pandas_numbers(values: pd.Series, number_type: str) -> pd.Series:
@@ -59,3 +69,20 @@ def test_batch_ids_follow_the_delivery_labels_and_unknown_labels_get_none():
 def test_fsiii_domain_is_the_code_before_its_first_dot_as_str_split_gave():
     codes = pd.Series(["b1.2.3", "d4", None, "", ".x"], dtype="str")
     pd.testing.assert_series_equal(_before_first_dot(codes), codes.str.split(".").str[0].astype("str"))
+
+
+def test_the_landed_record_key_hash_is_the_first_8_bytes_of_md5_little_endian() -> None:
+    """Batches landed years apart must hash a key alike, so the hash is pinned to MD5 itself (a DuckDB
+    upgrade that changed ``md5_number_upper`` would fail here, not hide corrections in the warehouse)."""
+    keys = ["lpr_diagnoses:3f2a|2024-01-02 10:00:00|DI50", "", "æøå:Ø|1", "x" * 300]
+    expected = [int.from_bytes(hashlib.md5(key.encode()).digest()[:8], "little") for key in keys]
+    assert record_key_hashes(pd.Series(keys, dtype=TEXT_DTYPE)).tolist() == expected
+
+
+def test_the_features_engine_reads_the_column_ingest_lands() -> None:
+    assert RECORD_KEY_HASH == LANDED_KEY_HASH
+
+
+def test_a_missing_record_key_is_refused_rather_than_hashed() -> None:
+    with pytest.raises(ValueError, match="record key is missing"):
+        record_key_hashes(pd.Series(["a", None], dtype=TEXT_DTYPE))
