@@ -11,7 +11,10 @@ which version is champion and whether the gate approved it.
 Anything this path does not recognise (another tracking URI scheme, a remote artifact store, a schema it
 cannot query, a champion the gate did not approve, a missing file) returns ``None``, and the caller takes
 the MLflow client path, which gives the same model or the same refusal with its full explanation
-(``models.registry``). The two paths are compared in ``tests/models/test_champion_files.py``.
+(``models.registry``). One answer it gives itself: a registry whose tables it can read and that has no
+``champion`` alias for the name raises the LookupError MLflow's path would raise (a scoring run asks for
+every outcome's champion, and most homes train only some). The two paths are compared in
+``tests/models/test_champion_files.py``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,14 @@ MODEL_FILES = ("booster.txt", "calibrator.json", "metadata.json")
 
 class ChampionNotApprovedError(RuntimeError):
     """The `champion` alias points at a version without a passing promotion-gate record."""
+
+
+def no_champion_message(registered_name: str) -> str:
+    """What a scoring run says when a registered model has no champion (both loading paths)."""
+    return (
+        f"No '{CHAMPION_ALIAS}' version of {registered_name} in the MLflow registry at the configured "
+        "tracking URI. Run `tidlig train` (a model becomes champion only after passing the gate)."
+    )
 
 
 def resolve_registered_name(outcome: str) -> str:
@@ -76,7 +87,10 @@ def _local_folder(storage_location: str | None) -> Path | None:
 
 def approved_champion_files(registered_name: str, tracking_uri: str) -> ChampionFiles | None:
     """The gate-approved champion of ``registered_name`` and its local files, read from the registry's
-    tables; None whenever the MLflow client must decide (see the module docstring)."""
+    tables; None whenever the MLflow client must decide (see the module docstring).
+
+    Raises LookupError when the registry's tables answer and hold no ``champion`` alias for the name.
+    """
     database = _sqlite_path(tracking_uri)
     if database is None:
         return None
@@ -94,6 +108,8 @@ def approved_champion_files(registered_name: str, tracking_uri: str) -> Champion
                 ),
                 {"name": registered_name, "alias": CHAMPION_ALIAS},
             ).fetchall()
+            if not champion:
+                raise LookupError(no_champion_message(registered_name))
             if len(champion) != 1:
                 return None
             version, run_id, storage_location, status = champion[0]

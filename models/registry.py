@@ -25,6 +25,7 @@ from models.champion_files import (
     GATE_PROMOTE,
     GATE_TAG,
     ChampionNotApprovedError,
+    no_champion_message,
     resolve_registered_name,
     risk_model_from_files,
 )
@@ -364,10 +365,7 @@ def verify_champion(registered_name: str, tracking_uri: str) -> str:
     try:
         champion = client.get_model_version_by_alias(registered_name, CHAMPION_ALIAS)
     except MlflowException as error:
-        raise LookupError(
-            f"No '{CHAMPION_ALIAS}' version of {registered_name} in the MLflow registry at the configured "
-            "tracking URI. Run `tidlig train` (a model becomes champion only after passing the gate)."
-        ) from error
+        raise LookupError(no_champion_message(registered_name)) from error
     if _gate_approved(client, champion):
         return str(champion.version)
     recorded = champion.tags.get(GATE_TAG)

@@ -100,11 +100,30 @@ def test_a_version_tag_without_the_gate_record_on_its_run_is_not_enough(store):
         champion_files.load_verified_champion(name, uri)
 
 
-def test_a_missing_champion_says_to_train(store):
+def test_a_missing_champion_says_to_train_as_the_mlflow_path_does(store):
     uri, *_ = store
-    assert champion_files.approved_champion_files("tidlig-frailty-6m", uri) is None
-    with pytest.raises(LookupError, match="tidlig train"):
-        champion_files.load_verified_champion("tidlig-frailty-6m", uri)
+    with pytest.raises(LookupError, match="tidlig train") as light:
+        champion_files.approved_champion_files("tidlig-frailty-6m", uri)
+    with pytest.raises(LookupError) as through_mlflow:
+        registry.verify_champion("tidlig-frailty-6m", uri)
+    assert str(light.value) == str(through_mlflow.value)
+
+
+def test_asking_for_an_outcome_without_a_champion_does_not_import_mlflow(store):
+    """A scoring run asks for every outcome's champion; most homes train only some of them."""
+    import subprocess
+    import sys
+
+    uri, *_ = store
+    code = (
+        "import sys; from models.champion_files import load_verified_champion\n"
+        "try:\n"
+        f"    load_verified_champion('tidlig-frailty-6m', {uri!r})\n"
+        "except LookupError:\n"
+        "    print('refused', 'mlflow' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["refused", "False"]
 
 
 def test_missing_model_files_leave_the_decision_to_mlflow(store, tmp_path):
