@@ -187,6 +187,27 @@ def run_id_for(
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def lists_up_to(inputs: MonitorInputs, as_of: dt.date) -> pd.DataFrame:
+    """The published lists a run at ``as_of`` sees: those dated on or before it."""
+    lists = inputs.published_lists()
+    return lists.loc[[_day(day) <= as_of for day in lists["as_of_date"]]]
+
+
+def monitor_run_id(
+    inputs: MonitorInputs,
+    config: MonitorConfig,
+    as_of: dt.date,
+    *,
+    batches: pd.DataFrame | None = None,
+    model_version: str | None = None,
+) -> str:
+    """The ID :func:`run_monitor` gives its report (:func:`run_id_for` of what it sees), known before any
+    of the work: a caller can find that an identical run is already recorded and skip it."""
+    list_ids = [str(list_id) for list_id in lists_up_to(inputs, as_of)["list_id"]]
+    ledger = None if batches is None else ledger_seen(batches, as_of)
+    return run_id_for(as_of, config, list_ids, ledger=ledger, model_version=model_version)
+
+
 def run_monitor(
     inputs: MonitorInputs,
     config: MonitorConfig,
@@ -207,8 +228,7 @@ def run_monitor(
     The run's ID hashes what it saw: the date, config, lists, the ledger (when given) and
     ``model_version`` (the champion judged against, when given; :func:`run_id_for`).
     """
-    lists = inputs.published_lists()
-    lists = lists.loc[[_day(day) <= as_of for day in lists["as_of_date"]]]
+    lists = lists_up_to(inputs, as_of)
     list_ids = [str(list_id) for list_id in lists["list_id"]]
     drift = drift_rows(
         inputs.reference_features(),
@@ -281,13 +301,7 @@ def run_monitor(
         + visit_items(visits, config, as_of)
     )
     return MonitorReport(
-        run_id=run_id_for(
-            as_of,
-            config,
-            list_ids,
-            ledger=None if batches is None else ledger_seen(batches, as_of),
-            model_version=model_version,
-        ),
+        run_id=monitor_run_id(inputs, config, as_of, batches=batches, model_version=model_version),
         as_of=as_of,
         config=config,
         drift=drift.reset_index(drop=True),

@@ -293,6 +293,15 @@ def _json_safe(value: Any) -> Any:
     return str(value)
 
 
+def run_recorded(engine: sa.Engine, run_id: str) -> bool:
+    """Whether a monitor run with this ID is recorded."""
+    with engine.connect() as connection:
+        found = connection.execute(
+            sa.select(monitor_runs.c.run_id).where(monitor_runs.c.run_id == run_id)
+        ).first()
+    return found is not None
+
+
 def record_report(engine: sa.Engine, report: MonitorReport, *, finished_at: dt.datetime) -> bool:
     """Write a monitor run and everything it found in one transaction; False (nothing written) when this
     run (same ID) is already recorded. Items already open from an earlier run are not opened again."""

@@ -241,8 +241,14 @@ def run_monitoring(
 ) -> MonitorResult:
     """The whole monitor run: champion, inputs, report, record, MLflow. ``champion`` and ``inputs`` may be
     given (tests, notebooks); by default they come from MLflow and :class:`WarehouseMonitorInputs`."""
-    from monitoring.run import run_monitor
-    from monitoring.store import create_schema, evaluated_stages, publication_holds, record_report
+    from monitoring.run import monitor_run_id, run_monitor
+    from monitoring.store import (
+        create_schema,
+        evaluated_stages,
+        publication_holds,
+        record_report,
+        run_recorded,
+    )
     from monitoring.tracking import log_matured_metrics
     from screening.store import operational_engine
 
@@ -256,14 +262,28 @@ def run_monitoring(
         inputs = inputs or WarehouseMonitorInputs(
             settings, engine, champion, config, as_task=as_task, as_of=as_of
         )
+        batches = as_task(read_batches, retried=True)(settings)
+        model_version = f"{champion.registered_name}:{champion.version}"
+        # An identical run (same date, config, lists, deliveries and champion) records nothing: find that
+        # out before the drift and performance work, not after it.
+        run_id = monitor_run_id(inputs, config, as_of, batches=batches, model_version=model_version)
+        if run_recorded(engine, run_id):
+            return MonitorResult(
+                run_id=run_id,
+                recorded=False,
+                summary="",
+                items_opened=0,
+                holds=publication_holds(engine),
+                metrics_logged=0,
+            )
         report = run_monitor(
             inputs,
             config,
             as_of,
             evaluated=evaluated_stages(engine),
-            batches=as_task(read_batches, retried=True)(settings),
+            batches=batches,
             quarantine_dir=settings.quarantine_dir,
-            model_version=f"{champion.registered_name}:{champion.version}",
+            model_version=model_version,
         )
         recorded = record_report(engine, report, finished_at=dt.datetime.now(dt.UTC))
         logged = 0

@@ -131,6 +131,16 @@ def test_a_stopped_home_care_source_is_flagged_within_two_monitor_runs(tmp_path)
                 break
         assert not flagged.empty
         assert flagged["holds_publication"].astype(bool).all()
+
+        class NoWork(HomeCareStopsIn):
+            def reference_features(self):
+                raise AssertionError("an identical rerun computed the drift again")
+
+        again = monitor_flow.run_monitoring(
+            settings, day, config, champion=champion, inputs=NoWork(settings, engine, champion, config)
+        )
+        assert not again.recorded  # found recorded before any of the work
+        assert again.holds  # and still says what holds publication
         engine.dispose()
     finally:
         os.environ.clear()
