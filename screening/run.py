@@ -280,8 +280,9 @@ def _delivery_refusal(batches: pd.DataFrame, as_of: dt.date) -> str | None:
 
 
 def score_frame(features: pd.DataFrame, models: Mapping[str, RiskModelLike], primary: str) -> pd.DataFrame:
-    """``features`` plus ``risk`` (primary outcome) and ``risk_<outcome>`` columns."""
-    scored = features.copy()
+    """``features`` plus ``risk`` (primary outcome) and ``risk_<outcome>`` columns; ``features`` is not
+    modified (pandas 3 copies on write, so the feature columns are shared, not copied: 0.25 s at 60k)."""
+    scored = features.copy(deep=False)
     for outcome, model in sorted(models.items()):
         scored[f"risk_{outcome}"] = np.asarray(model.predict_risk(features), dtype=float)
     scored["risk"] = scored[f"risk_{primary}"]

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from screening.config import ScreeningConfig
-from screening.run import CitizenHistory, PreviousList, Published, Refused, plan_run
+from screening.run import CitizenHistory, PreviousList, Published, Refused, plan_run, score_frame
 
 AS_OF = dt.date(2024, 3, 4)
 FEATURES = ["age_years", "acute_admissions_count_0_to_365d", "distinct_drugs_distinct_count_0_to_90d"]
@@ -330,3 +330,17 @@ def test_objectors_are_neither_scored_nor_listed_and_only_counted_among_the_excl
 def test_with_an_empty_register_the_objection_rule_is_reported_with_nobody_removed():
     result = plan_run(AS_OF, CONFIG, MODELS, FakeInputs(), drift_psi_threshold=THRESHOLD, objections=())
     assert result.exclusions.set_index("rule").loc["objection_registered", "removed"] == 0
+
+
+def test_scoring_adds_the_risk_columns_and_leaves_the_feature_frame_as_it_was():
+    features = pd.DataFrame({"person_key": ["a", "b"], "age": [81.0, 90.0]})
+    before = features.copy()
+
+    class Model:
+        def predict_risk(self, frame):
+            return frame["age"].to_numpy() / 100
+
+    scored = score_frame(features, {"admission": Model()}, "admission")
+    scored.loc[0, "age"] = 0.0  # a later step changing the scored frame does not reach the features
+    pd.testing.assert_frame_equal(features, before)
+    assert scored["risk"].tolist() == scored["risk_admission"].tolist() == [0.81, 0.9]
