@@ -34,6 +34,7 @@ from monitoring.alerts import HELD_SENTENCE
 from monitoring.drift import DRIFT_COLUMNS
 from monitoring.outcomes import OUTCOME_COLUMNS
 from monitoring.visits import YIELD_COLUMNS
+from screening.store import append_only_triggers, restore_missing_triggers
 
 if TYPE_CHECKING:
     from monitoring.run import MonitorReport
@@ -197,41 +198,16 @@ monitor_data_quality = sa.Table(
 APPEND_ONLY_TABLES = tuple(metadata.tables)
 
 
-def _append_only_triggers(table: sa.Table) -> None:
-    name = table.name
-    for statement in ("UPDATE", "DELETE"):
-        sa.event.listen(
-            table,
-            "after_create",
-            sa.DDL(
-                f"CREATE TRIGGER {name}_no_{statement.lower()} BEFORE {statement} ON {name} "
-                f"BEGIN SELECT RAISE(ABORT, '{name} is append-only: add a row instead'); END"
-            ).execute_if(dialect="sqlite"),
-        )
-    sa.event.listen(
-        table,
-        "after_create",
-        sa.DDL(
-            f"CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {name} "
-            "FOR EACH ROW EXECUTE FUNCTION monitor_refuse_change()"
-        ).execute_if(dialect="postgresql"),
-    )
-
-
-sa.event.listen(
-    metadata,
-    "before_create",
-    sa.DDL(
-        "CREATE OR REPLACE FUNCTION monitor_refuse_change() RETURNS trigger AS $$ BEGIN "
-        "RAISE EXCEPTION '%% is append-only: add a row instead', TG_TABLE_NAME; END $$ LANGUAGE plpgsql"
-    ).execute_if(dialect="postgresql"),
-)
+REFUSE_FUNCTION = "monitor_refuse_change"
 for _table in metadata.tables.values():
-    _append_only_triggers(_table)
+    append_only_triggers(_table, REFUSE_FUNCTION)
 
 
 def create_schema(engine: sa.Engine) -> None:
     """Create the monitoring tables (with their append-only triggers) if they do not exist (idempotent).
+
+    On PostgreSQL a trigger the tables lack is created again: tables made before TRUNCATE was refused
+    here, or a trigger someone dropped.
 
     A table created by an earlier version gets the nullable columns added since (``ALTER TABLE ... ADD
     COLUMN``; old rows read NULL there): adding a column changes no row, so history stays as written.
@@ -240,6 +216,7 @@ def create_schema(engine: sa.Engine) -> None:
     inspector = sa.inspect(engine)
     preparer = engine.dialect.identifier_preparer
     with engine.begin() as connection:
+        restore_missing_triggers(connection, metadata.sorted_tables, REFUSE_FUNCTION)
         for table in metadata.sorted_tables:
             present = {column["name"] for column in inspector.get_columns(table.name)}
             for column in table.columns:

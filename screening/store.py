@@ -129,31 +129,61 @@ screening_runs = sa.Table(
 )
 
 
-def _append_only_triggers(table: sa.Table) -> None:
-    """Triggers that refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL) on ``table``: changing the run
+def append_only_ddl(name: str, refuse_function: str) -> dict[str, list[tuple[str, str]]]:
+    """The (object name, statement) pairs that make table ``name`` append-only, per dialect: SQLite
+    triggers refusing UPDATE and DELETE; on PostgreSQL the refusing function ``refuse_function``, a row
+    trigger refusing UPDATE and DELETE and a statement trigger refusing TRUNCATE. Changing such a table's
     history takes dropping a trigger (a schema change), not a stray statement."""
-    name = table.name
-    for statement in ("UPDATE", "DELETE"):
-        sa.event.listen(
-            table,
-            "after_create",
-            sa.DDL(
-                f"CREATE TRIGGER {name}_no_{statement.lower()} BEFORE {statement} ON {name} "
-                f"BEGIN SELECT RAISE(ABORT, '{name} is append-only: add a row instead'); END"
-            ).execute_if(dialect="sqlite"),
+    sqlite = [
+        (
+            f"{name}_no_{statement.lower()}",
+            f"CREATE TRIGGER {name}_no_{statement.lower()} BEFORE {statement} ON {name} "
+            f"BEGIN SELECT RAISE(ABORT, '{name} is append-only: add a row instead'); END",
         )
-    for ddl in (
-        "CREATE OR REPLACE FUNCTION screening_refuse_change() RETURNS trigger AS $$ BEGIN "
-        "RAISE EXCEPTION '%% is append-only: add a row instead', TG_TABLE_NAME; END $$ LANGUAGE plpgsql",
-        f"CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {name} "
-        "FOR EACH ROW EXECUTE FUNCTION screening_refuse_change()",
-        f"CREATE TRIGGER {name}_no_truncate BEFORE TRUNCATE ON {name} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION screening_refuse_change()",
-    ):
-        sa.event.listen(table, "after_create", sa.DDL(ddl).execute_if(dialect="postgresql"))
+        for statement in ("UPDATE", "DELETE")
+    ]
+    postgresql = [
+        (
+            refuse_function,
+            f"CREATE OR REPLACE FUNCTION {refuse_function}() RETURNS trigger AS $$ BEGIN "
+            "RAISE EXCEPTION '%% is append-only: add a row instead', TG_TABLE_NAME; END $$ LANGUAGE plpgsql",
+        ),
+        (
+            f"{name}_append_only",
+            f"CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {name} "
+            f"FOR EACH ROW EXECUTE FUNCTION {refuse_function}()",
+        ),
+        (
+            f"{name}_no_truncate",
+            f"CREATE TRIGGER {name}_no_truncate BEFORE TRUNCATE ON {name} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {refuse_function}()",
+        ),
+    ]
+    return {"sqlite": sqlite, "postgresql": postgresql}
 
 
-_append_only_triggers(screening_runs)
+def append_only_triggers(table: sa.Table, refuse_function: str) -> None:
+    """Create :func:`append_only_ddl`'s triggers whenever ``table`` is created."""
+    for dialect, statements in append_only_ddl(table.name, refuse_function).items():
+        for _, ddl in statements:
+            sa.event.listen(table, "after_create", sa.DDL(ddl).execute_if(dialect=dialect))
+
+
+def restore_missing_triggers(
+    connection: sa.Connection, tables: Iterable[sa.Table], refuse_function: str
+) -> None:
+    """On PostgreSQL, create any of :func:`append_only_ddl`'s triggers that ``tables`` lack (tables made by
+    an earlier version, or a trigger someone dropped) and put the refusing function back as written."""
+    if connection.dialect.name != "postgresql":
+        return
+    present = {row[0] for row in connection.execute(sa.text("SELECT tgname FROM pg_trigger"))}
+    for table in tables:
+        for object_name, ddl in append_only_ddl(table.name, refuse_function)["postgresql"]:
+            if object_name == refuse_function or object_name not in present:
+                connection.execute(sa.DDL(ddl))
+
+
+append_only_triggers(screening_runs, "screening_refuse_change")
 
 # The objection register (screening.objections): one row per citizen who objected, append-only.
 screening_objections = sa.Table(
@@ -168,7 +198,7 @@ screening_objections = sa.Table(
     sa.Column("entries_withdrawn", sa.Integer, nullable=False),
     sa.UniqueConstraint("person_key", name="uq_screening_objections_person"),
 )
-_append_only_triggers(screening_objections)
+append_only_triggers(screening_objections, "screening_refuse_change")
 APPEND_ONLY_TABLES = ("screening_runs", "screening_objections")
 
 # The key store's table is defined once, by the ingest step that writes it.
@@ -178,9 +208,14 @@ keystore_metadata = KEYSTORE.metadata
 
 def create_schema(engine: sa.Engine) -> None:
     """Create the screening tables in the operational database if they do not exist (idempotent), and
-    bring an older ``screening_runs`` (one row per ``run_id``, overwritten) to the append-only form."""
+    bring an older ``screening_runs`` (one row per ``run_id``, overwritten) to the append-only form. On
+    PostgreSQL an append-only trigger someone dropped is created again."""
     _upgrade_run_records(engine)
     metadata.create_all(engine, checkfirst=True)
+    with engine.begin() as connection:
+        restore_missing_triggers(
+            connection, [metadata.tables[name] for name in APPEND_ONLY_TABLES], "screening_refuse_change"
+        )
 
 
 def _upgrade_run_records(engine: sa.Engine) -> None:

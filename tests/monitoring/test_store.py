@@ -153,29 +153,6 @@ def test_publication_holds_is_empty_before_the_monitor_ever_ran(tmp_path):
     engine.dispose()
 
 
-@pytest.fixture
-def postgres_engine():
-    import os
-    import uuid
-
-    base_url = os.environ.get("TIDLIG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    try:
-        admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        with admin.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except Exception:
-        pytest.skip("PostgreSQL is not reachable (set TIDLIG_TEST_POSTGRES_URL to run this variant)")
-    name = f"tidlig_monitor_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine = sa.create_engine(sa.make_url(base_url).set(database=name))
-    yield engine
-    engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @pytest.mark.postgres
 def test_on_postgresql_runs_are_recorded_holds_released_and_history_append_only(
     postgres_engine, faulty_report
@@ -188,6 +165,24 @@ def test_on_postgresql_runs_are_recorded_holds_released_and_history_append_only(
     acknowledge_item(postgres_engine, item_id, analyst="ana", note="checked", at=FINISHED)
     assert len(publication_holds(postgres_engine)) == 1
     for statement in ("UPDATE monitor_review_items SET metric = 'x'", "DELETE FROM monitor_acknowledgements"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), postgres_engine.begin() as connection:
+            connection.execute(sa.text(statement))
+    assert len(read_review_items(postgres_engine)) == 2
+
+
+@pytest.mark.postgres
+def test_on_postgresql_truncate_is_refused_and_a_dropped_trigger_comes_back(postgres_engine, faulty_report):
+    """Emptying the history in one statement, or dropping its guard and waiting, does not go unseen."""
+    create_schema(postgres_engine)
+    assert record_report(postgres_engine, faulty_report, finished_at=FINISHED)
+    for table in ("monitor_runs", "monitor_review_items"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), postgres_engine.begin() as connection:
+            connection.execute(sa.text(f"TRUNCATE {table} CASCADE"))
+    with postgres_engine.begin() as connection:
+        connection.execute(sa.text("DROP TRIGGER monitor_runs_no_truncate ON monitor_runs"))
+        connection.execute(sa.text("DROP TRIGGER monitor_runs_append_only ON monitor_runs"))
+    create_schema(postgres_engine)  # the next monitor run
+    for statement in ("TRUNCATE monitor_runs CASCADE", "DELETE FROM monitor_runs"):
         with pytest.raises(sa.exc.DatabaseError, match="append-only"), postgres_engine.begin() as connection:
             connection.execute(sa.text(statement))
     assert len(read_review_items(postgres_engine)) == 2

@@ -211,6 +211,20 @@ def test_a_database_of_the_first_schema_keeps_its_run_rows_and_becomes_append_on
     engine.dispose()
 
 
+@pytest.mark.postgres
+def test_on_postgresql_run_records_refuse_truncate_and_a_dropped_trigger_comes_back(postgres_engine):
+    store_module.create_schema(postgres_engine)
+    record_run(postgres_engine, status="refused", finished_at=CREATED, **{**RUN, "reason": "drift"})
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), postgres_engine.begin() as connection:
+        connection.execute(sa.text("TRUNCATE screening_runs"))
+    with postgres_engine.begin() as connection:
+        connection.execute(sa.text("DROP TRIGGER screening_runs_append_only ON screening_runs"))
+    store_module.create_schema(postgres_engine)  # the next scoring run
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), postgres_engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM screening_runs"))
+    assert count_runs(postgres_engine) == 1
+
+
 def test_review_decisions_map_not_relevant_to_dismissed(engine):
     assert read_review_decisions(engine) is None
     with engine.begin() as connection:
