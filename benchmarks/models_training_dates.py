@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.models_trajectories import paired_difference
+from benchmarks.models_trajectories import add_model_arguments, model_config, paired_difference
 from models.baselines import oracle_risk
-from models.config import TrainingConfig, target_name
 from models.dataset import build_outcome_frame
 from models.harness import configured_split, prediction_dates_needed
 from models.metrics import auroc, calibration_slope
@@ -42,15 +40,11 @@ def quarterly(split: TemporalSplit) -> TemporalSplit:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--home", type=Path, required=True)
+    add_model_arguments(parser)
     parser.add_argument("--version", default=None, help="Feature set version [LATEST].")
-    parser.add_argument("--outcome", default="admission")
-    parser.add_argument("--horizon", type=int, default=12)
-    parser.add_argument("--trials", type=int, default=2)
     args = parser.parse_args()
 
-    config = replace(TrainingConfig(), search_trials=args.trials, horizon_months=args.horizon)
-    target = target_name(args.outcome, args.horizon)
+    config, target = model_config(args)
     feature_set = read_feature_set(
         args.home / "features",
         args.version,

@@ -76,17 +76,27 @@ def paired_difference(
     return f"{auroc(y, second) - auroc(y, first):+.4f} ({low:+.4f} to {high:+.4f})"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--home`` and the model's ``--outcome``, ``--horizon`` and ``--trials`` (the models benchmarks')."""
     parser.add_argument("--home", type=Path, required=True)
-    parser.add_argument("--ceiling", type=Path, default=None, help="A larger world's home.")
     parser.add_argument("--outcome", default="admission")
     parser.add_argument("--horizon", type=int, default=12)
     parser.add_argument("--trials", type=int, default=2)
+
+
+def model_config(args: argparse.Namespace) -> tuple[TrainingConfig, str]:
+    """(`tidlig train`'s configuration with the arguments' trials and horizon, the label column)."""
+    config = replace(TrainingConfig(), search_trials=args.trials, horizon_months=args.horizon)
+    return config, target_name(args.outcome, args.horizon)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_model_arguments(parser)
+    parser.add_argument("--ceiling", type=Path, default=None, help="A larger world's home.")
     args = parser.parse_args()
 
-    config = replace(TrainingConfig(), search_trials=args.trials, horizon_months=args.horizon)
-    target = target_name(args.outcome, args.horizon)
+    config, target = model_config(args)
     table, labels = trajectory_table(args.home, args.outcome, config)
     outcome = build_outcome_frame(table, labels, target)
     split = configured_split(outcome.labelled_share_by_date, config)
