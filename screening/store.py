@@ -173,14 +173,38 @@ def restore_missing_triggers(
     connection: sa.Connection, tables: Iterable[sa.Table], refuse_function: str
 ) -> None:
     """On PostgreSQL, create any of :func:`append_only_ddl`'s triggers that ``tables`` lack (tables made by
-    an earlier version, or a trigger someone dropped) and put the refusing function back as written."""
+    an earlier version, or a trigger someone dropped), and the refusing function when it is missing or no
+    longer refuses as written. Nothing is executed when all is in place, so a role that may not change
+    the schema passes; when something is missing and it may not, the error names what and what to do."""
     if connection.dialect.name != "postgresql":
         return
     present = {row[0] for row in connection.execute(sa.text("SELECT tgname FROM pg_trigger"))}
+    bodies = [
+        " ".join(row[0].split())
+        for row in connection.execute(
+            sa.text("SELECT prosrc FROM pg_proc WHERE proname = :name"), {"name": refuse_function}
+        )
+    ]
+    missing: list[tuple[str, str, str]] = []
     for table in tables:
         for object_name, ddl in append_only_ddl(table.name, refuse_function)["postgresql"]:
-            if object_name == refuse_function or object_name not in present:
+            if object_name == refuse_function:
+                written = " ".join(ddl.split("$$")[1].replace("%%", "%").split())
+                if bodies == [written] or any(name == refuse_function for _, name, _ in missing):
+                    continue
+            elif object_name in present:
+                continue
+            missing.append((table.name, object_name, ddl))
+    for table_name, object_name, ddl in missing:
+        try:
+            with connection.begin_nested():
                 connection.execute(sa.DDL(ddl))
+        except sa.exc.DBAPIError as error:
+            raise RuntimeError(
+                f"The append-only protection {object_name} of table {table_name} is missing or changed, and "
+                f"this database role cannot put it back ({type(error.orig).__name__}). Run the step once "
+                "as the role that owns the operational schema, then check who removed it."
+            ) from error
 
 
 append_only_triggers(screening_runs, "screening_refuse_change")

@@ -186,3 +186,49 @@ def test_on_postgresql_truncate_is_refused_and_a_dropped_trigger_comes_back(post
         with pytest.raises(sa.exc.DatabaseError, match="append-only"), postgres_engine.begin() as connection:
             connection.execute(sa.text(statement))
     assert len(read_review_items(postgres_engine)) == 2
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_refusing_function_made_harmless_is_put_back(postgres_engine, faulty_report):
+    create_schema(postgres_engine)
+    assert record_report(postgres_engine, faulty_report, finished_at=FINISHED)
+    with postgres_engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "CREATE OR REPLACE FUNCTION monitor_refuse_change() RETURNS trigger AS $$ "
+                "BEGIN RETURN OLD; END $$ LANGUAGE plpgsql"
+            )
+        )
+    create_schema(postgres_engine)
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), postgres_engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM monitor_runs"))
+
+
+@pytest.fixture
+def restricted_role(postgres_engine):
+    """A login role that may read and add rows to the monitor's tables, and change nothing else."""
+    import uuid
+
+    create_schema(postgres_engine)
+    role = f"tidlig_writer_{uuid.uuid4().hex[:8]}"
+    with postgres_engine.begin() as connection:
+        connection.execute(sa.text(f'CREATE ROLE "{role}" LOGIN'))
+        connection.execute(sa.text(f'GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO "{role}"'))
+    engine = sa.create_engine(postgres_engine.url.set(username=role))
+    yield engine
+    engine.dispose()
+    with postgres_engine.begin() as connection:
+        connection.execute(sa.text(f'DROP OWNED BY "{role}"'))
+        connection.execute(sa.text(f'DROP ROLE "{role}"'))
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_role_that_may_not_change_the_schema_runs_while_the_protections_stand(
+    postgres_engine, restricted_role, faulty_report
+):
+    create_schema(restricted_role)  # all in place: nothing to create, no privilege needed
+    assert record_report(restricted_role, faulty_report, finished_at=FINISHED)
+    with postgres_engine.begin() as connection:
+        connection.execute(sa.text("DROP TRIGGER monitor_runs_no_truncate ON monitor_runs"))
+    with pytest.raises(RuntimeError, match="monitor_runs_no_truncate of table monitor_runs is missing"):
+        create_schema(restricted_role)
