@@ -49,7 +49,9 @@ def merged_rows(heading: str, new_rows: Sequence[str], key_columns: int = 1, pat
     above one. An existing row whose first ``key_columns`` cells equal those of a new row is replaced by
     it in place; new rows with no match are appended in the order given. So a run on one input (the 300k
     world) keeps the rows of other inputs (the 60k world), and a rerun on the same input replaces its row.
-    Without the file or the section the result is ``new_rows``.
+    Without the file or the section the result is ``new_rows``. Only the section's first table is read: a
+    section may go on with a table derived from it (bench_cluster's cost model), whose rows are not rows of
+    this one.
     """
     document = _read(path).splitlines() if path.exists() else []
     span = _section_span(document, heading)
@@ -78,8 +80,15 @@ def _section_span(document: Sequence[str], heading: str) -> tuple[int, int] | No
 
 
 def _table_rows(section: Sequence[str]) -> list[str]:
-    rows = []
+    """The body rows of the first table in ``section`` (it ends at the first line that is not a row)."""
+    rows: list[str] = []
+    started = False
     for index, line in enumerate(section):
+        if not line.startswith("|"):
+            if started:
+                break
+            continue
+        started = True
         following = section[index + 1] if index + 1 < len(section) else ""
         if line.startswith("| ") and not _is_separator(line) and not _is_separator(following):
             rows.append(line.rstrip("\r\n"))

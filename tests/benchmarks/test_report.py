@@ -181,3 +181,14 @@ def test_the_file_keeps_its_permissions(tmp_path: Path) -> None:
     write_section("## Ingest", ["New."], path)
 
     assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_only_the_first_table_of_a_section_is_merged(tmp_path: Path) -> None:
+    """A section may go on with a table derived from the first (a cost model); its rows are not runs."""
+    path = tmp_path / "benchmarks.md"
+    path.write_text(
+        "# Benchmarks\n\n## Steps\n\n| world | s |\n|---|---|\n| 2k | 14 |\n\nThe model:\n\n"
+        "| step | a |\n|---|---|\n| features | 34 |\n",
+        encoding="utf-8",
+    )
+    assert merged_rows("## Steps", ["| 60k | 90 |"], path=path) == ["| 2k | 14 |", "| 60k | 90 |"]
