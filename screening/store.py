@@ -129,6 +129,17 @@ screening_runs = sa.Table(
 )
 
 
+_REFUSE_BODY = "BEGIN RAISE EXCEPTION '%% is append-only: add a row instead', TG_TABLE_NAME; END"
+
+
+def _refuse_function_ddl(refuse_function: str) -> str:
+    """The PostgreSQL function the append-only triggers call (``%%``: a literal ``%`` in ``sa.DDL``)."""
+    return (
+        f"CREATE OR REPLACE FUNCTION {refuse_function}() RETURNS trigger AS $$ {_REFUSE_BODY} $$ "
+        "LANGUAGE plpgsql"
+    )
+
+
 def append_only_ddl(name: str, refuse_function: str) -> dict[str, list[tuple[str, str]]]:
     """The (object name, statement) pairs that make table ``name`` append-only, per dialect: SQLite
     triggers refusing UPDATE and DELETE; on PostgreSQL the refusing function ``refuse_function``, a row
@@ -143,11 +154,7 @@ def append_only_ddl(name: str, refuse_function: str) -> dict[str, list[tuple[str
         for statement in ("UPDATE", "DELETE")
     ]
     postgresql = [
-        (
-            refuse_function,
-            f"CREATE OR REPLACE FUNCTION {refuse_function}() RETURNS trigger AS $$ BEGIN "
-            "RAISE EXCEPTION '%% is append-only: add a row instead', TG_TABLE_NAME; END $$ LANGUAGE plpgsql",
-        ),
+        (refuse_function, _refuse_function_ddl(refuse_function)),
         (
             f"{name}_append_only",
             f"CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {name} "
@@ -185,23 +192,20 @@ def restore_missing_triggers(
             sa.text("SELECT prosrc FROM pg_proc WHERE proname = :name"), {"name": refuse_function}
         )
     ]
-    missing: list[tuple[str, str, str]] = []
+    missing: list[tuple[str, str, str]] = []  # (where, object name, statement); the function first
+    if bodies != [_REFUSE_BODY.replace("%%", "%")]:
+        missing.append(("the operational schema", refuse_function, _refuse_function_ddl(refuse_function)))
     for table in tables:
         for object_name, ddl in append_only_ddl(table.name, refuse_function)["postgresql"]:
-            if object_name == refuse_function:
-                written = " ".join(ddl.split("$$")[1].replace("%%", "%").split())
-                if bodies == [written] or any(name == refuse_function for _, name, _ in missing):
-                    continue
-            elif object_name in present:
-                continue
-            missing.append((table.name, object_name, ddl))
-    for table_name, object_name, ddl in missing:
+            if object_name != refuse_function and object_name not in present:
+                missing.append((f"table {table.name}", object_name, ddl))
+    for where, object_name, ddl in missing:
         try:
             with connection.begin_nested():
                 connection.execute(sa.DDL(ddl))
         except sa.exc.DBAPIError as error:
             raise RuntimeError(
-                f"The append-only protection {object_name} of table {table_name} is missing or changed, and "
+                f"The append-only protection {object_name} of {where} is missing or changed, and "
                 f"this database role cannot put it back ({type(error.orig).__name__}). Run the step once "
                 "as the role that owns the operational schema, then check who removed it."
             ) from error
