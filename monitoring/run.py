@@ -194,16 +194,17 @@ def lists_up_to(inputs: MonitorInputs, as_of: dt.date) -> pd.DataFrame:
 
 
 def monitor_run_id(
-    inputs: MonitorInputs,
+    lists: pd.DataFrame,
     config: MonitorConfig,
     as_of: dt.date,
     *,
     batches: pd.DataFrame | None = None,
     model_version: str | None = None,
 ) -> str:
-    """The ID :func:`run_monitor` gives its report (:func:`run_id_for` of what it sees), known before any
-    of the work: a caller can find that an identical run is already recorded and skip it."""
-    list_ids = [str(list_id) for list_id in lists_up_to(inputs, as_of)["list_id"]]
+    """The ID :func:`run_monitor` gives its report (:func:`run_id_for` of the lists it sees, from
+    :func:`lists_up_to`, and the rest), known before any of the work: a caller can find that an identical
+    run is already recorded and skip it."""
+    list_ids = [str(list_id) for list_id in lists["list_id"]]
     ledger = None if batches is None else ledger_seen(batches, as_of)
     return run_id_for(as_of, config, list_ids, ledger=ledger, model_version=model_version)
 
@@ -301,7 +302,7 @@ def run_monitor(
         + visit_items(visits, config, as_of)
     )
     return MonitorReport(
-        run_id=monitor_run_id(inputs, config, as_of, batches=batches, model_version=model_version),
+        run_id=monitor_run_id(lists, config, as_of, batches=batches, model_version=model_version),
         as_of=as_of,
         config=config,
         drift=drift.reset_index(drop=True),

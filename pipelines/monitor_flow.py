@@ -241,7 +241,7 @@ def run_monitoring(
 ) -> MonitorResult:
     """The whole monitor run: champion, inputs, report, record, MLflow. ``champion`` and ``inputs`` may be
     given (tests, notebooks); by default they come from MLflow and :class:`WarehouseMonitorInputs`."""
-    from monitoring.run import monitor_run_id, run_monitor
+    from monitoring.run import lists_up_to, monitor_run_id, run_monitor
     from monitoring.store import (
         create_schema,
         evaluated_stages,
@@ -266,7 +266,8 @@ def run_monitoring(
         model_version = f"{champion.registered_name}:{champion.version}"
         # An identical run (same date, config, lists, deliveries and champion) records nothing: find that
         # out before the drift and performance work, not after it.
-        run_id = monitor_run_id(inputs, config, as_of, batches=batches, model_version=model_version)
+        lists = lists_up_to(inputs, as_of)
+        run_id = monitor_run_id(lists, config, as_of, batches=batches, model_version=model_version)
         if run_recorded(engine, run_id):
             return MonitorResult(
                 run_id=run_id,
