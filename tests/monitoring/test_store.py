@@ -153,6 +153,13 @@ def test_publication_holds_is_empty_before_the_monitor_ever_ran(tmp_path):
     engine.dispose()
 
 
+def assert_refused(engine, *statements):
+    """Each statement fails on the append-only triggers (each in a transaction of its own)."""
+    for statement in statements:
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as connection:
+            connection.execute(sa.text(statement))
+
+
 @pytest.mark.postgres
 def test_on_postgresql_runs_are_recorded_holds_released_and_history_append_only(
     postgres_engine, faulty_report
@@ -164,9 +171,11 @@ def test_on_postgresql_runs_are_recorded_holds_released_and_history_append_only(
     item_id = faulty_report.items[0].item_id
     acknowledge_item(postgres_engine, item_id, analyst="ana", note="checked", at=FINISHED)
     assert len(publication_holds(postgres_engine)) == 1
-    for statement in ("UPDATE monitor_review_items SET metric = 'x'", "DELETE FROM monitor_acknowledgements"):
-        with pytest.raises(sa.exc.DatabaseError, match="append-only"), postgres_engine.begin() as connection:
-            connection.execute(sa.text(statement))
+    assert_refused(
+        postgres_engine,
+        "UPDATE monitor_review_items SET metric = 'x'",
+        "DELETE FROM monitor_acknowledgements",
+    )
     assert len(read_review_items(postgres_engine)) == 2
 
 
@@ -175,16 +184,12 @@ def test_on_postgresql_truncate_is_refused_and_a_dropped_trigger_comes_back(post
     """Emptying the history in one statement, or dropping its guard and waiting, does not go unseen."""
     create_schema(postgres_engine)
     assert record_report(postgres_engine, faulty_report, finished_at=FINISHED)
-    for table in ("monitor_runs", "monitor_review_items"):
-        with pytest.raises(sa.exc.DatabaseError, match="append-only"), postgres_engine.begin() as connection:
-            connection.execute(sa.text(f"TRUNCATE {table} CASCADE"))
+    assert_refused(postgres_engine, "TRUNCATE monitor_runs CASCADE", "TRUNCATE monitor_review_items CASCADE")
     with postgres_engine.begin() as connection:
         connection.execute(sa.text("DROP TRIGGER monitor_runs_no_truncate ON monitor_runs"))
         connection.execute(sa.text("DROP TRIGGER monitor_runs_append_only ON monitor_runs"))
     create_schema(postgres_engine)  # the next monitor run
-    for statement in ("TRUNCATE monitor_runs CASCADE", "DELETE FROM monitor_runs"):
-        with pytest.raises(sa.exc.DatabaseError, match="append-only"), postgres_engine.begin() as connection:
-            connection.execute(sa.text(statement))
+    assert_refused(postgres_engine, "TRUNCATE monitor_runs CASCADE", "DELETE FROM monitor_runs")
     assert len(read_review_items(postgres_engine)) == 2
 
 
@@ -200,8 +205,7 @@ def test_on_postgresql_a_refusing_function_made_harmless_is_put_back(postgres_en
             )
         )
     create_schema(postgres_engine)
-    with pytest.raises(sa.exc.DatabaseError, match="append-only"), postgres_engine.begin() as connection:
-        connection.execute(sa.text("DELETE FROM monitor_runs"))
+    assert_refused(postgres_engine, "DELETE FROM monitor_runs")
 
 
 @pytest.fixture
