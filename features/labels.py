@@ -14,7 +14,9 @@ Follow-up ends at the first of: leaving the area (a population spell starting af
 ``70`` disappeared or ``80`` emigrated, or in a municipality outside ``area_municipalities`` when given)
 and the end of data (by default the earliest of the latest ``_delivered_at`` of the label tables). A row
 whose follow-up ends before ``t + h`` without the event (and without competing death) is censored:
-label NaN, ``_censored`` True. Events after the end of follow-up are not counted.
+label NaN, ``_censored`` True. Events after the end of follow-up are not counted. ``follow_up_end``
+(one column for every outcome) is that time, kept so that a model can weight for censoring
+(``models.censoring``).
 Event dates are timestamps; a date-only event on ``t`` itself belongs to neither features nor labels.
 """
 
@@ -35,6 +37,7 @@ from features.prediction_dates import DateLike, normalise_prediction_dates, regi
 Outcome = Literal["admission", "death", "frailty"]
 OUTCOMES: tuple[Outcome, ...] = ("admission", "death", "frailty")  # the one outcome list every layer imports
 DEFAULT_HORIZONS_MONTHS: tuple[int, ...] = (6, 12)
+FOLLOW_UP_END = "follow_up_end"  # when the row stops being followed: leaving the area or the end of data
 LABEL_TABLES: tuple[str, ...] = (
     "population",
     "deaths",
@@ -47,7 +50,7 @@ LABEL_TABLES: tuple[str, ...] = (
 
 def label_column_names(horizons: Sequence[int] = DEFAULT_HORIZONS_MONTHS) -> tuple[str, ...]:
     """Every label column after the keys, in order (docs/interfaces.md section 3)."""
-    columns: list[str] = []
+    columns: list[str] = [FOLLOW_UP_END]
     for outcome in OUTCOMES:
         for horizon in horizons:
             stem = f"{outcome}_{horizon}m"
@@ -172,7 +175,11 @@ def label_outcomes(
         axis=1,
     ).min(axis=1)
     first_time = {"admission": times["admission_time"], "death": times["death_time"], "frailty": frailty_time}
-    result = {"person_key": first_events["person_key"].to_numpy(), "prediction_date": t.to_numpy()}
+    result = {
+        "person_key": first_events["person_key"].to_numpy(),
+        "prediction_date": t.to_numpy(),
+        FOLLOW_UP_END: follow_up_end.to_numpy(),
+    }
     for outcome in OUTCOMES:
         for horizon in horizons:
             horizon_end = t + pd.DateOffset(months=horizon)

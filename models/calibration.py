@@ -53,10 +53,13 @@ class Calibrator:
     knots_y_: list[float] = field(default_factory=list)
     platt_: tuple[float, float] | None = None
 
-    def fit(self, raw: np.ndarray, y: np.ndarray) -> Calibrator:
-        """Fit on raw probabilities and observed 0/1 outcomes of held-out rows; returns self."""
+    def fit(self, raw: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> Calibrator:
+        """Fit on raw probabilities and observed 0/1 outcomes of held-out rows, each row weighted by
+        ``sample_weight`` when given (censoring weights); returns self. The method's event count is
+        the unweighted count of events."""
         raw = np.asarray(raw, dtype=float)
         y = np.asarray(y, dtype=float)
+        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         if len(np.unique(y)) < 2:
             raise ValueError("Calibration needs both outcomes in the held-out fold; widen the fold.")
         if self.method not in ("auto", "isotonic", "platt"):
@@ -66,13 +69,13 @@ class Calibrator:
         method = choose_calibration(self.method, y, self.isotonic_min_events)
         if method == "isotonic":
             isotonic = IsotonicRegression(y_min=RISK_FLOOR, y_max=1 - RISK_FLOOR, out_of_bounds="clip").fit(
-                raw, y
+                raw, y, sample_weight=weight
             )
             self.knots_x_ = [float(v) for v in isotonic.X_thresholds_]
             self.knots_y_ = [float(v) for v in isotonic.y_thresholds_]
         else:
             lp = logit(raw)
-            beta = fit_logistic(np.column_stack([np.ones_like(lp), lp]), y, np.zeros_like(lp))
+            beta = fit_logistic(np.column_stack([np.ones_like(lp), lp]), y, np.zeros_like(lp), weights=weight)
             self.platt_ = (float(beta[0]), float(beta[1]))
         self.method_ = method
         self.events_ = int(y.sum())

@@ -16,6 +16,10 @@ Calibration = Literal["auto", "isotonic", "platt"]
 # final booster, or those plus out-of-fold raw risks of the training fold ('cross_fitted'); 'auto' cross-fits
 # only when the validation fold holds fewer than ``isotonic_min_events`` events or non-events.
 CalibrationRows = Literal["auto", "validation", "cross_fitted"]
+# How rows whose follow-up ended before their label was known are handled (docs/decisions.md D151):
+# 'exclude' drops them; 'ipcw' drops them and weights the rest (models.censoring); 'auto' weights
+# wherever the labels carry follow_up_end (the platform's labels do) and excludes otherwise.
+Censoring = Literal["auto", "exclude", "ipcw"]
 _OUTCOME_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -62,7 +66,8 @@ class TrainingConfig:
     before the first validation date. So no training or validation label overlaps the test period.
     Calibration: ``calibration`` is the method, ``calibration_rows`` the rows it is fitted on (see
     ``models.training.calibration_rows_for``); ``cross_fit_folds`` person-grouped folds of the training
-    fold give its out-of-fold raw risks.
+    fold give its out-of-fold raw risks. Censoring: ``censoring`` (see ``Censoring``); with 'ipcw' the
+    boosters, early stopping and the calibrator all use the rows' censoring weights.
     Search: at most ``search_trials`` random configurations, stopping early once ``search_budget_seconds``
     is spent (the first trial always runs); the default trials with the fixed ``seed`` make runs repeatable.
     """
@@ -80,6 +85,7 @@ class TrainingConfig:
     isotonic_min_events: int = 1000
     calibration_rows: CalibrationRows = "auto"
     cross_fit_folds: int = 5
+    censoring: Censoring = "auto"
     test_span_months: int = 6
     validation_span_months: int = 6
     min_labelled_share: float = 0.5

@@ -7,8 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features.labels import FOLLOW_UP_END
+from models.censoring import STRATUM_COLUMNS, CensoringWeights, censoring_weights, horizon_months_of
+from models.config import Censoring
+
 KEY_COLUMNS = ("person_key", "prediction_date")
 DESCRIPTIVE_COLUMNS = ("municipality", "district")
+WEIGHT_COLUMN = "sample_weight"
 
 
 def feature_columns(features: pd.DataFrame) -> list[str]:
@@ -56,9 +61,11 @@ def as_model_matrix(features: pd.DataFrame, names: list[str]) -> np.ndarray:
 class OutcomeFrame:
     """Rows with an observed label for one target, plus how many censored rows were set apart.
 
-    ``frame`` keeps the keys, descriptive columns, features, ``label`` (0/1 float) and, when the labels
-    carry it, ``event_date``. Censored rows (label NaN or ``<target>_censored`` true) are excluded from
-    training and evaluation for this target: treating them as negatives would bias risk downwards.
+    ``frame`` keeps the keys, descriptive columns, features, ``label`` (0/1 float), ``sample_weight``
+    and, when the labels carry it, ``event_date``. Censored rows (label NaN or ``<target>_censored``
+    true) are excluded from training and evaluation for this target: treating them as negatives would
+    bias risk downwards. ``censoring`` says how the rest are weighted: 'ipcw' (``sample_weight`` from
+    ``models.censoring``, whose estimate ``weighting`` describes) or 'exclude' (every weight 1).
     """
 
     target: str
@@ -66,6 +73,8 @@ class OutcomeFrame:
     feature_names: list[str]
     censored_rows: int
     labelled_share_by_date: pd.Series
+    censoring: str = "exclude"
+    weighting: CensoringWeights | None = None
 
     def usable_dates(self, min_labelled_share: float) -> list[pd.Timestamp]:
         """Prediction dates where at least this share of rows has an observed label (``usable_dates``)."""
@@ -102,26 +111,65 @@ def _require_target(labels: pd.DataFrame, target: str) -> None:
         raise ValueError(f"labels.parquet has no column '{target}'; rebuild features with this horizon.")
 
 
-def build_outcome_frame(features: pd.DataFrame, labels: pd.DataFrame, target: str) -> OutcomeFrame:
-    """Join features and labels on (person_key, prediction_date) and drop censored rows for ``target``.
+def censoring_method(labels: pd.DataFrame, target: str, censoring: Censoring) -> str:
+    """'ipcw' or 'exclude' for the requested ``censoring`` on these labels ('auto': IPCW when the labels
+    carry ``follow_up_end`` and the target names its horizon, ``<outcome>_<h>m``)."""
+    if censoring not in ("auto", "exclude", "ipcw"):
+        raise ValueError(f"Unknown censoring method {censoring!r}; use 'auto', 'exclude' or 'ipcw'.")
+    if censoring != "auto":
+        return censoring
+    weighable = FOLLOW_UP_END in labels.columns and f"{target}_censored" in labels.columns
+    return "ipcw" if weighable and horizon_months_of(target) is not None else "exclude"
 
-    Neither input is modified. Raises ValueError when the label column is absent or keys are duplicated.
+
+def build_outcome_frame(
+    features: pd.DataFrame, labels: pd.DataFrame, target: str, censoring: Censoring = "auto"
+) -> OutcomeFrame:
+    """Join features and labels on (person_key, prediction_date), drop censored rows for ``target`` and
+    weight the rest as ``censoring`` says (see ``censoring_method``).
+
+    Neither input is modified. Raises ValueError when the label column is absent, keys are duplicated,
+    or 'ipcw' is asked of labels that cannot carry it.
     """
     _require_target(labels, target)
     for name, frame in (("features", features), ("labels", labels)):
         if frame.duplicated(list(KEY_COLUMNS)).any():
             raise ValueError(f"The {name} table has duplicate (person_key, prediction_date) keys.")
+    if WEIGHT_COLUMN in features.columns:
+        raise ValueError(
+            f"The feature table has a column '{WEIGHT_COLUMN}', a name training keeps for itself; rename it."
+        )
     names = feature_columns(features)
+    method = censoring_method(labels, target, censoring)
+    horizon = horizon_months_of(target)
+    if method == "ipcw" and horizon is None:
+        raise ValueError(
+            f"Censoring weights need the horizon in the target's name ('<outcome>_<h>m'); '{target}' has "
+            "none. Train it with censoring 'exclude'."
+        )
     label_columns = [target]
     censored_column = f"{target}_censored"
     event_column = f"{target}_event_date"
-    for extra in (censored_column, event_column):
-        if extra in labels.columns:
-            label_columns.append(extra)
-    joined = features.merge(labels[[*KEY_COLUMNS, *label_columns]], on=list(KEY_COLUMNS), how="inner")
+    weighting_columns = (FOLLOW_UP_END, f"{target}_competing_death", f"death_{horizon}m_event_date")
+    extras = [censored_column, event_column, *(weighting_columns if method == "ipcw" else ())]
+    label_columns += [extra for extra in dict.fromkeys(extras) if extra in labels.columns and extra != target]
+    # The weights are estimated on a narrow join (keys, stratum columns, labels) and then joined to the
+    # features with the labels, so the wide feature frame is joined once and never widened in place.
+    strata = [column for column in STRATUM_COLUMNS if column in features.columns]
+    narrow = features[[*KEY_COLUMNS, *strata]].merge(
+        labels[[*KEY_COLUMNS, *label_columns]], on=list(KEY_COLUMNS), how="inner"
+    )
+    weighting = None
+    weights = np.ones(len(narrow))
+    if method == "ipcw":
+        weighting = censoring_weights(narrow, target, int(horizon))  # type: ignore[arg-type]
+        weights = weighting.weights
+    label_part = narrow.drop(columns=strata).assign(**{WEIGHT_COLUMN: weights})
+    joined = features.merge(label_part, on=list(KEY_COLUMNS), how="inner")
     censored = censored_rows(joined, target)
     kept = joined.loc[~censored].rename(columns={target: "label", event_column: "event_date"})
-    kept = kept.drop(columns=[censored_column], errors="ignore").reset_index(drop=True)
+    dropped = [censored_column, *(c for c in weighting_columns if c in label_columns)]
+    kept = kept.drop(columns=dropped, errors="ignore").reset_index(drop=True)
     kept["label"] = kept["label"].astype("float64")
     if not set(kept["label"].unique()) <= {0.0, 1.0}:
         raise ValueError(f"The label column '{target}' must hold 0/1 outcomes (or NaN when censored).")
@@ -131,4 +179,6 @@ def build_outcome_frame(features: pd.DataFrame, labels: pd.DataFrame, target: st
         feature_names=names,
         censored_rows=int(censored.sum()),
         labelled_share_by_date=labelled_share_by_date(joined, target),
+        censoring=method,
+        weighting=weighting,
     )

@@ -121,14 +121,31 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
             isotonic_min_events=self.isotonic_min_events,
         )
 
-    def fit(self, X: object, y: object, groups: object | None = None) -> RiskClassifier:  # noqa: N803
+    def fit(
+        self,
+        X: object,  # noqa: N803
+        y: object,
+        groups: object | None = None,
+        sample_weight: object | None = None,
+    ) -> RiskClassifier:
         """Search, cross-fit, calibrate and train the final booster; ``groups`` (e.g. person keys) keep
-        a group's rows in one inner fold. Returns self."""
+        a group's rows in one inner fold; ``sample_weight`` (e.g. censoring weights from
+        ``models.censoring``) weighs each row in every booster, early stopping and the calibrator.
+        Returns self."""
         frame = _as_frame(X)
         names, categorical = model_columns(frame, self.id_columns)
         labels = np.asarray(y).ravel()
         if len(labels) != len(frame):
             raise ValueError(f"X has {len(frame)} rows but y has {len(labels)}.")
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float).ravel()
+        if weights is not None and (len(weights) != len(frame) or not np.all(np.isfinite(weights))):
+            raise ValueError(f"sample_weight must hold {len(frame)} finite weights, one per row of X.")
+        if weights is not None and (weights < 0).any():
+            raise ValueError("sample_weight must not be negative.")
+
+        def part(rows: np.ndarray) -> np.ndarray | None:
+            return None if weights is None else weights[rows]
+
         if pd.isna(labels).any():
             raise ValueError("y has missing values; drop censored rows before fitting.")
         self.classes_ = np.unique(labels)
@@ -152,6 +169,8 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
             config=config,
             categorical_features=categorical,
             fitter=self.fitter,
+            train_weights=part(first_train),
+            validation_weights=part(first_held),
         )
         parameters = lightgbm_parameters(search.best_trial.hyperparameters, config)
         out_of_fold = np.empty(len(target))
@@ -160,7 +179,14 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
             if number == 0:
                 booster, best_iteration = search.booster, search.best_trial.best_iteration
             else:
-                fitted = self._prepared(matrix[train], target[train], matrix[held], target[held]).fit(
+                fitted = self._prepared(
+                    matrix[train],
+                    target[train],
+                    matrix[held],
+                    target[held],
+                    train_weights=part(train),
+                    held_weights=part(held),
+                ).fit(
                     parameters,
                     rounds=self.max_boosting_rounds,
                     early_stopping_rounds=self.early_stopping_rounds,
@@ -172,11 +198,13 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         self.best_iteration_ = max(1, int(np.median(iterations)))
         self.trials_ = search.trials
         self.booster_ = (
-            self._prepared(matrix, target)
+            self._prepared(matrix, target, train_weights=weights)
             .fit(parameters, rounds=self.best_iteration_, early_stopping_rounds=None)
             .booster
         )
-        self.calibrator_ = Calibrator(self.calibration, self.isotonic_min_events).fit(out_of_fold, target)
+        self.calibrator_ = Calibrator(self.calibration, self.isotonic_min_events).fit(
+            out_of_fold, target, weights
+        )
         return self
 
     def predict_proba(self, X: object) -> np.ndarray:  # noqa: N803
@@ -251,6 +279,9 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         train_target: np.ndarray,
         held_matrix: np.ndarray | None = None,
         held_target: np.ndarray | None = None,
+        *,
+        train_weights: np.ndarray | None = None,
+        held_weights: np.ndarray | None = None,
     ) -> PreparedFit:
         return (self.fitter or InProcessFitter()).prepare(
             train_matrix,
@@ -259,4 +290,6 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
             held_target,
             feature_names=list(self.feature_names_in_),
             categorical_features=self.categorical_features_,
+            train_weights=train_weights,
+            validation_weights=held_weights,
         )

@@ -14,7 +14,9 @@ Contract of ``fit``: train at most ``rounds`` boosting rounds with ``parameters`
 as ``models.training.lightgbm_parameters`` builds them). With ``early_stopping_rounds`` and validation
 rows, stop when the validation log loss has not improved for that many rounds (LightGBM's
 ``early_stopping``: first metric, no minimum improvement) and report the best iteration and its log loss;
-without, train all rounds (``best_iteration == rounds``, ``validation_logloss`` NaN).
+without, train all rounds (``best_iteration == rounds``, ``validation_logloss`` NaN). Row weights,
+when given (censoring weights, ``models.censoring``), weigh each row's loss in training and in the
+validation log loss alike.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class BoosterFitter(Protocol):
         *,
         feature_names: Sequence[str],
         categorical_features: Sequence[str] = (),
+        train_weights: np.ndarray | None = None,
+        validation_weights: np.ndarray | None = None,
     ) -> PreparedFit: ...
 
 
@@ -75,10 +79,13 @@ class InProcessFitter:
         *,
         feature_names: Sequence[str],
         categorical_features: Sequence[str] = (),
+        train_weights: np.ndarray | None = None,
+        validation_weights: np.ndarray | None = None,
     ) -> PreparedFit:
         train_set = lgb.Dataset(
             train_matrix,
             label=train_labels,
+            weight=train_weights,
             feature_name=list(feature_names),
             categorical_feature=list(categorical_features) or "auto",
             free_raw_data=False,
@@ -89,6 +96,7 @@ class InProcessFitter:
             validation_set = lgb.Dataset(
                 validation_matrix,
                 label=validation_labels,
+                weight=validation_weights,
                 reference=train_set,
                 params=dict(DATASET_PARAMETERS),
             )

@@ -91,7 +91,7 @@ def fit_and_evaluate(
     Inputs are not modified.
     """
     target = resolve_target(labels, outcome, config)
-    frame = build_outcome_frame(features, labels, target)
+    frame = build_outcome_frame(features, labels, target, config.censoring)
     split = configured_split(frame.labelled_share_by_date, config)
     trained = train_outcome_model(frame, split, config, feature_set_version, progress=progress, fitter=fitter)
     folds = fold_frames(frame, split)

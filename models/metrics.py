@@ -44,14 +44,23 @@ def logit(p: np.ndarray) -> np.ndarray:
     return log_odds
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, offset: np.ndarray, iterations: int = 50) -> np.ndarray:
-    """Unpenalised logistic regression by Newton-Raphson; ``x`` includes the intercept column."""
+def fit_logistic(
+    x: np.ndarray,
+    y: np.ndarray,
+    offset: np.ndarray,
+    iterations: int = 50,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """Unpenalised logistic regression by Newton-Raphson; ``x`` includes the intercept column.
+
+    ``weights`` (one per row, default all 1) weigh each row's log likelihood."""
     beta = np.zeros(x.shape[1])
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
     for _ in range(iterations):
         eta = x @ beta + offset
         mu = 1 / (1 + np.exp(-eta))
-        gradient = x.T @ (y - mu)
-        hessian = x.T @ (x * (mu * (1 - mu))[:, None])
+        gradient = x.T @ (w * (y - mu))
+        hessian = x.T @ (x * (w * mu * (1 - mu))[:, None])
         step = np.linalg.solve(hessian + 1e-9 * np.eye(x.shape[1]), gradient)
         beta += step
         if np.max(np.abs(step)) < 1e-8:

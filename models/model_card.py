@@ -46,6 +46,8 @@ class CardContext:
     hyperparameters: dict[str, float | int]
     # e.g. "Platt, fitted on the validation fold plus out-of-fold risks of the training fold (412 events)"
     calibration: str = "fitted on the validation fold"
+    # how censored rows were handled, ``models.registry.censoring_text``
+    censoring: str = "are excluded for this outcome, not counted as negatives"
 
 
 def _metric_table(evaluation: Evaluation) -> str:
@@ -144,8 +146,8 @@ must not be used to withhold care.
 - Temporal split with a {context.split.get("split_horizon_months", "")}-month gap between folds, so no
   training label overlaps the test period:
 {folds}
-- Censored rows (follow-up ended before the horizon) are excluded for this outcome, not counted as
-  negatives: {context.censored_rows} rows. Prediction dates where fewer than half the rows are labelled
+- Censored rows (follow-up ended before the horizon), {context.censored_rows} rows,
+  {context.censoring}. Prediction dates where fewer than half the rows are labelled
   are left out whole.
 
 ## Outcome definition
@@ -195,8 +197,9 @@ reasons by the screening layer.
   population change. Retrain on schedule and watch the drift report.
 - Registry data arrive with delay; features use only what was known at the prediction date, so a recent
   admission may not yet be visible.
-- Rows are excluded when follow-up is censored; if censoring depends on risk (e.g. moving away), metrics
-  may be biased.
+- Censoring weights assume that, within the strata named above, moving away has nothing to do with the
+  outcome; where it has, risks and metrics may still be biased. Test metrics are computed on the rows
+  with known labels, unweighted.
 - Subgroups with few persons are suppressed and cannot be assessed here.
 - On synthetic data the numbers describe the simulator, not real Danish citizens.
 """

@@ -20,6 +20,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models.signature import ModelSignature
 from mlflow.types import ColSpec, Schema
 
+from models.censoring import MIN_FOLLOWED
 from models.champion_files import (
     CHAMPION_ALIAS,
     GATE_PROMOTE,
@@ -174,6 +175,20 @@ def calibration_text(result: HarnessResult) -> str:
     return f"{method}, fitted on {rows}, {calibrator.events_} events"
 
 
+def censoring_text(result: HarnessResult) -> str:
+    """How rows whose follow-up ended early were handled, in words (model card; aggregates only)."""
+    weighting = result.outcome.weighting
+    if result.outcome.censoring != "ipcw" or weighting is None:
+        return "are excluded for this outcome, not counted as negatives, and the rest are not reweighted"
+    strata = " x ".join(["prediction date", *(name.replace("_", " ") for name in weighting.strata_columns)])
+    return (
+        "are excluded for this outcome, not counted as negatives; the rest are weighted by the inverse of "
+        "the probability of still being followed when their label became known (Kaplan-Meier within "
+        f"{strata}, {weighting.strata} strata, {weighting.capped_rows} weights capped at "
+        f"{1 / MIN_FOLLOWED:g}), in training, early stopping and calibration"
+    )
+
+
 def _log_params_and_metrics(result: HarnessResult, config: TrainingConfig) -> None:
     best = result.trained.best_trial
     mlflow.log_params(config.as_params() | result.split.describe())
@@ -181,6 +196,7 @@ def _log_params_and_metrics(result: HarnessResult, config: TrainingConfig) -> No
         {
             "calibration_method_fitted": str(result.trained.model.calibrator.method_),
             "calibration_rows_fitted": result.trained.calibration_rows,
+            "censoring_fitted": result.outcome.censoring,
         }
     )
     mlflow.log_params({f"best_{k}": f"{v:.6g}" for k, v in best.hyperparameters.items()})
@@ -190,6 +206,8 @@ def _log_params_and_metrics(result: HarnessResult, config: TrainingConfig) -> No
     counts = {f"{fold}_rows": float(n) for fold, n in result.trained.fold_rows.items()}
     counts |= {f"{fold}_event_rows": float(n) for fold, n in result.trained.fold_events.items()}
     counts["censored_rows_excluded"] = float(result.outcome.censored_rows)
+    if result.outcome.weighting is not None:
+        counts["censoring_weights_capped"] = float(result.outcome.weighting.capped_rows)
     mlflow.log_metrics(counts | result.evaluation.flat_metrics())
     for step, trial in enumerate(result.trained.trials):
         mlflow.log_metrics(
@@ -263,6 +281,7 @@ def record_gate_and_card(
         importance=result.trained.model.global_importance,
         hyperparameters=result.trained.best_trial.hyperparameters,
         calibration=calibration_text(result),
+        censoring=censoring_text(result),
     )
     card = render_model_card(context, result.evaluation)
     client.log_text(candidate.run_id, decision.as_text(), "gate/decision.txt")

@@ -22,7 +22,7 @@ import pandas as pd
 
 from models.calibration import Calibrator
 from models.config import CalibrationRows, SearchSpace, TrainingConfig
-from models.dataset import OutcomeFrame, as_model_matrix
+from models.dataset import WEIGHT_COLUMN, OutcomeFrame, as_model_matrix
 from models.fitting import BoosterFitter, InProcessFitter
 from models.metrics import auroc
 from models.risk_model import RiskModel, gain_importance
@@ -112,6 +112,8 @@ def search_booster(
     label: str = "model",
     progress: Callable[[str], None] | None = None,
     fitter: BoosterFitter | None = None,
+    train_weights: np.ndarray | None = None,
+    validation_weights: np.ndarray | None = None,
 ) -> SearchResult:
     """Random search: each trial trains on the train rows and early-stops on validation log loss; the
     trial with the lowest validation log loss is kept, trimmed to its best iteration.
@@ -119,6 +121,7 @@ def search_booster(
     The one search both ``train_outcome_model`` (temporal folds) and ``models.estimator`` (any table)
     use. ``categorical_features`` name columns holding category codes (LightGBM's categorical splits).
     ``fitter`` says where each trial's booster is fitted (``models.fitting``; default: this process).
+    Row weights, when given, weigh training and the validation log loss (the trial's AUROC is unweighted).
     """
     prepared = (fitter or InProcessFitter()).prepare(
         train_matrix,
@@ -127,6 +130,8 @@ def search_booster(
         validation_labels,
         feature_names=feature_names,
         categorical_features=list(categorical_features or []),
+        train_weights=train_weights,
+        validation_weights=validation_weights,
     )
     rng = np.random.default_rng(config.seed)
     started = time.monotonic()  # a compute budget, not a data time
@@ -190,6 +195,7 @@ def train_outcome_model(
     names = outcome.feature_names
     validation_matrix = as_model_matrix(folds["validation"], names)
     validation_labels = folds["validation"]["label"].to_numpy()
+    train_weights, validation_weights = (row_weights(folds[name]) for name in ("train", "validation"))
     search = search_booster(
         as_model_matrix(folds["train"], names),
         folds["train"]["label"].to_numpy(),
@@ -200,15 +206,24 @@ def train_outcome_model(
         label=outcome.target,
         progress=progress,
         fitter=fitter,
+        train_weights=train_weights,
+        validation_weights=validation_weights,
     )
     validation_raw = np.asarray(search.booster.predict(validation_matrix))
     rows = calibration_rows_for(config.calibration_rows, validation_labels, config.isotonic_min_events)
-    raw, labels = validation_raw, validation_labels
+    raw, labels, weights = validation_raw, validation_labels, validation_weights
     if rows == "cross_fitted":
         train_raw = out_of_fold_raw(folds["train"], names, search.best_trial, config)
         raw = np.concatenate([validation_raw, train_raw])
         labels = np.concatenate([validation_labels, folds["train"]["label"].to_numpy()])
-    calibrator = Calibrator(config.calibration, config.isotonic_min_events).fit(raw, labels)
+        if weights is not None or train_weights is not None:
+            weights = np.concatenate(
+                [
+                    np.ones(len(validation_raw)) if weights is None else weights,
+                    np.ones(len(train_raw)) if train_weights is None else train_weights,
+                ]
+            )
+    calibrator = Calibrator(config.calibration, config.isotonic_min_events).fit(raw, labels, weights)
     if progress is not None:
         where = "validation + out-of-fold training rows" if rows == "cross_fitted" else "validation rows"
         events = calibrator.events_
@@ -229,6 +244,15 @@ def train_outcome_model(
         fold_events={name: int(frame["label"].sum()) for name, frame in folds.items()},
         calibration_rows=rows,
     )
+
+
+def row_weights(rows: pd.DataFrame) -> np.ndarray | None:
+    """The rows' censoring weights (``models.dataset.WEIGHT_COLUMN``), or None where every weight is 1
+    (censoring 'exclude', or a frame without the column): unweighted fits stay exactly as before."""
+    if WEIGHT_COLUMN not in rows.columns:
+        return None
+    weights = rows[WEIGHT_COLUMN].to_numpy(dtype="float64")
+    return None if np.all(weights == 1.0) else weights
 
 
 def calibration_rows_for(rows: CalibrationRows, validation_labels: np.ndarray, min_events: int) -> str:
@@ -264,13 +288,19 @@ def out_of_fold_raw(
     groups = person_groups(persons.reset_index(drop=True), folds, config.seed)
     matrix = as_model_matrix(train, names)
     labels = train["label"].to_numpy()
+    weights = row_weights(train)
     parameters = lightgbm_parameters(trial.hyperparameters, config)
     raw = np.empty(len(train))
     for group in range(folds):
         held = groups == group
         fitted = (
             InProcessFitter()
-            .prepare(matrix[~held], labels[~held], feature_names=names)
+            .prepare(
+                matrix[~held],
+                labels[~held],
+                feature_names=names,
+                train_weights=None if weights is None else weights[~held],
+            )
             .fit(parameters, rounds=trial.best_iteration, early_stopping_rounds=None)
         )
         raw[held] = fitted.booster.predict(matrix[held])

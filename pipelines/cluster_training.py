@@ -74,10 +74,14 @@ class DaskBoosterFitter:
         *,
         feature_names: Sequence[str],
         categorical_features: Sequence[str] = (),
+        train_weights: np.ndarray | None = None,
+        validation_weights: np.ndarray | None = None,
     ) -> PreparedFit:
         arguments: dict[str, Any] = {
             "feature_names": feature_names,
             "categorical_features": categorical_features,
+            "train_weights": train_weights,
+            "validation_weights": validation_weights,
         }
         if len(train_labels) < self.min_rows:
             say(
@@ -107,6 +111,10 @@ class DaskBoosterFitter:
             ),
             feature_names=list(feature_names),
             categorical_features=list(categorical_features),
+            train_weights=None if train_weights is None else np.asarray(train_weights, dtype=np.float64),
+            validation_weights=(
+                None if validation_weights is None else np.asarray(validation_weights, dtype=np.float64)
+            ),
         )
 
 
@@ -120,8 +128,11 @@ def _prepared_on_workers(
     validation_labels: np.ndarray | None,
     feature_names: list[str],
     categorical_features: list[str],
+    train_weights: np.ndarray | None = None,
+    validation_weights: np.ndarray | None = None,
 ) -> _DaskPrepared:
-    """Scatter each worker's share of the training rows (and a copy of the validation rows) to it."""
+    """Scatter each worker's share of the training rows (and a copy of the validation rows) to it,
+    with their row weights when given."""
     import dask.array as da
     from dask import delayed
 
@@ -139,7 +150,11 @@ def _prepared_on_workers(
             )
     train_x = da.concatenate([on_worker(train_matrix[i::count], w) for i, w in enumerate(workers)])
     train_y = da.concatenate([on_worker(train_labels[i::count], w) for i, w in enumerate(workers)])
+    train_w = None
+    if train_weights is not None:
+        train_w = da.concatenate([on_worker(train_weights[i::count], w) for i, w in enumerate(workers)])
     eval_set = None
+    eval_w = None
     if validation_matrix is not None and validation_labels is not None:
         eval_set = [
             (
@@ -147,8 +162,18 @@ def _prepared_on_workers(
                 da.concatenate([on_worker(validation_labels, w) for w in workers]),
             )
         ]
+        if validation_weights is not None:
+            eval_w = da.concatenate([on_worker(validation_weights, w) for w in workers])
     return _DaskPrepared(
-        dask_client, train_x, train_y, eval_set, feature_names, categorical_features, len(workers)
+        dask_client,
+        train_x,
+        train_y,
+        eval_set,
+        feature_names,
+        categorical_features,
+        len(workers),
+        train_w=train_w,
+        eval_w=eval_w,
     )
 
 
@@ -163,6 +188,8 @@ class _DaskPrepared:
     feature_names: list[str]
     categorical_features: list[str]
     workers: int
+    train_w: Any = None  # row weights beside train_y, or None (every row weighs 1)
+    eval_w: Any = None
 
     def fit(
         self, parameters: Mapping[str, object], *, rounds: int, early_stopping_rounds: int | None
@@ -178,9 +205,13 @@ class _DaskPrepared:
             "feature_name": self.feature_names,
             "categorical_feature": self.categorical_features or "auto",
         }
+        if self.train_w is not None:
+            fit_arguments["sample_weight"] = self.train_w
         if stopping:
             eval_x, eval_y = self.eval_set[0]  # type: ignore[index]
             fit_arguments |= {"eval_X": (eval_x,), "eval_y": (eval_y,), "eval_names": [VALIDATION_NAME]}
+            if self.eval_w is not None:
+                fit_arguments["eval_sample_weight"] = [self.eval_w]
         quiet_dask_logging()
         with warnings.catch_warnings():
             # lightgbm.dask warns that n_jobs is ignored on every fit (it is a constructor parameter it sets

@@ -137,3 +137,20 @@ def test_predicting_before_fitting_raises(table):
     X, _, _ = table
     with pytest.raises(RuntimeError, match="not fitted"):
         RiskClassifier().predict_proba(X)
+
+
+def test_row_weights_move_the_calibrated_risk_to_the_weighted_event_rate(table, fitted):
+    X, y, _ = table
+    weights = np.where(np.asarray(y) == 1, 2.0, 1.0)
+    weighted = RiskClassifier(**FAST).fit(X, y, sample_weight=weights)
+    target = np.average(y, weights=weights)
+    assert weighted.predict_risk(X).mean() == pytest.approx(target, abs=0.01)
+    assert fitted.predict_risk(X).mean() == pytest.approx(np.mean(y), abs=0.01)
+
+
+def test_weights_of_the_wrong_length_or_sign_are_refused(table):
+    X, y, _ = table
+    with pytest.raises(ValueError, match="one per row"):
+        RiskClassifier(**FAST).fit(X, y, sample_weight=np.ones(len(X) - 1))
+    with pytest.raises(ValueError, match="negative"):
+        RiskClassifier(**FAST).fit(X, y, sample_weight=-np.ones(len(X)))

@@ -115,6 +115,23 @@ def test_the_classifier_for_any_table_trains_on_the_cluster_too(dask_client):
     assert remote.calibrator_.method_ == local.calibrator_.method_
 
 
+def test_row_weights_reach_the_workers_boosters(dask_client):
+    X, y, _ = make_small_table(4000, seed=3)
+    matrix, labels = X.select_dtypes("number").to_numpy("float32"), np.asarray(y)
+    names = list(X.select_dtypes("number").columns)
+    parameters = {"objective": "binary", "learning_rate": 0.1, "num_leaves": 7, "verbosity": -1}
+
+    def mean_raw(weights):
+        prepared = DaskBoosterFitter(dask_client).prepare(
+            matrix, labels, feature_names=names, train_weights=weights
+        )
+        booster = prepared.fit(parameters, rounds=30, early_stopping_rounds=None).booster
+        return booster.predict(matrix).mean()
+
+    # Events weighing three times as much push every leaf, and so the mean raw risk, up.
+    assert mean_raw(np.where(labels == 1, 3.0, 1.0)) > mean_raw(None) + 0.05
+
+
 def test_cloning_a_cluster_classifier_shares_its_connection(dask_client):
     fitter = DaskBoosterFitter(dask_client, min_rows=5)
     assert copy.deepcopy(fitter) is fitter
