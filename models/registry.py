@@ -180,7 +180,9 @@ def censoring_text(result: HarnessResult) -> str:
     weighting = result.outcome.weighting
     if result.outcome.censoring != "ipcw" or weighting is None:
         return "are excluded for this outcome, not counted as negatives, and the rest are not reweighted"
-    strata = " x ".join(["prediction date", *(name.replace("_", " ") for name in weighting.strata_columns)])
+    readable = {"age_years": "age third", "sex_female": "sex", "living_alone": "living alone"}
+    names = (readable.get(name, name.replace("_", " ")) for name in weighting.strata_columns)
+    strata = " x ".join(["prediction date", *names])
     return (
         "are excluded for this outcome, not counted as negatives; the rest are weighted by the inverse of "
         "the probability of still being followed when their label became known (Kaplan-Meier within "

@@ -19,6 +19,7 @@ from models.censoring import (
 from models.config import TrainingConfig
 from models.dataset import WEIGHT_COLUMN, build_outcome_frame
 from models.harness import fit_and_evaluate
+from models.registry import censoring_text
 
 TARGET = "admission_12m"
 YEAR = pd.Timedelta(days=365)
@@ -187,8 +188,8 @@ def test_a_feature_named_like_the_weight_column_is_refused():
         build_outcome_frame(features.assign(**{WEIGHT_COLUMN: 1.0}), labels, TARGET)
 
 
-@pytest.mark.parametrize("method", ["exclude", "ipcw"])
-def test_a_model_trained_with_weights_predicts_the_true_risk_where_exclusion_overstates_it(method):
+@pytest.fixture(scope="module", params=["exclude", "ipcw"])
+def trained(request):
     features, labels, p = leaving_world(4_000, dates=13, leaving_within_year=0.5, seed=5)
     config = TrainingConfig(
         search_trials=2,
@@ -196,16 +197,29 @@ def test_a_model_trained_with_weights_predicts_the_true_risk_where_exclusion_ove
         early_stopping_rounds=10,
         bootstrap_samples=5,
         calibration="platt",
-        censoring=method,
+        censoring=request.param,
     )
     result = fit_and_evaluate(features, labels, "admission", config, "v1")
-    truth = labels[["person_key", "prediction_date"]].assign(p=p)
+    return request.param, result, labels[["person_key", "prediction_date"]].assign(p=p)
+
+
+def test_a_model_trained_with_weights_predicts_the_true_risk_where_exclusion_overstates_it(trained):
+    method, result, truth = trained
     test = result.test_rows[["person_key", "prediction_date"]].merge(truth, how="left")
     gap = float(result.risks["model"].mean() - test["p"].mean())
     if method == "exclude":
         assert gap > 0.03
     else:
         assert abs(gap) < 0.015
+
+
+def test_the_model_card_says_how_censored_rows_were_handled(trained):
+    method, result, _ = trained
+    text = censoring_text(result)
+    if method == "exclude":
+        assert "not reweighted" in text
+    else:
+        assert "Kaplan-Meier within prediction date x age third x sex, 78 strata" in text
 
 
 def test_the_weights_change_nothing_when_nobody_leaves():
