@@ -23,12 +23,14 @@ import pyarrow.compute as pc
 from data_contracts.contract import Contract
 from data_contracts.pseudonym import cpr_date_and_mod11, cpr_is_well_formed, pseudonymise_cpr
 
+# RECORD_KEY_HASH is landed beside ``_record_key``: the feature engine finds the keys that occur more than
+# once (the only ones a correction can have superseded) from 8 bytes a row instead of decoding every key
+# (decision D150); warehouse.key_index, which indexes them, holds the name.
+from warehouse.key_index import RECORD_KEY_HASH
+
 TIMESTAMP_DTYPE = "datetime64[us]"
 # pandas' default string dtype (Arrow-backed, missing as NaN): the dtype of every text column here.
 TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
-# Landed beside ``_record_key``: the feature engine finds the keys that occur more than once (the only ones
-# a correction can have superseded) from 8 bytes a row instead of decoding every key (decision D150).
-RECORD_KEY_HASH = "_record_key_hash"
 
 
 def _text_from_arrow(values: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:

@@ -31,9 +31,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features.aggregates import sql_row_filter
-from features.known_rows import Mode, versions_sql
+from features.known_rows import Mode, existing_relations, versions_sql
 from features.sources import Source
 from features.spec import RowFilter
+from warehouse.key_index import (
+    KEY_HASH_COLUMN,
+    RECORD_KEY_HASH,
+    index_relation,
+    landed_repeated_hashes,
+    repeated,
+)
 
 FOREVER_US = np.iinfo(np.int64).max
 BITS_PER_WORD = 64
@@ -77,7 +84,7 @@ def _flag_words_sql(source: Source, row_filters: Sequence[RowFilter]) -> list[st
 
 
 # The 64-bit hash of ``_record_key`` that ingest lands with every row (``data_contracts.conform``, D150).
-LANDED_KEY_HASH = "_record_key_hash"
+LANDED_KEY_HASH = RECORD_KEY_HASH
 
 
 @dataclass(frozen=True)
@@ -95,23 +102,22 @@ def repeated_key_hashes(connection: duckdb.DuckDBPyConnection, table: str) -> Re
     One scan hands the hashes over as integers; the duplicates are found by sorting them in NumPy. (A
     DuckDB ``GROUP BY hash(_record_key) HAVING count(*) > 1`` builds a hash table with one entry per record
     and cost about four times as much CPU on 7 M prescriptions.) Where every row carries the landed hash
-    (``_record_key_hash``) that column is read, 8 bytes a row; otherwise (a table with a batch landed
+    (``_record_key_hash``) that column is read, 8 bytes a row, unless the warehouse's key index for the
+    table's current files is registered on the connection (``warehouse.key_index``, D152): then nothing
+    of the table is read at all; otherwise (a table with a batch landed
     before the column existed, or written by other means) every key is decoded and hashed by DuckDB. The
     two are never mixed within a table, so equal keys always have equal hashes.
     """
-    columns = {row[0] for row in connection.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()}
-    if LANDED_KEY_HASH in columns:
-        landed = connection.execute(f"SELECT {LANDED_KEY_HASH} FROM {table}").fetchnumpy()[LANDED_KEY_HASH]
-        if not np.ma.is_masked(landed):
-            return RepeatedKeys(_repeated(np.asarray(landed, dtype=np.uint64)), LANDED_KEY_HASH)
+    indexed = index_relation(table.strip('"'))
+    if indexed in existing_relations(connection):
+        stored = connection.execute(f"SELECT {KEY_HASH_COLUMN} FROM {indexed}").fetchnumpy()[KEY_HASH_COLUMN]
+        return RepeatedKeys(np.asarray(stored, dtype=np.uint64), LANDED_KEY_HASH)
+    landed = landed_repeated_hashes(connection, table)
+    if landed is not None:
+        return RepeatedKeys(landed, LANDED_KEY_HASH)
     expression = "hash(_record_key)"
     hashes = connection.execute(f"SELECT {expression} AS _key_hash FROM {table}").fetchnumpy()["_key_hash"]
-    return RepeatedKeys(_repeated(np.asarray(hashes, dtype=np.uint64)), expression)
-
-
-def _repeated(hashes: np.ndarray) -> np.ndarray:
-    ordered = np.sort(hashes)
-    return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    return RepeatedKeys(repeated(np.asarray(hashes, dtype=np.uint64)), expression)
 
 
 def versions_by_candidates_sql(connection: duckdb.DuckDBPyConnection, table: str, repeated: str) -> str:

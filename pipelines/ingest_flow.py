@@ -110,6 +110,9 @@ def run_ingest(
                 outcomes.append(failed)
             else:
                 outcomes.append(result)
+        indexed = context.warehouse.refresh_key_index()
+        if indexed:
+            context.echo(f"Key index written for {len(indexed)} table(s) (the feature engine reads it).")
     return outcomes
 
 

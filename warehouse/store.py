@@ -34,6 +34,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from warehouse import key_index
+
 CATALOG_FILE = "catalog.duckdb"
 PARTITION_FILE = "part-0.parquet"
 READ_OPTIONS = "union_by_name = true, hive_partitioning = false"
@@ -532,8 +534,10 @@ class Warehouse:
     def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB connection with one view per landed table plus a ``batches`` view.
 
-        Views cover committed batches only (as of this call). ``read_only`` is accepted for the documented
-        interface; the connection never writes to the warehouse either way.
+        Views cover committed batches only (as of this call). A table whose key index was computed from
+        exactly these files also gets it, as ``warehouse.key_index.index_relation(table)`` (D152).
+        ``read_only`` is accepted for the documented interface; the connection never writes to the
+        warehouse either way.
         """
         del read_only
         connection = duckdb.connect()
@@ -545,7 +549,32 @@ class Warehouse:
             connection.execute(
                 f'CREATE VIEW "{table_name}" AS SELECT * FROM read_parquet([{listing}], {_READ_OPTIONS})'
             )
+            index = key_index.read_index(self.root, table_name, key_index.files_identity(self.root, paths))
+            if index is not None:
+                connection.register(key_index.index_relation(table_name), index)
         return connection
+
+    def refresh_key_index(self) -> list[str]:
+        """Write the key index of every landed table whose index is missing or of other files; returns
+        the tables written. The ingest run calls this once at its end, under the writer lock."""
+        written = []
+        for table_name, paths in self.landed_files().items():
+            identity = key_index.files_identity(self.root, paths)
+            if key_index.read_index(self.root, table_name, identity) is not None:
+                continue
+            listing = ", ".join(f"'{path}'" for path in paths)
+            connection = duckdb.connect()
+            try:
+                hashes = key_index.landed_repeated_hashes(
+                    connection, f"read_parquet([{listing}], {_READ_OPTIONS})"
+                )
+            finally:
+                connection.close()
+            if hashes is None:
+                continue
+            key_index.write_index(self.root, table_name, identity, hashes)
+            written.append(table_name)
+        return written
 
     def tables(self) -> list[str]:
         """Names of tables with at least one landed batch."""

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from features.known_rows import existing_relations
 from pipelines.cli import cli
 from pipelines.settings import Settings
 from tests.data_contracts import tiny_world
 from warehouse import Warehouse
+from warehouse.key_index import index_relation
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +45,15 @@ def test_the_flow_lands_clean_deliveries_and_quarantines_the_broken_one(flow_run
     store = Warehouse(settings.warehouse_dir)
     assert "gp_services" not in store.tables()
     assert len(store.table("population")) == tiny_world.CITIZENS + 1
+
+
+def test_the_run_leaves_a_current_key_index_for_every_landed_table(flow_run) -> None:
+    settings, _, output = flow_run
+    store = Warehouse(settings.warehouse_dir)
+    assert "Key index written for" in output
+    assert store.refresh_key_index() == []  # every table's index is already of its current files
+    relations = existing_relations(store.connect())
+    assert {index_relation(table) for table in store.tables()} <= relations
 
 
 def test_a_second_run_takes_nothing(flow_run) -> None:
