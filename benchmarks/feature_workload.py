@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from features import FeatureSetSpec, FeatureSpec, RowFilter, Window
+from warehouse import key_index as index
 
 SEED = 15
 PREDICTION_DATES = [pd.Timestamp(2024, month, 1) for month in range(1, 13)]
@@ -189,11 +190,25 @@ def world_folder(persons: int, seed: int = SEED) -> Path:
     return folder
 
 
-def connect(folder: Path) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with one view per workload table (as the warehouse exposes its tables)."""
+def connect(folder: Path, *, key_index: bool = True) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with one view per workload table and, with ``key_index``, each table's key
+    index, as ``Warehouse.connect`` exposes a warehouse after an ingest run (D152). The index is written
+    into ``folder/_key_index/`` on first use, as ingest writes it once."""
     connection = duckdb.connect()
     for path in sorted(folder.glob("*.parquet")):
-        connection.execute(f"CREATE VIEW {path.stem} AS SELECT * FROM read_parquet('{path}')")
+        relation = f"read_parquet('{path}')"
+        connection.execute(f"CREATE VIEW {path.stem} AS SELECT * FROM {relation}")
+        if not key_index:
+            continue
+        identity = index.files_identity(folder, [path])
+        stored = index.read_index(folder, path.stem, identity)
+        if stored is None:
+            hashes = index.landed_repeated_hashes(connection, relation)
+            if hashes is None:
+                continue
+            index.write_index(folder, path.stem, identity, hashes)
+            stored = index.read_index(folder, path.stem, identity)
+        connection.register(index.index_relation(path.stem), stored)
     return connection
 
 
