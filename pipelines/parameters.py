@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Literal
 
-from models.config import OUTCOMES, Calibration, CalibrationRows, Outcome, TrainingConfig
+from models.config import OUTCOMES, Calibration, CalibrationRows, Censoring, Outcome, TrainingConfig
 from monitoring.config import MonitorConfig
 from pipelines.errors import InvalidParameterError
 from screening.config import ScreeningConfig, capacity_from_mapping
@@ -59,6 +59,7 @@ class TrainParameters:
     capacity_per_district: int = TrainingConfig.capacity_per_district
     calibration: Calibration = TrainingConfig.calibration
     calibration_rows: CalibrationRows = TrainingConfig.calibration_rows
+    censoring: Censoring = TrainingConfig.censoring
     seed: int = TrainingConfig.seed
 
     def training_config(self) -> TrainingConfig:

@@ -73,6 +73,14 @@ DEFAULTS = TrainParameters()
     "fold has fewer than 1,000 events (docs/models.md).",
 )
 @click.option(
+    "--censoring",
+    type=click.Choice(["auto", "exclude", "ipcw"]),
+    default=DEFAULTS.censoring,
+    show_default=True,
+    help="Rows followed up for less than the horizon are left out; ipcw also weights the rest by the "
+    "inverse chance of still being followed (auto: ipcw when the labels carry follow_up_end; D151).",
+)
+@click.option(
     "--seed", type=int, default=DEFAULTS.seed, show_default=True, help="Seed of search and LightGBM."
 )
 @click.option("--no-oracle", is_flag=True, help="Skip the oracle baseline even on a synthetic world.")
@@ -93,6 +101,7 @@ def command(
     capacity: int,
     calibration: str,
     calibration_rows: str,
+    censoring: str,
     seed: int,
     no_oracle: bool,
     cluster: str | None,
@@ -116,6 +125,7 @@ def command(
         "capacity": ("capacity_per_district", capacity),
         "calibration": ("calibration", calibration),
         "calibration_rows": ("calibration_rows", calibration_rows.replace("-", "_")),
+        "censoring": ("censoring", censoring),
         "seed": ("seed", seed),
     }
     given = given_options()

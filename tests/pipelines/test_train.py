@@ -13,6 +13,14 @@ def test_train_help_lists_the_search_options():
     assert result.exit_code == 0
     assert "--trials" in result.output
     assert "--no-oracle" in result.output
+    assert "--censoring [auto|exclude|ipcw]" in result.output
+
+
+def test_the_censoring_choice_reaches_the_training_config():
+    from pipelines.parameters import TrainParameters
+
+    assert TrainParameters().training_config().censoring == "auto"
+    assert TrainParameters(censoring="exclude").training_config().censoring == "exclude"
 
 
 def test_train_without_features_says_to_build_them(tmp_path):
