@@ -13,7 +13,8 @@ from data_contracts.conform import record_key_hashes
 from features import compact
 from features.compact import repeated_key_hashes
 from features.known_rows import existing_relations
-from warehouse import BatchRecord, Warehouse
+from tests.warehouse.batches import weights_batch
+from warehouse import Warehouse
 from warehouse.key_index import INDEX_DIR, RECORD_KEY_HASH, index_relation, read_index, repeated
 
 
@@ -33,24 +34,11 @@ def _rows(batch_id: str, delivered_at: str, records: dict[str, float]) -> pd.Dat
     )
 
 
-def _record(batch_id: str, delivered_at: str, rows: int) -> BatchRecord:
-    return BatchRecord(
-        batch_id=batch_id,
-        source="weights",
-        delivery=delivered_at,
-        content_sha256=f"sha-{batch_id}",
-        rows=rows,
-        contract_version="1.0.0",
-        delivered_at=pd.Timestamp(delivered_at),
-        ingested_at=pd.Timestamp("2026-01-01"),
-        status="landed",
-        table_name="weights",
-        key_version="test-1",
-    )
-
-
 def _land(store: Warehouse, batch_id: str, delivered_at: str, records: dict[str, float]) -> None:
-    store.land_batch(_rows(batch_id, delivered_at, records), _record(batch_id, delivered_at, len(records)))
+    store.land_batch(
+        _rows(batch_id, delivered_at, records),
+        weights_batch(batch_id, f"sha-{batch_id}", delivered_at, len(records)),
+    )
 
 
 @pytest.fixture
@@ -127,7 +115,7 @@ def test_a_copied_warehouse_keeps_its_index(warehouse: Warehouse, tmp_path: Path
 def test_a_table_without_landed_hashes_gets_no_index(tmp_path: Path) -> None:
     store = Warehouse(tmp_path / "warehouse")
     rows = _rows("b1", "2021-02-01", {"a-1": 70.0}).drop(columns=[RECORD_KEY_HASH])
-    store.land_batch(rows, _record("b1", "2021-02-01", 1))
+    store.land_batch(rows, weights_batch("b1", "sha-b1", "2021-02-01", 1))
     assert store.refresh_key_index() == []
     assert not (store.root / INDEX_DIR / "weights.parquet").exists()
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.warehouse.batches import weights_batch
 from warehouse import AlreadyIngestedError, BatchRecord, Warehouse
 
 
@@ -24,26 +25,12 @@ def _rows(batch_id: str, delivered_at: str, values: dict[str, float]) -> pd.Data
     )
 
 
-def _record(batch_id: str, sha: str, delivered_at: str, rows: int = 2) -> BatchRecord:
-    return BatchRecord(
-        batch_id=batch_id,
-        source="weights",
-        delivery=delivered_at,
-        content_sha256=sha,
-        rows=rows,
-        contract_version="1.0.0",
-        delivered_at=pd.Timestamp(delivered_at),
-        ingested_at=pd.Timestamp("2026-01-01"),
-        status="landed",
-        table_name="weights",
-        key_version="test-1",
-    )
-
-
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Warehouse:
     store = Warehouse(tmp_path / "warehouse")
-    store.land_batch(_rows("b1", "2021-02-01", {"a": 70.0, "b": 60.0}), _record("b1", "sha1", "2021-02-01"))
+    store.land_batch(
+        _rows("b1", "2021-02-01", {"a": 70.0, "b": 60.0}), weights_batch("b1", "sha1", "2021-02-01")
+    )
     return store
 
 
@@ -56,7 +43,9 @@ def test_landed_batch_is_visible_in_the_view_and_the_ledger(warehouse: Warehouse
 
 def test_the_same_content_never_lands_twice(warehouse: Warehouse) -> None:
     with pytest.raises(AlreadyIngestedError):
-        warehouse.land_batch(_rows("b2", "2021-02-01", {"a": 70.0}), _record("b2", "sha1", "2021-02-01"))
+        warehouse.land_batch(
+            _rows("b2", "2021-02-01", {"a": 70.0}), weights_batch("b2", "sha1", "2021-02-01")
+        )
     assert len(warehouse.table("weights")) == 2
     assert not (warehouse.root / "weights" / "batch=b2").exists()
 
@@ -72,7 +61,7 @@ def test_an_uncommitted_partition_is_invisible_and_removed(warehouse: Warehouse)
 
 
 def test_a_correction_supersedes_from_its_delivery_date_without_erasing_history(warehouse: Warehouse) -> None:
-    warehouse.land_batch(_rows("b2", "2021-03-01", {"a": 68.0}), _record("b2", "sha2", "2021-03-01", 1))
+    warehouse.land_batch(_rows("b2", "2021-03-01", {"a": 68.0}), weights_batch("b2", "sha2", "2021-03-01", 1))
     assert len(warehouse.table("weights")) == 3  # all versions kept
     before = warehouse.table("weights", as_known_at="2021-02-15").set_index("person_key")["weight_kg"]
     after = warehouse.table("weights", as_known_at="2021-03-15").set_index("person_key")["weight_kg"]
@@ -85,7 +74,7 @@ def test_nothing_is_known_before_the_first_delivery(warehouse: Warehouse) -> Non
 
 
 def test_quarantined_batches_are_in_the_ledger_but_not_in_views(warehouse: Warehouse) -> None:
-    record = _record("q1", "sha-bad", "2021-03-01")
+    record = weights_batch("q1", "sha-bad", "2021-03-01")
     warehouse.record_quarantined(record)
     assert warehouse.seen_hashes("weights") == {"sha1", "sha-bad"}
     assert len(warehouse.table("weights")) == 2
@@ -111,9 +100,9 @@ def test_a_tie_in_delivery_time_goes_to_the_later_landing_then_the_greater_batch
     first = _rows("b2", "2021-02-01", {"a": 70.0, "b": 60.0}).assign(_ingested_at=pd.Timestamp("2026-01-02"))
     second = _rows("b1", "2021-02-01", {"a": 71.0}).assign(_ingested_at=pd.Timestamp("2026-01-03"))
     third = _rows("b3", "2021-02-01", {"b": 61.0}).assign(_ingested_at=pd.Timestamp("2026-01-02"))
-    store.land_batch(first, _record("b2", "sha-b2", "2021-02-01"))
-    store.land_batch(second, _record("b1", "sha-b1", "2021-02-01", 1))
-    store.land_batch(third, _record("b3", "sha-b3", "2021-02-01", 1))
+    store.land_batch(first, weights_batch("b2", "sha-b2", "2021-02-01"))
+    store.land_batch(second, weights_batch("b1", "sha-b1", "2021-02-01", 1))
+    store.land_batch(third, weights_batch("b3", "sha-b3", "2021-02-01", 1))
     known = store.table("weights", as_known_at="2021-03-01").set_index("person_key")["weight_kg"]
     assert known.to_dict() == {"a": 71.0, "b": 61.0}
 
@@ -136,7 +125,7 @@ def test_an_older_catalog_gains_the_new_ledger_columns_in_place(tmp_path: Path) 
     old.close()
     store = Warehouse(tmp_path)
     assert store.batches()["attempt"].tolist() == [0]
-    store.land_batch(_rows("b1", "2021-02-01", {"p1": 70.0}), _record("b1", "sha-1", "2021-02-01"))
+    store.land_batch(_rows("b1", "2021-02-01", {"p1": 70.0}), weights_batch("b1", "sha-1", "2021-02-01"))
     ledger = store.batches()
     assert {"sequence", "previous_delivery", "held_by", "attempt"} <= set(ledger.columns)
     assert sorted(ledger["batch_id"]) == ["b1", "old"]
@@ -146,7 +135,7 @@ def test_a_held_batch_released_for_retry_may_land_once(tmp_path: Path) -> None:
     store = Warehouse(tmp_path)
     held = BatchRecord(
         **{
-            **_record("held", "sha-h", "2021-01-01").__dict__,
+            **weights_batch("held", "sha-h", "2021-01-01").__dict__,
             "status": "quarantined",
             "held_by": "cpr_population",
         }
@@ -154,16 +143,20 @@ def test_a_held_batch_released_for_retry_may_land_once(tmp_path: Path) -> None:
     store.record_quarantined(held)
     assert list(store.held_batches("weights")["batch_id"]) == ["held"]
     with pytest.raises(AlreadyIngestedError):
-        store.land_batch(_rows("retry", "2021-01-01", {"p1": 1.0}), _record("retry", "sha-h", "2021-01-01"))
+        store.land_batch(
+            _rows("retry", "2021-01-01", {"p1": 1.0}), weights_batch("retry", "sha-h", "2021-01-01")
+        )
     store.release_for_retry(["held"])
     assert store.released_hashes("weights") == {"sha-h"}
     assert "sha-h" not in store.seen_hashes("weights")
-    retry = BatchRecord(**{**_record("retry", "sha-h", "2021-01-01").__dict__, "attempt": 1})
+    retry = BatchRecord(**{**weights_batch("retry", "sha-h", "2021-01-01").__dict__, "attempt": 1})
     store.land_batch(_rows("retry", "2021-01-01", {"p1": 1.0}), retry)
     assert store.released_hashes("weights") == set()
     assert store.held_batches().empty
     with pytest.raises(AlreadyIngestedError):
-        store.land_batch(_rows("again", "2021-01-01", {"p1": 1.0}), _record("again", "sha-h", "2021-01-01"))
+        store.land_batch(
+            _rows("again", "2021-01-01", {"p1": 1.0}), weights_batch("again", "sha-h", "2021-01-01")
+        )
 
 
 def test_the_key_fingerprint_is_recorded_once_and_another_one_is_refused(tmp_path: Path) -> None:
