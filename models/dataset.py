@@ -150,8 +150,10 @@ def build_outcome_frame(
     label_columns = [target]
     censored_column = f"{target}_censored"
     event_column = f"{target}_event_date"
-    weighting_columns = (FOLLOW_UP_END, f"{target}_competing_death", f"death_{horizon}m_event_date")
-    extras = [censored_column, event_column, *(weighting_columns if method == "ipcw" else ())]
+    weighting_columns: tuple[str, ...] = ()
+    if method == "ipcw":
+        weighting_columns = (FOLLOW_UP_END, f"{target}_competing_death", f"death_{horizon}m_event_date")
+    extras = [censored_column, event_column, *weighting_columns]
     label_columns += [extra for extra in dict.fromkeys(extras) if extra in labels.columns and extra != target]
     # The weights are estimated on a narrow join (keys, stratum columns, labels) and then joined to the
     # features with the labels, so the wide feature frame is joined once and never widened in place.
