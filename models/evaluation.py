@@ -11,6 +11,7 @@ import pandas as pd
 from models.baselines import baseline_risks
 from models.capacity import capacity_metrics
 from models.config import TrainingConfig
+from models.dataset import WEIGHT_COLUMN
 from models.metrics import Estimate, evaluate_with_ci, net_benefit, net_benefit_treat_all
 from models.risk_model import RiskModel
 from models.subgroups import protect_subgroup_table, subgroup_table
@@ -36,6 +37,11 @@ class Evaluation:
     test_persons: int
     test_events: int
     oracle_coverage: float
+    # Calibration in the large on the test rows: the model's mean risk against the observed event rate,
+    # that rate weighted for censoring (the rows' sample_weight, D151; equal to the plain rate without it).
+    mean_risk: float = float("nan")
+    observed_rate: float = float("nan")
+    observed_rate_weighted: float = float("nan")
 
     def flat_metrics(self) -> dict[str, float]:
         """``<risk>_<metric>`` plus ``_ci_low``/``_ci_high`` and ``<risk>_at_capacity_<metric>``."""
@@ -43,6 +49,9 @@ class Evaluation:
             "test_rows": float(self.test_rows),
             "test_persons": float(self.test_persons),
             "test_event_rows": float(self.test_events),
+            "model_mean_risk": self.mean_risk,
+            "test_observed_rate": self.observed_rate,
+            "test_observed_rate_weighted": self.observed_rate_weighted,
         }
         for name, estimates in self.metrics.items():
             for metric, estimate in estimates.items():
@@ -103,6 +112,9 @@ def evaluate(
         )
         curve_rows.append({"risk": "treat_none", "threshold": threshold, "net_benefit": 0.0})
     subgroup_risks = {name: risk for name, risk in risks.items() if not np.isnan(risk).any()}
+    weights = (
+        test_rows[WEIGHT_COLUMN].to_numpy(dtype=float) if WEIGHT_COLUMN in test_rows else np.ones(len(y))
+    )
     evaluation = Evaluation(
         metrics=metrics,
         capacity=capacity,
@@ -112,6 +124,9 @@ def evaluate(
         test_persons=len(set(persons)),
         test_events=int(y.sum()),
         oracle_coverage=coverage,
+        mean_risk=float(np.mean(risks[MODEL])) if len(y) else float("nan"),
+        observed_rate=float(np.mean(y)) if len(y) else float("nan"),
+        observed_rate_weighted=float(np.average(y, weights=weights)) if len(y) else float("nan"),
     )
     return evaluation, risks
 

@@ -173,6 +173,8 @@ synthetic data only, `oracle` (the generator's hidden true risk: the best achiev
 ### Calibration
 Calibration slope {model["calibration_slope"].as_text()},
 intercept {model["calibration_intercept"].as_text()}, ICI {model["ici"].as_text(4)}.
+In the large: mean risk {evaluation.mean_risk:.4f} against an observed event rate of
+{evaluation.observed_rate_weighted:.4f} weighted for censoring ({evaluation.observed_rate:.4f} unweighted).
 The lists show calibrated probabilities.
 
 ## Performance by subgroup

@@ -226,3 +226,15 @@ def test_the_weights_change_nothing_when_nobody_leaves():
     features, labels, _ = leaving_world(2_000, leaving_within_year=0.0)
     outcome = build_outcome_frame(features, labels, TARGET, "ipcw")
     assert outcome.frame[WEIGHT_COLUMN].eq(1.0).all()
+
+
+def test_the_evaluation_reports_the_event_rate_weighted_for_censoring(trained):
+    method, result, truth = trained
+    evaluation = result.evaluation
+    every_test_row = truth.loc[truth["prediction_date"].isin(result.split.test_dates), "p"]
+    if method == "exclude":
+        assert evaluation.observed_rate_weighted == evaluation.observed_rate
+    else:
+        assert evaluation.observed_rate > every_test_row.mean() + 0.03  # the kept rows hold too many events
+        assert evaluation.observed_rate_weighted == pytest.approx(every_test_row.mean(), abs=0.02)
+    assert evaluation.flat_metrics()["test_observed_rate_weighted"] == evaluation.observed_rate_weighted
