@@ -170,3 +170,34 @@ def test_the_key_fingerprint_is_recorded_once_and_another_one_is_refused(tmp_pat
     store.verify_key("fp-1", "v1")
     with pytest.raises(PseudonymKeyMismatchError, match="rotate-key"):
         store.verify_key("fp-2", "v2")
+
+
+def test_connections_of_one_ledger_share_the_views_and_a_new_batch_gives_new_ones(
+    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = []
+    database = Warehouse._database
+
+    def counted(self: Warehouse, batches: pd.DataFrame):
+        built.append(len(batches))
+        return database(self, batches)
+
+    monkeypatch.setattr(Warehouse, "_database", counted)
+    first, second = warehouse.connect(), warehouse.connect()
+    assert second.execute("SELECT count(*) FROM weights").fetchone() == (2,)
+    warehouse.land_batch(_rows("b2", "2021-03-01", {"c": 80.0}), weights_batch("b2", "sha2", "2021-03-01", 1))
+    third = warehouse.connect()
+    assert third.execute("SELECT count(*) FROM weights").fetchone() == (3,)
+    assert third.execute("SELECT count(*) FROM batches").fetchone() == (2,)
+    assert first.execute("SELECT count(*) FROM weights").fetchone() == (2,)  # as of its own call
+    assert built == [1, 2]  # once per ledger state: the second connection reused the first one's
+
+
+def test_a_connection_keeps_its_temporary_tables_and_frames_to_itself(warehouse: Warehouse) -> None:
+    one, other = warehouse.connect(), warehouse.connect()
+    one.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS x")
+    one.register("frame", pd.DataFrame({"x": [1]}))
+    names = {row[0] for row in other.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert not {"scratch", "frame"} & names
+    one.close()
+    assert other.execute("SELECT count(*) FROM weights").fetchone() == (2,)  # closing one leaves the rest
