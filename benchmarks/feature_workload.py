@@ -200,15 +200,10 @@ def connect(folder: Path, *, key_index: bool = True) -> duckdb.DuckDBPyConnectio
         connection.execute(f"CREATE VIEW {path.stem} AS SELECT * FROM {relation}")
         if not key_index:
             continue
-        identity = index.files_identity(folder, [path])
-        stored = index.read_index(folder, path.stem, identity)
-        if stored is None:
-            hashes = index.landed_repeated_hashes(connection, relation)
-            if hashes is None:
-                continue
-            index.write_index(folder, path.stem, identity, hashes)
-            stored = index.read_index(folder, path.stem, identity)
-        connection.register(index.index_relation(path.stem), stored)
+        index.write_missing_index(folder, path.stem, [path], connection, relation)
+        stored = index.read_index(folder, path.stem, index.files_identity(folder, [path]))
+        if stored is not None:
+            connection.register(index.index_relation(path.stem), stored)
     return connection
 
 

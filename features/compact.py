@@ -83,7 +83,8 @@ def _flag_words_sql(source: Source, row_filters: Sequence[RowFilter]) -> list[st
     return words
 
 
-# The 64-bit hash of ``_record_key`` that ingest lands with every row (``data_contracts.conform``, D150).
+# The 64-bit hash of ``_record_key`` that ingest lands with every row (D150); the name is
+# ``warehouse.key_index.RECORD_KEY_HASH``, kept here under the engine's own word for it.
 LANDED_KEY_HASH = RECORD_KEY_HASH
 
 

@@ -42,6 +42,15 @@ def feature_columns(features: pd.DataFrame) -> list[str]:
     return names
 
 
+def row_weights(rows: pd.DataFrame) -> np.ndarray | None:
+    """The rows' censoring weights (``WEIGHT_COLUMN``), or None where every weight is 1 (censoring
+    'exclude', or a frame without the column): unweighted fits and rates stay exactly as before."""
+    if WEIGHT_COLUMN not in rows.columns:
+        return None
+    weights = rows[WEIGHT_COLUMN].to_numpy(dtype="float64")
+    return None if np.all(weights == 1.0) else weights
+
+
 def as_model_matrix(features: pd.DataFrame, names: list[str]) -> np.ndarray:
     """The float32 matrix LightGBM sees (booleans as 0/1, missing as NaN); raises naming absent columns.
 

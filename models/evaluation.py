@@ -11,7 +11,7 @@ import pandas as pd
 from models.baselines import baseline_risks
 from models.capacity import capacity_metrics
 from models.config import TrainingConfig
-from models.dataset import WEIGHT_COLUMN
+from models.dataset import row_weights
 from models.metrics import Estimate, evaluate_with_ci, net_benefit, net_benefit_treat_all
 from models.risk_model import RiskModel
 from models.subgroups import protect_subgroup_table, subgroup_table
@@ -112,9 +112,6 @@ def evaluate(
         )
         curve_rows.append({"risk": "treat_none", "threshold": threshold, "net_benefit": 0.0})
     subgroup_risks = {name: risk for name, risk in risks.items() if not np.isnan(risk).any()}
-    weights = (
-        test_rows[WEIGHT_COLUMN].to_numpy(dtype=float) if WEIGHT_COLUMN in test_rows else np.ones(len(y))
-    )
     evaluation = Evaluation(
         metrics=metrics,
         capacity=capacity,
@@ -126,7 +123,9 @@ def evaluate(
         oracle_coverage=coverage,
         mean_risk=float(np.mean(risks[MODEL])) if len(y) else float("nan"),
         observed_rate=float(np.mean(y)) if len(y) else float("nan"),
-        observed_rate_weighted=float(np.average(y, weights=weights)) if len(y) else float("nan"),
+        observed_rate_weighted=(
+            float(np.average(y, weights=row_weights(test_rows))) if len(y) else float("nan")
+        ),
     )
     return evaluation, risks
 

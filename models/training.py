@@ -22,7 +22,7 @@ import pandas as pd
 
 from models.calibration import Calibrator
 from models.config import CalibrationRows, SearchSpace, TrainingConfig
-from models.dataset import WEIGHT_COLUMN, OutcomeFrame, as_model_matrix
+from models.dataset import OutcomeFrame, as_model_matrix, row_weights
 from models.fitting import BoosterFitter, InProcessFitter
 from models.metrics import auroc
 from models.risk_model import RiskModel, gain_importance
@@ -244,15 +244,6 @@ def train_outcome_model(
         fold_events={name: int(frame["label"].sum()) for name, frame in folds.items()},
         calibration_rows=rows,
     )
-
-
-def row_weights(rows: pd.DataFrame) -> np.ndarray | None:
-    """The rows' censoring weights (``models.dataset.WEIGHT_COLUMN``), or None where every weight is 1
-    (censoring 'exclude', or a frame without the column): unweighted fits stay exactly as before."""
-    if WEIGHT_COLUMN not in rows.columns:
-        return None
-    weights = rows[WEIGHT_COLUMN].to_numpy(dtype="float64")
-    return None if np.all(weights == 1.0) else weights
 
 
 def calibration_rows_for(rows: CalibrationRows, validation_labels: np.ndarray, min_events: int) -> str:

@@ -91,6 +91,21 @@ def read_index(root: Path, table: str, identity: str) -> pa.Table | None:
     return stored
 
 
+def write_missing_index(
+    root: Path, table: str, paths: Sequence[Path], connection: duckdb.DuckDBPyConnection, relation: str
+) -> bool:
+    """Write the table's index for ``paths`` (read through ``relation`` on ``connection``) unless a
+    current one exists or the rows lack the landed hash; True when it wrote one."""
+    identity = files_identity(root, paths)
+    if read_index(root, table, identity) is not None:
+        return False
+    hashes = landed_repeated_hashes(connection, relation)
+    if hashes is None:
+        return False
+    write_index(root, table, identity, hashes)
+    return True
+
+
 def write_index(root: Path, table: str, identity: str, hashes: np.ndarray) -> Path:
     """Store ``hashes`` as the table's index for the files ``identity`` names; atomic (a reader sees the
     old file or the new one, never part of one)."""

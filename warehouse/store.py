@@ -88,6 +88,12 @@ CREATE TABLE IF NOT EXISTS pseudonym_keys (
 """
 
 
+def _parquet_source(paths: list[Path]) -> str:
+    """The DuckDB relation reading these landed files as one table (columns matched by name)."""
+    listing = ", ".join(f"'{path}'" for path in paths)
+    return f"read_parquet([{listing}], {_READ_OPTIONS})"
+
+
 class CatalogBusyError(RuntimeError):
     """Another process holds the catalog for longer than we are willing to wait."""
 
@@ -568,7 +574,8 @@ class Warehouse:
         folder = self.root / key_index.INDEX_DIR
         if folder.is_dir():
             for entry in sorted(os.scandir(folder), key=lambda item: item.name):
-                digest.update(f"{entry.name}:{entry.stat().st_mtime_ns}:{entry.stat().st_size};".encode())
+                stat = entry.stat()
+                digest.update(f"{entry.name}:{stat.st_mtime_ns}:{stat.st_size};".encode())
         return digest.hexdigest()
 
     def _database(self, batches: pd.DataFrame) -> duckdb.DuckDBPyConnection:
@@ -578,10 +585,7 @@ class Warehouse:
         connection.execute("CREATE TABLE batches AS SELECT * FROM _batches_frame")
         connection.unregister("_batches_frame")
         for table_name, paths in self.landed_files(batches).items():
-            listing = ", ".join(f"'{path}'" for path in paths)
-            connection.execute(
-                f'CREATE VIEW "{table_name}" AS SELECT * FROM read_parquet([{listing}], {_READ_OPTIONS})'
-            )
+            connection.execute(f'CREATE VIEW "{table_name}" AS SELECT * FROM {_parquet_source(paths)}')
             index = key_index.read_index(self.root, table_name, key_index.files_identity(self.root, paths))
             if index is not None:
                 name = key_index.index_relation(table_name)
@@ -594,22 +598,14 @@ class Warehouse:
         """Write the key index of every landed table whose index is missing or of other files; returns
         the tables written. The ingest run calls this once at its end, under the writer lock."""
         written = []
-        for table_name, paths in self.landed_files().items():
-            identity = key_index.files_identity(self.root, paths)
-            if key_index.read_index(self.root, table_name, identity) is not None:
-                continue
-            listing = ", ".join(f"'{path}'" for path in paths)
-            connection = duckdb.connect()
-            try:
-                hashes = key_index.landed_repeated_hashes(
-                    connection, f"read_parquet([{listing}], {_READ_OPTIONS})"
-                )
-            finally:
-                connection.close()
-            if hashes is None:
-                continue
-            key_index.write_index(self.root, table_name, identity, hashes)
-            written.append(table_name)
+        connection = duckdb.connect()
+        try:
+            for table_name, paths in self.landed_files().items():
+                source = _parquet_source(paths)
+                if key_index.write_missing_index(self.root, table_name, paths, connection, source):
+                    written.append(table_name)
+        finally:
+            connection.close()
         return written
 
     def tables(self) -> list[str]:
@@ -624,8 +620,7 @@ class Warehouse:
         files = self.landed_files().get(name)
         if not files:
             return pd.DataFrame()
-        listing = ", ".join(f"'{path}'" for path in files)
-        source = f"read_parquet([{listing}], {_READ_OPTIONS})"
+        source = _parquet_source(files)
         connection = duckdb.connect()
         try:
             if as_known_at is None:
